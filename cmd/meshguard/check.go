@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/server"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	files := fs.StringArrayP("filename", "f", nil, "file or directory of proposed PeerAuthentication, DestinationRule and VirtualService objects (repeatable)")
+	states := fs.StringArray("state", nil, "file or directory of cluster state as `kubectl get -o yaml` prints it (repeatable); without it the live cluster is read")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the live cluster (default: $KUBECONFIG, then ~/.kube/config)")
+	del := fs.Bool("delete", false, "judge each -f object as a DELETE of the existing one")
+	output := fs.StringP("output", "o", "text", "output format: text or json")
+	root := fs.String("root-namespace", "", "Istio root namespace (default istio-system, or the config file's)")
+	configFile := fs.String("config", "", "configuration file shared with `meshguard serve`")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: meshguard check -f PATH [-f PATH ...] [--state PATH ...] [--kubeconfig FILE]\n"+
+			"                       [--delete] [-o text|json] [--root-namespace NS] [--config FILE]\n\n"+
+			"Exit codes: 0 no denying finding, 1 a write would be denied, 2 bad usage or input.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return check.ExitOK
+		}
+		return check.ExitBadInput
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "meshguard check: unexpected argument %q (files go after -f)\n", fs.Arg(0))
+		return check.ExitBadInput
+	}
+	cfg, err := config.Load(*configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshguard check: %v\n", err)
+		return check.ExitBadInput
+	}
+	if *root != "" {
+		cfg.RootNamespace = *root
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := check.Run(ctx, check.Options{
+		Files: *files, State: *states, Delete: *del, Output: *output, Config: cfg,
+		LoadCluster: func(ctx context.Context, store *state.Store) error {
+			rc, err := restConfig(*kubeconfig)
+			if err != nil {
+				return err
+			}
+			scheme, err := server.Scheme()
+			if err != nil {
+				return err
+			}
+			c, err := client.New(rc, client.Options{Scheme: scheme})
+			if err != nil {
+				return err
+			}
+			return state.LoadCluster(ctx, c, store)
+		},
+	}, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshguard check: %v\n", err)
+	}
+	return code
+}

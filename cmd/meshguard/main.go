@@ -1,0 +1,48 @@
+// Command meshguard is a validating admission webhook that stops dangerous
+// Istio configuration, and the same rule engine offline for CI.
+//
+//	meshguard serve   run the webhook
+//	meshguard check   judge manifests against a cluster snapshot
+//	meshguard rules   list the rule catalogue
+//	meshguard version print the version
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `meshguard stops dangerous Istio configuration before it breaks a mesh.
+
+Usage:
+  meshguard serve   [flags]   run the validating admission webhook
+  meshguard check   [flags]   judge manifests offline (CI); see 'meshguard check --help'
+  meshguard rules             list the rule catalogue
+  meshguard version           print the version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "serve":
+		os.Exit(serve(args))
+	case "check":
+		os.Exit(runCheck(args, os.Stdout, os.Stderr))
+	case "rules":
+		printRules(os.Stdout)
+	case "version", "--version":
+		fmt.Println("meshguard", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "meshguard: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/server"
+)
+
+func serve(args []string) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	certDir := fs.String("cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key (reloaded when they change)")
+	port := fs.Int("port", 9443, "port the webhook serves TLS on")
+	probes := fs.String("health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	metrics := fs.String("metrics-bind-address", ":8080", "address of /metrics (0 disables)")
+	root := fs.String("root-namespace", "", "Istio root namespace (default istio-system, or the config file's)")
+	configFile := fs.String("config", "", "configuration file (enforcement per rule, excluded namespaces, break-glass groups)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then in-cluster config)")
+	logLevel := fs.String("log-level", "info", "log level: info or debug")
+	logFormat := fs.String("log-format", "json", "log format: json or console")
+	fs.AddGoFlagSet(flag.CommandLine)
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	log, err := newLogger(*logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "meshguard serve: %v\n", err)
+		return 2
+	}
+	ctrl.SetLogger(log)
+	setup := log.WithName("setup")
+	cfg, err := config.Load(*configFile)
+	if err != nil {
+		setup.Error(err, "Invalid configuration")
+		return 2
+	}
+	if *root != "" {
+		cfg.RootNamespace = *root
+	}
+	rc, err := restConfig(*kubeconfig)
+	if err != nil {
+		setup.Error(err, "No cluster configuration")
+		return 1
+	}
+	mgr, err := server.New(rc, server.Options{
+		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
+		Config: cfg, Log: log,
+	})
+	if err != nil {
+		setup.Error(err, "Cannot build the webhook server")
+		return 1
+	}
+	setup.Info("Starting", "version", version, "port", *port, "rootNamespace", cfg.RootNamespace)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		setup.Error(err, "Server stopped")
+		return 1
+	}
+	return 0
+}
+
+func newLogger(level, format string) (logr.Logger, error) {
+	zc := zap.NewProductionConfig()
+	switch level {
+	case "info":
+	case "debug":
+		zc.Level = zap.NewAtomicLevelAt(zapcore.DebugLevel)
+	default:
+		return logr.Logger{}, fmt.Errorf("--log-level: %q is not info or debug", level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		zc.Encoding = "console"
+		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+	default:
+		return logr.Logger{}, fmt.Errorf("--log-format: %q is not json or console", format)
+	}
+	zl, err := zc.Build()
+	if err != nil {
+		return logr.Logger{}, err
+	}
+	return zapr.NewLogger(zl), nil
+}
+
+// restConfig reads --kubeconfig, then $KUBECONFIG, ~/.kube/config and the
+// in-cluster configuration, as controller-runtime does.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return ctrl.GetConfig()
+}

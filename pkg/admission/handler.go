@@ -1,0 +1,167 @@
+// Package admission is the webhook adapter: it decodes the reviewed object in
+// any served version, runs the engine against the live state and renders the
+// verdict as kubectl shows it. It holds no rule logic.
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Path is where the webhook is served.
+const Path = "/validate"
+
+// Log keys, defined once.
+const (
+	keyKind      = "kind"
+	keyNamespace = "namespace"
+	keyName      = "name"
+	keyOperation = "operation"
+	keyUser      = "user"
+	keyDryRun    = "dryRun"
+	keyDecision  = "decision"
+	keyRule      = "rule"
+	keyGroup     = "group"
+)
+
+// Handler reviews writes of the reviewed kinds.
+type Handler struct {
+	Engine *engine.Engine
+	Store  *state.Store
+	Config *config.Config
+	Log    logr.Logger
+	// Synced reports whether the store holds the whole cluster yet; until it
+	// does, reviews fail as internal errors rather than judge a partial state.
+	Synced func() bool
+	// Now stamps objects the API server has not stamped yet; time.Now if nil.
+	Now func() time.Time
+}
+
+var reviewedGroups = map[string]string{
+	rules.KindPeerAuthentication: state.GroupSecurity,
+	rules.KindDestinationRule:    state.GroupNetworking,
+	rules.KindVirtualService:     state.GroupNetworking,
+}
+
+// Handle implements admission.Handler.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	dryRun := req.DryRun != nil && *req.DryRun
+	log := h.Log.WithValues(keyKind, req.Kind.Kind, keyNamespace, req.Namespace, keyName, req.Name,
+		keyOperation, req.Operation, keyDryRun, dryRun)
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error(fmt.Errorf("%v", p), "Panic while reviewing")
+			resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %v", p))
+		}
+		decision := "allowed"
+		switch {
+		case resp.Result != nil && resp.Result.Code >= http.StatusInternalServerError:
+			decision = "error"
+		case !resp.Allowed:
+			decision = "denied"
+		}
+		reviews.WithLabelValues(req.Kind.Kind, string(req.Operation), decision, strconv.FormatBool(dryRun)).Inc()
+		duration.WithLabelValues(req.Kind.Kind).Observe(time.Since(start).Seconds())
+		log.V(1).Info("Reviewed", keyDecision, decision)
+	}()
+
+	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
+		return admission.Allowed("not a kind meshguard reviews")
+	}
+	if h.Config.Excluded(req.Namespace) {
+		return admission.Allowed("namespace excluded from review")
+	}
+	if g := h.breakGlass(req); g != "" {
+		log.Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
+		return admission.Allowed("break-glass").WithWarnings(
+			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g))
+	}
+
+	if h.Synced != nil && !h.Synced() {
+		return admission.Errored(http.StatusInternalServerError, errors.New("internal error: cluster state not synced yet"))
+	}
+	change, err := h.change(req)
+	if err != nil {
+		return admission.Denied(fmt.Sprintf("meshguard cannot read %s %s/%s: %v", req.Kind.Kind, req.Namespace, req.Name, err))
+	}
+	if !h.Engine.Handles(change.Ref.Kind) {
+		return admission.Allowed("no rule for this kind")
+	}
+	var verdict engine.Verdict
+	if err := h.Store.View(func(s state.Snapshot) error {
+		verdict = h.Engine.Evaluate(s, change)
+		return nil
+	}); err != nil {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+	}
+	for _, r := range verdict.Results {
+		findings.WithLabelValues(r.Rule, string(r.Action)).Inc()
+		if r.Action == rules.Deny {
+			log.Info("Denying", keyRule, r.Rule)
+		}
+	}
+	denial, warnings := Render(verdict)
+	if denial != "" {
+		return admission.Denied(denial).WithWarnings(warnings...)
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+func (h *Handler) breakGlass(req admission.Request) string {
+	for _, g := range req.UserInfo.Groups {
+		if slices.Contains(h.Config.BreakGlassGroups, g) {
+			return g
+		}
+	}
+	return ""
+}
+
+// change decodes the old and new object of the request.
+func (h *Handler) change(req admission.Request) (*rules.Change, error) {
+	c := &rules.Change{Operation: rules.Operation(req.Operation),
+		Ref: state.ObjectRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Namespace: req.Namespace, Name: req.Name}}
+	if req.Operation != admissionv1.Delete {
+		o, err := state.Decode(req.Object.Raw)
+		if err != nil {
+			return nil, err
+		}
+		c.NewPA = h.stamp(o.PA)
+		if c.Ref.Name == "" {
+			c.Ref.Name = o.Ref.Name // generateName: the API server named it already
+		}
+	}
+	if req.Operation != admissionv1.Create && len(req.OldObject.Raw) > 0 {
+		o, err := state.Decode(req.OldObject.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("stored object: %w", err)
+		}
+		c.OldPA = o.PA
+	}
+	return c, nil
+}
+
+func (h *Handler) stamp(pa *state.PeerAuthentication) *state.PeerAuthentication {
+	if pa != nil && pa.Created.IsZero() {
+		now := time.Now
+		if h.Now != nil {
+			now = h.Now
+		}
+		pa.Created = now()
+	}
+	return pa
+}

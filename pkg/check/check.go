@@ -1,0 +1,228 @@
+// Package check runs the rule engine offline over manifests and a snapshot of
+// cluster state: `meshguard check`. Its flags, exit codes and JSON shape are a
+// contract relied on by CI pipelines.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/meshguard/meshguard/pkg/admission"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/registry"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitDenied   = 1
+	ExitBadInput = 2
+)
+
+// Options are the flags of `meshguard check`.
+type Options struct {
+	Files  []string
+	State  []string
+	Delete bool
+	Output string // text or json
+	Config *config.Config
+	// LoadCluster fills the store from the live cluster when State is empty.
+	LoadCluster func(ctx context.Context, store *state.Store) error
+	// Now stamps -f objects without a creationTimestamp: they are newer than
+	// anything in the state.
+	Now func() time.Time
+}
+
+// Finding is one line of the JSON report.
+type Finding struct {
+	Rule        string `json:"rule"`
+	Action      string `json:"action"`
+	Operation   string `json:"operation"`
+	Kind        string `json:"kind"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	Field       string `json:"field"`
+	Message     string `json:"message"`
+	Preexisting bool   `json:"preexisting"`
+}
+
+// Report is the JSON document `-o json` prints.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	Denied   bool      `json:"denied"`
+}
+
+// BadInput is an error that makes check exit 2.
+type BadInput struct{ Err error }
+
+func (e BadInput) Error() string { return e.Err.Error() }
+func (e BadInput) Unwrap() error { return e.Err }
+
+// Run evaluates the -f objects in order and writes the report to stdout.
+// Errors are bad input (exit 2) unless the cluster could not be read.
+func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
+	if len(o.Files) == 0 {
+		return ExitBadInput, BadInput{errors.New("-f: at least one file or directory is required")}
+	}
+	if o.Output != "text" && o.Output != "json" {
+		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text or json", o.Output)}
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	store := state.NewStore(mesh.Classify)
+	known := map[refKey]*state.Object{} // reviewed objects present in the state
+	seq := int64(0)
+	put := func(obj *state.Object) {
+		if obj.PA != nil {
+			seq++
+			obj.PA.Seq = seq
+		}
+		store.Apply(obj)
+		if obj.Reviewed() {
+			known[keyOf(obj.Ref)] = obj
+		}
+	}
+	if len(o.State) > 0 {
+		docs, err := state.ReadFiles(o.State)
+		if err != nil {
+			return ExitBadInput, BadInput{err}
+		}
+		for _, d := range docs {
+			put(d.Object)
+		}
+	} else if o.LoadCluster != nil {
+		if err := o.LoadCluster(ctx, store); err != nil {
+			return ExitBadInput, fmt.Errorf("reading the cluster (pass --state to work offline): %w", err)
+		}
+		if err := store.View(func(s state.Snapshot) error {
+			for _, ns := range s.NamespaceNames() {
+				for _, pa := range s.PeerAuthentications(ns) {
+					known[refKey{state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name}] = &state.Object{PA: pa}
+				}
+			}
+			return nil
+		}); err != nil {
+			return ExitBadInput, err
+		}
+	}
+
+	docs, err := state.ReadFiles(o.Files)
+	if err != nil {
+		return ExitBadInput, BadInput{err}
+	}
+	// Other kinds that arrive in the same commit (a Service, a Namespace)
+	// count as present before any reviewed object is judged.
+	var reviewed []state.Document
+	for _, d := range docs {
+		if d.Object.Reviewed() {
+			reviewed = append(reviewed, d)
+		} else if !o.Delete {
+			store.Apply(d.Object)
+		}
+	}
+	eng := engine.New(registry.Rules(), o.Config)
+	report := Report{Findings: []Finding{}}
+	for _, d := range reviewed {
+		obj := d.Object
+		existing := known[keyOf(obj.Ref)]
+		if o.Delete && existing == nil {
+			return ExitBadInput, BadInput{fmt.Errorf("%s: --delete of %s %s/%s, which the state does not hold", d.Source, obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name)}
+		}
+		change := &rules.Change{Operation: rules.Create, Ref: obj.Ref}
+		if existing != nil {
+			change.Operation, change.OldPA = rules.Update, existing.PA
+		}
+		if o.Delete {
+			change.Operation = rules.Delete
+		} else {
+			if obj.PA != nil {
+				switch {
+				case existing != nil && existing.PA != nil && obj.PA.Created.IsZero():
+					// An update keeps the object's age, and so its precedence.
+					obj.PA.Created, obj.PA.Seq = existing.PA.Created, existing.PA.Seq
+				case obj.PA.Created.IsZero():
+					obj.PA.Created = now()
+					fallthrough
+				default:
+					seq++
+					obj.PA.Seq = seq
+				}
+			}
+			change.NewPA = obj.PA
+		}
+		if o.Config.Excluded(obj.Ref.Namespace) {
+			continue // the webhook does not review excluded namespaces either
+		}
+		var verdict engine.Verdict
+		_ = store.View(func(s state.Snapshot) error {
+			verdict = eng.Evaluate(s, change)
+			return nil
+		})
+		for _, r := range verdict.Results {
+			report.Findings = append(report.Findings, Finding{
+				Rule: r.Rule, Action: string(r.Action), Operation: string(change.Operation), Kind: obj.Ref.Kind,
+				Namespace: obj.Ref.Namespace, Name: obj.Ref.Name, Field: r.Field, Message: r.Message, Preexisting: r.Preexisting,
+			})
+		}
+		report.Denied = report.Denied || verdict.Denied()
+		// The next object is judged against the state this one leaves.
+		if o.Delete {
+			store.Remove(obj.Ref)
+			delete(known, keyOf(obj.Ref))
+		} else {
+			store.Apply(obj)
+			known[keyOf(obj.Ref)] = obj
+		}
+	}
+	if err := write(stdout, o.Output, report); err != nil {
+		return ExitBadInput, err
+	}
+	if report.Denied {
+		return ExitDenied, nil
+	}
+	return ExitOK, nil
+}
+
+type refKey struct{ group, kind, namespace, name string }
+
+func keyOf(r state.ObjectRef) refKey { return refKey{r.Group, r.Kind, r.Namespace, r.Name} }
+
+func write(w io.Writer, format string, r Report) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		return enc.Encode(r)
+	}
+	var b strings.Builder
+	denied := 0
+	for _, f := range r.Findings {
+		line := admission.DenyLine(rules.Finding{Rule: f.Rule, Field: f.Field, Message: f.Message})
+		if f.Preexisting {
+			line = "[" + f.Rule + "] " + f.Field + ": pre-existing: " + f.Message
+		}
+		if f.Action == string(rules.Deny) {
+			denied++
+		}
+		fmt.Fprintf(&b, "%-4s %s %s/%s (%s): %s\n", f.Action, f.Kind, f.Namespace, f.Name, f.Operation, line)
+	}
+	switch {
+	case r.Denied:
+		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
+	case len(r.Findings) > 0:
+		fmt.Fprintf(&b, "allowed, with %d warning(s)\n", len(r.Findings))
+	default:
+		b.WriteString("allowed: no findings\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,93 @@
+// Package config is meshguard's configuration file, shared by `serve` and
+// `check` so that CI and the webhook judge alike.
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Enforcement overrides a rule's default action.
+type Enforcement string
+
+// Enforcement values accepted in the configuration file.
+const (
+	EnforceDeny Enforcement = "deny"
+	EnforceWarn Enforcement = "warn"
+	EnforceOff  Enforcement = "off"
+)
+
+// DefaultExcludedNamespaces hold cluster infrastructure that never joins the mesh.
+var DefaultExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// Config is the configuration file's content.
+type Config struct {
+	// RootNamespace is Istio's root namespace (mesh-wide policy lives there).
+	RootNamespace string `json:"rootNamespace,omitempty"`
+	// ExcludedNamespaces are never counted as uncovered or reviewed.
+	ExcludedNamespaces []string `json:"excludedNamespaces,omitempty"`
+	// ClusterDomain is the Kubernetes cluster domain used to expand hosts.
+	ClusterDomain string `json:"clusterDomain,omitempty"`
+	// Rules overrides the action of individual rules: deny, warn or off.
+	Rules map[string]Enforcement `json:"rules,omitempty"`
+	// BreakGlassGroups are user groups whose writes are admitted with a warning.
+	BreakGlassGroups []string `json:"breakGlassGroups,omitempty"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	return &Config{
+		RootNamespace:      "istio-system",
+		ExcludedNamespaces: slices.Clone(DefaultExcludedNamespaces),
+		ClusterDomain:      "cluster.local",
+	}
+}
+
+var ruleID = regexp.MustCompile(`^MG[0-9]{3}$`)
+
+// Load reads a configuration file over the defaults. Unknown keys are errors,
+// so a typo never silently disables a setting.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(data, c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks values that the schema alone cannot.
+func (c *Config) Validate() error {
+	if c.RootNamespace == "" {
+		return fmt.Errorf("rootNamespace: must not be empty")
+	}
+	for id, e := range c.Rules {
+		if !ruleID.MatchString(id) {
+			return fmt.Errorf("rules.%s: not a rule ID (want MG and three digits)", id)
+		}
+		switch e {
+		case EnforceDeny, EnforceWarn, EnforceOff:
+		default:
+			return fmt.Errorf("rules.%s: %q is not deny, warn or off", id, e)
+		}
+	}
+	return nil
+}
+
+// Excluded reports whether ns is outside meshguard's view.
+func (c *Config) Excluded(ns string) bool {
+	return slices.Contains(c.ExcludedNamespaces, ns)
+}

@@ -1,0 +1,124 @@
+// Package engine evaluates one write against cluster state: it runs the rules
+// on the state after the write and, where they deny, on the state before it,
+// so that only problems the write introduces deny it.
+package engine
+
+import (
+	"slices"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Result is one finding as the engine reports it.
+type Result struct {
+	rules.Finding
+	// Preexisting: a deny finding that already held before the write. It is
+	// reported with Action warn so that nobody is blocked from editing or
+	// fixing an already-broken object.
+	Preexisting bool
+}
+
+// Verdict is the outcome of one write.
+type Verdict struct {
+	Results []Result
+}
+
+// Denied reports whether at least one finding denies the write.
+func (v Verdict) Denied() bool {
+	return slices.ContainsFunc(v.Results, func(r Result) bool { return r.Action == rules.Deny })
+}
+
+// Engine runs the rules with one configuration. It is safe for concurrent use.
+type Engine struct {
+	rules    map[string][]rules.Rule // by kind
+	config   *config.Config
+	policies mesh.Policies
+}
+
+// New returns an engine for the given rules and configuration.
+func New(rs []rules.Rule, cfg *config.Config) *Engine {
+	e := &Engine{rules: map[string][]rules.Rule{}, config: cfg, policies: mesh.Policies{RootNamespace: cfg.RootNamespace}}
+	for _, r := range rs {
+		if cfg.Rules[r.ID()] == config.EnforceOff {
+			continue
+		}
+		e.rules[r.Kind()] = append(e.rules[r.Kind()], r)
+	}
+	return e
+}
+
+// Handles reports whether the engine reviews objects of kind.
+func (e *Engine) Handles(kind string) bool { return len(e.rules[kind]) > 0 }
+
+// After returns the state as it would be once the change is applied.
+func After(before state.Snapshot, c *rules.Change) state.Snapshot {
+	switch c.Ref.Kind {
+	case rules.KindPeerAuthentication:
+		return state.WithPeerAuthentication(before, c.Ref.Namespace, c.Ref.Name, c.NewPA)
+	default:
+		return before
+	}
+}
+
+// Evaluate judges change against the state before it.
+func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
+	rs := e.rules[change.Ref.Kind]
+	if len(rs) == 0 {
+		return Verdict{}
+	}
+	after := After(before, change)
+	var v Verdict
+	for _, r := range rs {
+		in := &rules.Input{Change: change, Phase: rules.After, State: after, Prior: before, PA: change.NewPA, Config: e.config, Policies: e.policies}
+		found := r.Check(in)
+		if len(found) == 0 {
+			continue
+		}
+		var prior []rules.Finding // computed once, only when something would deny
+		priorDone := false
+		for _, f := range found {
+			f.Action = e.enforce(r.ID(), f.Action)
+			res := Result{Finding: f}
+			if f.Action == rules.Deny {
+				if !priorDone {
+					prior = r.Check(&rules.Input{Change: change, Phase: rules.Before, State: before, Prior: before, PA: change.OldPA, Config: e.config, Policies: e.policies})
+					priorDone = true
+				}
+				if e.heldBefore(f, prior) {
+					res.Action, res.Preexisting = rules.Warn, true
+				}
+			}
+			v.Results = append(v.Results, res)
+		}
+	}
+	return v
+}
+
+// enforce applies the configured override of a rule's action.
+func (e *Engine) enforce(id string, a rules.Action) rules.Action {
+	switch e.config.Rules[id] {
+	case config.EnforceDeny:
+		return rules.Deny
+	case config.EnforceWarn:
+		return rules.Warn
+	default:
+		return a
+	}
+}
+
+// heldBefore reports whether f already held before the write: the same rule,
+// field and key, and no subject the earlier finding did not have.
+func (e *Engine) heldBefore(f rules.Finding, prior []rules.Finding) bool {
+	for _, p := range prior {
+		if p.Rule != f.Rule || p.Field != f.Field || p.Key != f.Key || e.enforce(p.Rule, p.Action) != rules.Deny {
+			continue
+		}
+		if !slices.ContainsFunc(f.Subjects, func(s string) bool { return !slices.Contains(p.Subjects, s) }) {
+			return true
+		}
+	}
+	return false
+}

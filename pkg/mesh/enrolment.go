@@ -1,0 +1,71 @@
+// Package mesh models the Istio semantics meshguard's rules rely on: which
+// pods are in the mesh, which are servers, and which mTLS mode applies to a
+// workload port.
+package mesh
+
+import (
+	"istio.io/api/label"
+
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// InjectionEnabled reports whether pods created in ns later will join the
+// mesh: sidecar injection (istio-injection=enabled or an istio.io/rev label)
+// or ambient enrolment (istio.io/dataplane-mode=ambient).
+func InjectionEnabled(ns *state.Namespace) bool {
+	if ns == nil {
+		return false
+	}
+	if ns.Labels["istio-injection"] == "enabled" || ns.Labels[label.IoIstioDataplaneMode.Name] == "ambient" {
+		return true
+	}
+	_, rev := ns.Labels[label.IoIstioRev.Name]
+	return rev && ns.Labels["istio-injection"] != "disabled"
+}
+
+// Ambient reports whether the pod's inbound traffic is captured by ztunnel:
+// the CNI has marked it, or its namespace is labelled for ambient and the pod
+// neither carries a sidecar nor opts out.
+func Ambient(p *state.Pod, ns *state.Namespace) bool {
+	if p.AmbientRedirected {
+		return true
+	}
+	if p.Sidecar || p.DataplaneNone || ns == nil {
+		return false
+	}
+	return ns.Labels[label.IoIstioDataplaneMode.Name] == "ambient"
+}
+
+// InMesh reports whether inbound mTLS reaches a proxy for this pod: an
+// injected sidecar (native or not) or ambient enrolment.
+func InMesh(p *state.Pod, ns *state.Namespace) bool {
+	return p.Sidecar || Ambient(p, ns)
+}
+
+// IsServer reports whether the pod can receive traffic: not finished, not on
+// the host network, and selected by a Service or declaring a container port.
+// A finished Job pod or a hostNetwork agent is never a server.
+func IsServer(p *state.Pod, selectedByService bool) bool {
+	if p.Finished() || p.HostNetwork {
+		return false
+	}
+	return selectedByService || len(p.Ports) > 0
+}
+
+// IsIstioComponent reports whether the pod is part of Istio's control or data
+// plane that runs without a sidecar by design (istiod, istio-cni, ztunnel).
+// Gateways run an istio-proxy container and count as meshed instead.
+func IsIstioComponent(labels map[string]string) bool {
+	return labels["app"] == "istiod" || labels["istio"] == "pilot" ||
+		labels["k8s-app"] == "istio-cni-node" || labels["app"] == "ztunnel"
+}
+
+// Classify is the state.ClassifyFunc the store uses to keep coverage aggregates.
+func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
+	return state.PodClass{
+		Server: IsServer(p, selected),
+		Meshed: InMesh(p, ns),
+		Exempt: IsIstioComponent(p.Labels),
+		Live:   !p.Finished(),
+	}
+}

@@ -1,0 +1,92 @@
+package peerauthentication
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// mtlsWeakened (MG106) warns when a write lowers protection: mesh- or
+// namespace-wide DISABLE, STRICT lowered (or deleted), DISABLE on ambient pods.
+type mtlsWeakened struct{ paRule }
+
+func (mtlsWeakened) ID() string { return "MG106" }
+
+func (r mtlsWeakened) Check(in *rules.Input) []rules.Finding {
+	if in.Phase != rules.After {
+		return nil
+	}
+	old, cur := in.Change.OldPA, in.PA
+	var out []rules.Finding
+	add := func(field, key, msg string) {
+		out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field, Key: key, Message: msg})
+	}
+	if cur != nil {
+		level := in.Policies.LevelOf(cur)
+		if cur.Mode == state.ModeDisable && (level == mesh.LevelMesh || level == mesh.LevelNamespace) {
+			add("spec.mtls.mode", "disable", fmt.Sprintf("DISABLE turns mTLS off %s; traffic there is plaintext and unauthenticated", scopeText(level, cur.Namespace)))
+		}
+		if level == mesh.LevelWorkload && disables(cur) {
+			if n := ambientPods(in, cur); n > 0 {
+				add("spec.mtls.mode", "ambient", fmt.Sprintf("DISABLE selects %s enrolled in ambient: ztunnel then accepts plaintext for them", plural(n, "pod", "pods")))
+			}
+		}
+	}
+	if old == nil {
+		return out
+	}
+	if old.Mode == state.ModeStrict && (cur == nil || cur.Mode == state.ModePermissive || cur.Mode == state.ModeDisable) {
+		to := "deleted"
+		if cur != nil {
+			to = "lowered to " + string(cur.Mode)
+		}
+		add("spec.mtls.mode", "lowered", fmt.Sprintf("STRICT %s: workloads under this policy accept plaintext again", to))
+	}
+	ports := make([]uint32, 0, len(old.PortModes))
+	for port, m := range old.PortModes {
+		if m == state.ModeStrict {
+			ports = append(ports, port)
+		}
+	}
+	slices.Sort(ports)
+	for _, port := range ports {
+		if cur != nil && cur.PortModes[port] == state.ModeStrict {
+			continue
+		}
+		add(fmt.Sprintf("spec.portLevelMtls[%d]", port), fmt.Sprint(port), fmt.Sprintf("STRICT on port %d removed: that port accepts plaintext again", port))
+	}
+	return out
+}
+
+func disables(pa *state.PeerAuthentication) bool {
+	if pa.Mode == state.ModeDisable {
+		return true
+	}
+	for _, m := range pa.PortModes {
+		if m == state.ModeDisable {
+			return true
+		}
+	}
+	return false
+}
+
+func ambientPods(in *rules.Input, pa *state.PeerAuthentication) int {
+	n := 0
+	ns := in.State.Namespace(pa.Namespace)
+	for _, p := range selectedPods(in.State, pa) {
+		if mesh.Ambient(p, ns) {
+			n++
+		}
+	}
+	return n
+}
+
+func scopeText(level mesh.Level, ns string) string {
+	if level == mesh.LevelMesh {
+		return "for the whole mesh"
+	}
+	return "for every workload in " + ns
+}

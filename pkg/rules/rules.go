@@ -1,0 +1,97 @@
+// Package rules defines what a rule is: a pure function of a change and a
+// snapshot of cluster state, returning findings. Rules live in one file each
+// under a package per Istio kind; the catalogue (catalogue.go) describes them
+// as data.
+package rules
+
+import (
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Action is what a finding asks of the admission decision.
+type Action string
+
+// Actions.
+const (
+	Deny Action = "deny"
+	Warn Action = "warn"
+)
+
+// Operation is the kind of write.
+type Operation string
+
+// Operations, spelled as admission.k8s.io spells them.
+const (
+	Create Operation = "CREATE"
+	Update Operation = "UPDATE"
+	Delete Operation = "DELETE"
+)
+
+// Kinds meshguard reviews.
+const (
+	KindPeerAuthentication = "PeerAuthentication"
+	KindDestinationRule    = "DestinationRule"
+	KindVirtualService     = "VirtualService"
+)
+
+// Change is the write under review, with the object before and after it
+// (Old is nil on CREATE, New is nil on DELETE).
+type Change struct {
+	Operation Operation
+	Ref       state.ObjectRef
+	OldPA     *state.PeerAuthentication
+	NewPA     *state.PeerAuthentication
+}
+
+// Phase says which side of the change a rule is looking at.
+type Phase int
+
+// Phases.
+const (
+	After Phase = iota
+	Before
+)
+
+// Input is everything a rule may read. Rules must not keep it.
+type Input struct {
+	Change *Change
+	Phase  Phase
+	// State is the cluster on the side of the change named by Phase.
+	State state.Snapshot
+	// Prior is the cluster before the change (State itself in the Before
+	// phase), for rules about what the change itself alters.
+	Prior state.Snapshot
+	// PA is the reviewed PeerAuthentication as it stands in State (nil when
+	// absent there: before a CREATE, after a DELETE).
+	PA       *state.PeerAuthentication
+	Config   *config.Config
+	Policies mesh.Policies
+}
+
+// Finding is one problem a rule found.
+type Finding struct {
+	Rule   string
+	Action Action
+	// Field is the path in the reviewed object the finding concerns.
+	Field string
+	// Message says what breaks, how much, which ones and the fix.
+	Message string
+	// Key identifies the problem for comparing before and after the change;
+	// together with Rule and Field it must be stable across both evaluations.
+	Key string
+	// Subjects are what the problem touches (namespaces, pods). A finding
+	// whose subjects grow through the change counts as introduced.
+	Subjects []string
+}
+
+// Rule is one check of the catalogue.
+type Rule interface {
+	// ID is the catalogue ID (MG101).
+	ID() string
+	// Kind is the reviewed kind the rule judges.
+	Kind() string
+	// Check returns the findings for in. It must not block, log or do I/O.
+	Check(in *Input) []Finding
+}

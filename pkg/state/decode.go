@@ -1,0 +1,135 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/golang/protobuf/jsonpb" //nolint:staticcheck // Istio's API types are generated for this package.
+	"github.com/golang/protobuf/proto"  //nolint:staticcheck // as above
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
+	securityv1beta1 "istio.io/api/security/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// API groups of the kinds meshguard reviews.
+const (
+	GroupSecurity   = "security.istio.io"
+	GroupNetworking = "networking.istio.io"
+)
+
+// Served versions of the reviewed kinds; every one carries the same spec.
+var (
+	securityVersions   = []string{"v1beta1", "v1"}
+	networkingVersions = []string{"v1alpha3", "v1beta1", "v1"}
+)
+
+// Object is one decoded object. Exactly one of the typed fields is set for
+// the kinds meshguard keeps; other kinds carry only Ref.
+type Object struct {
+	Ref        ObjectRef
+	APIVersion string
+	NS         *Namespace
+	Pod        *Pod
+	Service    *Service
+	PA         *PeerAuthentication
+	// DestinationRule and VirtualService specs are decoded and validated; the
+	// rules that read them arrive with their own state indexes.
+	DestinationRule *networkingv1alpha3.DestinationRule
+	VirtualService  *networkingv1alpha3.VirtualService
+}
+
+// Reviewed reports whether the object is of a kind meshguard reviews on write.
+func (o *Object) Reviewed() bool {
+	return o.PA != nil || o.DestinationRule != nil || o.VirtualService != nil
+}
+
+type envelope struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metav1.ObjectMeta `json:"metadata"`
+	Spec       json.RawMessage   `json:"spec"`
+}
+
+// strict rejects unknown fields in Istio specs, so that a typo (mdoe: STRICT)
+// is reported instead of silently meaning UNSET.
+var strict = jsonpb.Unmarshaler{AllowUnknownFields: false}
+
+// Decode reads one JSON object. Errors name the field that is wrong.
+func Decode(data []byte) (*Object, error) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	if env.Kind == "" {
+		return nil, fmt.Errorf("kind: missing")
+	}
+	if env.APIVersion == "" {
+		return nil, fmt.Errorf("apiVersion: missing")
+	}
+	if env.Metadata.Name == "" {
+		return nil, fmt.Errorf("metadata.name: missing in %s", env.Kind)
+	}
+	gv, err := schema.ParseGroupVersion(env.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("apiVersion: %w", err)
+	}
+	o := &Object{
+		APIVersion: env.APIVersion,
+		Ref: ObjectRef{Group: gv.Group, Kind: env.Kind, Namespace: env.Metadata.Namespace,
+			Name: env.Metadata.Name, Created: env.Metadata.CreationTimestamp.Time},
+	}
+	switch {
+	case gv.Group == "" && env.Kind == "Pod":
+		var p corev1.Pod
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("Pod %s: %w", env.Metadata.Name, err)
+		}
+		o.Pod = FromPod(&p)
+	case gv.Group == "" && env.Kind == "Service":
+		var s corev1.Service
+		if err := json.Unmarshal(data, &s); err != nil {
+			return nil, fmt.Errorf("Service %s: %w", env.Metadata.Name, err)
+		}
+		o.Service = FromService(&s)
+	case gv.Group == "" && env.Kind == "Namespace":
+		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
+	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":
+		spec := &securityv1beta1.PeerAuthentication{}
+		if err := decodeSpec(gv, securityVersions, env, spec); err != nil {
+			return nil, err
+		}
+		o.PA = FromPeerAuthenticationSpec(o.Ref, spec)
+	case gv.Group == GroupNetworking && env.Kind == "DestinationRule":
+		o.DestinationRule = &networkingv1alpha3.DestinationRule{}
+		if err := decodeSpec(gv, networkingVersions, env, o.DestinationRule); err != nil {
+			return nil, err
+		}
+	case gv.Group == GroupNetworking && env.Kind == "VirtualService":
+		o.VirtualService = &networkingv1alpha3.VirtualService{}
+		if err := decodeSpec(gv, networkingVersions, env, o.VirtualService); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func decodeSpec(gv schema.GroupVersion, served []string, env envelope, into proto.Message) error {
+	supported := false
+	for _, v := range served {
+		supported = supported || v == gv.Version
+	}
+	if !supported {
+		return fmt.Errorf("apiVersion: %s %s is not served (want %s/%s)", gv, env.Kind, gv.Group, strings.Join(served, ", "))
+	}
+	if len(env.Spec) == 0 || string(env.Spec) == "null" {
+		return nil
+	}
+	if err := strict.Unmarshal(bytes.NewReader(env.Spec), into); err != nil {
+		return fmt.Errorf("spec: %s", strings.TrimPrefix(err.Error(), "proto: "))
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// Document is one object read from a file, with where it came from.
+type Document struct {
+	// Source names the file and the document within it ("a.yaml: document 2",
+	// with the List item where there is one).
+	Source string
+	Object *Object
+}
+
+// InputError is bad input: unreadable files, YAML that does not parse, an
+// object without kind or name. `check` exits 2 on it.
+type InputError struct {
+	Source string
+	Err    error
+}
+
+func (e *InputError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ReadFiles reads YAML or JSON files, and the *.yaml, *.yml and *.json files
+// of directories (recursively, in lexical order). Files may hold several
+// documents and `kind: List` objects as `kubectl get -o yaml` prints them.
+// Objects without a namespace are put in "default", as kubectl does.
+func ReadFiles(paths []string) ([]Document, error) {
+	var docs []Document
+	for _, root := range paths {
+		files, err := expand(root)
+		if err != nil {
+			return nil, &InputError{Source: root, Err: err}
+		}
+		for _, f := range files {
+			d, err := readFile(f)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, d...)
+		}
+	}
+	return docs, nil
+}
+
+func expand(root string) ([]string, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{root}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+func readFile(path string) ([]Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &InputError{Source: path, Err: err}
+	}
+	defer f.Close()
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	var docs []Document
+	for n := 1; ; n++ {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		source := fmt.Sprintf("%s: document %d", path, n)
+		if err != nil {
+			return nil, &InputError{Source: source, Err: err}
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			n-- // a separator or comments only: not a document
+			continue
+		}
+		objs, err := decodeDocument(raw)
+		if err != nil {
+			return nil, &InputError{Source: source, Err: err}
+		}
+		for i, o := range objs {
+			src := source
+			if len(objs) > 1 || isList(raw) {
+				src = fmt.Sprintf("%s, item %d", source, i+1)
+			}
+			docs = append(docs, Document{Source: src, Object: o})
+		}
+	}
+}
+
+func stripComments(raw []byte) []byte {
+	var out bytes.Buffer
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			out.Write(line)
+			out.WriteByte('\n')
+		}
+	}
+	return out.Bytes()
+}
+
+func isList(raw []byte) bool {
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	return err == nil && json.Unmarshal(js, &head) == nil && strings.HasSuffix(head.Kind, "List")
+}
+
+// decodeDocument turns one YAML document into objects, expanding lists.
+func decodeDocument(raw []byte) ([]*Object, error) {
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("YAML does not parse: %w", err)
+	}
+	var head struct {
+		Kind  string            `json:"kind"`
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(js, &head); err != nil {
+		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	if head.Kind == "List" || (strings.HasSuffix(head.Kind, "List") && head.Items != nil) {
+		out := make([]*Object, 0, len(head.Items))
+		for i, item := range head.Items {
+			o, err := Decode(item)
+			if err != nil {
+				return nil, fmt.Errorf("item %d: %w", i+1, err)
+			}
+			out = append(out, defaultNamespace(o))
+		}
+		return out, nil
+	}
+	o, err := Decode(js)
+	if err != nil {
+		return nil, err
+	}
+	return []*Object{defaultNamespace(o)}, nil
+}
+
+func defaultNamespace(o *Object) *Object {
+	if o.Ref.Namespace != "" || o.NS != nil || o.Ref.Kind == "Namespace" {
+		return o
+	}
+	o.Ref.Namespace = "default"
+	switch {
+	case o.Pod != nil:
+		o.Pod.Namespace = "default"
+	case o.Service != nil:
+		o.Service.Namespace = "default"
+	case o.PA != nil:
+		o.PA.Namespace = "default"
+	}
+	return o
+}

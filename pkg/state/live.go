@@ -1,0 +1,124 @@
+package state
+
+import (
+	"context"
+	"fmt"
+
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// CacheOptions are the cache settings the live Store relies on: pods are
+// turned into lean Pods before the informer stores them, and every other
+// object loses its managed fields and last-applied annotation.
+func CacheOptions() cache.Options {
+	return cache.Options{
+		DefaultTransform: stripMetadata,
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Transform: LeanPod},
+		},
+	}
+}
+
+func stripMetadata(obj interface{}) (interface{}, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+		}
+	}
+	return obj, nil
+}
+
+// Feed keeps store in step with the informers of c. It returns the handler
+// registrations; the store is complete once all of them have synced.
+func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.ResourceEventHandlerRegistration, error) {
+	feeds := []struct {
+		obj    client.Object
+		set    func(runtime.Object)
+		delete func(ns, name string)
+	}{
+		{&corev1.Namespace{}, func(o runtime.Object) { store.SetNamespace(FromNamespace(o.(*corev1.Namespace))) },
+			func(_, name string) { store.DeleteNamespace(name) }},
+		{&corev1.Service{}, func(o runtime.Object) { store.SetService(FromService(o.(*corev1.Service))) }, store.DeleteService},
+		{&corev1.Pod{}, func(o runtime.Object) { store.SetPod(o.(*Pod)) }, store.DeletePod},
+		{&securityv1.PeerAuthentication{}, func(o runtime.Object) {
+			pa := o.(*securityv1.PeerAuthentication)
+			store.SetPeerAuthentication(FromPeerAuthenticationSpec(ObjectRef{Namespace: pa.Namespace, Name: pa.Name, Created: pa.CreationTimestamp.Time}, &pa.Spec))
+		}, store.DeletePeerAuthentication},
+	}
+	var regs []toolscache.ResourceEventHandlerRegistration
+	for _, f := range feeds {
+		inf, err := c.GetInformer(ctx, f.obj)
+		if err != nil {
+			return nil, fmt.Errorf("informer for %T: %w", f.obj, err)
+		}
+		set, del := f.set, f.delete
+		reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o interface{}) { set(o.(runtime.Object)) },
+			UpdateFunc: func(_, o interface{}) { set(o.(runtime.Object)) },
+			DeleteFunc: func(o interface{}) {
+				if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+					o = d.Obj
+				}
+				if m, err := meta.Accessor(o); err == nil {
+					del(m.GetNamespace(), m.GetName())
+				}
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("handler for %T: %w", f.obj, err)
+		}
+		regs = append(regs, reg)
+	}
+	return regs, nil
+}
+
+// LoadCluster fills store with one listing of the live cluster (for `check`
+// without --state).
+func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
+	var nss corev1.NamespaceList
+	if err := c.List(ctx, &nss); err != nil {
+		return fmt.Errorf("listing namespaces: %w", err)
+	}
+	for i := range nss.Items {
+		store.SetNamespace(FromNamespace(&nss.Items[i]))
+	}
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs); err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	for i := range svcs.Items {
+		store.SetService(FromService(&svcs.Items[i]))
+	}
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, client.Limit(500)); err != nil {
+		return fmt.Errorf("listing pods: %w", err)
+	}
+	for {
+		for i := range pods.Items {
+			store.SetPod(FromPod(&pods.Items[i]))
+		}
+		if pods.Continue == "" {
+			break
+		}
+		next := pods.Continue
+		pods = corev1.PodList{}
+		if err := c.List(ctx, &pods, client.Limit(500), client.Continue(next)); err != nil {
+			return fmt.Errorf("listing pods: %w", err)
+		}
+	}
+	var pas securityv1.PeerAuthenticationList
+	if err := c.List(ctx, &pas); err != nil {
+		return fmt.Errorf("listing peerauthentications: %w", err)
+	}
+	for _, pa := range pas.Items {
+		store.SetPeerAuthentication(FromPeerAuthenticationSpec(ObjectRef{Namespace: pa.Namespace, Name: pa.Name, Created: pa.CreationTimestamp.Time}, &pa.Spec))
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+package state
+
+import (
+	"sort"
+	"sync"
+)
+
+// PodClass is how the mesh sees one pod; see mesh.Classify.
+type PodClass struct {
+	// Server: the pod can receive traffic (running or pending, not
+	// hostNetwork, selected by a Service or declaring a container port).
+	Server bool
+	// Meshed: inbound traffic reaches a proxy (sidecar or ambient).
+	Meshed bool
+	// Exempt: an Istio component that runs without a sidecar by design.
+	Exempt bool
+	// Live: not finished; a potential caller.
+	Live bool
+}
+
+// ClassifyFunc classifies a pod given its namespace (nil when unknown) and
+// whether a Service in that namespace selects it.
+type ClassifyFunc func(p *Pod, ns *Namespace, selected bool) PodClass
+
+// Snapshot is the read-only view of cluster state that rules evaluate.
+// Implementations must not be mutated while a Snapshot is in use.
+type Snapshot interface {
+	// Namespace returns the namespace, or nil when the state holds none by that name.
+	Namespace(name string) *Namespace
+	// NamespaceNames lists every namespace known to the state, sorted.
+	NamespaceNames() []string
+	// ForEachPod calls fn for each pod of ns until fn returns false.
+	ForEachPod(ns string, fn func(*Pod) bool)
+	// Services lists the Services of ns, sorted by name.
+	Services(ns string) []*Service
+	// PeerAuthentications lists the policies of ns, oldest first.
+	PeerAuthentications(ns string) []*PeerAuthentication
+	// Coverage returns the per-namespace aggregate of mesh enrolment.
+	Coverage(ns string) Coverage
+	// NamespacesWithUnmeshedPods lists, sorted, the namespaces holding at
+	// least one live pod outside the mesh (Istio components aside).
+	NamespacesWithUnmeshedPods() []string
+}
+
+// Coverage aggregates mesh enrolment for one namespace, kept up to date by
+// the Store so that a mesh-wide change does not walk every pod.
+type Coverage struct {
+	// UnmeshedServers counts server pods outside the mesh (Istio components aside).
+	UnmeshedServers int
+	// MeshedServers counts server pods whose inbound traffic reaches a proxy.
+	MeshedServers int
+	// UnmeshedPods counts live pods outside the mesh: potential plaintext callers.
+	UnmeshedPods int
+	firstUnmeshed func(n int) []*Pod
+}
+
+// FirstUnmeshedServers returns up to n unmeshed server pods, sorted by name.
+func (c Coverage) FirstUnmeshedServers(n int) []*Pod {
+	if c.firstUnmeshed == nil || c.UnmeshedServers == 0 {
+		return nil
+	}
+	return c.firstUnmeshed(n)
+}
+
+type nsIndex struct {
+	ns       *Namespace
+	pods     map[string]*Pod
+	class    map[string]PodClass
+	services map[string]*Service
+	svcList  []*Service
+	pas      map[string]*PeerAuthentication
+	paList   []*PeerAuthentication
+
+	unmeshedServers map[string]*Pod
+	meshedServers   int
+	unmeshedPods    int
+}
+
+func (n *nsIndex) empty() bool {
+	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0
+}
+
+// Store is the indexed, lean cluster state. Writers (informer handlers, file
+// loaders) call the Set/Delete methods; readers evaluate inside View, which
+// holds a read lock so that a review sees one consistent state without copying it.
+type Store struct {
+	mu       sync.RWMutex
+	classify ClassifyFunc
+	nss      map[string]*nsIndex
+	names    []string // sorted; rebuilt when a namespace appears or goes
+	unmeshed map[string]struct{}
+}
+
+// NewStore returns an empty store that classifies pods with classify.
+func NewStore(classify ClassifyFunc) *Store {
+	return &Store{classify: classify, nss: map[string]*nsIndex{}, unmeshed: map[string]struct{}{}}
+}
+
+// View runs fn with a consistent read-only Snapshot of the store.
+func (s *Store) View(fn func(Snapshot) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return fn(storeView{s})
+}
+
+func (s *Store) index(ns string) *nsIndex {
+	n := s.nss[ns]
+	if n == nil {
+		n = &nsIndex{
+			pods: map[string]*Pod{}, class: map[string]PodClass{}, services: map[string]*Service{},
+			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{},
+		}
+		s.nss[ns] = n
+		s.rebuildNames()
+	}
+	return n
+}
+
+func (s *Store) gc(name string, n *nsIndex) {
+	if n.empty() {
+		delete(s.nss, name)
+		delete(s.unmeshed, name)
+		s.rebuildNames()
+	}
+}
+
+func (s *Store) rebuildNames() {
+	names := make([]string, 0, len(s.nss))
+	for name := range s.nss {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	s.names = names
+}
+
+// SetNamespace adds or replaces a namespace. Its labels decide ambient
+// enrolment, so its pods are classified again.
+func (s *Store) SetNamespace(ns *Namespace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(ns.Name)
+	n.ns = ns
+	s.reclassify(ns.Name, n)
+}
+
+// DeleteNamespace removes a namespace object (its pods go with their own events).
+func (s *Store) DeleteNamespace(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[name]; n != nil {
+		n.ns = nil
+		s.reclassify(name, n)
+		s.gc(name, n)
+	}
+}
+
+// SetPod adds or replaces a pod.
+func (s *Store) SetPod(p *Pod) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(p.Namespace)
+	s.unaccount(n, p.Name)
+	n.pods[p.Name] = p
+	s.account(n, p)
+	s.markUnmeshed(p.Namespace, n)
+}
+
+// DeletePod removes a pod.
+func (s *Store) DeletePod(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nss[ns]
+	if n == nil {
+		return
+	}
+	s.unaccount(n, name)
+	delete(n.pods, name)
+	s.markUnmeshed(ns, n)
+	s.gc(ns, n)
+}
+
+// SetService adds or replaces a Service; the pods of its namespace are
+// classified again because being selected makes a pod a server.
+func (s *Store) SetService(svc *Service) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(svc.Namespace)
+	n.services[svc.Name] = svc
+	n.svcList = sortedServices(n.services)
+	s.reclassify(svc.Namespace, n)
+}
+
+// DeleteService removes a Service.
+func (s *Store) DeleteService(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nss[ns]
+	if n == nil {
+		return
+	}
+	delete(n.services, name)
+	n.svcList = sortedServices(n.services)
+	s.reclassify(ns, n)
+	s.gc(ns, n)
+}
+
+// SetPeerAuthentication adds or replaces a PeerAuthentication.
+func (s *Store) SetPeerAuthentication(pa *PeerAuthentication) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(pa.Namespace)
+	n.pas[pa.Name] = pa
+	n.paList = sortedPolicies(n.pas)
+}
+
+// DeletePeerAuthentication removes a PeerAuthentication.
+func (s *Store) DeletePeerAuthentication(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nss[ns]
+	if n == nil {
+		return
+	}
+	delete(n.pas, name)
+	n.paList = sortedPolicies(n.pas)
+	s.gc(ns, n)
+}
+
+func (s *Store) selected(n *nsIndex, p *Pod) bool {
+	for _, svc := range n.svcList {
+		if len(svc.Selector) > 0 && SelectorMatches(svc.Selector, p.Labels) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) account(n *nsIndex, p *Pod) {
+	c := s.classify(p, n.ns, s.selected(n, p))
+	n.class[p.Name] = c
+	if c.Exempt {
+		return
+	}
+	if c.Server {
+		if c.Meshed {
+			n.meshedServers++
+		} else {
+			n.unmeshedServers[p.Name] = p
+		}
+	}
+	if c.Live && !c.Meshed {
+		n.unmeshedPods++
+	}
+}
+
+func (s *Store) unaccount(n *nsIndex, name string) {
+	c, ok := n.class[name]
+	if !ok {
+		return
+	}
+	delete(n.class, name)
+	if c.Exempt {
+		return
+	}
+	if c.Server {
+		if c.Meshed {
+			n.meshedServers--
+		} else {
+			delete(n.unmeshedServers, name)
+		}
+	}
+	if c.Live && !c.Meshed {
+		n.unmeshedPods--
+	}
+}
+
+func (s *Store) reclassify(name string, n *nsIndex) {
+	for podName, p := range n.pods {
+		s.unaccount(n, podName)
+		s.account(n, p)
+	}
+	s.markUnmeshed(name, n)
+}
+
+func (s *Store) markUnmeshed(name string, n *nsIndex) {
+	if n.unmeshedPods > 0 {
+		s.unmeshed[name] = struct{}{}
+	} else {
+		delete(s.unmeshed, name)
+	}
+}
+
+func sortedServices(m map[string]*Service) []*Service {
+	out := make([]*Service, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func sortedPolicies(m map[string]*PeerAuthentication) []*PeerAuthentication {
+	out := make([]*PeerAuthentication, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	SortPolicies(out)
+	return out
+}
+
+// SortPolicies orders policies oldest first (the order in which Istio lets them win).
+func SortPolicies(pas []*PeerAuthentication) {
+	sort.Slice(pas, func(i, j int) bool { return pas[i].Older(pas[j]) })
+}
+
+// storeView reads the store; it is only handed out under the read lock.
+type storeView struct{ s *Store }
+
+func (v storeView) Namespace(name string) *Namespace {
+	if n := v.s.nss[name]; n != nil {
+		return n.ns
+	}
+	return nil
+}
+
+func (v storeView) NamespaceNames() []string {
+	return v.s.names
+}
+
+func (v storeView) ForEachPod(ns string, fn func(*Pod) bool) {
+	n := v.s.nss[ns]
+	if n == nil {
+		return
+	}
+	for _, p := range n.pods {
+		if !fn(p) {
+			return
+		}
+	}
+}
+
+func (v storeView) Services(ns string) []*Service {
+	if n := v.s.nss[ns]; n != nil {
+		return n.svcList
+	}
+	return nil
+}
+
+func (v storeView) PeerAuthentications(ns string) []*PeerAuthentication {
+	if n := v.s.nss[ns]; n != nil {
+		return n.paList
+	}
+	return nil
+}
+
+func (v storeView) Coverage(ns string) Coverage {
+	n := v.s.nss[ns]
+	if n == nil {
+		return Coverage{}
+	}
+	return Coverage{
+		UnmeshedServers: len(n.unmeshedServers),
+		MeshedServers:   n.meshedServers,
+		UnmeshedPods:    n.unmeshedPods,
+		firstUnmeshed:   func(k int) []*Pod { return firstByName(n.unmeshedServers, k) },
+	}
+}
+
+func (v storeView) NamespacesWithUnmeshedPods() []string {
+	out := make([]string, 0, len(v.s.unmeshed))
+	for name := range v.s.unmeshed {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstByName(m map[string]*Pod, k int) []*Pod {
+	out := make([]*Pod, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// Apply adds or replaces an object of a kind the store keeps; other kinds are ignored.
+func (s *Store) Apply(o *Object) {
+	switch {
+	case o.NS != nil:
+		s.SetNamespace(o.NS)
+	case o.Pod != nil:
+		s.SetPod(o.Pod)
+	case o.Service != nil:
+		s.SetService(o.Service)
+	case o.PA != nil:
+		s.SetPeerAuthentication(o.PA)
+	}
+}
+
+// Remove deletes the object ref names, if the store keeps its kind.
+func (s *Store) Remove(ref ObjectRef) {
+	switch {
+	case ref.Group == "" && ref.Kind == "Namespace":
+		s.DeleteNamespace(ref.Name)
+	case ref.Group == "" && ref.Kind == "Pod":
+		s.DeletePod(ref.Namespace, ref.Name)
+	case ref.Group == "" && ref.Kind == "Service":
+		s.DeleteService(ref.Namespace, ref.Name)
+	case ref.Group == GroupSecurity && ref.Kind == "PeerAuthentication":
+		s.DeletePeerAuthentication(ref.Namespace, ref.Name)
+	}
+}

@@ -1,0 +1,167 @@
+// Package state holds the read-only view of cluster state that rules evaluate:
+// lean copies of the objects meshguard reads, indexed for the lookups rules make.
+// The same Store is filled from the live informer cache (serve) or from YAML
+// files (check), so both modes judge alike.
+package state
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Namespace is the part of a Namespace rules read: its name and labels.
+type Namespace struct {
+	Name   string
+	Labels map[string]string
+}
+
+// NamedPort is a container port with its optional name (Services may target it by name).
+type NamedPort struct {
+	Name string
+	Port int32
+}
+
+// Pod is the lean form of a Pod kept in the cache: only what rules read.
+// It stands in for *corev1.Pod inside the informer (see LeanPod) so that the
+// cache never holds full pod specs.
+type Pod struct {
+	Namespace       string
+	Name            string
+	ResourceVersion string
+	Labels          map[string]string
+	// OwnerKind and OwnerName name the controlling owner ("StatefulSet",
+	// "reporting"); a ReplicaSet created by a Deployment is reported as the
+	// Deployment. Empty for bare pods.
+	OwnerKind string
+	OwnerName string
+	Ports     []NamedPort
+	Phase     corev1.PodPhase
+	// Sidecar: an Envoy sidecar was injected (sidecar.istio.io/status or an
+	// istio-proxy container, native sidecars included).
+	Sidecar bool
+	// AmbientRedirected: ambient.istio.io/redirection=enabled, set by istio-cni
+	// once the pod is enrolled in ambient.
+	AmbientRedirected bool
+	// DataplaneNone: the pod opts out of ambient (istio.io/dataplane-mode=none).
+	DataplaneNone bool
+	HostNetwork   bool
+	Ready         bool
+}
+
+// Finished reports whether the pod has terminated and serves nothing any more.
+func (p *Pod) Finished() bool {
+	return p.Phase == corev1.PodSucceeded || p.Phase == corev1.PodFailed
+}
+
+// Ref renders the pod as "ns/name (Kind owner)" for messages.
+func (p *Pod) Ref() string {
+	s := p.Namespace + "/" + p.Name
+	if p.OwnerKind != "" {
+		s += " (" + p.OwnerKind + " " + p.OwnerName + ")"
+	}
+	return s
+}
+
+// GetObjectKind implements runtime.Object so a *Pod can live in an informer store.
+func (p *Pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object. Lean pods are never mutated after
+// they are built, but informers may ask for copies.
+func (p *Pod) DeepCopyObject() runtime.Object {
+	c := *p
+	if p.Labels != nil {
+		c.Labels = make(map[string]string, len(p.Labels))
+		for k, v := range p.Labels {
+			c.Labels[k] = v
+		}
+	}
+	c.Ports = append([]NamedPort(nil), p.Ports...)
+	return &c
+}
+
+// GetObjectMeta lets client-go's key and index functions (meta.Accessor) read
+// the namespace, name and resource version of a lean pod.
+func (p *Pod) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, Labels: p.Labels}
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Name        string
+	Port        int32
+	Protocol    corev1.Protocol
+	AppProtocol string
+	// TargetPort is the numeric target port, or 0 when TargetPortName is set.
+	TargetPort     int32
+	TargetPortName string
+}
+
+// Service is the lean form of a Service.
+type Service struct {
+	Namespace string
+	Name      string
+	Selector  map[string]string
+	Ports     []ServicePort
+}
+
+// MTLSMode is a PeerAuthentication mutual TLS mode.
+type MTLSMode string
+
+// The modes of istio.io/api/security/v1beta1 PeerAuthentication_MutualTLS_Mode.
+const (
+	ModeUnset      MTLSMode = "UNSET"
+	ModeDisable    MTLSMode = "DISABLE"
+	ModePermissive MTLSMode = "PERMISSIVE"
+	ModeStrict     MTLSMode = "STRICT"
+)
+
+// PeerAuthentication is the lean, version-independent form of a
+// security.istio.io PeerAuthentication.
+type PeerAuthentication struct {
+	Namespace string
+	Name      string
+	// Created orders conflicting policies (the oldest wins). Zero for objects
+	// read from state files without a creationTimestamp.
+	Created time.Time
+	// Seq breaks ties between equal creation times: the order in which the
+	// object reached the store (state files first, then -f, in file order).
+	Seq int64
+	// Selector is nil when the policy has no workload selector. A selector
+	// with no labels is treated like none, as Istio does.
+	Selector map[string]string
+	Mode     MTLSMode
+	// PortModes maps workload (container) ports to their mode.
+	PortModes map[uint32]MTLSMode
+}
+
+// HasSelector reports whether the policy is workload-specific.
+func (pa *PeerAuthentication) HasSelector() bool { return len(pa.Selector) > 0 }
+
+// Older reports whether pa wins over other when both apply at one level:
+// the oldest wins, then the lower sequence, then name, then namespace.
+func (pa *PeerAuthentication) Older(other *PeerAuthentication) bool {
+	if !pa.Created.Equal(other.Created) {
+		return pa.Created.Before(other.Created)
+	}
+	if pa.Seq != other.Seq {
+		return pa.Seq < other.Seq
+	}
+	if pa.Name != other.Name {
+		return pa.Name < other.Name
+	}
+	return pa.Namespace < other.Namespace
+}
+
+// SelectorMatches reports whether every key/value of selector is in labels.
+func SelectorMatches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if lv, ok := labels[k]; !ok || lv != v {
+			return false
+		}
+	}
+	return true
+}
