@@ -30,12 +30,13 @@ var (
 // Object is one decoded object. Exactly one of the typed fields is set for
 // the kinds meshguard keeps; other kinds carry only Ref.
 type Object struct {
-	Ref        ObjectRef
-	APIVersion string
-	NS         *Namespace
-	Pod        *Pod
-	Service    *Service
-	PA         *PeerAuthentication
+	Ref         ObjectRef
+	APIVersion  string
+	Annotations map[string]string
+	NS          *Namespace
+	Pod         *Pod
+	Service     *Service
+	PA          *PeerAuthentication
 	// DestinationRule and VirtualService specs are decoded and validated; the
 	// rules that read them arrive with their own state indexes.
 	DestinationRule *networkingv1alpha3.DestinationRule
@@ -78,7 +79,8 @@ func Decode(data []byte) (*Object, error) {
 		return nil, fmt.Errorf("apiVersion: %w", err)
 	}
 	o := &Object{
-		APIVersion: env.APIVersion,
+		APIVersion:  env.APIVersion,
+		Annotations: env.Metadata.Annotations,
 		Ref: ObjectRef{Group: gv.Group, Kind: env.Kind, Namespace: env.Metadata.Namespace,
 			Name: env.Metadata.Name, Created: env.Metadata.CreationTimestamp.Time},
 	}

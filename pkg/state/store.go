@@ -50,7 +50,7 @@ type Coverage struct {
 	// MeshedServers counts server pods whose inbound traffic reaches a proxy.
 	MeshedServers int
 	// UnmeshedPods counts live pods outside the mesh: potential plaintext callers.
-	UnmeshedPods int
+	UnmeshedPods  int
 	firstUnmeshed func(n int) []*Pod
 }
 
