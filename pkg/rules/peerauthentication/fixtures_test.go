@@ -3,6 +3,7 @@ package peerauthentication_test
 import (
 	"testing"
 
+	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/rulestest"
 )
 
@@ -48,5 +49,13 @@ var fixtures = map[string]map[string][]string{
 func TestFixtures(t *testing.T) {
 	for id, want := range fixtures {
 		t.Run(id, func(t *testing.T) { rulestest.Expect(t, id, want) })
+	}
+}
+
+func TestEveryRuleHasFixtures(t *testing.T) {
+	for _, r := range peerauthentication.All() {
+		if _, ok := fixtures[r.ID()]; !ok {
+			t.Errorf("rule %s has no fixture expectations", r.ID())
+		}
 	}
 }

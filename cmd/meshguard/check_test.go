@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const (
+	clusterState = "../../pkg/rules/peerauthentication/testdata/cluster.yaml"
+	fixtures     = "../../test/fixtures/check/"
+)
+
+func runCheckArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = runCheck(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
+	}{
+		{name: "mesh-wide STRICT over unmeshed pods is denied",
+			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState}, code: 1,
+			stdout: "deny PeerAuthentication istio-system/default (CREATE): [MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext for 1 server pod outside the mesh in 1 namespace (legacy): legacy/reporting-0 (StatefulSet reporting)"},
+		{name: "the safe path is allowed",
+			args: []string{"-f", fixtures + "safe-path.yaml", "--state", clusterState}, code: 0},
+		{name: "objects apply in order, each against the state the previous one left",
+			args: []string{"-f", fixtures + "permissive-then-strict.yaml", "--state", clusterState}, code: 0},
+		{name: "other kinds in -f count as state first",
+			args: []string{"-f", fixtures + "with-sidecar-pod.yaml", "--state", clusterState}, code: 0},
+		{name: "a rule turned off in the config file does not deny",
+			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState, "--config", fixtures + "../config-mg101-warn.yaml"}, code: 0,
+			stdout: "warn PeerAuthentication istio-system/default (CREATE): [MG101]"},
+		{name: "another root namespace makes the policy namespace-wide",
+			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState, "--root-namespace", "mesh-root"}, code: 0},
+		{name: "malformed YAML is bad input naming file and document",
+			args: []string{"-f", fixtures + "malformed.yaml", "--state", clusterState}, code: 2,
+			stderr: "malformed.yaml: document 1: YAML does not parse"},
+		{name: "an unreadable file is bad input",
+			args: []string{"-f", fixtures + "nope.yaml", "--state", clusterState}, code: 2, stderr: "nope.yaml"},
+		{name: "no -f is bad usage", args: []string{"--state", clusterState}, code: 2, stderr: "-f"},
+		{name: "an unknown output format is bad usage",
+			args: []string{"-f", fixtures + "safe-path.yaml", "--state", clusterState, "-o", "yaml"}, code: 2, stderr: "-o"},
+		{name: "deleting what the state does not hold is bad input",
+			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState, "--delete"}, code: 2, stderr: "does not hold"},
+		{name: "deleting the legacy override under a mesh STRICT is denied",
+			args: []string{"-f", fixtures + "../check-delete/override.yaml", "--state", clusterState, "--state", fixtures + "../check-delete/mesh-strict-state.yaml", "--delete"}, code: 1,
+			stdout: "deny PeerAuthentication legacy/migration (DELETE): [MG101]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCheckArgs(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, c.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, c.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", c.stdout, stdout)
+			}
+			if !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.stderr, stderr)
+			}
+			if code == 2 && stdout != "" {
+				t.Errorf("exit 2 must print nothing on stdout, got %q", stdout)
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	code, stdout, _ := runCheckArgs(t, "-f", fixtures+"mesh-strict.yaml", "--state", clusterState, "-o", "json")
+	if code != 1 {
+		t.Fatalf("exit code = %d, want 1", code)
+	}
+	var report struct {
+		Findings []map[string]any `json:"findings"`
+		Denied   *bool            `json:"denied"`
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&report); err != nil {
+		t.Fatalf("not the contract's JSON: %v\n%s", err, stdout)
+	}
+	if report.Denied == nil || !*report.Denied {
+		t.Errorf("denied = %v, want true", report.Denied)
+	}
+	want := map[string]any{"rule": "MG101", "action": "deny", "operation": "CREATE", "kind": "PeerAuthentication",
+		"namespace": "istio-system", "name": "default", "field": "spec.mtls.mode", "preexisting": false}
+	found := false
+	for _, f := range report.Findings {
+		if f["rule"] != "MG101" {
+			continue
+		}
+		found = true
+		for k, v := range want {
+			if f[k] != v {
+				t.Errorf("%s = %v, want %v", k, f[k], v)
+			}
+		}
+		if len(f) != len(want)+1 || f["message"] == "" {
+			t.Errorf("finding has keys %v; want exactly the contract's", f)
+		}
+	}
+	if !found {
+		t.Errorf("no MG101 finding in %s", stdout)
+	}
+
+	code, stdout, _ = runCheckArgs(t, "-f", fixtures+"safe-path.yaml", "--state", clusterState, "-o", "json")
+	if code != 0 || !strings.HasPrefix(stdout, `{"findings":[`) || !strings.Contains(stdout, `"denied":false`) {
+		t.Errorf("allowed report = %d %s", code, stdout)
+	}
+}
+
+func TestCheckPreexistingIsReportedAsWarning(t *testing.T) {
+	// The mesh is already STRICT over legacy's unmeshed pod; re-applying it is an UPDATE.
+	code, stdout, _ := runCheckArgs(t, "-f", fixtures+"mesh-strict.yaml",
+		"--state", clusterState, "--state", fixtures+"mesh-strict.yaml", "-o", "json")
+	if code != 0 {
+		t.Fatalf("an edit that keeps a pre-existing breakage must pass, exit %d: %s", code, stdout)
+	}
+	if !strings.Contains(stdout, `"rule":"MG101","action":"warn","operation":"UPDATE"`) || !strings.Contains(stdout, `"preexisting":true`) {
+		t.Errorf("want MG101 as a pre-existing warning: %s", stdout)
+	}
+}

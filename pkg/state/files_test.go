@@ -1,0 +1,100 @@
+package state_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadFilesAsKubectlPrintsThem(t *testing.T) {
+	p := write(t, "state.yaml", `# comments and empty documents are fine
+---
+apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: web-1
+    namespace: shop
+    creationTimestamp: "2026-01-01T00:00:00Z"
+    managedFields: [{manager: kubectl, operation: Apply}]
+    annotations: {sidecar.istio.io/status: "{}"}
+  spec: {containers: [{name: web, image: web, ports: [{containerPort: 8080, protocol: TCP}]}]}
+  status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
+- apiVersion: security.istio.io/v1
+  kind: PeerAuthentication
+  metadata: {name: strict, namespace: shop}
+  spec: {mtls: {mode: STRICT}, portLevelMtls: {"8080": {mode: PERMISSIVE}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+`)
+	docs, err := state.ReadFiles([]string{filepath.Dir(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 3 {
+		t.Fatalf("got %d documents, want 3", len(docs))
+	}
+	pod := docs[0].Object.Pod
+	if pod == nil || !pod.Sidecar || !pod.Ready || pod.Ports[0].Port != 8080 {
+		t.Errorf("pod = %+v", pod)
+	}
+	pa := docs[1].Object.PA
+	if pa == nil || pa.Mode != state.ModeStrict || pa.PortModes[8080] != state.ModePermissive {
+		t.Errorf("policy = %+v", pa)
+	}
+	if svc := docs[2].Object.Service; svc == nil || svc.Namespace != "default" || svc.Ports[0].TargetPortName != "http" {
+		t.Errorf("a Service without namespace goes to default, with its named target port: %+v", svc)
+	}
+	if !strings.Contains(docs[1].Source, "document 1, item 2") {
+		t.Errorf("source = %q", docs[1].Source)
+	}
+}
+
+func TestReadFilesNamesWhatIsWrong(t *testing.T) {
+	cases := []struct {
+		name, content, want string
+	}{
+		{"YAML that does not parse", "kind: Pod\nmetadata: {name: [\n", "document 1: YAML does not parse"},
+		{"an object without kind", "apiVersion: v1\nmetadata: {name: x}\n", "document 1: kind: missing"},
+		{"an object without name", "apiVersion: v1\nkind: Pod\nmetadata: {}\n", "metadata.name: missing"},
+		{"a typo in an Istio spec", "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {mtls: {mdoe: STRICT}}\n", `document 2: spec: unknown field "mdoe"`},
+		{"an unknown mode", "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {mtls: {mode: STRCT}}\n", `STRCT`},
+		{"a version that is not served", "apiVersion: security.istio.io/v1alpha1\nkind: PeerAuthentication\nmetadata: {name: x}\n", "is not served"},
+		{"a bad list item", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod}\n", "item 2: metadata.name: missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(t, "bad.yaml", c.content)
+			_, err := state.ReadFiles([]string{p})
+			var ie *state.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want an InputError", err)
+			}
+			if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %q, want the file and %q", err, c.want)
+			}
+		})
+	}
+	if _, err := state.ReadFiles([]string{"/does/not/exist.yaml"}); err == nil {
+		t.Error("a missing file is an error")
+	}
+}

@@ -1,0 +1,82 @@
+package state_test
+
+import (
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+func coverage(t *testing.T, s *state.Store, ns string) state.Coverage {
+	t.Helper()
+	var c state.Coverage
+	_ = s.View(func(v state.Snapshot) error { c = v.Coverage(ns); return nil })
+	return c
+}
+
+func TestCoverageFollowsEveryWrite(t *testing.T) {
+	s := state.NewStore(mesh.Classify)
+	s.SetNamespace(&state.Namespace{Name: "legacy"})
+	s.SetPod(&state.Pod{Namespace: "legacy", Name: "web-1", Phase: "Running", Labels: map[string]string{"app": "web"}})
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.UnmeshedPods != 1 {
+		t.Fatalf("a pod without ports or Service is no server: %+v", c)
+	}
+	s.SetService(&state.Service{Namespace: "legacy", Name: "web", Selector: map[string]string{"app": "web"}})
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 1 {
+		t.Fatalf("a Service selecting it makes it a server: %+v", c)
+	}
+	s.SetPod(&state.Pod{Namespace: "legacy", Name: "web-1", Phase: "Running", Labels: map[string]string{"app": "web"}, Sidecar: true})
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.MeshedServers != 1 || c.UnmeshedPods != 0 {
+		t.Fatalf("the injected pod is meshed: %+v", c)
+	}
+	s.SetPod(&state.Pod{Namespace: "legacy", Name: "db-0", Phase: "Running", Ports: []state.NamedPort{{Port: 5432}}})
+	s.SetNamespace(&state.Namespace{Name: "legacy", Labels: map[string]string{"istio.io/dataplane-mode": "ambient"}})
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.MeshedServers != 2 {
+		t.Fatalf("labelling the namespace ambient enrolls db-0: %+v", c)
+	}
+	s.SetNamespace(&state.Namespace{Name: "legacy"})
+	c := coverage(t, s, "legacy")
+	if got := c.FirstUnmeshedServers(5); len(got) != 1 || got[0].Name != "db-0" {
+		t.Fatalf("unlabelling takes db-0 out again: %+v", got)
+	}
+	s.DeletePod("legacy", "db-0")
+	s.DeleteService("legacy", "web")
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.MeshedServers != 0 {
+		t.Fatalf("after deletes: %+v", c)
+	}
+	var with []string
+	_ = s.View(func(v state.Snapshot) error { with = v.NamespacesWithUnmeshedPods(); return nil })
+	if len(with) != 0 {
+		t.Fatalf("no unmeshed pod is left, got %v", with)
+	}
+}
+
+func TestIstioComponentsAreNeverUncovered(t *testing.T) {
+	s := state.NewStore(mesh.Classify)
+	for i, labels := range []map[string]string{{"app": "istiod"}, {"istio": "pilot"}, {"k8s-app": "istio-cni-node"}, {"app": "ztunnel"}} {
+		s.SetPod(&state.Pod{Namespace: "istio-system", Name: string(rune('a' + i)), Phase: "Running", Labels: labels, Ports: []state.NamedPort{{Port: 15012}}})
+	}
+	if c := coverage(t, s, "istio-system"); c.UnmeshedServers != 0 || c.UnmeshedPods != 0 {
+		t.Fatalf("Istio components counted: %+v", c)
+	}
+}
+
+func TestOverlayReplacesOnePolicy(t *testing.T) {
+	s := state.NewStore(mesh.Classify)
+	s.SetPeerAuthentication(&state.PeerAuthentication{Namespace: "shop", Name: "a", Mode: state.ModeStrict})
+	s.SetPeerAuthentication(&state.PeerAuthentication{Namespace: "shop", Name: "b", Mode: state.ModeStrict})
+	_ = s.View(func(v state.Snapshot) error {
+		after := state.WithPeerAuthentication(v, "shop", "a", nil)
+		if got := after.PeerAuthentications("shop"); len(got) != 1 || got[0].Name != "b" {
+			t.Errorf("after deleting a: %v", got)
+		}
+		after = state.WithPeerAuthentication(v, "new", "x", &state.PeerAuthentication{Namespace: "new", Name: "x"})
+		if got := after.NamespaceNames(); len(got) != 2 || got[0] != "new" {
+			t.Errorf("a policy in a new namespace is listed: %v", got)
+		}
+		if len(v.PeerAuthentications("shop")) != 2 {
+			t.Errorf("the base state changed")
+		}
+		return nil
+	})
+}
