@@ -62,18 +62,19 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 o.Log,
 		Cache:                  state.CacheOptions(),
-		WebhookServer:          ws,
+		WebhookServer:          webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
+	// GetWebhookServer also adds the server to the manager's runnables.
+	ws := mgr.GetWebhookServer()
 	store := state.NewStore(mesh.Classify)
 	regs, err := state.Feed(context.Background(), mgr.GetCache(), store)
 	if err != nil {

@@ -1,0 +1,216 @@
+package integration
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+func TestMeshWideStrict(t *testing.T) {
+	createNamespace(t, "it-shop", map[string]string{"istio-injection": "enabled"})
+	createNamespace(t, "it-legacy", nil)
+	createPod(t, podSpec{ns: "it-shop", name: "web-1", labels: map[string]string{"app": "web"}, sidecar: true, port: 8080})
+	createPod(t, podSpec{ns: "it-legacy", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
+	// Neither of these is a server: a finished Job pod and a hostNetwork agent.
+	createPod(t, podSpec{ns: "it-legacy", name: "export-1", port: 8080, phase: corev1.PodSucceeded, ownerKind: "Job", ownerName: "export"})
+	createPod(t, podSpec{ns: "it-legacy", name: "node-agent-1", port: 9100, hostNetwork: true, ownerKind: "DaemonSet", ownerName: "node-agent"})
+	// Created last: once the webhook names it, it has seen the two above too.
+	createPod(t, podSpec{ns: "it-legacy", name: "reporting-0", port: 8080, ownerKind: "StatefulSet", ownerName: "reporting"})
+
+	const want = deniedPrefix + "[MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext for 1 server pod outside the mesh in 1 namespace (it-legacy): it-legacy/reporting-0 (StatefulSet reporting) — keep the mesh-wide policy PERMISSIVE until they are injected"
+
+	t.Run("mesh-wide STRICT is denied and names the unmeshed pod", func(t *testing.T) {
+		eventually(t, "STRICT denied", func() error {
+			return deniedWith(k8s.Create(ctx(), peerAuth("v1", "istio-system", "default", "STRICT", nil)), want)
+		})
+	})
+	t.Run("a server-side dry run gets the same verdict", func(t *testing.T) {
+		err := k8s.Create(ctx(), peerAuth("v1", "istio-system", "default", "STRICT", nil), client.DryRunAll)
+		if e := deniedWith(err, want); e != nil {
+			t.Fatal(e)
+		}
+	})
+	t.Run("v1beta1 is reviewed like v1", func(t *testing.T) {
+		if e := deniedWith(k8s.Create(ctx(), peerAuth("v1beta1", "istio-system", "default", "STRICT", nil)), want); e != nil {
+			t.Fatal(e)
+		}
+	})
+	t.Run("kubectl apply prints the denial", func(t *testing.T) {
+		out := kubectlApply(t, peerAuthYAML("istio-system", "default", "STRICT"))
+		if !strings.Contains(out, `Error from server (Forbidden): error when creating "STDIN": `+want) {
+			t.Fatalf("kubectl printed:\n%s", out)
+		}
+	})
+	t.Run("PERMISSIVE mesh-wide is allowed", func(t *testing.T) {
+		pa := peerAuth("v1beta1", "istio-system", "default", "PERMISSIVE", nil)
+		if err := k8s.Create(ctx(), pa); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8s.Delete(ctx(), pa); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("once the unmeshed pod is gone the same write is allowed, without a restart", func(t *testing.T) {
+		deletePod(t, "it-legacy", "reporting-0")
+		pa := peerAuth("v1", "istio-system", "default", "STRICT", nil)
+		eventually(t, "STRICT allowed", func() error { return k8s.Create(ctx(), pa) })
+		if err := k8s.Delete(ctx(), pa); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestDeletingNamespaceOverrideUnderMeshStrict(t *testing.T) {
+	createNamespace(t, "it-migrating", nil)
+	createPod(t, podSpec{ns: "it-migrating", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
+	createPod(t, podSpec{ns: "it-migrating", name: "billing-0", port: 8080, ownerKind: "StatefulSet", ownerName: "billing"})
+
+	override := peerAuth("v1", "it-migrating", "migration", "PERMISSIVE", nil)
+	if err := k8s.Create(ctx(), override); err != nil {
+		t.Fatal(err)
+	}
+	cleanupObject(t, override)
+	meshStrict := peerAuth("v1", "istio-system", "default", "STRICT", nil)
+	eventually(t, "mesh STRICT allowed once the override is seen", func() error { return k8s.Create(ctx(), meshStrict) })
+	cleanupObject(t, meshStrict)
+
+	want := "[MG101] spec.mtls.mode: the mesh-wide STRICT of istio-system/default now reaching it-migrating would reject plaintext for 1 pod without a sidecar in it-migrating: billing-0 (StatefulSet billing)"
+	eventually(t, "deleting the override is denied", func() error {
+		return deniedWith(k8s.Delete(ctx(), override, client.DryRunAll), want)
+	})
+	if e := deniedWith(k8s.Delete(ctx(), override), want); e != nil {
+		t.Fatal(e)
+	}
+}
+
+func TestUpdateKeepingPreexistingBreakageWarns(t *testing.T) {
+	createNamespace(t, "it-drift", nil)
+	createPod(t, podSpec{ns: "it-drift", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
+	strict := peerAuth("v1", "it-drift", "default", "STRICT", nil)
+	eventually(t, "namespace STRICT allowed while covered", func() error { return k8s.Create(ctx(), strict) })
+	cleanupObject(t, strict)
+	// A pod outside the mesh arrives afterwards (pods are not reviewed).
+	createPod(t, podSpec{ns: "it-drift", name: "cron-1", port: 8080})
+
+	eventually(t, "an edit keeps the breakage and is warned about", func() error {
+		cur := &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(strict.GroupVersionKind())
+		if err := k8s.Get(ctx(), client.ObjectKeyFromObject(strict), cur); err != nil {
+			return err
+		}
+		labels := cur.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["edited"] = fmt.Sprint(len(labels))
+		cur.SetLabels(labels)
+		warnings.take()
+		if err := k8s.Update(ctx(), cur); err != nil {
+			return fmt.Errorf("update denied: %w", err)
+		}
+		for _, w := range warnings.take() {
+			if strings.HasPrefix(w, "[MG101] pre-existing: STRICT would reject plaintext for 1 pod without a sidecar in it-drift") {
+				if len(w) > 125 {
+					return fmt.Errorf("warning longer than 120 characters: %q", w)
+				}
+				return nil
+			}
+		}
+		return errors.New("no pre-existing MG101 warning yet")
+	})
+}
+
+func TestEveryServedVersionReachesTheWebhook(t *testing.T) {
+	createNamespace(t, "it-routing", nil)
+	for _, kind := range []string{"DestinationRule", "VirtualService"} {
+		for _, version := range []string{"v1alpha3", "v1beta1", "v1"} {
+			t.Run(kind+" "+version, func(t *testing.T) {
+				before := reviewsOf(kind)
+				u := &unstructured.Unstructured{Object: map[string]any{
+					"apiVersion": "networking.istio.io/" + version, "kind": kind,
+					"metadata": map[string]any{"namespace": "it-routing", "name": strings.ToLower(kind) + "-" + version},
+					"spec":     map[string]any{"hosts": []any{"reviews"}},
+				}}
+				if kind == "DestinationRule" {
+					u.Object["spec"] = map[string]any{"host": "reviews"}
+				}
+				if err := k8s.Create(ctx(), u); err != nil {
+					t.Fatal(err)
+				}
+				u.SetLabels(map[string]string{"edited": "yes"})
+				if err := k8s.Update(ctx(), u); err != nil {
+					t.Fatal(err)
+				}
+				if err := k8s.Delete(ctx(), u); err != nil {
+					t.Fatal(err)
+				}
+				if got := reviewsOf(kind) - before; got != 3 {
+					t.Errorf("webhook reviewed %v writes, want CREATE, UPDATE and DELETE", got)
+				}
+			})
+		}
+	}
+	t.Run("PeerAuthentication v1beta1 DELETE", func(t *testing.T) {
+		before := reviewsOf("PeerAuthentication")
+		pa := peerAuth("v1beta1", "it-routing", "plain", "PERMISSIVE", nil)
+		if err := k8s.Create(ctx(), pa); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8s.Delete(ctx(), pa); err != nil {
+			t.Fatal(err)
+		}
+		if got := reviewsOf("PeerAuthentication") - before; got != 2 {
+			t.Errorf("webhook reviewed %v writes, want 2", got)
+		}
+	})
+}
+
+// reviewsOf reads meshguard_admission_reviews_total for a kind from the
+// metrics registry the server exports, all other labels summed.
+func reviewsOf(kind string) float64 {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		return -1
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "meshguard_admission_reviews_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "kind" && l.GetValue() == kind {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+func peerAuthYAML(ns, name, mode string) string {
+	return fmt.Sprintf("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  mtls:\n    mode: %s\n", name, ns, mode)
+}
+
+// kubectlApply runs the envtest kubectl against the test API server.
+func kubectlApply(t *testing.T, manifest string) string {
+	t.Helper()
+	dir, err := assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(dir, "kubectl"), "--kubeconfig", kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
