@@ -50,7 +50,10 @@ type Coverage struct {
 	// MeshedServers counts server pods whose inbound traffic reaches a proxy.
 	MeshedServers int
 	// UnmeshedPods counts live pods outside the mesh: potential plaintext callers.
-	UnmeshedPods  int
+	UnmeshedPods int
+	// Pods counts every pod of the namespace.
+	Pods int
+
 	firstUnmeshed func(n int) []*Pod
 }
 
@@ -362,6 +365,7 @@ func (v storeView) Coverage(ns string) Coverage {
 		UnmeshedServers: len(n.unmeshedServers),
 		MeshedServers:   n.meshedServers,
 		UnmeshedPods:    n.unmeshedPods,
+		Pods:            len(n.pods),
 		firstUnmeshed:   func(k int) []*Pod { return firstByName(n.unmeshedServers, k) },
 	}
 }

@@ -23,8 +23,9 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	var candidates []string
 	switch in.Policies.LevelOf(pa) {
 	case mesh.LevelMesh:
+		// Only namespaces that run workloads: an empty namespace is noise here.
 		for _, ns := range strictNamespaces(in, true) {
-			if ns != pa.Namespace {
+			if ns != pa.Namespace && in.State.Coverage(ns).Pods > 0 {
 				candidates = append(candidates, ns)
 			}
 		}
