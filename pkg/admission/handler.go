@@ -61,11 +61,15 @@ var reviewedGroups = map[string]string{
 func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
 	dryRun := req.DryRun != nil && *req.DryRun
-	log := h.Log.WithValues(keyKind, req.Kind.Kind, keyNamespace, req.Namespace, keyName, req.Name,
-		keyOperation, req.Operation, keyDryRun, dryRun)
+	// The request's key/values are attached only when something is logged:
+	// WithValues on every review would cost an allocation-heavy logger clone.
+	log := func() logr.Logger {
+		return h.Log.WithValues(keyKind, req.Kind.Kind, keyNamespace, req.Namespace, keyName, req.Name,
+			keyOperation, req.Operation, keyDryRun, dryRun)
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error(fmt.Errorf("%v", p), "Panic while reviewing")
+			log().Error(fmt.Errorf("%v", p), "Panic while reviewing")
 			resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %v", p))
 		}
 		decision := "allowed"
@@ -77,7 +81,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		}
 		reviews.WithLabelValues(req.Kind.Kind, string(req.Operation), decision, strconv.FormatBool(dryRun)).Inc()
 		duration.WithLabelValues(req.Kind.Kind).Observe(time.Since(start).Seconds())
-		log.V(1).Info("Reviewed", keyDecision, decision)
+		if h.Log.V(1).Enabled() {
+			log().V(1).Info("Reviewed", keyDecision, decision)
+		}
 	}()
 
 	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
@@ -87,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		return admission.Allowed("namespace excluded from review")
 	}
 	if g := h.breakGlass(req); g != "" {
-		log.Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
+		log().Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
 		return admission.Allowed("break-glass").WithWarnings(
 			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g))
 	}
@@ -112,7 +118,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	for _, r := range verdict.Results {
 		findings.WithLabelValues(r.Rule, string(r.Action)).Inc()
 		if r.Action == rules.Deny {
-			log.Info("Denying", keyRule, r.Rule)
+			log().Info("Denying", keyRule, r.Rule)
 		}
 	}
 	denial, warnings := Render(verdict)

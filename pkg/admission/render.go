@@ -28,7 +28,11 @@ func WarningLine(r engine.Result) string {
 	if r.Preexisting {
 		s += "pre-existing: "
 	}
-	s += strings.Join(strings.Fields(r.Message), " ")
+	msg := r.Message
+	if strings.ContainsAny(msg, "\n\r\t") {
+		msg = strings.Join(strings.Fields(msg), " ") // warnings are one line
+	}
+	s += msg
 	if utf8.RuneCountInString(s) > maxWarningLen {
 		runes := []rune(s)
 		s = string(runes[:maxWarningLen-1]) + "…"

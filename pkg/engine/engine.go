@@ -70,10 +70,20 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 		return Verdict{}
 	}
 	after := After(before, change)
+	// One Input serves every rule and both phases: rules must not keep it.
+	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies}
+	atPhase := func(p rules.Phase) *rules.Input {
+		in.Phase = p
+		if p == rules.After {
+			in.State, in.PA = after, change.NewPA
+		} else {
+			in.State, in.PA = before, change.OldPA
+		}
+		return in
+	}
 	var v Verdict
 	for _, r := range rs {
-		in := &rules.Input{Change: change, Phase: rules.After, State: after, Prior: before, PA: change.NewPA, Config: e.config, Policies: e.policies}
-		found := r.Check(in)
+		found := r.Check(atPhase(rules.After))
 		if len(found) == 0 {
 			continue
 		}
@@ -84,7 +94,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 			res := Result{Finding: f}
 			if f.Action == rules.Deny {
 				if !priorDone {
-					prior = r.Check(&rules.Input{Change: change, Phase: rules.Before, State: before, Prior: before, PA: change.OldPA, Config: e.config, Policies: e.policies})
+					prior = r.Check(atPhase(rules.Before))
 					priorDone = true
 				}
 				if e.heldBefore(f, prior) {

@@ -90,6 +90,14 @@ type Effective struct {
 	Source *state.PeerAuthentication
 }
 
+// MeshMode is the mode the mesh-wide policy gives (PERMISSIVE without one).
+func (r Policies) MeshMode(s state.Snapshot) Effective {
+	if pa := r.MeshPolicy(s); pa != nil && pa.Mode != state.ModeUnset {
+		return Effective{pa.Mode, pa}
+	}
+	return Effective{Mode: state.ModePermissive}
+}
+
 // NamespaceMode is the mode a workload of ns gets when no workload policy
 // decides: the namespace policy, else the mesh policy, else PERMISSIVE.
 // UNSET at a level inherits from the level above.
@@ -97,10 +105,14 @@ func (r Policies) NamespaceMode(s state.Snapshot, ns string) Effective {
 	if pa := r.NamespacePolicy(s, ns); pa != nil && pa.Mode != state.ModeUnset {
 		return Effective{pa.Mode, pa}
 	}
-	if pa := r.MeshPolicy(s); pa != nil && pa.Mode != state.ModeUnset {
-		return Effective{pa.Mode, pa}
-	}
-	return Effective{Mode: state.ModePermissive}
+	return r.MeshMode(s)
+}
+
+// InheritsMesh reports whether ns takes its namespace-level mode from the
+// mesh-wide policy: it has no namespace-wide policy of its own, or one left UNSET.
+func (r Policies) InheritsMesh(s state.Snapshot, ns string) bool {
+	pa := r.NamespacePolicy(s, ns)
+	return pa == nil || pa.Mode == state.ModeUnset
 }
 
 // WorkloadMode is the effective mode of one workload port (a container port,

@@ -1,5 +1,10 @@
 package state
 
+import (
+	"slices"
+	"sort"
+)
+
 // WithPeerAuthentication returns base as it would be after one
 // PeerAuthentication write: pa replaces the object named ns/name, or removes it
 // when pa is nil. Only the policy list of that namespace is rebuilt, so the
@@ -34,13 +39,10 @@ func (o paOverlay) PeerAuthentications(ns string) []*PeerAuthentication {
 
 func (o paOverlay) NamespaceNames() []string {
 	names := o.Snapshot.NamespaceNames()
-	for _, n := range names {
-		if n == o.ns {
-			return names
-		}
+	i := sort.SearchStrings(names, o.ns)
+	if i < len(names) && names[i] == o.ns {
+		return names
 	}
 	// A policy in a namespace the state knows nothing else about.
-	out := append(append([]string(nil), names...), o.ns)
-	sortStrings(out)
-	return out
+	return slices.Insert(slices.Clone(names), i, o.ns)
 }

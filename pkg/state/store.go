@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"sort"
 	"sync"
 )
@@ -37,6 +38,11 @@ type Snapshot interface {
 	PeerAuthentications(ns string) []*PeerAuthentication
 	// Coverage returns the per-namespace aggregate of mesh enrolment.
 	Coverage(ns string) Coverage
+	// UnmeshedServers returns up to limit server pods of ns outside the mesh, sorted by name.
+	UnmeshedServers(ns string, limit int) []*Pod
+	// NamespacesWithUnmeshedServers lists, sorted, the namespaces holding at
+	// least one server pod outside the mesh (Istio components aside).
+	NamespacesWithUnmeshedServers() []string
 	// NamespacesWithUnmeshedPods lists, sorted, the namespaces holding at
 	// least one live pod outside the mesh (Istio components aside).
 	NamespacesWithUnmeshedPods() []string
@@ -53,16 +59,6 @@ type Coverage struct {
 	UnmeshedPods int
 	// Pods counts every pod of the namespace.
 	Pods int
-
-	firstUnmeshed func(n int) []*Pod
-}
-
-// FirstUnmeshedServers returns up to n unmeshed server pods, sorted by name.
-func (c Coverage) FirstUnmeshedServers(n int) []*Pod {
-	if c.firstUnmeshed == nil || c.UnmeshedServers == 0 {
-		return nil
-	}
-	return c.firstUnmeshed(n)
 }
 
 type nsIndex struct {
@@ -91,12 +87,16 @@ type Store struct {
 	classify ClassifyFunc
 	nss      map[string]*nsIndex
 	names    []string // sorted; rebuilt when a namespace appears or goes
-	unmeshed map[string]struct{}
+	// Namespaces holding unmeshed live pods, and unmeshed server pods, kept
+	// sorted on write: the aggregates that let a mesh-wide review skip fully
+	// covered namespaces without sorting or allocating.
+	unmeshed        []string
+	unmeshedServers []string
 }
 
 // NewStore returns an empty store that classifies pods with classify.
 func NewStore(classify ClassifyFunc) *Store {
-	return &Store{classify: classify, nss: map[string]*nsIndex{}, unmeshed: map[string]struct{}{}}
+	return &Store{classify: classify, nss: map[string]*nsIndex{}}
 }
 
 // View runs fn with a consistent read-only Snapshot of the store.
@@ -122,7 +122,8 @@ func (s *Store) index(ns string) *nsIndex {
 func (s *Store) gc(name string, n *nsIndex) {
 	if n.empty() {
 		delete(s.nss, name)
-		delete(s.unmeshed, name)
+		s.unmeshed = mark(s.unmeshed, name, false)
+		s.unmeshedServers = mark(s.unmeshedServers, name, false)
 		s.rebuildNames()
 	}
 }
@@ -286,10 +287,21 @@ func (s *Store) reclassify(name string, n *nsIndex) {
 }
 
 func (s *Store) markUnmeshed(name string, n *nsIndex) {
-	if n.unmeshedPods > 0 {
-		s.unmeshed[name] = struct{}{}
-	} else {
-		delete(s.unmeshed, name)
+	s.unmeshed = mark(s.unmeshed, name, n.unmeshedPods > 0)
+	s.unmeshedServers = mark(s.unmeshedServers, name, len(n.unmeshedServers) > 0)
+}
+
+// mark adds name to, or removes it from, the sorted set. A changed set is a
+// new slice, so that slices handed to readers never change under them.
+func mark(set []string, name string, in bool) []string {
+	i, found := slices.BinarySearch(set, name)
+	switch {
+	case in && !found:
+		return slices.Insert(slices.Clone(set), i, name)
+	case !in && found:
+		return slices.Delete(slices.Clone(set), i, i+1)
+	default:
+		return set
 	}
 }
 
@@ -366,18 +378,19 @@ func (v storeView) Coverage(ns string) Coverage {
 		MeshedServers:   n.meshedServers,
 		UnmeshedPods:    n.unmeshedPods,
 		Pods:            len(n.pods),
-		firstUnmeshed:   func(k int) []*Pod { return firstByName(n.unmeshedServers, k) },
 	}
 }
 
-func (v storeView) NamespacesWithUnmeshedPods() []string {
-	out := make([]string, 0, len(v.s.unmeshed))
-	for name := range v.s.unmeshed {
-		out = append(out, name)
+func (v storeView) UnmeshedServers(ns string, limit int) []*Pod {
+	if n := v.s.nss[ns]; n != nil && limit > 0 {
+		return firstByName(n.unmeshedServers, limit)
 	}
-	sort.Strings(out)
-	return out
+	return nil
 }
+
+func (v storeView) NamespacesWithUnmeshedPods() []string { return v.s.unmeshed }
+
+func (v storeView) NamespacesWithUnmeshedServers() []string { return v.s.unmeshedServers }
 
 func firstByName(m map[string]*Pod, k int) []*Pod {
 	out := make([]*Pod, 0, len(m))
@@ -390,8 +403,6 @@ func firstByName(m map[string]*Pod, k int) []*Pod {
 	}
 	return out
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // Apply adds or replaces an object of a kind the store keeps; other kinds are ignored.
 func (s *Store) Apply(o *Object) {

@@ -36,7 +36,9 @@ func TestCoverageFollowsEveryWrite(t *testing.T) {
 	}
 	s.SetNamespace(&state.Namespace{Name: "legacy"})
 	c := coverage(t, s, "legacy")
-	if got := c.FirstUnmeshedServers(5); len(got) != 1 || got[0].Name != "db-0" {
+	var got []*state.Pod
+	_ = s.View(func(v state.Snapshot) error { got = v.UnmeshedServers("legacy", 5); return nil })
+	if c.UnmeshedServers != 1 || len(got) != 1 || got[0].Name != "db-0" {
 		t.Fatalf("unlabelling takes db-0 out again: %+v", got)
 	}
 	s.DeletePod("legacy", "db-0")

@@ -42,22 +42,10 @@ func scope(in *rules.Input) (mesh.Level, bool) {
 	return best, found
 }
 
-// governedByMesh lists the namespaces whose namespace-level mode comes from
-// the mesh-wide policy and is STRICT, leaving out excluded namespaces.
-func strictNamespaces(in *rules.Input, fromMesh bool) []string {
-	var out []string
-	meshPA := in.Policies.MeshPolicy(in.State)
-	for _, ns := range in.State.NamespaceNames() {
-		if in.Config.Excluded(ns) {
-			continue
-		}
-		eff := in.Policies.NamespaceMode(in.State, ns)
-		if eff.Mode != state.ModeStrict || (fromMesh && eff.Source != meshPA) {
-			continue
-		}
-		out = append(out, ns)
-	}
-	return out
+// governedByMeshStrict reports whether ns is reviewed and gets the mesh-wide
+// STRICT (meshEff, resolved once per walk) because it has no mode of its own.
+func governedByMeshStrict(in *rules.Input, ns string, meshEff mesh.Effective) bool {
+	return meshEff.Mode == state.ModeStrict && !in.Config.Excluded(ns) && in.Policies.InheritsMesh(in.State, ns)
 }
 
 // selectedPods returns the pods of pa's namespace its selector matches.

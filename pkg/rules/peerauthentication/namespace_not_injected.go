@@ -23,9 +23,13 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	var candidates []string
 	switch in.Policies.LevelOf(pa) {
 	case mesh.LevelMesh:
-		// Only namespaces that run workloads: an empty namespace is noise here.
-		for _, ns := range strictNamespaces(in, true) {
-			if ns != pa.Namespace && in.State.Coverage(ns).Pods > 0 {
+		meshEff := in.Policies.MeshMode(in.State)
+		for _, ns := range in.State.NamespaceNames() {
+			// Cheap tests first; empty namespaces are noise here.
+			if ns == pa.Namespace || mesh.InjectionEnabled(in.State.Namespace(ns)) || in.State.Coverage(ns).Pods == 0 {
+				continue
+			}
+			if governedByMeshStrict(in, ns, meshEff) {
 				candidates = append(candidates, ns)
 			}
 		}
@@ -38,7 +42,7 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	}
 	var bare []string
 	for _, ns := range candidates {
-		if !mesh.InjectionEnabled(in.State.Namespace(ns)) {
+		if !mesh.InjectionEnabled(in.State.Namespace(ns)) { // already known for mesh-wide
 			bare = append(bare, ns)
 		}
 	}

@@ -19,32 +19,32 @@ func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	level, _ := scope(in)
-	// covered are the namespaces MG101 already guards for this change.
-	covered := map[string]bool{}
+	// covered says which namespaces MG101 already guards for this change.
+	var covered func(ns string) bool
 	switch level {
 	case mesh.LevelMesh:
-		if !r.newlyStrictNamespaces(in, true) {
+		meshEff := in.Policies.MeshMode(in.State)
+		if !r.newlyStrictMesh(in, meshEff) {
 			return nil
 		}
-		for _, ns := range strictNamespaces(in, true) {
-			covered[ns] = true
-		}
+		covered = func(ns string) bool { return governedByMeshStrict(in, ns, meshEff) }
 	case mesh.LevelNamespace:
-		if !r.newlyStrictNamespaces(in, false) {
+		if !r.newlyStrictNamespace(in, in.PA.Namespace) {
 			return nil
 		}
-		covered[in.PA.Namespace] = true
+		covered = func(ns string) bool { return ns == in.PA.Namespace }
 	case mesh.LevelWorkload:
 		if !r.newlyStrictWorkloads(in) {
 			return nil
 		}
+		covered = func(string) bool { return false }
 	default:
 		return nil
 	}
 	var names []string
 	pods := 0
 	for _, ns := range in.State.NamespacesWithUnmeshedPods() {
-		if covered[ns] || in.Config.Excluded(ns) {
+		if covered(ns) || in.Config.Excluded(ns) {
 			continue
 		}
 		names = append(names, ns)
@@ -60,25 +60,26 @@ func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 	}}
 }
 
-// newlyStrictNamespaces reports whether a namespace with a meshed server
-// turns STRICT through the change.
-func (plaintextCallers) newlyStrictNamespaces(in *rules.Input, meshWide bool) bool {
-	var candidates []string
-	if meshWide {
-		candidates = strictNamespaces(in, true)
-	} else {
-		candidates = []string{in.PA.Namespace}
+// newlyStrictMesh reports whether the mesh-wide mode turns STRICT through the
+// change and reaches a namespace where a meshed server enforces it.
+func (plaintextCallers) newlyStrictMesh(in *rules.Input, meshEff mesh.Effective) bool {
+	if meshEff.Mode != state.ModeStrict || in.Policies.MeshMode(in.Prior).Mode == state.ModeStrict {
+		return false
 	}
-	for _, ns := range candidates {
-		if in.State.Coverage(ns).MeshedServers == 0 {
-			continue
-		}
-		if in.Policies.NamespaceMode(in.State, ns).Mode == state.ModeStrict &&
-			in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict {
+	for _, ns := range in.State.NamespaceNames() {
+		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) {
 			return true
 		}
 	}
 	return false
+}
+
+// newlyStrictNamespace reports whether ns, where a meshed server enforces
+// it, turns STRICT through the change.
+func (plaintextCallers) newlyStrictNamespace(in *rules.Input, ns string) bool {
+	return in.State.Coverage(ns).MeshedServers > 0 &&
+		in.Policies.NamespaceMode(in.State, ns).Mode == state.ModeStrict &&
+		in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict
 }
 
 // newlyStrictWorkloads reports whether a meshed pod the policy selects turns

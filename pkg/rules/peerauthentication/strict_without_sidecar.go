@@ -33,16 +33,20 @@ func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 }
 
 func (r strictWithoutSidecar) meshWide(in *rules.Input) []rules.Finding {
+	meshEff := in.Policies.MeshMode(in.State)
+	if meshEff.Mode != state.ModeStrict {
+		return nil
+	}
 	var namespaces, pods []string
 	total := 0
-	for _, ns := range strictNamespaces(in, true) {
-		cov := in.State.Coverage(ns)
-		if cov.UnmeshedServers == 0 {
+	// Only namespaces with an unmeshed server can fail; the store keeps them.
+	for _, ns := range in.State.NamespacesWithUnmeshedServers() {
+		if !governedByMeshStrict(in, ns, meshEff) {
 			continue
 		}
 		namespaces = append(namespaces, ns)
-		total += cov.UnmeshedServers
-		for _, p := range cov.FirstUnmeshedServers(examples - len(pods)) {
+		total += in.State.Coverage(ns).UnmeshedServers
+		for _, p := range in.State.UnmeshedServers(ns, examples-len(pods)) {
 			pods = append(pods, p.Ref())
 		}
 	}
@@ -68,7 +72,7 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 		return nil
 	}
 	var pods []string
-	for _, p := range cov.FirstUnmeshedServers(examples) {
+	for _, p := range in.State.UnmeshedServers(ns, examples) {
 		pods = append(pods, strings.TrimPrefix(p.Ref(), ns+"/"))
 	}
 	what := "STRICT"

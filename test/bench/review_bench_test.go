@@ -1,0 +1,199 @@
+// Package bench measures meshguard's admission review path and the memory
+// its cache keeps per pod. Run with `make bench`.
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/meshguard/meshguard/pkg/admission"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/registry"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+const (
+	namespaces   = 1000
+	podsPerNS    = 100
+	servicesPerN = 5
+)
+
+// pod builds a Pod the way the API server would send it: labels, an owner,
+// the sidecar status annotation, two containers, a status with conditions.
+func pod(ns string, i int, meshed bool) *corev1.Pod {
+	app := fmt.Sprintf("svc-%d", i%servicesPerN)
+	hash := fmt.Sprintf("%08x", i*7919)[:8]
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns, Name: fmt.Sprintf("%s-%s-%05d", app, hash, i), ResourceVersion: fmt.Sprint(100000 + i),
+			Labels: map[string]string{"app": app, "version": "v1", "pod-template-hash": hash, "team": "payments"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
+				UID: "4f1b2c3d-0000-0000-0000-000000000000", Controller: ptr.To(true)}},
+			CreationTimestamp: metav1.Now(),
+		},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1.0",
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "metrics", ContainerPort: 9090}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: corev1.ContainersReady, Status: corev1.ConditionTrue}}},
+	}
+	if meshed {
+		p.Annotations = map[string]string{"sidecar.istio.io/status": `{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}`}
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "istio-proxy", Image: "istio/proxyv2:1.27.0"})
+	}
+	return p
+}
+
+// cluster fills a store with 100k pods in 1k namespaces. Every 10th namespace
+// still runs one pod outside the mesh; the rest are fully injected.
+func cluster(store *state.Store, also func(*state.Pod)) {
+	for n := 0; n < namespaces; n++ {
+		ns := fmt.Sprintf("team-%04d", n)
+		store.SetNamespace(&state.Namespace{Name: ns, Labels: map[string]string{"istio-injection": "enabled"}})
+		for s := 0; s < servicesPerN; s++ {
+			store.SetService(&state.Service{Namespace: ns, Name: fmt.Sprintf("svc-%d", s), Selector: map[string]string{"app": fmt.Sprintf("svc-%d", s)},
+				Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+		}
+		for i := 0; i < podsPerNS; i++ {
+			lp := state.FromPod(pod(ns, i, !(n%10 == 0 && i == 0)))
+			store.SetPod(lp)
+			if also != nil {
+				also(lp)
+			}
+		}
+	}
+	store.SetNamespace(&state.Namespace{Name: "istio-system"})
+	store.SetPeerAuthentication(&state.PeerAuthentication{Namespace: "istio-system", Name: "default", Mode: state.ModePermissive})
+}
+
+func review(op admissionv1.Operation, ns, name, mode string) []byte {
+	obj := fmt.Sprintf(`{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":%q,"namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"mtls":{"mode":%q}}}`, name, ns, mode)
+	r := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "b5b3", Operation: op, Namespace: ns, Name: name,
+			Kind:     metav1.GroupVersionKind{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
+			Resource: metav1.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "peerauthentications"},
+		},
+	}
+	r.Request.Object.Raw = []byte(obj)
+	b, _ := json.Marshal(r)
+	return b
+}
+
+var handler http.Handler
+
+func setup(b *testing.B) http.Handler {
+	if handler != nil {
+		return handler
+	}
+	store := state.NewStore(mesh.Classify)
+	cluster(store, nil)
+	cfg := config.Default()
+	wh := &webhook.Admission{Handler: &admission.Handler{Engine: engine.New(registry.Rules(), cfg), Store: store, Config: cfg, Log: logr.Discard()}}
+	handler = wh
+	return handler
+}
+
+// benchReview serves one AdmissionReview per iteration through the real
+// webhook handler (JSON decode, evaluate, JSON encode) and reports p50/p99.
+func benchReview(b *testing.B, body []byte, wantAllowed bool) {
+	h := setup(b)
+	durations := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		durations = append(durations, time.Since(start))
+		if i == 0 {
+			var out admissionv1.AdmissionReview
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.Allowed != wantAllowed {
+				b.Fatalf("unexpected response %s", rec.Body.String())
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(durations[len(durations)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// A namespace-wide STRICT write over a namespace with an unmeshed pod: the
+// deny path, with the before evaluation.
+func BenchmarkReviewNamespaceStrictDenied(b *testing.B) {
+	benchReview(b, review(admissionv1.Create, "team-0420", "default", "STRICT"), false)
+}
+
+// A namespace-wide STRICT write over a fully injected namespace.
+func BenchmarkReviewNamespaceStrictAllowed(b *testing.B) {
+	benchReview(b, review(admissionv1.Create, "team-0421", "default", "STRICT"), true)
+}
+
+// Mesh-wide STRICT over 1k namespaces, 100 of which hold an unmeshed pod.
+func BenchmarkReviewMeshWideStrict(b *testing.B) {
+	benchReview(b, review(admissionv1.Update, "istio-system", "default", "STRICT"), false)
+}
+
+// BenchmarkCachedPodHeap reports the heap a cached pod costs: the lean pod, the
+// store's indexes and aggregates, and the informer's own indexer entry.
+func BenchmarkCachedPodHeap(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		before := heap()
+		store := state.NewStore(mesh.Classify)
+		indexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+		cluster(store, func(p *state.Pod) { _ = indexer.Add(p) })
+		after := heap()
+		b.ReportMetric(float64(after-before)/float64(namespaces*podsPerNS), "B/pod")
+		runtime.KeepAlive(store)
+		runtime.KeepAlive(indexer)
+	}
+}
+
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkEvaluateNamespaceStrict is the engine alone (no HTTP, no JSON), to
+// tell meshguard's own cost from the webhook plumbing around it.
+func BenchmarkEvaluateNamespaceStrict(b *testing.B) {
+	store := state.NewStore(mesh.Classify)
+	cluster(store, nil)
+	e := engine.New(registry.Rules(), config.Default())
+	change := &rules.Change{Operation: rules.Create,
+		Ref:   state.ObjectRef{Group: state.GroupSecurity, Kind: rules.KindPeerAuthentication, Namespace: "team-0420", Name: "default"},
+		NewPA: &state.PeerAuthentication{Namespace: "team-0420", Name: "default", Mode: state.ModeStrict, Created: time.Now()}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = store.View(func(s state.Snapshot) error {
+			if !e.Evaluate(s, change).Denied() {
+				b.Fatal("want a denial")
+			}
+			return nil
+		})
+	}
+}
