@@ -139,35 +139,42 @@ func (h *Handler) breakGlass(req admission.Request) string {
 
 // change decodes the old and new object of the request.
 func (h *Handler) change(req admission.Request) (*rules.Change, error) {
-	c := &rules.Change{Operation: rules.Operation(req.Operation),
-		Ref: state.ObjectRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Namespace: req.Namespace, Name: req.Name}}
+	ref := state.ObjectRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Namespace: req.Namespace, Name: req.Name}
+	var old, cur *state.Object
 	if req.Operation != admissionv1.Delete {
 		o, err := state.Decode(req.Object.Raw)
 		if err != nil {
 			return nil, err
 		}
-		c.NewPA = h.stamp(o.PA)
-		if c.Ref.Name == "" {
-			c.Ref.Name = o.Ref.Name // generateName: the API server named it already
+		cur = o
+		if ref.Name == "" {
+			ref.Name = o.Ref.Name // generateName: the API server named it already
 		}
+		h.stamp(o)
 	}
 	if req.Operation != admissionv1.Create && len(req.OldObject.Raw) > 0 {
 		o, err := state.Decode(req.OldObject.Raw)
 		if err != nil {
 			return nil, fmt.Errorf("stored object: %w", err)
 		}
-		c.OldPA = o.PA
+		old = o
 	}
-	return c, nil
+	return rules.NewChange(rules.Operation(req.Operation), ref, old, cur), nil
 }
 
-func (h *Handler) stamp(pa *state.PeerAuthentication) *state.PeerAuthentication {
-	if pa != nil && pa.Created.IsZero() {
-		now := time.Now
-		if h.Now != nil {
-			now = h.Now
-		}
-		pa.Created = now()
+// stamp dates an object the API server has not dated yet (it orders
+// conflicting policies and merged DestinationRules).
+func (h *Handler) stamp(o *state.Object) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
 	}
-	return pa
+	switch {
+	case o.PA != nil && o.PA.Created.IsZero():
+		o.PA.Created = now()
+	case o.DR != nil && o.DR.Created.IsZero():
+		o.DR.Created = now()
+	case o.VS != nil && o.VS.Created.IsZero():
+		o.VS.Created = now()
+	}
 }

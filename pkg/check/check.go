@@ -80,14 +80,12 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(o.Config.ClusterDomain)
 	known := map[refKey]*state.Object{} // reviewed objects present in the state
 	seq := int64(0)
 	put := func(obj *state.Object) {
-		if obj.PA != nil {
-			seq++
-			obj.PA.Seq = seq
-		}
+		seq++
+		setOrder(obj, time.Time{}, seq)
 		store.Apply(obj)
 		if obj.Reviewed() {
 			known[keyOf(obj.Ref)] = obj
@@ -109,6 +107,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			for _, ns := range s.NamespaceNames() {
 				for _, pa := range s.PeerAuthentications(ns) {
 					known[refKey{state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name}] = &state.Object{PA: pa}
+				}
+				for _, dr := range s.DestinationRules(ns) {
+					known[refKey{state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name}] = &state.Object{DR: dr}
 				}
 			}
 			return nil
@@ -139,27 +140,27 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		if o.Delete && existing == nil {
 			return ExitBadInput, BadInput{fmt.Errorf("%s: --delete of %s %s/%s, which the state does not hold", d.Source, obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name)}
 		}
-		change := &rules.Change{Operation: rules.Create, Ref: obj.Ref}
-		if existing != nil {
-			change.Operation, change.OldPA = rules.Update, existing.PA
+		op := rules.Create
+		switch {
+		case o.Delete:
+			op = rules.Delete
+		case existing != nil:
+			op = rules.Update
 		}
+		var change *rules.Change
 		if o.Delete {
-			change.Operation = rules.Delete
+			change = rules.NewChange(op, obj.Ref, existing, nil)
 		} else {
-			if obj.PA != nil {
-				switch {
-				case existing != nil && existing.PA != nil && obj.PA.Created.IsZero():
-					// An update keeps the object's age, and so its precedence.
-					obj.PA.Created, obj.PA.Seq = existing.PA.Created, existing.PA.Seq
-				case obj.PA.Created.IsZero():
-					obj.PA.Created = now()
-					fallthrough
-				default:
-					seq++
-					obj.PA.Seq = seq
-				}
+			// An update keeps the object's age, and so its precedence; a new
+			// object is newer than anything in the state.
+			created, order := now(), seq+1
+			if existing != nil {
+				created, order = createdOf(existing), orderOf(existing)
+			} else {
+				seq++
 			}
-			change.NewPA = obj.PA
+			setOrder(obj, created, order)
+			change = rules.NewChange(op, obj.Ref, existing, obj)
 		}
 		if o.Config.Excluded(obj.Ref.Namespace) {
 			continue // the webhook does not review excluded namespaces either
@@ -225,4 +226,45 @@ func write(w io.Writer, format string, r Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// setOrder dates an object without a creationTimestamp and gives it its
+// place in file order; both decide which of conflicting objects wins.
+func setOrder(o *state.Object, created time.Time, seq int64) {
+	switch {
+	case o.PA != nil:
+		if o.PA.Created.IsZero() {
+			o.PA.Created = created
+		}
+		o.PA.Seq = seq
+	case o.DR != nil:
+		if o.DR.Created.IsZero() {
+			o.DR.Created = created
+		}
+		o.DR.Seq = seq
+	case o.VS != nil && o.VS.Created.IsZero():
+		o.VS.Created = created
+	}
+}
+
+func createdOf(o *state.Object) time.Time {
+	switch {
+	case o.PA != nil:
+		return o.PA.Created
+	case o.DR != nil:
+		return o.DR.Created
+	case o.VS != nil:
+		return o.VS.Created
+	}
+	return time.Time{}
+}
+
+func orderOf(o *state.Object) int64 {
+	switch {
+	case o.PA != nil:
+		return o.PA.Seq
+	case o.DR != nil:
+		return o.DR.Seq
+	}
+	return 0
 }

@@ -36,7 +36,12 @@ type Config struct {
 	Rules map[string]Enforcement `json:"rules,omitempty"`
 	// BreakGlassGroups are user groups whose writes are admitted with a warning.
 	BreakGlassGroups []string `json:"breakGlassGroups,omitempty"`
+	// RetryLimit is the most retry attempts a route may configure (MG306).
+	RetryLimit int32 `json:"retryLimit,omitempty"`
 }
+
+// DefaultRetryLimit keeps worst-case load at 4x per hop (1 try + 3 retries).
+const DefaultRetryLimit = 3
 
 // Default returns the configuration used when no file is given.
 func Default() *Config {
@@ -44,6 +49,7 @@ func Default() *Config {
 		RootNamespace:      "istio-system",
 		ExcludedNamespaces: slices.Clone(DefaultExcludedNamespaces),
 		ClusterDomain:      "cluster.local",
+		RetryLimit:         DefaultRetryLimit,
 	}
 }
 
@@ -73,6 +79,9 @@ func Load(path string) (*Config, error) {
 func (c *Config) Validate() error {
 	if c.RootNamespace == "" {
 		return fmt.Errorf("rootNamespace: must not be empty")
+	}
+	if c.RetryLimit < 0 {
+		return fmt.Errorf("retryLimit: %d is negative", c.RetryLimit)
 	}
 	for id, e := range c.Rules {
 		if !ruleID.MatchString(id) {

@@ -36,11 +36,13 @@ type Engine struct {
 	rules    map[string][]rules.Rule // by kind
 	config   *config.Config
 	policies mesh.Policies
+	routing  mesh.Routing
 }
 
 // New returns an engine for the given rules and configuration.
 func New(rs []rules.Rule, cfg *config.Config) *Engine {
-	e := &Engine{rules: map[string][]rules.Rule{}, config: cfg, policies: mesh.Policies{RootNamespace: cfg.RootNamespace}}
+	e := &Engine{rules: map[string][]rules.Rule{}, config: cfg, policies: mesh.Policies{RootNamespace: cfg.RootNamespace},
+		routing: mesh.Routing{Hosts: mesh.Hosts{Domain: cfg.ClusterDomain}, Root: cfg.RootNamespace}}
 	for _, r := range rs {
 		if cfg.Rules[r.ID()] == config.EnforceOff {
 			continue
@@ -58,6 +60,10 @@ func After(before state.Snapshot, c *rules.Change) state.Snapshot {
 	switch c.Ref.Kind {
 	case rules.KindPeerAuthentication:
 		return state.WithPeerAuthentication(before, c.Ref.Namespace, c.Ref.Name, c.NewPA)
+	case rules.KindDestinationRule:
+		return state.WithDestinationRule(before, c.Ref.Namespace, c.Ref.Name, c.NewDR)
+	case rules.KindVirtualService:
+		return state.WithVirtualService(before, c.Ref.Namespace, c.Ref.Name, c.NewVS)
 	default:
 		return before
 	}
@@ -71,13 +77,13 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 	}
 	after := After(before, change)
 	// One Input serves every rule and both phases: rules must not keep it.
-	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies}
+	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies, Routing: e.routing}
 	atPhase := func(p rules.Phase) *rules.Input {
 		in.Phase = p
 		if p == rules.After {
-			in.State, in.PA = after, change.NewPA
+			in.State, in.PA, in.DR, in.VS = after, change.NewPA, change.NewDR, change.NewVS
 		} else {
-			in.State, in.PA = before, change.OldPA
+			in.State, in.PA, in.DR, in.VS = before, change.OldPA, change.OldDR, change.OldVS
 		}
 		return in
 	}

@@ -63,6 +63,108 @@ var Catalogue = []Entry{
 		Description: "STRICT applies to a namespace without istio-injection, istio.io/rev or ambient labels: pods created later get no proxy.",
 		Fix:         "Label the namespace for injection (istio-injection=enabled) or ambient.",
 	},
+	{
+		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
+		Title:       "ISTIO_MUTUAL towards pods without a proxy",
+		Description: "TLS mode ISTIO_MUTUAL towards a host whose server pods have no sidecar and are not enrolled in ambient: the TLS handshake fails.",
+		Fix:         "Inject the server pods first, or use DISABLE for the host until they are.",
+	},
+	{
+		ID: "MG202", Kind: KindDestinationRule, Default: Deny,
+		Title:       "DISABLE towards a STRICT server",
+		Description: "TLS mode DISABLE towards a host whose server pods enforce STRICT mTLS: every plaintext connection is reset.",
+		Fix:         "Use ISTIO_MUTUAL, or remove the tls block to let auto mTLS decide.",
+	},
+	{
+		ID: "MG203", Kind: KindDestinationRule, Default: Deny,
+		Title:       "Subset without running pods",
+		Description: "A subset that selects no running pod of the host's Service. Denies when a VirtualService sends traffic to it (weight > 0 or sole destination); warns otherwise.",
+		Fix:         "Fix the subset labels, or route 0% to the subset until its pods run.",
+	},
+	{
+		ID: "MG204", Kind: KindDestinationRule, Default: Deny,
+		Title:       "Removing a subset still in use",
+		Description: "An UPDATE or DELETE that removes a subset a VirtualService still routes or mirrors to.",
+		Fix:         "Move the routes off the subset first, then remove it.",
+	},
+	{
+		ID: "MG205", Kind: KindDestinationRule, Default: Warn,
+		Title:       "Host matches nothing",
+		Description: "The rule's host matches no Service and no ServiceEntry (including `name.ns` forms Istio does not expand).",
+		Fix:         "Use the Service's short name or its full name.ns.svc.cluster.local.",
+	},
+	{
+		ID: "MG206", Kind: KindDestinationRule, Default: Warn,
+		Title:       "Duplicate DestinationRules",
+		Description: "Two DestinationRules for one host in one namespace: subsets merge but only the oldest trafficPolicy applies; or a subset name defined twice.",
+		Fix:         "Merge the rules into one.",
+	},
+	{
+		ID: "MG207", Kind: KindDestinationRule, Default: Warn,
+		Title:       "Outlier detection gaps",
+		Description: "Outlier detection able to eject every endpoint (maxEjectionPercent 100), or traffic split across subsets without outlier detection.",
+		Fix:         "Keep maxEjectionPercent below 100; add outlierDetection for canaries.",
+	},
+	{
+		ID: "MG301", Kind: KindVirtualService, Default: Deny,
+		Title:       "Route to an undefined subset",
+		Description: "A route or mirror to a subset no DestinationRule visible from the VirtualService's namespace defines for that host.",
+		Fix:         "Define the subset in the host's DestinationRule first.",
+	},
+	{
+		ID: "MG302", Kind: KindVirtualService, Default: Deny,
+		Title:       "Traffic to a backend with no ready pod",
+		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready pod.",
+		Fix:         "Wait until the pods are Ready, or give the destination weight 0.",
+	},
+	{
+		ID: "MG303", Kind: KindVirtualService, Default: Deny,
+		Title:       "Destination host resolves to nothing",
+		Description: "A destination host that resolves to no Service (short names, cluster names, and `name.ns` forms Istio does not expand); warns for unregistered external names.",
+		Fix:         "Write the Service's short name or name.ns.svc.cluster.local; register external hosts with a ServiceEntry.",
+	},
+	{
+		ID: "MG304", Kind: KindVirtualService, Default: Deny,
+		Title:       "Wrong or missing destination port",
+		Description: "A destination port the Service does not expose, or no port towards a multi-port Service from a gateway route or towards another host than the one served.",
+		Fix:         "Set destination.port.number to one of the Service's ports.",
+	},
+	{
+		ID: "MG305", Kind: KindVirtualService, Default: Deny,
+		Title:       "Gateway binding to nothing",
+		Description: "A gateway reference to a Gateway that does not exist, or hosts matching none of the bound Gateway's servers.",
+		Fix:         "Create the Gateway, fix the reference, or align the hosts.",
+	},
+	{
+		ID: "MG306", Kind: KindVirtualService, Default: Deny,
+		Title:       "Retry storm",
+		Description: "Retries above the limit (default 3), retryOn with plain 4xx, or a worst-case retry time ((1 + attempts) x perTryTimeout plus backoff) beyond the route timeout; warns on retries without outlier detection.",
+		Fix:         "Retry at most 3 times, on retriable-4xx, within the route timeout.",
+	},
+	{
+		ID: "MG307", Kind: KindVirtualService, Default: Warn,
+		Title:       "Host claimed twice on a gateway",
+		Description: "Two VirtualServices claim the same host on the same gateway.",
+		Fix:         "Merge the routes into one VirtualService per host and gateway.",
+	},
+	{
+		ID: "MG308", Kind: KindVirtualService, Default: Warn,
+		Title:       "Unreachable route",
+		Description: "A route after a catch-all route can never match.",
+		Fix:         "Move the catch-all route last.",
+	},
+	{
+		ID: "MG309", Kind: KindVirtualService, Default: Warn,
+		Title:       "HTTP route to a port without protocol",
+		Description: "HTTP routes towards a Service port without an http-/grpc- name prefix or appProtocol: Istio may treat it as TCP.",
+		Fix:         "Name the port http-<name> or set appProtocol.",
+	},
+	{
+		ID: "MG310", Kind: KindVirtualService, Default: Warn,
+		Title:       "Upper-case header match",
+		Description: "Header matches with upper-case names never match: headers arrive lower-case.",
+		Fix:         "Write header names in lower case.",
+	},
 }
 
 // Lookup returns the catalogue entry for id.

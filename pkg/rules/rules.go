@@ -43,6 +43,23 @@ type Change struct {
 	Ref       state.ObjectRef
 	OldPA     *state.PeerAuthentication
 	NewPA     *state.PeerAuthentication
+	OldDR     *state.DestinationRule
+	NewDR     *state.DestinationRule
+	OldVS     *state.VirtualService
+	NewVS     *state.VirtualService
+}
+
+// NewChange builds the change from the decoded objects (old nil on CREATE,
+// new nil on DELETE). Kinds meshguard does not review give a Change no rule reads.
+func NewChange(op Operation, ref state.ObjectRef, old, new *state.Object) *Change {
+	c := &Change{Operation: op, Ref: ref}
+	if old != nil {
+		c.OldPA, c.OldDR, c.OldVS = old.PA, old.DR, old.VS
+	}
+	if new != nil {
+		c.NewPA, c.NewDR, c.NewVS = new.PA, new.DR, new.VS
+	}
+	return c
 }
 
 // Phase says which side of the change a rule is looking at.
@@ -63,11 +80,14 @@ type Input struct {
 	// Prior is the cluster before the change (State itself in the Before
 	// phase), for rules about what the change itself alters.
 	Prior state.Snapshot
-	// PA is the reviewed PeerAuthentication as it stands in State (nil when
-	// absent there: before a CREATE, after a DELETE).
+	// PA, DR and VS are the reviewed object as it stands in State (nil when
+	// absent there: before a CREATE, after a DELETE); one of them is set.
 	PA       *state.PeerAuthentication
+	DR       *state.DestinationRule
+	VS       *state.VirtualService
 	Config   *config.Config
 	Policies mesh.Policies
+	Routing  mesh.Routing
 }
 
 // Finding is one problem a rule found.
@@ -84,6 +104,11 @@ type Finding struct {
 	// Subjects are what the problem touches (namespaces, pods). A finding
 	// whose subjects grow through the change counts as introduced.
 	Subjects []string
+	// Missing lists objects whose absence from the state causes the finding
+	// (a Service, a Gateway; a DestinationRule list when Name is empty). The
+	// webhook confirms their absence with a direct read before denying,
+	// because the cache can lag a write made a moment earlier.
+	Missing []state.ObjectRef
 }
 
 // Rule is one check of the catalogue.

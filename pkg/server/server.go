@@ -75,7 +75,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
 	ws := mgr.GetWebhookServer()
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(o.Config.ClusterDomain)
 	regs, err := state.Feed(context.Background(), mgr.GetCache(), store)
 	if err != nil {
 		return nil, err

@@ -37,15 +37,16 @@ type Object struct {
 	Pod         *Pod
 	Service     *Service
 	PA          *PeerAuthentication
-	// DestinationRule and VirtualService specs are decoded and validated; the
-	// rules that read them arrive with their own state indexes.
-	DestinationRule *networkingv1alpha3.DestinationRule
-	VirtualService  *networkingv1alpha3.VirtualService
+	DR          *DestinationRule
+	VS          *VirtualService
+	Gateway     *Gateway
+	// ServiceEntry is the lean ServiceEntry.
+	ServiceEntry *ServiceEntry
 }
 
 // Reviewed reports whether the object is of a kind meshguard reviews on write.
 func (o *Object) Reviewed() bool {
-	return o.PA != nil || o.DestinationRule != nil || o.VirtualService != nil
+	return o.PA != nil || o.DR != nil || o.VS != nil
 }
 
 type envelope struct {
@@ -106,15 +107,29 @@ func Decode(data []byte) (*Object, error) {
 		}
 		o.PA = FromPeerAuthenticationSpec(o.Ref, spec)
 	case gv.Group == GroupNetworking && env.Kind == "DestinationRule":
-		o.DestinationRule = &networkingv1alpha3.DestinationRule{}
-		if err := decodeSpec(gv, networkingVersions, env, o.DestinationRule); err != nil {
+		spec := &networkingv1alpha3.DestinationRule{}
+		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
 			return nil, err
 		}
+		o.DR = FromDestinationRuleSpec(o.Ref, spec)
 	case gv.Group == GroupNetworking && env.Kind == "VirtualService":
-		o.VirtualService = &networkingv1alpha3.VirtualService{}
-		if err := decodeSpec(gv, networkingVersions, env, o.VirtualService); err != nil {
+		spec := &networkingv1alpha3.VirtualService{}
+		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
 			return nil, err
 		}
+		o.VS = FromVirtualServiceSpec(o.Ref, spec)
+	case gv.Group == GroupNetworking && env.Kind == "Gateway":
+		spec := &networkingv1alpha3.Gateway{}
+		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+			return nil, err
+		}
+		o.Gateway = FromGatewaySpec(o.Ref, spec)
+	case gv.Group == GroupNetworking && env.Kind == "ServiceEntry":
+		spec := &networkingv1alpha3.ServiceEntry{}
+		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+			return nil, err
+		}
+		o.ServiceEntry = FromServiceEntrySpec(o.Ref, spec)
 	}
 	return o, nil
 }

@@ -179,6 +179,14 @@ func defaultNamespace(o *Object) *Object {
 		o.Service.Namespace = "default"
 	case o.PA != nil:
 		o.PA.Namespace = "default"
+	case o.DR != nil:
+		o.DR.Namespace = "default"
+	case o.VS != nil:
+		o.VS.Namespace = "default"
+	case o.Gateway != nil:
+		o.Gateway.Namespace = "default"
+	case o.ServiceEntry != nil:
+		o.ServiceEntry.Namespace = "default"
 	}
 	return o
 }

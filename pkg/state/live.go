@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -49,8 +51,24 @@ func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.Re
 		{&corev1.Pod{}, func(o runtime.Object) { store.SetPod(o.(*Pod)) }, store.DeletePod},
 		{&securityv1.PeerAuthentication{}, func(o runtime.Object) {
 			pa := o.(*securityv1.PeerAuthentication)
-			store.SetPeerAuthentication(FromPeerAuthenticationSpec(ObjectRef{Namespace: pa.Namespace, Name: pa.Name, Created: pa.CreationTimestamp.Time}, &pa.Spec))
+			store.SetPeerAuthentication(FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
 		}, store.DeletePeerAuthentication},
+		{&networkingv1.DestinationRule{}, func(o runtime.Object) {
+			dr := o.(*networkingv1.DestinationRule)
+			store.SetDestinationRule(FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
+		}, store.DeleteDestinationRule},
+		{&networkingv1.VirtualService{}, func(o runtime.Object) {
+			vs := o.(*networkingv1.VirtualService)
+			store.SetVirtualService(FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
+		}, store.DeleteVirtualService},
+		{&networkingv1.Gateway{}, func(o runtime.Object) {
+			gw := o.(*networkingv1.Gateway)
+			store.SetGateway(FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
+		}, store.DeleteGateway},
+		{&networkingv1.ServiceEntry{}, func(o runtime.Object) {
+			se := o.(*networkingv1.ServiceEntry)
+			store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
+		}, store.DeleteServiceEntry},
 	}
 	var regs []toolscache.ResourceEventHandlerRegistration
 	for _, f := range feeds {
@@ -77,6 +95,10 @@ func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.Re
 		regs = append(regs, reg)
 	}
 	return regs, nil
+}
+
+func refOf(m *metav1.ObjectMeta) ObjectRef {
+	return ObjectRef{Namespace: m.Namespace, Name: m.Name, Created: m.CreationTimestamp.Time}
 }
 
 // LoadCluster fills store with one listing of the live cluster (for `check`
@@ -118,7 +140,35 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 		return fmt.Errorf("listing peerauthentications: %w", err)
 	}
 	for _, pa := range pas.Items {
-		store.SetPeerAuthentication(FromPeerAuthenticationSpec(ObjectRef{Namespace: pa.Namespace, Name: pa.Name, Created: pa.CreationTimestamp.Time}, &pa.Spec))
+		store.SetPeerAuthentication(FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
+	}
+	var drs networkingv1.DestinationRuleList
+	if err := c.List(ctx, &drs); err != nil {
+		return fmt.Errorf("listing destinationrules: %w", err)
+	}
+	for _, dr := range drs.Items {
+		store.SetDestinationRule(FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
+	}
+	var vss networkingv1.VirtualServiceList
+	if err := c.List(ctx, &vss); err != nil {
+		return fmt.Errorf("listing virtualservices: %w", err)
+	}
+	for _, vs := range vss.Items {
+		store.SetVirtualService(FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
+	}
+	var gws networkingv1.GatewayList
+	if err := c.List(ctx, &gws); err != nil {
+		return fmt.Errorf("listing gateways: %w", err)
+	}
+	for _, gw := range gws.Items {
+		store.SetGateway(FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
+	}
+	var ses networkingv1.ServiceEntryList
+	if err := c.List(ctx, &ses); err != nil {
+		return fmt.Errorf("listing serviceentries: %w", err)
+	}
+	for _, se := range ses.Items {
+		store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
 	}
 	return nil
 }

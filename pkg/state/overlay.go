@@ -10,18 +10,25 @@ import (
 // when pa is nil. Only the policy list of that namespace is rebuilt, so the
 // cost is proportional to the policies of one namespace.
 func WithPeerAuthentication(base Snapshot, ns, name string, pa *PeerAuthentication) Snapshot {
-	old := base.PeerAuthentications(ns)
-	list := make([]*PeerAuthentication, 0, len(old)+1)
-	for _, p := range old {
-		if p.Name != name {
-			list = append(list, p)
+	list := replaceNamed(base.PeerAuthentications(ns), name, pa, func(p *PeerAuthentication) string { return p.Name }, SortPolicies)
+	return paOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+// replaceNamed returns a copy of list without the item called name, plus
+// item when it is not nil, ordered by sortFn.
+func replaceNamed[T comparable](list []T, name string, item T, nameOf func(T) string, sortFn func([]T)) []T {
+	out := make([]T, 0, len(list)+1)
+	for _, x := range list {
+		if nameOf(x) != name {
+			out = append(out, x)
 		}
 	}
-	if pa != nil {
-		list = append(list, pa)
-		SortPolicies(list)
+	var none T
+	if item != none {
+		out = append(out, item)
+		sortFn(out)
 	}
-	return paOverlay{Snapshot: base, ns: ns, list: list}
+	return out
 }
 
 type paOverlay struct {
@@ -37,12 +44,81 @@ func (o paOverlay) PeerAuthentications(ns string) []*PeerAuthentication {
 	return o.Snapshot.PeerAuthentications(ns)
 }
 
-func (o paOverlay) NamespaceNames() []string {
-	names := o.Snapshot.NamespaceNames()
-	i := sort.SearchStrings(names, o.ns)
-	if i < len(names) && names[i] == o.ns {
+// NamespaceNames includes the policy's namespace even when the state knows
+// nothing else about it.
+func (o paOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// WithDestinationRule returns base after one DestinationRule write (dr nil: deleted).
+func WithDestinationRule(base Snapshot, ns, name string, dr *DestinationRule) Snapshot {
+	list := replaceNamed(base.DestinationRules(ns), name, dr, func(d *DestinationRule) string { return d.Name }, SortDestinationRules)
+	return drOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+type drOverlay struct {
+	Snapshot
+	ns   string
+	list []*DestinationRule
+}
+
+func (o drOverlay) DestinationRules(ns string) []*DestinationRule {
+	if ns == o.ns {
+		return o.list
+	}
+	return o.Snapshot.DestinationRules(ns)
+}
+
+func (o drOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// WithVirtualService returns base after one VirtualService write (vs nil: deleted).
+func WithVirtualService(base Snapshot, ns, name string, vs *VirtualService) Snapshot {
+	return vsOverlay{Snapshot: base, ns: ns, name: name, vs: vs}
+}
+
+type vsOverlay struct {
+	Snapshot
+	ns, name string
+	vs       *VirtualService
+}
+
+func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
+	if ns == o.ns && name == o.name {
+		return o.vs
+	}
+	return o.Snapshot.VirtualService(ns, name)
+}
+
+func (o vsOverlay) replace(list []*VirtualService, keep func(*VirtualService) bool) []*VirtualService {
+	out := make([]*VirtualService, 0, len(list)+1)
+	for _, v := range list {
+		if v.Namespace != o.ns || v.Name != o.name {
+			out = append(out, v)
+		}
+	}
+	if o.vs != nil && keep(o.vs) {
+		out = append(out, o.vs)
+	}
+	return out
+}
+
+func (o vsOverlay) VirtualServicesRouting(host string) []*VirtualService {
+	return o.replace(o.Snapshot.VirtualServicesRouting(host), func(v *VirtualService) bool {
+		return slices.Contains(RoutedHosts(v, o.Snapshot.ResolveHost), host)
+	})
+}
+
+func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
+	return o.replace(o.Snapshot.VirtualServicesOnGateway(key), func(v *VirtualService) bool {
+		return slices.ContainsFunc(v.Gateways, func(g string) bool { return GatewayKey(g, v.Namespace) == key })
+	})
+}
+
+func (o vsOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// withName returns the sorted names with name in them.
+func withName(names []string, name string) []string {
+	i := sort.SearchStrings(names, name)
+	if i < len(names) && names[i] == name {
 		return names
 	}
-	// A policy in a namespace the state knows nothing else about.
-	return slices.Insert(slices.Clone(names), i, o.ns)
+	return slices.Insert(slices.Clone(names), i, name)
 }

@@ -17,3 +17,5 @@ type ObjectRef struct {
 func (r ObjectRef) String() string {
 	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
 }
+
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

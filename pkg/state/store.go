@@ -46,6 +46,27 @@ type Snapshot interface {
 	// NamespacesWithUnmeshedPods lists, sorted, the namespaces holding at
 	// least one live pod outside the mesh (Istio components aside).
 	NamespacesWithUnmeshedPods() []string
+
+	// Service returns the Service ns/name, or nil.
+	Service(ns, name string) *Service
+	// ForEachServicePod calls fn for each pod the Service ns/name selects.
+	ForEachServicePod(ns, name string, fn func(*Pod) bool)
+	// DestinationRules lists the rules of ns, oldest first.
+	DestinationRules(ns string) []*DestinationRule
+	// VirtualService returns the VirtualService ns/name, or nil.
+	VirtualService(ns, name string) *VirtualService
+	// VirtualServicesRouting lists the VirtualServices that route or mirror
+	// to host, resolved as ResolveHost resolves it.
+	VirtualServicesRouting(host string) []*VirtualService
+	// VirtualServicesOnGateway lists the VirtualServices bound to the
+	// Gateway "ns/name" (see GatewayKey).
+	VirtualServicesOnGateway(key string) []*VirtualService
+	// Gateway returns the Gateway ns/name, or nil.
+	Gateway(ns, name string) *Gateway
+	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
+	ServiceEntries() []*ServiceEntry
+	// ResolveHost resolves a host written in namespace ns to its index key.
+	ResolveHost(host, ns string) string
 }
 
 // Coverage aggregates mesh enrolment for one namespace, kept up to date by
@@ -69,6 +90,13 @@ type nsIndex struct {
 	svcList  []*Service
 	pas      map[string]*PeerAuthentication
 	paList   []*PeerAuthentication
+	drs      map[string]*DestinationRule
+	drList   []*DestinationRule
+	vss      map[string]*VirtualService
+	gateways map[string]*Gateway
+	entries  map[string]*ServiceEntry
+	// podsBySvc indexes the pods each Service selects.
+	podsBySvc map[string]map[string]*Pod
 
 	unmeshedServers map[string]*Pod
 	meshedServers   int
@@ -76,7 +104,8 @@ type nsIndex struct {
 }
 
 func (n *nsIndex) empty() bool {
-	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0
+	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
+		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.entries) == 0
 }
 
 // Store is the indexed, lean cluster state. Writers (informer handlers, file
@@ -92,11 +121,21 @@ type Store struct {
 	// covered namespaces without sorting or allocating.
 	unmeshed        []string
 	unmeshedServers []string
+
+	resolve     HostResolver
+	vsByHost    map[string][]vsRef
+	vsByGateway map[string][]vsRef
+	entries     []*ServiceEntry
 }
 
 // NewStore returns an empty store that classifies pods with classify.
-func NewStore(classify ClassifyFunc) *Store {
-	return &Store{classify: classify, nss: map[string]*nsIndex{}}
+func NewStore(classify ClassifyFunc, opts ...Option) *Store {
+	s := &Store{classify: classify, nss: map[string]*nsIndex{}, vsByHost: map[string][]vsRef{}, vsByGateway: map[string][]vsRef{},
+		resolve: func(host, _ string) string { return host }}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // View runs fn with a consistent read-only Snapshot of the store.
@@ -112,6 +151,8 @@ func (s *Store) index(ns string) *nsIndex {
 		n = &nsIndex{
 			pods: map[string]*Pod{}, class: map[string]PodClass{}, services: map[string]*Service{},
 			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{},
+			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{},
+			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
 		s.nss[ns] = n
 		s.rebuildNames()
@@ -230,13 +271,21 @@ func (s *Store) DeletePeerAuthentication(ns, name string) {
 	s.gc(ns, n)
 }
 
+// selected indexes p under the Services that select it and reports whether any does.
 func (s *Store) selected(n *nsIndex, p *Pod) bool {
+	any := false
 	for _, svc := range n.svcList {
 		if len(svc.Selector) > 0 && SelectorMatches(svc.Selector, p.Labels) {
-			return true
+			pods := n.podsBySvc[svc.Name]
+			if pods == nil {
+				pods = map[string]*Pod{}
+				n.podsBySvc[svc.Name] = pods
+			}
+			pods[p.Name] = p
+			any = true
 		}
 	}
-	return false
+	return any
 }
 
 func (s *Store) account(n *nsIndex, p *Pod) {
@@ -263,6 +312,9 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 		return
 	}
 	delete(n.class, name)
+	for _, pods := range n.podsBySvc {
+		delete(pods, name)
+	}
 	if c.Exempt {
 		return
 	}
@@ -279,6 +331,7 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 }
 
 func (s *Store) reclassify(name string, n *nsIndex) {
+	clear(n.podsBySvc)
 	for podName, p := range n.pods {
 		s.unaccount(n, podName)
 		s.account(n, p)
@@ -415,6 +468,14 @@ func (s *Store) Apply(o *Object) {
 		s.SetService(o.Service)
 	case o.PA != nil:
 		s.SetPeerAuthentication(o.PA)
+	case o.DR != nil:
+		s.SetDestinationRule(o.DR)
+	case o.VS != nil:
+		s.SetVirtualService(o.VS)
+	case o.Gateway != nil:
+		s.SetGateway(o.Gateway)
+	case o.ServiceEntry != nil:
+		s.SetServiceEntry(o.ServiceEntry)
 	}
 }
 
@@ -429,5 +490,13 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteService(ref.Namespace, ref.Name)
 	case ref.Group == GroupSecurity && ref.Kind == "PeerAuthentication":
 		s.DeletePeerAuthentication(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "DestinationRule":
+		s.DeleteDestinationRule(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "VirtualService":
+		s.DeleteVirtualService(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "Gateway":
+		s.DeleteGateway(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
+		s.DeleteServiceEntry(ref.Namespace, ref.Name)
 	}
 }

@@ -4,10 +4,15 @@ package registry
 
 import (
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
+	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
 )
 
 // Rules returns every registered rule, in catalogue order.
 func Rules() []rules.Rule {
-	return peerauthentication.All()
+	var all []rules.Rule
+	all = append(all, peerauthentication.All()...)
+	all = append(all, destinationrule.All()...)
+	return append(all, virtualservice.All()...)
 }

@@ -2,13 +2,14 @@
 // writes, judged by the real engine, with findings compared as a set.
 //
 // A rule's fixtures live in testdata/<rule ID>/*.yaml beside it. Each scenario
-// starts from testdata/cluster.yaml, adds its documents annotated
+// starts from testdata/cluster.yaml (or pkg/rules/testdata/cluster.yaml), adds its documents annotated
 // `meshguard.io/fixture: state`, and judges every other reviewed object on its
 // own, as a CREATE (or an UPDATE when the state holds it), or as a DELETE when
 // annotated `meshguard.io/fixture: delete`.
 package rulestest
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -65,7 +66,7 @@ func Judge(t *testing.T, id string) []Write {
 
 func judgeScenario(t *testing.T, id, file string) []Write {
 	t.Helper()
-	base, err := state.ReadFiles([]string{filepath.Join("testdata", "cluster.yaml")})
+	base, err := state.ReadFiles([]string{clusterFile()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +74,22 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(mesh.DefaultClusterDomain)
+	known := map[state.ObjectRef]*state.Object{}
+	key := func(r state.ObjectRef) state.ObjectRef { r.Created = time.Time{}; return r }
 	seq := int64(0)
 	put := func(o *state.Object) {
-		if o.PA != nil {
-			seq++
+		seq++
+		switch {
+		case o.PA != nil:
 			o.PA.Seq = seq
+		case o.DR != nil:
+			o.DR.Seq = seq
 		}
 		store.Apply(o)
+		if o.Reviewed() {
+			known[key(o.Ref)] = o
+		}
 	}
 	var writes []state.Document
 	for _, d := range base {
@@ -95,30 +104,36 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 	}
 	eng := engine.New(registry.Rules(), config.Default())
 	scenario := strings.TrimSuffix(filepath.Base(file), ".yaml")
+	newer := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // writes are newer than the state
 	var out []Write
 	for _, d := range writes {
 		o := d.Object
-		change := &rules.Change{Operation: rules.Create, Ref: o.Ref}
-		var existing *state.PeerAuthentication
-		_ = store.View(func(s state.Snapshot) error {
-			for _, pa := range s.PeerAuthentications(o.Ref.Namespace) {
-				if pa.Name == o.Ref.Name && o.PA != nil {
-					existing = pa
-				}
-			}
-			return nil
-		})
-		if existing != nil {
-			change.Operation, change.OldPA = rules.Update, existing
-		}
-		if o.Annotations[FixtureAnnotation] == "delete" {
+		existing := known[key(o.Ref)]
+		var change *rules.Change
+		switch {
+		case o.Annotations[FixtureAnnotation] == "delete":
 			if existing == nil {
 				t.Fatalf("%s: delete of %s, which the state does not hold", d.Source, o.Ref)
 			}
-			change.Operation = rules.Delete
-		} else if o.PA != nil {
-			o.PA.Created = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // newer than the state
-			change.NewPA = o.PA
+			change = rules.NewChange(rules.Delete, o.Ref, existing, nil)
+		case existing != nil:
+			switch { // an update keeps the object's age
+			case o.PA != nil && existing.PA != nil:
+				o.PA.Created, o.PA.Seq = existing.PA.Created, existing.PA.Seq
+			case o.DR != nil && existing.DR != nil:
+				o.DR.Created, o.DR.Seq = existing.DR.Created, existing.DR.Seq
+			}
+			change = rules.NewChange(rules.Update, o.Ref, existing, o)
+		default:
+			switch {
+			case o.PA != nil:
+				o.PA.Created = newer
+			case o.DR != nil:
+				o.DR.Created = newer
+			case o.VS != nil:
+				o.VS.Created = newer
+			}
+			change = rules.NewChange(rules.Create, o.Ref, nil, o)
 		}
 		var v engine.Verdict
 		_ = store.View(func(s state.Snapshot) error { v = eng.Evaluate(s, change); return nil })
@@ -140,6 +155,16 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 		out = append(out, w)
 	}
 	return out
+}
+
+// clusterFile is the package's testdata/cluster.yaml, or the one the rule
+// packages share in pkg/rules/testdata.
+func clusterFile() string {
+	own := filepath.Join("testdata", "cluster.yaml")
+	if _, err := os.Stat(own); err == nil {
+		return own
+	}
+	return filepath.Join("..", "testdata", "cluster.yaml")
 }
 
 // Expect compares the findings of the judged writes with want, keyed by

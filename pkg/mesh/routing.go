@@ -1,0 +1,158 @@
+package mesh
+
+import (
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Routing answers the questions route rules ask: which DestinationRules
+// apply to a host, which subsets they define, which pods a subset selects.
+type Routing struct {
+	Hosts Hosts
+	Root  string
+}
+
+func (r Routing) root() string {
+	if r.Root == "" {
+		return DefaultRootNamespace
+	}
+	return r.Root
+}
+
+// VisibleRules returns the DestinationRules (without workload selector) for
+// fqdn that a client in namespace ns sees: those of its own namespace, of the
+// host's Service namespace and of the root namespace, honouring exportTo.
+func (r Routing) VisibleRules(s state.Snapshot, fqdn, ns, serviceNS string) []*state.DestinationRule {
+	var out []*state.DestinationRule
+	seen := map[string]bool{}
+	for _, candidate := range []string{ns, serviceNS, r.root()} {
+		if candidate == "" || seen[candidate] {
+			continue
+		}
+		seen[candidate] = true
+		for _, dr := range s.DestinationRules(candidate) {
+			if len(dr.WorkloadSelector) == 0 && Exported(dr.ExportTo, dr.Namespace, ns) &&
+				HostsOverlap(r.Hosts.FQDN(dr.Host, dr.Namespace), fqdn) {
+				out = append(out, dr)
+			}
+		}
+	}
+	return out
+}
+
+// SubsetDefined reports whether a rule visible from ns defines subset for fqdn.
+func (r Routing) SubsetDefined(s state.Snapshot, fqdn, ns, serviceNS, subset string) bool {
+	for _, dr := range r.VisibleRules(s, fqdn, ns, serviceNS) {
+		for _, sub := range dr.Subsets {
+			if sub.Name == subset {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SubsetLabels returns the labels of subset as the rules visible from ns define it.
+func (r Routing) SubsetLabels(s state.Snapshot, fqdn, ns, serviceNS, subset string) (map[string]string, bool) {
+	for _, dr := range r.VisibleRules(s, fqdn, ns, serviceNS) {
+		for _, sub := range dr.Subsets {
+			if sub.Name == subset {
+				return sub.Labels, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// PodCount counts the live and the Ready pods of a Service that carry labels
+// (nil: every pod of the Service).
+type PodCount struct {
+	Live, Ready int
+}
+
+// CountPods counts the pods of svc that also carry labels.
+func CountPods(s state.Snapshot, svc *state.Service, labels map[string]string) PodCount {
+	var c PodCount
+	s.ForEachServicePod(svc.Namespace, svc.Name, func(p *state.Pod) bool {
+		if p.Finished() || !state.SelectorMatches(labels, p.Labels) {
+			return true
+		}
+		c.Live++
+		if p.Ready {
+			c.Ready++
+		}
+		return true
+	})
+	return c
+}
+
+// TargetPort maps a Service port to the container port it targets on pod p
+// (0 when it cannot be resolved).
+func TargetPort(sp state.ServicePort, p *state.Pod) uint32 {
+	if sp.TargetPortName == "" {
+		return uint32(sp.TargetPort)
+	}
+	for _, cp := range p.Ports {
+		if cp.Name == sp.TargetPortName {
+			return uint32(cp.Port)
+		}
+	}
+	return 0
+}
+
+// TLSSetting is one TLS block of a DestinationRule with where it applies.
+type TLSSetting struct {
+	Field  string // spec.trafficPolicy.tls, spec.subsets[1].trafficPolicy.portLevelSettings[0].tls, ...
+	Subset string // "" for the whole host
+	Port   uint32 // 0 for every port
+	TLS    *state.ClientTLS
+}
+
+// TLSSettings lists every TLS block of a DestinationRule, top level first.
+func TLSSettings(dr *state.DestinationRule) []TLSSetting {
+	var out []TLSSetting
+	add := func(prefix, subset string, tp *state.TrafficPolicy) {
+		if tp == nil {
+			return
+		}
+		if tp.TLS != nil {
+			out = append(out, TLSSetting{Field: prefix + ".tls", Subset: subset, TLS: tp.TLS})
+		}
+		for _, port := range sortedPorts(tp.Ports) {
+			if pp := tp.Ports[port]; pp.TLS != nil {
+				out = append(out, TLSSetting{Field: prefix + ".portLevelSettings[port " + itoa(port) + "].tls", Subset: subset, Port: port, TLS: pp.TLS})
+			}
+		}
+	}
+	add("spec.trafficPolicy", "", dr.Policy)
+	for i, sub := range dr.Subsets {
+		add("spec.subsets["+itoa(uint32(i))+"].trafficPolicy", sub.Name, sub.Policy)
+	}
+	return out
+}
+
+// HasOutlierDetection reports whether the rule (or the subset's policy) sets outlier detection.
+func HasOutlierDetection(dr *state.DestinationRule, subset string) bool {
+	has := func(tp *state.TrafficPolicy) bool {
+		if tp == nil {
+			return false
+		}
+		if tp.Outlier != nil {
+			return true
+		}
+		for _, pp := range tp.Ports {
+			if pp.Outlier != nil {
+				return true
+			}
+		}
+		return false
+	}
+	if has(dr.Policy) {
+		return true
+	}
+	for _, sub := range dr.Subsets {
+		if sub.Name == subset && has(sub.Policy) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,50 @@
+package destinationrule
+
+import (
+	"fmt"
+
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// duplicateRules (MG206) warns about two DestinationRules for one host in one
+// namespace: subsets merge, but only the oldest rule's trafficPolicy applies.
+type duplicateRules struct{ drRule }
+
+func (duplicateRules) ID() string { return "MG206" }
+
+func (r duplicateRules) Check(in *rules.Input) []rules.Finding {
+	dr := in.DR
+	if dr == nil || len(dr.WorkloadSelector) > 0 {
+		return nil
+	}
+	fqdn := in.Routing.Hosts.FQDN(dr.Host, dr.Namespace)
+	var out []rules.Finding
+	for _, other := range in.State.DestinationRules(dr.Namespace) { // oldest first
+		if other.Name == dr.Name || len(other.WorkloadSelector) > 0 || in.Routing.Hosts.FQDN(other.Host, other.Namespace) != fqdn {
+			continue
+		}
+		winner, loser := other, dr
+		if olderRule(dr, other) {
+			winner, loser = dr, other
+		}
+		msg := fmt.Sprintf("%s/%s also configures %s: subsets merge, but only the oldest trafficPolicy (%s) applies and %s's is ignored",
+			other.Namespace, other.Name, fqdn, winner.Name, loser.Name)
+		out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: "spec.host", Key: other.Name, Message: msg})
+		for i, s := range dr.Subsets {
+			for _, os := range other.Subsets {
+				if s.Name == os.Name {
+					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].name", i),
+						Key: other.Name + ":" + s.Name, Message: fmt.Sprintf("subset %s is also defined by %s/%s; only one definition is used", s.Name, other.Namespace, other.Name)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func olderRule(a, b *state.DestinationRule) bool {
+	list := []*state.DestinationRule{b, a}
+	state.SortDestinationRules(list)
+	return list[0] == a
+}

@@ -1,0 +1,63 @@
+package virtualservice
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// portWithoutProtocol (MG309) warns when HTTP routes lead to a Service port
+// that declares no protocol: Istio may treat it as TCP, and retries, timeouts
+// and header routing silently stop applying.
+type portWithoutProtocol struct{ vsRule }
+
+func (portWithoutProtocol) ID() string { return "MG309" }
+
+var httpPrefixes = []string{"http", "http2", "grpc", "grpc-web", "h2c"}
+
+// declaresHTTP follows Istio's protocol selection: a port name of <protocol>
+// or <protocol>-<suffix>, or an appProtocol.
+func declaresHTTP(p state.ServicePort) bool {
+	if p.AppProtocol != "" {
+		return true
+	}
+	name := strings.ToLower(p.Name)
+	for _, prefix := range httpPrefixes {
+		if name == prefix || strings.HasPrefix(name, prefix+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r portWithoutProtocol) Check(in *rules.Input) []rules.Finding {
+	vs := in.VS
+	if vs == nil {
+		return nil
+	}
+	var out []rules.Finding
+	seen := map[string]bool{}
+	for i, route := range vs.HTTP {
+		for _, d := range route.Route {
+			res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
+			if res.Service == nil {
+				continue
+			}
+			for _, p := range res.Service.Ports {
+				if (d.Port != 0 && uint32(p.Port) != d.Port) || declaresHTTP(p) || p.Protocol == "UDP" {
+					continue
+				}
+				key := fmt.Sprintf("%s:%d", res.FQDN, p.Port)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.http[%d].route", i), Key: key,
+					Message: fmt.Sprintf("HTTP route to %s port %d (named %q) with no protocol: Istio may treat it as TCP; name it http-… or set appProtocol", d.Host, p.Port, p.Name)})
+			}
+		}
+	}
+	return out
+}

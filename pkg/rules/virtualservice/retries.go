@@ -1,0 +1,80 @@
+package virtualservice
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+)
+
+// minBackoff is Envoy's default base interval between retries.
+const minBackoff = 25 * time.Millisecond
+
+// retries (MG306) denies retry policies that turn a partial outage into a full
+// one: too many attempts (load multiplies per hop), retrying plain 4xx, or a
+// worst case that outlasts the route timeout. It warns about retries towards
+// a destination without outlier detection.
+type retries struct{ vsRule }
+
+func (retries) ID() string { return "MG306" }
+
+func (r retries) Check(in *rules.Input) []rules.Finding {
+	vs := in.VS
+	if vs == nil {
+		return nil
+	}
+	limit := in.Config.RetryLimit
+	if limit == 0 {
+		limit = config.DefaultRetryLimit
+	}
+	var out []rules.Finding
+	for i, route := range vs.HTTP {
+		rt := route.Retries
+		if rt == nil || rt.Attempts <= 0 {
+			continue
+		}
+		field := fmt.Sprintf("spec.http[%d].retries", i)
+		add := func(action rules.Action, sub, key, msg string) {
+			out = append(out, rules.Finding{Rule: r.ID(), Action: action, Field: field + sub, Key: field + key, Message: msg})
+		}
+		tries := rt.Attempts + 1
+		if rt.Attempts > limit {
+			add(rules.Deny, ".attempts", "attempts", fmt.Sprintf("%d retries make up to %d tries per request: load multiplies %dx per hop and %.0fx across three hops during an outage — use at most %d",
+				rt.Attempts, tries, tries, math.Pow(float64(tries), 3), limit))
+		}
+		if slices.Contains(strings.Split(strings.ReplaceAll(rt.RetryOn, " ", ""), ","), "4xx") {
+			add(rules.Deny, ".retryOn", "retryOn", "retryOn 4xx retries client errors, which fail the same way again and only add load — use retriable-4xx (409 only)")
+		}
+		if route.Timeout > 0 && rt.PerTryTimeout > 0 {
+			backoff := max(rt.Backoff, minBackoff)
+			worst := time.Duration(tries)*rt.PerTryTimeout + time.Duration(rt.Attempts)*backoff
+			if worst > route.Timeout {
+				add(rules.Deny, ".perTryTimeout", "timeout", fmt.Sprintf("worst case %d × %s + %d × %s backoff = %s exceeds the route timeout %s: the last tries are cut off and only add load — lower perTryTimeout or attempts, or raise the timeout",
+					tries, rt.PerTryTimeout, rt.Attempts, backoff, worst, route.Timeout))
+			}
+		}
+		for _, d := range route.Route {
+			res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
+			if res.Service == nil || r.hasOutlierDetection(in, res.FQDN, res.ServiceNamespace, d.Subset) {
+				continue
+			}
+			add(rules.Warn, "", "outlier:"+res.FQDN, fmt.Sprintf("retries towards %s without outlier detection keep hitting failing endpoints; add outlierDetection to its DestinationRule", d.Host))
+			break
+		}
+	}
+	return out
+}
+
+func (retries) hasOutlierDetection(in *rules.Input, fqdn, serviceNS, subset string) bool {
+	for _, dr := range in.Routing.VisibleRules(in.State, fqdn, in.VS.Namespace, serviceNS) {
+		if mesh.HasOutlierDetection(dr, subset) {
+			return true
+		}
+	}
+	return false
+}

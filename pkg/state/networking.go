@@ -1,0 +1,316 @@
+package state
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
+)
+
+// ClientTLS is the part of a DestinationRule TLS setting rules read. The
+// paths and names of key material are kept; the material itself never is.
+type ClientTLS struct {
+	Mode               string // DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+	CredentialName     string
+	CACertificates     string
+	ClientCertificate  string
+	InsecureSkipVerify bool
+}
+
+// Outlier is a DestinationRule's outlier detection.
+type Outlier struct {
+	MaxEjectionPercent int32
+}
+
+// TrafficPolicy is a DestinationRule (or subset) traffic policy.
+type TrafficPolicy struct {
+	TLS     *ClientTLS
+	Outlier *Outlier
+	// Ports are port-level settings, keyed by Service port.
+	Ports map[uint32]*PortPolicy
+}
+
+// PortPolicy is a port-level traffic policy.
+type PortPolicy struct {
+	TLS     *ClientTLS
+	Outlier *Outlier
+}
+
+// Subset is a named set of a host's endpoints.
+type Subset struct {
+	Name   string
+	Labels map[string]string
+	Policy *TrafficPolicy
+}
+
+// DestinationRule is the lean, version-independent form of a networking.istio.io DestinationRule.
+type DestinationRule struct {
+	Namespace string
+	Name      string
+	Created   time.Time
+	Seq       int64
+	// Host as written; resolve it with mesh.Hosts.
+	Host             string
+	ExportTo         []string
+	WorkloadSelector map[string]string
+	Policy           *TrafficPolicy
+	Subsets          []Subset
+}
+
+// Destination is where a route sends traffic.
+type Destination struct {
+	Host   string
+	Subset string
+	Port   uint32
+	// Weight as written; 0 with a single destination means all traffic.
+	Weight int32
+}
+
+// Retry is an HTTP route's retry policy.
+type Retry struct {
+	Attempts      int32
+	PerTryTimeout time.Duration // 0: unset
+	RetryOn       string
+	Backoff       time.Duration // 0: Envoy's default (25 ms)
+}
+
+// HTTPMatch is one match block of an HTTP route.
+type HTTPMatch struct {
+	// Conditions counts the conditions of the block; 0 matches everything.
+	Conditions int
+	Headers    []string // header names as written
+}
+
+// HTTPRoute is one http route of a VirtualService.
+type HTTPRoute struct {
+	Name    string
+	Matches []HTTPMatch
+	Route   []Destination
+	Mirrors []Destination
+	Retries *Retry
+	Timeout time.Duration // 0: unset
+	// Terminal routes (redirect, direct response, delegate) send nowhere.
+	Terminal bool
+}
+
+// CatchAll reports whether the route takes every request that reaches it.
+func (r *HTTPRoute) CatchAll() bool {
+	if len(r.Matches) == 0 {
+		return true
+	}
+	for _, m := range r.Matches {
+		if m.Conditions == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// VirtualService is the lean form of a networking.istio.io VirtualService.
+type VirtualService struct {
+	Namespace string
+	Name      string
+	Created   time.Time
+	Hosts     []string
+	Gateways  []string
+	ExportTo  []string
+	HTTP      []HTTPRoute
+	// TCP and TLS routes, flattened to their destinations per route.
+	TCP [][]Destination
+	TLS [][]Destination
+}
+
+// Destinations calls fn for every destination and mirror of the service,
+// with the field path that names it, until fn returns false.
+func (vs *VirtualService) Destinations(fn func(field string, d Destination, weighted []Destination, mirror bool) bool) {
+	for i := range vs.HTTP {
+		r := &vs.HTTP[i]
+		for j, d := range r.Route {
+			if !fn(fieldf("spec.http[%d].route[%d].destination", i, j), d, r.Route, false) {
+				return
+			}
+		}
+		for j, d := range r.Mirrors {
+			if !fn(fieldf("spec.http[%d].mirrors[%d].destination", i, j), d, nil, true) {
+				return
+			}
+		}
+	}
+	for kind, routes := range map[string][][]Destination{"tcp": vs.TCP, "tls": vs.TLS} {
+		for i, rt := range routes {
+			for j, d := range rt {
+				if !fn(fieldf("spec.%s[%d].route[%d].destination", kind, i, j), d, rt, false) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// GatewayServer is one server block of a Gateway.
+type GatewayServer struct {
+	Hosts    []string
+	Port     uint32
+	Protocol string
+}
+
+// Gateway is the lean form of a networking.istio.io Gateway.
+type Gateway struct {
+	Namespace string
+	Name      string
+	Selector  map[string]string
+	Servers   []GatewayServer
+}
+
+// ServiceEntry is the lean form of a networking.istio.io ServiceEntry.
+type ServiceEntry struct {
+	Namespace string
+	Name      string
+	Hosts     []string
+	ExportTo  []string
+}
+
+func duration(d *durationpb.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	return d.AsDuration()
+}
+
+func clientTLS(t *networkingv1alpha3.ClientTLSSettings) *ClientTLS {
+	if t == nil {
+		return nil
+	}
+	return &ClientTLS{
+		Mode: t.GetMode().String(), CredentialName: t.GetCredentialName(), CACertificates: t.GetCaCertificates(),
+		ClientCertificate: t.GetClientCertificate(), InsecureSkipVerify: t.GetInsecureSkipVerify().GetValue(),
+	}
+}
+
+func outlier(o *networkingv1alpha3.OutlierDetection) *Outlier {
+	if o == nil {
+		return nil
+	}
+	max := o.GetMaxEjectionPercent()
+	if max == 0 {
+		max = 10 // Istio's default
+	}
+	return &Outlier{MaxEjectionPercent: max}
+}
+
+func trafficPolicy(tp *networkingv1alpha3.TrafficPolicy) *TrafficPolicy {
+	if tp == nil {
+		return nil
+	}
+	out := &TrafficPolicy{TLS: clientTLS(tp.GetTls()), Outlier: outlier(tp.GetOutlierDetection())}
+	for _, p := range tp.GetPortLevelSettings() {
+		if out.Ports == nil {
+			out.Ports = map[uint32]*PortPolicy{}
+		}
+		out.Ports[p.GetPort().GetNumber()] = &PortPolicy{TLS: clientTLS(p.GetTls()), Outlier: outlier(p.GetOutlierDetection())}
+	}
+	return out
+}
+
+// FromDestinationRuleSpec builds the lean rule from the spec shared by every served version.
+func FromDestinationRuleSpec(meta ObjectRef, spec *networkingv1alpha3.DestinationRule) *DestinationRule {
+	dr := &DestinationRule{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created,
+		Host: spec.GetHost(), ExportTo: spec.GetExportTo(), Policy: trafficPolicy(spec.GetTrafficPolicy())}
+	if sel := spec.GetWorkloadSelector().GetMatchLabels(); len(sel) > 0 {
+		dr.WorkloadSelector = sel
+	}
+	for _, s := range spec.GetSubsets() {
+		dr.Subsets = append(dr.Subsets, Subset{Name: s.GetName(), Labels: s.GetLabels(), Policy: trafficPolicy(s.GetTrafficPolicy())})
+	}
+	return dr
+}
+
+func destination(d *networkingv1alpha3.Destination, weight int32) Destination {
+	return Destination{Host: d.GetHost(), Subset: d.GetSubset(), Port: d.GetPort().GetNumber(), Weight: weight}
+}
+
+func matchConditions(m *networkingv1alpha3.HTTPMatchRequest) HTTPMatch {
+	hm := HTTPMatch{}
+	for name := range m.GetHeaders() {
+		hm.Headers = append(hm.Headers, name)
+	}
+	for name := range m.GetWithoutHeaders() {
+		hm.Headers = append(hm.Headers, name)
+	}
+	sort.Strings(hm.Headers)
+	count := func(present bool) {
+		if present {
+			hm.Conditions++
+		}
+	}
+	count(m.GetUri() != nil)
+	count(m.GetScheme() != nil)
+	count(m.GetMethod() != nil)
+	count(m.GetAuthority() != nil)
+	count(len(m.GetHeaders()) > 0)
+	count(len(m.GetWithoutHeaders()) > 0)
+	count(m.GetPort() != 0)
+	count(len(m.GetSourceLabels()) > 0)
+	count(len(m.GetGateways()) > 0)
+	count(len(m.GetQueryParams()) > 0)
+	count(m.GetSourceNamespace() != "")
+	return hm
+}
+
+// FromVirtualServiceSpec builds the lean service from the spec shared by every served version.
+func FromVirtualServiceSpec(meta ObjectRef, spec *networkingv1alpha3.VirtualService) *VirtualService {
+	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created,
+		Hosts: spec.GetHosts(), Gateways: spec.GetGateways(), ExportTo: spec.GetExportTo()}
+	for _, h := range spec.GetHttp() {
+		r := HTTPRoute{Name: h.GetName(), Timeout: duration(h.GetTimeout()),
+			Terminal: h.GetRedirect() != nil || h.GetDirectResponse() != nil || h.GetDelegate() != nil}
+		for _, m := range h.GetMatch() {
+			r.Matches = append(r.Matches, matchConditions(m))
+		}
+		for _, d := range h.GetRoute() {
+			r.Route = append(r.Route, destination(d.GetDestination(), d.GetWeight()))
+		}
+		if m := h.GetMirror(); m != nil {
+			r.Mirrors = append(r.Mirrors, destination(m, 0))
+		}
+		for _, m := range h.GetMirrors() {
+			r.Mirrors = append(r.Mirrors, destination(m.GetDestination(), 0))
+		}
+		if rt := h.GetRetries(); rt != nil {
+			r.Retries = &Retry{Attempts: rt.GetAttempts(), PerTryTimeout: duration(rt.GetPerTryTimeout()),
+				RetryOn: rt.GetRetryOn(), Backoff: duration(rt.GetBackoff())}
+		}
+		vs.HTTP = append(vs.HTTP, r)
+	}
+	for _, t := range spec.GetTcp() {
+		var ds []Destination
+		for _, d := range t.GetRoute() {
+			ds = append(ds, destination(d.GetDestination(), d.GetWeight()))
+		}
+		vs.TCP = append(vs.TCP, ds)
+	}
+	for _, t := range spec.GetTls() {
+		var ds []Destination
+		for _, d := range t.GetRoute() {
+			ds = append(ds, destination(d.GetDestination(), d.GetWeight()))
+		}
+		vs.TLS = append(vs.TLS, ds)
+	}
+	return vs
+}
+
+// FromGatewaySpec builds the lean gateway.
+func FromGatewaySpec(meta ObjectRef, spec *networkingv1alpha3.Gateway) *Gateway {
+	gw := &Gateway{Namespace: meta.Namespace, Name: meta.Name, Selector: spec.GetSelector()}
+	for _, s := range spec.GetServers() {
+		gw.Servers = append(gw.Servers, GatewayServer{Hosts: s.GetHosts(), Port: s.GetPort().GetNumber(), Protocol: strings.ToUpper(s.GetPort().GetProtocol())})
+	}
+	return gw
+}
+
+// FromServiceEntrySpec builds the lean service entry.
+func FromServiceEntrySpec(meta ObjectRef, spec *networkingv1alpha3.ServiceEntry) *ServiceEntry {
+	return &ServiceEntry{Namespace: meta.Namespace, Name: meta.Name, Hosts: spec.GetHosts(), ExportTo: spec.GetExportTo()}
+}

@@ -1,0 +1,248 @@
+package state
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// HostResolver turns a host as written in an object of namespace ns into the
+// key routes are indexed by (mesh.Hosts.FQDN); the store uses it to index
+// VirtualServices by destination.
+type HostResolver func(host, ns string) string
+
+// WithHostResolver sets how destination hosts are indexed. Without it, hosts
+// are indexed as written.
+func WithHostResolver(r HostResolver) Option {
+	return func(s *Store) { s.resolve = r }
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// GatewayKey is the "namespace/name" of a Gateway a VirtualService binds to;
+// "mesh" stands for the sidecars.
+func GatewayKey(ref, vsNamespace string) string {
+	if ref == "mesh" || strings.Contains(ref, "/") {
+		return ref
+	}
+	return vsNamespace + "/" + ref
+}
+
+// RoutedHosts returns the resolved hosts a VirtualService sends or mirrors traffic to.
+func RoutedHosts(vs *VirtualService, resolve HostResolver) []string {
+	var hosts []string
+	vs.Destinations(func(_ string, d Destination, _ []Destination, _ bool) bool {
+		if h := resolve(d.Host, vs.Namespace); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+		return true
+	})
+	return hosts
+}
+
+type vsRef struct{ ns, name string }
+
+func (s *Store) indexVS(vs *VirtualService, add bool) {
+	ref := vsRef{vs.Namespace, vs.Name}
+	for _, h := range RoutedHosts(vs, s.resolve) {
+		s.vsByHost[h] = updateRefs(s.vsByHost[h], ref, add)
+	}
+	for _, g := range vs.Gateways {
+		k := GatewayKey(g, vs.Namespace)
+		s.vsByGateway[k] = updateRefs(s.vsByGateway[k], ref, add)
+	}
+}
+
+func updateRefs(refs []vsRef, ref vsRef, add bool) []vsRef {
+	i := slices.Index(refs, ref)
+	switch {
+	case add && i < 0:
+		return append(slices.Clone(refs), ref)
+	case !add && i >= 0:
+		return slices.Delete(slices.Clone(refs), i, i+1)
+	}
+	return refs
+}
+
+// SetDestinationRule adds or replaces a DestinationRule.
+func (s *Store) SetDestinationRule(dr *DestinationRule) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(dr.Namespace)
+	n.drs[dr.Name] = dr
+	n.drList = sortedDRs(n.drs)
+}
+
+// DeleteDestinationRule removes a DestinationRule.
+func (s *Store) DeleteDestinationRule(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		delete(n.drs, name)
+		n.drList = sortedDRs(n.drs)
+		s.gc(ns, n)
+	}
+}
+
+// SetVirtualService adds or replaces a VirtualService.
+func (s *Store) SetVirtualService(vs *VirtualService) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(vs.Namespace)
+	if old := n.vss[vs.Name]; old != nil {
+		s.indexVS(old, false)
+	}
+	n.vss[vs.Name] = vs
+	s.indexVS(vs, true)
+}
+
+// DeleteVirtualService removes a VirtualService.
+func (s *Store) DeleteVirtualService(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		if old := n.vss[name]; old != nil {
+			s.indexVS(old, false)
+		}
+		delete(n.vss, name)
+		s.gc(ns, n)
+	}
+}
+
+// SetGateway adds or replaces a Gateway.
+func (s *Store) SetGateway(gw *Gateway) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index(gw.Namespace).gateways[gw.Name] = gw
+}
+
+// DeleteGateway removes a Gateway.
+func (s *Store) DeleteGateway(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		delete(n.gateways, name)
+		s.gc(ns, n)
+	}
+}
+
+// SetServiceEntry adds or replaces a ServiceEntry.
+func (s *Store) SetServiceEntry(se *ServiceEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index(se.Namespace).entries[se.Name] = se
+	s.rebuildEntries()
+}
+
+// DeleteServiceEntry removes a ServiceEntry.
+func (s *Store) DeleteServiceEntry(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		delete(n.entries, name)
+		s.rebuildEntries()
+		s.gc(ns, n)
+	}
+}
+
+func (s *Store) rebuildEntries() {
+	var all []*ServiceEntry
+	for _, n := range s.nss {
+		for _, se := range n.entries {
+			all = append(all, se)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Namespace != all[j].Namespace {
+			return all[i].Namespace < all[j].Namespace
+		}
+		return all[i].Name < all[j].Name
+	})
+	s.entries = all
+}
+
+func sortedDRs(m map[string]*DestinationRule) []*DestinationRule {
+	out := make([]*DestinationRule, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	SortDestinationRules(out)
+	return out
+}
+
+// SortDestinationRules orders rules oldest first (Istio merges them in that order).
+func SortDestinationRules(drs []*DestinationRule) {
+	sort.Slice(drs, func(i, j int) bool {
+		a, b := drs[i], drs[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		if a.Seq != b.Seq {
+			return a.Seq < b.Seq
+		}
+		return a.Name < b.Name
+	})
+}
+
+func (v storeView) Service(ns, name string) *Service {
+	if n := v.s.nss[ns]; n != nil {
+		return n.services[name]
+	}
+	return nil
+}
+
+func (v storeView) ForEachServicePod(ns, name string, fn func(*Pod) bool) {
+	n := v.s.nss[ns]
+	if n == nil {
+		return
+	}
+	for _, p := range n.podsBySvc[name] {
+		if !fn(p) {
+			return
+		}
+	}
+}
+
+func (v storeView) DestinationRules(ns string) []*DestinationRule {
+	if n := v.s.nss[ns]; n != nil {
+		return n.drList
+	}
+	return nil
+}
+
+func (v storeView) VirtualService(ns, name string) *VirtualService {
+	if n := v.s.nss[ns]; n != nil {
+		return n.vss[name]
+	}
+	return nil
+}
+
+func (v storeView) VirtualServicesRouting(host string) []*VirtualService {
+	return v.lookup(v.s.vsByHost[host])
+}
+
+func (v storeView) VirtualServicesOnGateway(key string) []*VirtualService {
+	return v.lookup(v.s.vsByGateway[key])
+}
+
+func (v storeView) lookup(refs []vsRef) []*VirtualService {
+	out := make([]*VirtualService, 0, len(refs))
+	for _, r := range refs {
+		if n := v.s.nss[r.ns]; n != nil && n.vss[r.name] != nil {
+			out = append(out, n.vss[r.name])
+		}
+	}
+	return out
+}
+
+func (v storeView) Gateway(ns, name string) *Gateway {
+	if n := v.s.nss[ns]; n != nil {
+		return n.gateways[name]
+	}
+	return nil
+}
+
+func (v storeView) ServiceEntries() []*ServiceEntry { return v.s.entries }
+
+func (v storeView) ResolveHost(host, ns string) string { return v.s.resolve(host, ns) }
