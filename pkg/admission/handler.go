@@ -49,6 +49,11 @@ type Handler struct {
 	Synced func() bool
 	// Now stamps objects the API server has not stamped yet; time.Now if nil.
 	Now func() time.Time
+	// Confirm reads objects straight from the API server. Before a denial
+	// that rests on something missing from the cache, the handler confirms
+	// the absence: the cache may lag a write made a moment earlier (a
+	// Service applied just before the VirtualService routing to it).
+	Confirm func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error)
 }
 
 var reviewedGroups = map[string]string{
@@ -108,11 +113,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if !h.Engine.Handles(change.Ref.Kind) {
 		return admission.Allowed("no rule for this kind")
 	}
-	var verdict engine.Verdict
-	if err := h.Store.View(func(s state.Snapshot) error {
-		verdict = h.Engine.Evaluate(s, change)
-		return nil
-	}); err != nil {
+	verdict, err := h.evaluate(ctx, change)
+	if err != nil {
+		log().Error(err, "Cannot confirm what the cache is missing")
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
 	}
 	for _, r := range verdict.Results {
@@ -126,6 +129,43 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		return admission.Denied(denial).WithWarnings(warnings...)
 	}
 	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// evaluate runs the engine; when a denial rests on objects missing from the
+// cache and a direct read finds them, they go into the store and the change
+// is judged again.
+func (h *Handler) evaluate(ctx context.Context, change *rules.Change) (engine.Verdict, error) {
+	var verdict engine.Verdict
+	judge := func() {
+		_ = h.Store.View(func(s state.Snapshot) error {
+			verdict = h.Engine.Evaluate(s, change)
+			return nil
+		})
+	}
+	judge()
+	if h.Confirm == nil || !verdict.Denied() {
+		return verdict, nil
+	}
+	var missing []state.ObjectRef
+	for _, r := range verdict.Results {
+		if r.Action == rules.Deny {
+			missing = append(missing, r.Missing...)
+		}
+	}
+	if len(missing) == 0 {
+		return verdict, nil
+	}
+	found, err := h.Confirm(ctx, missing)
+	if err != nil {
+		return engine.Verdict{}, err
+	}
+	if len(found) > 0 {
+		for _, o := range found {
+			h.Store.Apply(o) // the informer delivers the same object shortly
+		}
+		judge()
+	}
+	return verdict, nil
 }
 
 func (h *Handler) breakGlass(req admission.Request) string {

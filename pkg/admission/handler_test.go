@@ -173,3 +173,30 @@ func TestWarningsStayWithinTheAPIServerBudget(t *testing.T) {
 		t.Errorf("warnings take %d bytes, over the 4096 budget", total)
 	}
 }
+
+func TestAbsenceIsConfirmedBeforeDenying(t *testing.T) {
+	h := newHandler(config.Default())
+	// The pods are cached, their Service was created a moment ago and is not.
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "late-1", Phase: "Running", Ready: true, Labels: map[string]string{"app": "late"}})
+	vs := `{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"late","namespace":"legacy"},"spec":{"hosts":["late"],"http":[{"route":[{"destination":{"host":"late"}}]}]}}`
+	req := request(admissionv1.Create, "VirtualService", "networking.istio.io", "legacy", vs)
+
+	resp := h.Handle(context.Background(), req)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "[MG303]") {
+		t.Fatalf("without a confirming read the missing Service denies: %+v", resp.Result)
+	}
+
+	var asked []state.ObjectRef
+	h.Confirm = func(_ context.Context, refs []state.ObjectRef) ([]*state.Object, error) {
+		asked = refs
+		return []*state.Object{{Service: &state.Service{Namespace: "legacy", Name: "late", Selector: map[string]string{"app": "late"},
+			Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}}}}, nil
+	}
+	resp = h.Handle(context.Background(), req)
+	if !resp.Allowed {
+		t.Fatalf("the Service exists on the API server, so the write is allowed: %+v", resp.Result)
+	}
+	if len(asked) != 1 || asked[0].Kind != "Service" || asked[0].Name != "late" {
+		t.Errorf("confirmed %+v, want the Service legacy/late", asked)
+	}
+}

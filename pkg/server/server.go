@@ -86,6 +86,9 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Config: o.Config,
 		Log:    o.Log.WithName("admission"),
 		Synced: func() bool { return synced(regs)(nil) == nil },
+		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error) {
+			return state.Confirm(ctx, mgr.GetAPIReader(), refs)
+		},
 	}})
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -171,4 +172,39 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 		store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
 	}
 	return nil
+}
+
+// Confirm reads the objects refs name straight from the API server (no
+// cache) and returns those that exist. A ref without a name lists its kind in
+// its namespace. Only the kinds findings can miss are supported.
+func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) ([]*Object, error) {
+	var found []*Object
+	for _, r := range refs {
+		key := client.ObjectKey{Namespace: r.Namespace, Name: r.Name}
+		switch r.Kind {
+		case "Service":
+			var svc corev1.Service
+			if err := c.Get(ctx, key, &svc); err == nil {
+				found = append(found, &Object{Service: FromService(&svc)})
+			} else if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading Service %s: %w", key, err)
+			}
+		case "Gateway":
+			var gw networkingv1.Gateway
+			if err := c.Get(ctx, key, &gw); err == nil {
+				found = append(found, &Object{Gateway: FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)})
+			} else if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading Gateway %s: %w", key, err)
+			}
+		case "DestinationRule":
+			var list networkingv1.DestinationRuleList
+			if err := c.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {
+				return nil, fmt.Errorf("listing DestinationRules in %s: %w", r.Namespace, err)
+			}
+			for _, dr := range list.Items {
+				found = append(found, &Object{DR: FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)})
+			}
+		}
+	}
+	return found, nil
 }
