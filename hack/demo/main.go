@@ -29,6 +29,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
+// snapshotKinds is what `meshguard check --state` needs from a cluster.
+const snapshotKinds = "namespaces,pods,services,peerauthentications,destinationrules,virtualservices,gateways,serviceentries"
+
 type demo struct {
 	ctx        context.Context
 	kubectl    string
@@ -115,7 +118,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	}
 	fmt.Printf("meshguard is ready (log: %s)\n", logFile.Name())
 
-	banner("Loading a small mesh: shop is injected, legacy has no sidecars")
+	banner("Loading a small mesh: shop is injected (reviews v2 still starting), legacy has no sidecars")
 	d.sh("kubectl create namespace istio-system")
 	d.sh("kubectl apply -f hack/demo/mesh.yaml")
 	if err := markRunning(ctx, user); err != nil {
@@ -139,14 +142,14 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 
 	banner("Act 2: the same verdict offline, in CI, from `kubectl get -o yaml`")
 	snapshot := filepath.Join(out, "state.yaml")
-	state, err := d.run("kubectl get namespaces,pods,services,peerauthentications -A -o yaml")
+	state, err := d.run("kubectl get " + snapshotKinds + " -A -o yaml")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if err := os.WriteFile(snapshot, []byte(state), 0o600); err != nil {
 		return err
 	}
-	fmt.Printf("$ kubectl get namespaces,pods,services,peerauthentications -A -o yaml > %s\n", snapshot)
+	fmt.Printf("$ kubectl get %s -A -o yaml > %s\n", snapshotKinds, snapshot)
 	if _, err := d.sh("meshguard check -f hack/demo/01-mesh-strict.yaml --state " + snapshot); err == nil {
 		return errors.New("meshguard check did not exit 1")
 	}
@@ -156,6 +159,24 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return fmt.Errorf("the safe path was denied: %w", err)
 	}
 	d.sh("kubectl get peerauthentications -A")
+
+	banner("Act 4: a canary sending 10% to reviews v2, whose pods are not Ready yet")
+	if out, err := d.sh("kubectl apply -f hack/demo/03-canary.yaml"); err == nil || !strings.Contains(out, "[MG302]") {
+		return errors.New("the canary to unready pods was not denied")
+	}
+	if err := setReady(ctx, user, "shop", "reviews-v2-9f7c1-p4m3z"); err != nil {
+		return err
+	}
+	fmt.Println("\n(reviews-v2 reports Ready through the status subresource; meshguard's cache follows, nothing restarts)")
+	if err := d.until("meshguard sees reviews-v2 Ready", func() bool {
+		_, err := d.run("kubectl apply --dry-run=server -f hack/demo/03-canary.yaml")
+		return err == nil
+	}); err != nil {
+		return err
+	}
+	if _, err := d.sh("kubectl apply -f hack/demo/03-canary.yaml"); err != nil {
+		return fmt.Errorf("the canary was denied once its pods were Ready: %w", err)
+	}
 	return nil
 }
 
@@ -200,7 +221,22 @@ func (d *demo) until(what string, ok func() bool) error {
 	return fmt.Errorf("timed out waiting until %s", what)
 }
 
-// markRunning reports every pod Running and Ready, as a kubelet would.
+// setReady reports one pod Ready, as its kubelet would once probes pass.
+func setReady(ctx context.Context, user *envtest.AuthenticatedUser, ns, name string) error {
+	c, err := client.New(user.Config(), client.Options{})
+	if err != nil {
+		return err
+	}
+	var p corev1.Pod
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
+		return err
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	return c.Status().Update(ctx, &p)
+}
+
+// markRunning reports every pod Running, and Ready unless it is annotated to
+// start unready, as a kubelet would.
 func markRunning(ctx context.Context, user *envtest.AuthenticatedUser) error {
 	c, err := client.New(user.Config(), client.Options{})
 	if err != nil {
@@ -213,7 +249,11 @@ func markRunning(ctx context.Context, user *envtest.AuthenticatedUser) error {
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		p.Status.Phase = corev1.PodRunning
-		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		ready := corev1.ConditionTrue
+		if p.Annotations["demo.meshguard.io/starts-unready"] == "true" {
+			ready = corev1.ConditionFalse
+		}
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}
 		if err := c.Status().Update(ctx, p); err != nil {
 			return fmt.Errorf("pod %s/%s status: %w", p.Namespace, p.Name, err)
 		}

@@ -33,7 +33,7 @@ import (
 const (
 	namespaces   = 1000
 	podsPerNS    = 100
-	servicesPerN = 5
+	servicesPerN = 10
 )
 
 // pod builds a Pod the way the API server would send it: labels, an owner,
@@ -44,7 +44,7 @@ func pod(ns string, i int, meshed bool) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: ns, Name: fmt.Sprintf("%s-%s-%05d", app, hash, i), ResourceVersion: fmt.Sprint(100000 + i),
-			Labels: map[string]string{"app": app, "version": "v1", "pod-template-hash": hash, "team": "payments"},
+			Labels: map[string]string{"app": app, "version": fmt.Sprintf("v%d", 1+i/90), "pod-template-hash": hash, "team": "payments"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
 				UID: "4f1b2c3d-0000-0000-0000-000000000000", Controller: ptr.To(true)}},
 			CreationTimestamp: metav1.Now(),
@@ -61,15 +61,24 @@ func pod(ns string, i int, meshed bool) *corev1.Pod {
 	return p
 }
 
-// cluster fills a store with 100k pods in 1k namespaces. Every 10th namespace
-// still runs one pod outside the mesh; the rest are fully injected.
+// cluster fills a store with 100k pods in 1k namespaces, 10k Services, 10k
+// DestinationRules and 10k VirtualServices. Every 10th namespace still runs
+// one pod outside the mesh; the rest are fully injected. Pods 90-99 of each
+// namespace are version v2.
 func cluster(store *state.Store, also func(*state.Pod)) {
 	for n := 0; n < namespaces; n++ {
 		ns := fmt.Sprintf("team-%04d", n)
 		store.SetNamespace(&state.Namespace{Name: ns, Labels: map[string]string{"istio-injection": "enabled"}})
 		for s := 0; s < servicesPerN; s++ {
-			store.SetService(&state.Service{Namespace: ns, Name: fmt.Sprintf("svc-%d", s), Selector: map[string]string{"app": fmt.Sprintf("svc-%d", s)},
+			name := fmt.Sprintf("svc-%d", s)
+			store.SetService(&state.Service{Namespace: ns, Name: name, Selector: map[string]string{"app": name},
 				Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+			// One DestinationRule and one VirtualService per Service: 10k each.
+			store.SetDestinationRule(&state.DestinationRule{Namespace: ns, Name: name, Host: name,
+				Policy:  &state.TrafficPolicy{Outlier: &state.Outlier{MaxEjectionPercent: 50}},
+				Subsets: []state.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}, {Name: "v2", Labels: map[string]string{"version": "v2"}}}})
+			store.SetVirtualService(&state.VirtualService{Namespace: ns, Name: name, Hosts: []string{name},
+				HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: name, Subset: "v1"}}}}})
 		}
 		for i := 0; i < podsPerNS; i++ {
 			lp := state.FromPod(pod(ns, i, !(n%10 == 0 && i == 0)))
@@ -85,16 +94,42 @@ func cluster(store *state.Store, also func(*state.Pod)) {
 
 func review(op admissionv1.Operation, ns, name, mode string) []byte {
 	obj := fmt.Sprintf(`{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":%q,"namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"mtls":{"mode":%q}}}`, name, ns, mode)
+	return admissionReview(op, "security.istio.io", "PeerAuthentication", "peerauthentications", ns, name, obj, "")
+}
+
+func admissionReview(op admissionv1.Operation, group, kind, resource, ns, name, obj, old string) []byte {
 	r := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request: &admissionv1.AdmissionRequest{UID: "b5b3", Operation: op, Namespace: ns, Name: name,
-			Kind:     metav1.GroupVersionKind{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
-			Resource: metav1.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "peerauthentications"},
+			Kind:     metav1.GroupVersionKind{Group: group, Version: "v1", Kind: kind},
+			Resource: metav1.GroupVersionResource{Group: group, Version: "v1", Resource: resource},
 		},
 	}
 	r.Request.Object.Raw = []byte(obj)
+	if old != "" {
+		r.Request.OldObject.Raw = []byte(old)
+	}
 	b, _ := json.Marshal(r)
 	return b
+}
+
+// A 90/10 canary update of one of the 10k VirtualServices (v2 has Ready pods).
+func BenchmarkReviewVirtualServiceCanary(b *testing.B) {
+	vs := func(w1, w2 int) string {
+		return fmt.Sprintf(`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"svc-3","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"hosts":["svc-3"],"http":[{"route":[{"destination":{"host":"svc-3","subset":"v1"},"weight":%d},{"destination":{"host":"svc-3","subset":"v2"},"weight":%d}],"retries":{"attempts":2,"perTryTimeout":"1s"},"timeout":"5s"}]}}`, w1, w2)
+	}
+	benchReview(b, admissionReview(admissionv1.Update, "networking.istio.io", "VirtualService", "virtualservices", "team-0421", "svc-3", vs(90, 10), vs(100, 0)), true)
+}
+
+// An update of one of the 10k DestinationRules that drops subset v1, which its
+// VirtualService still routes to (MG204 looks up routes by host).
+func BenchmarkReviewDestinationRuleRemovesRoutedSubset(b *testing.B) {
+	dr := func(subsets string) string {
+		return fmt.Sprintf(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"svc-3","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"host":"svc-3","trafficPolicy":{"outlierDetection":{"consecutive5xxErrors":5}},"subsets":[%s]}}`, subsets)
+	}
+	v1 := `{"name":"v1","labels":{"version":"v1"}}`
+	v2 := `{"name":"v2","labels":{"version":"v2"}}`
+	benchReview(b, admissionReview(admissionv1.Update, "networking.istio.io", "DestinationRule", "destinationrules", "team-0421", "svc-3", dr(v2), dr(v1+","+v2)), false)
 }
 
 var handler http.Handler
@@ -103,7 +138,7 @@ func setup(b *testing.B) http.Handler {
 	if handler != nil {
 		return handler
 	}
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	cluster(store, nil)
 	cfg := config.Default()
 	wh := &webhook.Admission{Handler: &admission.Handler{Engine: engine.New(registry.Rules(), cfg), Store: store, Config: cfg, Log: logr.Discard()}}
@@ -159,7 +194,7 @@ func BenchmarkReviewMeshWideStrict(b *testing.B) {
 func BenchmarkCachedPodHeap(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		before := heap()
-		store := state.NewStore(mesh.Classify)
+		store := mesh.NewStore(mesh.DefaultClusterDomain)
 		indexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
 		cluster(store, func(p *state.Pod) { _ = indexer.Add(p) })
 		after := heap()
@@ -180,7 +215,7 @@ func heap() uint64 {
 // BenchmarkEvaluateNamespaceStrict is the engine alone (no HTTP, no JSON), to
 // tell meshguard's own cost from the webhook plumbing around it.
 func BenchmarkEvaluateNamespaceStrict(b *testing.B) {
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	cluster(store, nil)
 	e := engine.New(registry.Rules(), config.Default())
 	change := &rules.Change{Operation: rules.Create,
