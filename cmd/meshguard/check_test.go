@@ -9,6 +9,7 @@ import (
 
 const (
 	clusterState = "../../pkg/rules/peerauthentication/testdata/cluster.yaml"
+	routingState = "../../pkg/rules/testdata/cluster.yaml"
 	fixtures     = "../../test/fixtures/check/"
 )
 
@@ -51,6 +52,11 @@ func TestCheckExitCodes(t *testing.T) {
 			args: []string{"-f", fixtures + "safe-path.yaml", "--state", clusterState, "-o", "yaml"}, code: 2, stderr: "-o"},
 		{name: "deleting what the state does not hold is bad input",
 			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState, "--delete"}, code: 2, stderr: "does not hold"},
+		{name: "a Service, Pod and Gateway in the same commit count before the route is judged",
+			args: []string{"-f", fixtures + "route-with-service.yaml", "--state", routingState}, code: 0},
+		{name: "the same route without them is denied for the missing Service and Gateway",
+			args: []string{"-f", fixtures + "route-alone.yaml", "--state", routingState}, code: 1,
+			stdout: "[MG305] spec.gateways[0]: Gateway shop/details-gw does not exist"},
 		{name: "deleting the legacy override under a mesh STRICT is denied",
 			args: []string{"-f", fixtures + "../check-delete/override.yaml", "--state", clusterState, "--state", fixtures + "../check-delete/mesh-strict-state.yaml", "--delete"}, code: 1,
 			stdout: "deny PeerAuthentication legacy/migration (DELETE): [MG101]"},

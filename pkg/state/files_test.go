@@ -98,3 +98,21 @@ func TestReadFilesNamesWhatIsWrong(t *testing.T) {
 		t.Error("a missing file is an error")
 	}
 }
+
+// Istio's CRDs accept Kubernetes-style durations ("500ms"); a decoder that
+// only takes protobuf's "0.5s" form would reject valid objects.
+func TestDurationsAsIstioAcceptsThem(t *testing.T) {
+	p := write(t, "vs.yaml", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: shop}
+spec: {hosts: [r], http: [{route: [{destination: {host: r}}], timeout: 2s, retries: {attempts: 2, perTryTimeout: 500ms}}]}
+`)
+	docs, err := state.ReadFiles([]string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := docs[0].Object.VS.HTTP[0]
+	if rt.Timeout.String() != "2s" || rt.Retries.PerTryTimeout.String() != "500ms" {
+		t.Errorf("timeout %s, perTryTimeout %s", rt.Timeout, rt.Retries.PerTryTimeout)
+	}
+}
