@@ -18,8 +18,10 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Path is where the webhook is served.
@@ -54,6 +56,9 @@ type Handler struct {
 	// the absence: the cache may lag a write made a moment earlier (a
 	// Service applied just before the VirtualService routing to it).
 	Confirm func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error)
+	// Trust reads the Secrets and mesh-root ConfigMaps a DestinationRule's
+	// TLS settings reference into view (GETs, never cached).
+	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
 }
 
 var reviewedGroups = map[string]string{
@@ -113,6 +118,10 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if !h.Engine.Handles(change.Ref.Kind) {
 		return admission.Allowed("no rule for this kind")
 	}
+	if err := h.gatherTrust(ctx, change); err != nil {
+		log().Error(err, "Cannot read the TLS material the change references")
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+	}
 	verdict, err := h.evaluate(ctx, change)
 	if err != nil {
 		log().Error(err, "Cannot confirm what the cache is missing")
@@ -166,6 +175,37 @@ func (h *Handler) evaluate(ctx context.Context, change *rules.Change) (engine.Ve
 		judge()
 	}
 	return verdict, nil
+}
+
+// gatherTrust reads what the trust rules need for a DestinationRule write:
+// the credential Secrets its TLS settings name and the mesh roots.
+func (h *Handler) gatherTrust(ctx context.Context, change *rules.Change) error {
+	if h.Trust == nil || (change.NewDR == nil && change.OldDR == nil) {
+		return nil
+	}
+	var refs []mesh.MaterialRef
+	var roots []string
+	_ = h.Store.View(func(s state.Snapshot) error {
+		refs, roots = mesh.MaterialNeeds(s, h.Config.RootNamespace, change.OldDR, change.NewDR)
+		return nil
+	})
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	view := trust.NewView(now())
+	view.Anchors, view.FleetHosts = h.Config.Anchors, h.Config.FleetHosts
+	secrets := make([][2]string, 0, len(refs))
+	for _, r := range refs {
+		secrets = append(secrets, [2]string{r.Namespace, r.Name})
+	}
+	if len(secrets) > 0 || len(roots) > 0 {
+		if err := h.Trust(ctx, view, secrets, roots); err != nil {
+			return err
+		}
+	}
+	change.Trust = view
+	return nil
 }
 
 func (h *Handler) breakGlass(req admission.Request) string {

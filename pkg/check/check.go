@@ -19,6 +19,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Exit codes.
@@ -83,9 +84,21 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	store := mesh.NewStore(o.Config.ClusterDomain)
 	known := map[refKey]*state.Object{} // reviewed objects present in the state
 	seq := int64(0)
+	// Secrets and mesh roots from the state files, reduced to summaries.
+	view := trust.NewView(now())
+	view.Anchors, view.FleetHosts = o.Config.Anchors, o.Config.FleetHosts
+	addTrust := func(obj *state.Object) {
+		switch {
+		case obj.Material != nil:
+			view.Secrets[obj.Ref.Namespace+"/"+obj.Ref.Name] = obj.Material
+		case obj.Root != nil:
+			view.Roots[obj.Ref.Namespace] = obj.Root
+		}
+	}
 	put := func(obj *state.Object) {
 		seq++
 		setOrder(obj, time.Time{}, seq)
+		addTrust(obj)
 		store.Apply(obj)
 		if obj.Reviewed() {
 			known[keyOf(obj.Ref)] = obj
@@ -129,6 +142,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		if d.Object.Reviewed() {
 			reviewed = append(reviewed, d)
 		} else if !o.Delete {
+			addTrust(d.Object)
 			store.Apply(d.Object)
 		}
 	}
@@ -162,6 +176,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			setOrder(obj, created, order)
 			change = rules.NewChange(op, obj.Ref, existing, obj)
 		}
+		change.Trust = view
 		if o.Config.Excluded(obj.Ref.Namespace) {
 			continue // the webhook does not review excluded namespaces either
 		}

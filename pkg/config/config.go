@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Enforcement overrides a rule's default action.
@@ -38,6 +40,15 @@ type Config struct {
 	BreakGlassGroups []string `json:"breakGlassGroups,omitempty"`
 	// RetryLimit is the most retry attempts a route may configure (MG306).
 	RetryLimit int32 `json:"retryLimit,omitempty"`
+	// FleetTrustAnchors is a PEM file of roots that other clusters of the
+	// fleet trust; a CA bundle holding one of them passes MG402.
+	FleetTrustAnchors string `json:"fleetTrustAnchors,omitempty"`
+	// FleetHosts are host patterns served by other clusters of the fleet
+	// ("*.global"); they count as in-mesh for MG402.
+	FleetHosts []string `json:"fleetHosts,omitempty"`
+
+	// Anchors are the parsed FleetTrustAnchors.
+	Anchors []trust.Cert `json:"-"`
 }
 
 // DefaultRetryLimit keeps worst-case load at 4x per hop (1 try + 3 retries).
@@ -71,6 +82,15 @@ func Load(path string) (*Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.FleetTrustAnchors != "" {
+		pemData, err := os.ReadFile(c.FleetTrustAnchors)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: fleetTrustAnchors: %w", path, err)
+		}
+		if c.Anchors, err = trust.ParseBundle(pemData); err != nil {
+			return nil, fmt.Errorf("config %s: fleetTrustAnchors %s: %w", path, c.FleetTrustAnchors, err)
+		}
 	}
 	return c, nil
 }

@@ -67,5 +67,7 @@ func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
 		Meshed: InMesh(p, ns),
 		Exempt: IsIstioComponent(p.Labels),
 		Live:   !p.Finished(),
+		Gateway: p.Sidecar && !p.Finished() &&
+			(p.Labels["istio"] == "ingressgateway" || p.Labels["istio"] == "egressgateway"),
 	}
 }

@@ -165,6 +165,42 @@ var Catalogue = []Entry{
 		Description: "Header matches with upper-case names never match: headers arrive lower-case.",
 		Fix:         "Write header names in lower case.",
 	},
+	{
+		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
+		Title:       "credentialName Secret missing",
+		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), the gateway pods' namespace otherwise.",
+		Fix:         "Create the Secret in that namespace before referencing it.",
+	},
+	{
+		ID: "MG402", Kind: KindDestinationRule, Default: Deny,
+		Title:       "CA bundle lacks the mesh root",
+		Description: "The CA bundle used for an in-mesh or fleet host contains neither the mesh root (istio-ca-root-cert) nor a configured fleet trust anchor: every handshake fails with CERTIFICATE_VERIFY_FAILED.",
+		Fix:         "Include the mesh root (or the fleet anchor) in the bundle.",
+	},
+	{
+		ID: "MG403", Kind: KindDestinationRule, Default: Deny,
+		Title:       "Unusable certificate material",
+		Description: "Certificate material that does not parse, has expired or is not yet valid, or a client certificate that does not match its key.",
+		Fix:         "Replace the material in the Secret.",
+	},
+	{
+		ID: "MG404", Kind: KindDestinationRule, Default: Warn,
+		Title:       "TLS without server verification",
+		Description: "SIMPLE/MUTUAL TLS with insecureSkipVerify: true.",
+		Fix:         "Verify the server with a CA bundle.",
+	},
+	{
+		ID: "MG405", Kind: KindDestinationRule, Default: Warn,
+		Title:       "caCertificates file replaces the mesh root",
+		Description: "A caCertificates file path replaces the mesh trust root for an in-mesh host; meshguard cannot read the file.",
+		Fix:         "Prefer credentialName, or make sure the file holds the mesh root.",
+	},
+	{
+		ID: "MG406", Kind: KindDestinationRule, Default: Warn,
+		Title:       "Certificate expiring soon",
+		Description: "A certificate in the referenced material expires within 30 days.",
+		Fix:         "Renew the certificate.",
+	},
 }
 
 // Lookup returns the catalogue entry for id.

@@ -8,6 +8,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Action is what a finding asks of the admission decision.
@@ -47,6 +48,10 @@ type Change struct {
 	NewDR     *state.DestinationRule
 	OldVS     *state.VirtualService
 	NewVS     *state.VirtualService
+	// Trust is the TLS material the change's TLS settings reference (and the
+	// mesh roots), gathered before evaluation because rules do no I/O. Nil
+	// when none was gathered: trust rules then judge nothing.
+	Trust *trust.View
 }
 
 // NewChange builds the change from the decoded objects (old nil on CREATE,

@@ -27,6 +27,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Options are the settings of `meshguard serve`.
@@ -88,6 +89,9 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Synced: func() bool { return synced(regs)(nil) == nil },
 		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error) {
 			return state.Confirm(ctx, mgr.GetAPIReader(), refs)
+		},
+		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
+			return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
 		},
 	}})
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

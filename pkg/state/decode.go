@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // API groups of the kinds meshguard reviews.
@@ -42,6 +44,11 @@ type Object struct {
 	Gateway     *Gateway
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
+	// Material summarises a Secret holding TLS material; the Secret's data,
+	// private keys included, is not kept.
+	Material *trust.Material
+	// Root is the mesh root of an istio-ca-root-cert ConfigMap.
+	Root *trust.Root
 }
 
 // Reviewed reports whether the object is of a kind meshguard reviews on write.
@@ -98,6 +105,22 @@ func Decode(data []byte) (*Object, error) {
 			return nil, fmt.Errorf("Service %s: %w", env.Metadata.Name, err)
 		}
 		o.Service = FromService(&s)
+	case gv.Group == "" && env.Kind == "Secret":
+		var sec corev1.Secret
+		if err := json.Unmarshal(data, &sec); err != nil {
+			return nil, fmt.Errorf("Secret %s: %w", env.Metadata.Name, err)
+		}
+		o.Material = InspectSecret(&sec)
+	case gv.Group == "" && env.Kind == "ConfigMap" && env.Metadata.Name == trust.MeshRootConfigMap:
+		var cm corev1.ConfigMap
+		if err := json.Unmarshal(data, &cm); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %w", env.Metadata.Name, err)
+		}
+		root, err := MeshRoot(&cm)
+		if err != nil {
+			return nil, err
+		}
+		o.Root = root
 	case gv.Group == "" && env.Kind == "Namespace":
 		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
 	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":
@@ -149,4 +172,31 @@ func decodeSpec(gv schema.GroupVersion, served []string, env envelope, into prot
 		return fmt.Errorf("spec: %s", strings.TrimPrefix(err.Error(), "proto: "))
 	}
 	return nil
+}
+
+// InspectSecret summarises a Secret's TLS material, or returns nil when it
+// holds none. The data (and any private key in it) is not retained.
+func InspectSecret(sec *corev1.Secret) *trust.Material {
+	data := map[string][]byte{}
+	for k, v := range sec.Data {
+		data[k] = v
+	}
+	for k, v := range sec.StringData {
+		data[k] = []byte(v)
+	}
+	for _, k := range []string{"tls.crt", "cert", "ca.crt", "cacert"} {
+		if len(data[k]) > 0 {
+			return trust.Inspect("Secret "+sec.Namespace+"/"+sec.Name, data)
+		}
+	}
+	return &trust.Material{Source: "Secret " + sec.Namespace + "/" + sec.Name}
+}
+
+// MeshRoot reads the mesh root from an istio-ca-root-cert ConfigMap.
+func MeshRoot(cm *corev1.ConfigMap) (*trust.Root, error) {
+	certs, err := trust.ParseBundle([]byte(cm.Data[trust.MeshRootKey]))
+	if err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s %s: %w", cm.Namespace, cm.Name, trust.MeshRootKey, err)
+	}
+	return &trust.Root{Certs: certs, Source: "ConfigMap " + cm.Namespace + "/" + cm.Name}, nil
 }

@@ -187,6 +187,8 @@ func defaultNamespace(o *Object) *Object {
 		o.Gateway.Namespace = "default"
 	case o.ServiceEntry != nil:
 		o.ServiceEntry.Namespace = "default"
+	case o.Material != nil:
+		o.Material.Source = strings.Replace(o.Material.Source, "Secret /", "Secret default/", 1)
 	}
 	return o
 }

@@ -6,6 +6,8 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+
+	"github.com/meshguard/meshguard/pkg/trust"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -207,4 +209,41 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) ([]*Object,
 		}
 	}
 	return found, nil
+}
+
+// FetchTrust reads, uncached, the Secrets a review needs (each given as
+// namespace and name) and the istio-ca-root-cert ConfigMaps of
+// rootNamespaces, and reduces them to a trust.View. Secret data is inspected
+// and dropped here; nothing of it is cached, logged or returned.
+func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets [][2]string, rootNamespaces []string) error {
+	for _, ref := range secrets {
+		key := client.ObjectKey{Namespace: ref[0], Name: ref[1]}
+		var sec corev1.Secret
+		switch err := c.Get(ctx, key, &sec); {
+		case apierrors.IsNotFound(err):
+			view.Secrets[ref[0]+"/"+ref[1]] = nil
+		case err != nil:
+			return fmt.Errorf("reading Secret %s: %w", key, err)
+		default:
+			view.Secrets[ref[0]+"/"+ref[1]] = InspectSecret(&sec)
+		}
+	}
+	for _, ns := range rootNamespaces {
+		if _, done := view.Roots[ns]; done {
+			continue
+		}
+		var cm corev1.ConfigMap
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: trust.MeshRootConfigMap}, &cm)
+		switch {
+		case apierrors.IsNotFound(err):
+			view.Roots[ns] = nil
+		case err != nil:
+			return fmt.Errorf("reading ConfigMap %s/%s: %w", ns, trust.MeshRootConfigMap, err)
+		default:
+			// A root that does not parse cannot be judged against; MG402 says so.
+			root, _ := MeshRoot(&cm)
+			view.Roots[ns] = root
+		}
+	}
+	return nil
 }

@@ -17,6 +17,9 @@ type PodClass struct {
 	Exempt bool
 	// Live: not finished; a potential caller.
 	Live bool
+	// Gateway: an Istio ingress or egress gateway pod (it reads gateway
+	// credentials in its own namespace).
+	Gateway bool
 }
 
 // ClassifyFunc classifies a pod given its namespace (nil when unknown) and
@@ -46,6 +49,8 @@ type Snapshot interface {
 	// NamespacesWithUnmeshedPods lists, sorted, the namespaces holding at
 	// least one live pod outside the mesh (Istio components aside).
 	NamespacesWithUnmeshedPods() []string
+	// NamespacesWithGateways lists, sorted, the namespaces running Istio gateway pods.
+	NamespacesWithGateways() []string
 
 	// Service returns the Service ns/name, or nil.
 	Service(ns, name string) *Service
@@ -101,6 +106,7 @@ type nsIndex struct {
 	unmeshedServers map[string]*Pod
 	meshedServers   int
 	unmeshedPods    int
+	gatewayPods     int
 }
 
 func (n *nsIndex) empty() bool {
@@ -121,6 +127,7 @@ type Store struct {
 	// covered namespaces without sorting or allocating.
 	unmeshed        []string
 	unmeshedServers []string
+	gateways        []string
 
 	resolve     HostResolver
 	vsByHost    map[string][]vsRef
@@ -165,6 +172,7 @@ func (s *Store) gc(name string, n *nsIndex) {
 		delete(s.nss, name)
 		s.unmeshed = mark(s.unmeshed, name, false)
 		s.unmeshedServers = mark(s.unmeshedServers, name, false)
+		s.gateways = mark(s.gateways, name, false)
 		s.rebuildNames()
 	}
 }
@@ -291,6 +299,9 @@ func (s *Store) selected(n *nsIndex, p *Pod) bool {
 func (s *Store) account(n *nsIndex, p *Pod) {
 	c := s.classify(p, n.ns, s.selected(n, p))
 	n.class[p.Name] = c
+	if c.Gateway {
+		n.gatewayPods++
+	}
 	if c.Exempt {
 		return
 	}
@@ -314,6 +325,9 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 	delete(n.class, name)
 	for _, pods := range n.podsBySvc {
 		delete(pods, name)
+	}
+	if c.Gateway {
+		n.gatewayPods--
 	}
 	if c.Exempt {
 		return
@@ -342,6 +356,7 @@ func (s *Store) reclassify(name string, n *nsIndex) {
 func (s *Store) markUnmeshed(name string, n *nsIndex) {
 	s.unmeshed = mark(s.unmeshed, name, n.unmeshedPods > 0)
 	s.unmeshedServers = mark(s.unmeshedServers, name, len(n.unmeshedServers) > 0)
+	s.gateways = mark(s.gateways, name, n.gatewayPods > 0)
 }
 
 // mark adds name to, or removes it from, the sorted set. A changed set is a
@@ -444,6 +459,8 @@ func (v storeView) UnmeshedServers(ns string, limit int) []*Pod {
 func (v storeView) NamespacesWithUnmeshedPods() []string { return v.s.unmeshed }
 
 func (v storeView) NamespacesWithUnmeshedServers() []string { return v.s.unmeshedServers }
+
+func (v storeView) NamespacesWithGateways() []string { return v.s.gateways }
 
 func firstByName(m map[string]*Pod, k int) []*Pod {
 	out := make([]*Pod, 0, len(m))

@@ -6,6 +6,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
+	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
 )
 
@@ -14,5 +15,6 @@ func Rules() []rules.Rule {
 	var all []rules.Rule
 	all = append(all, peerauthentication.All()...)
 	all = append(all, destinationrule.All()...)
-	return append(all, virtualservice.All()...)
+	all = append(all, virtualservice.All()...)
+	return append(all, tlsmaterial.All()...)
 }

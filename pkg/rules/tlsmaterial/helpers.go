@@ -1,0 +1,79 @@
+// Package tlsmaterial holds the rules that judge the trust material a
+// DestinationRule's TLS settings reference (MG401–MG406): the credentialName
+// Secret, its CA bundle against the mesh root and fleet anchors, validity and
+// the certificate/key pair. They read summaries gathered before evaluation
+// (rules.Change.Trust); key material never reaches them.
+package tlsmaterial
+
+import (
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/trust"
+)
+
+// All returns the trust rules.
+func All() []rules.Rule {
+	return []rules.Rule{missingCredential{}, caLacksMeshRoot{}, badMaterial{}, skipVerify{}, caFileReplacesRoot{}, expiresSoon{}}
+}
+
+type tlsRule struct{}
+
+func (tlsRule) Kind() string { return rules.KindDestinationRule }
+
+// setting is one TLS block with its material, as the proxies that use it see it.
+type setting struct {
+	mesh.TLSSetting
+	// Material found for credentialName, and the Secret namespaces searched.
+	Material   *trust.Material
+	Namespaces []string
+	Missing    []string // namespaces where the Secret does not exist
+}
+
+// settings lists the TLS blocks of the reviewed rule with their material.
+// Without a trust view nothing can be judged and nothing is returned.
+func settings(in *rules.Input) []setting {
+	dr, view := in.DR, in.Change.Trust
+	if dr == nil || view == nil {
+		return nil
+	}
+	var out []setting
+	for _, t := range mesh.TLSSettings(dr) {
+		st := setting{TLSSetting: t}
+		if name := t.TLS.CredentialName; name != "" {
+			st.Namespaces = mesh.CredentialNamespaces(in.State, dr)
+			for _, ns := range st.Namespaces {
+				if m, ok := view.Secret(ns, name); ok {
+					if st.Material == nil {
+						st.Material = m
+					}
+				} else {
+					st.Missing = append(st.Missing, ns)
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// verifies reports whether the block originates TLS that verifies the server
+// with a CA (SIMPLE or MUTUAL; ISTIO_MUTUAL uses the mesh's own certificates).
+func verifies(mode string) bool {
+	return mode == "SIMPLE" || mode == "MUTUAL"
+}
+
+// inMesh reports whether the rule's host is served inside the mesh or the fleet.
+func inMesh(in *rules.Input) bool {
+	res := in.Routing.Hosts.Resolve(in.State, in.DR.Host, in.DR.Namespace)
+	return res.InCluster() || in.Change.Trust.IsFleetHost(res.FQDN)
+}
+
+func subjects(certs []trust.Cert) string {
+	var s []string
+	for _, c := range certs {
+		s = append(s, c.Subject)
+	}
+	return strings.Join(s, "; ")
+}
