@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/trust/trusttest"
+)
+
+// indent prefixes every line of a PEM block for a YAML literal.
+func indent(pem []byte, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n"+prefix)
+}
+
+func TestCheckReadsSecretsAndRootFromState(t *testing.T) {
+	meshRoot, regional := trusttest.NewRoot("Istio mesh root"), trusttest.NewRoot("Regional CA eu-west")
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "state.yaml")
+	state := fmt.Sprintf(`apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: reviews, namespace: shop}
+  spec: {selector: {app: reviews}, ports: [{name: https, port: 443}]}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: istio-ca-root-cert, namespace: shop}
+  data:
+    root-cert.pem: |
+%s
+- apiVersion: v1
+  kind: Secret
+  type: Opaque
+  metadata: {name: regional-ca, namespace: shop}
+  data: {ca.crt: %s}
+- apiVersion: v1
+  kind: Secret
+  type: Opaque
+  metadata: {name: full-ca, namespace: shop}
+  data: {ca.crt: %s}
+`, indent(meshRoot.PEM, "      "), base64.StdEncoding.EncodeToString(regional.PEM),
+		base64.StdEncoding.EncodeToString(append(append([]byte{}, regional.PEM...), meshRoot.PEM...)))
+	if err := os.WriteFile(stateFile, []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rule := func(secret string) string {
+		f := filepath.Join(dir, secret+".yaml")
+		_ = os.WriteFile(f, []byte(fmt.Sprintf(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-tls, namespace: shop}
+spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficPolicy: {tls: {mode: SIMPLE, credentialName: %s}}}
+`, secret)), 0o600)
+		return f
+	}
+	code, stdout, stderr := runCheckArgs(t, "-f", rule("regional-ca"), "--state", stateFile)
+	if code != 1 || !strings.Contains(stdout, "[MG402] spec.trafficPolicy.tls.credentialName: the CA bundle of Secret shop/regional-ca holds only CN=Regional CA eu-west") {
+		t.Errorf("regional-only bundle: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCheckArgs(t, "-f", rule("full-ca"), "--state", stateFile); code != 0 {
+		t.Errorf("bundle with the root: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, "BEGIN") {
+		t.Error("check must never print key or certificate material")
+	}
+}
