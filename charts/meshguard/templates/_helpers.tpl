@@ -1,0 +1,25 @@
+{{/* Names and labels shared by every template. */}}
+{{- define "meshguard.name" -}}meshguard{{- end -}}
+
+{{- define "meshguard.fullname" -}}
+{{- if contains "meshguard" .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-meshguard" .Release.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "meshguard.labels" -}}
+app.kubernetes.io/name: meshguard
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "meshguard.selectorLabels" -}}
+app.kubernetes.io/name: meshguard
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "meshguard.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "meshguard.certSecret" -}}{{ include "meshguard.fullname" . }}-webhook-tls{{- end -}}
