@@ -3,6 +3,7 @@
 //
 //	meshguard serve   run the webhook
 //	meshguard check   judge manifests against a cluster snapshot
+//	meshguard selftest check that the webhook denies a known-dangerous object
 //	meshguard rules   list the rule catalogue
 //	meshguard version print the version
 package main
@@ -20,6 +21,7 @@ const usage = `meshguard stops dangerous Istio configuration before it breaks a 
 Usage:
   meshguard serve   [flags]   run the validating admission webhook
   meshguard check   [flags]   judge manifests offline (CI); see 'meshguard check --help'
+  meshguard selftest [flags]  dry-run a known-dangerous object; pass only if it is denied
   meshguard rules             list the rule catalogue
   meshguard version           print the version
 `
@@ -35,6 +37,8 @@ func main() {
 		os.Exit(serve(args))
 	case "check":
 		os.Exit(runCheck(args, os.Stdout, os.Stderr))
+	case "selftest":
+		os.Exit(runSelftest(args, os.Stdout, os.Stderr))
 	case "rules":
 		printRules(os.Stdout)
 	case "version", "--version":

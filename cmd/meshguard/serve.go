@@ -29,6 +29,12 @@ func serve(args []string) int {
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then in-cluster config)")
 	logLevel := fs.String("log-level", "info", "log level: info or debug")
 	logFormat := fs.String("log-format", "json", "log format: json or console")
+	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "meshguard's own namespace (default $POD_NAMESPACE): leader lease and certificate Secret")
+	leaderElect := fs.Bool("leader-elect", false, "elect one replica to renew the serving certificate")
+	rotate := fs.Bool("cert-rotation", false, "issue and renew the serving certificate in-process (Secret --cert-secret, caBundle of --webhook-config)")
+	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
+	webhookConfig := fs.String("webhook-config", "meshguard", "with --cert-rotation: the ValidatingWebhookConfiguration whose caBundle is kept in step")
+	service := fs.String("service", "meshguard", "with --cert-rotation: the Service the certificate is issued for")
 	fs.AddGoFlagSet(flag.CommandLine)
 	if err := fs.Parse(args); err != nil {
 		if err == pflag.ErrHelp {
@@ -56,10 +62,14 @@ func serve(args []string) int {
 		setup.Error(err, "No cluster configuration")
 		return 1
 	}
-	mgr, err := server.New(rc, server.Options{
+	opts := server.Options{
 		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
-		Config: cfg, Log: log,
-	})
+		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect,
+	}
+	if *rotate {
+		opts.Rotation = &server.Rotation{SecretName: *certSecret, ServiceName: *service, WebhookConfig: *webhookConfig}
+	}
+	mgr, err := server.New(rc, opts)
 	if err != nil {
 		setup.Error(err, "Cannot build the webhook server")
 		return 1

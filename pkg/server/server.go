@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-logr/logr"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
@@ -16,12 +17,14 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/meshguard/meshguard/pkg/admission"
+	"github.com/meshguard/meshguard/pkg/certs"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -43,6 +46,19 @@ type Options struct {
 	MetricsBindAddress string
 	Config             *config.Config
 	Log                logr.Logger
+	// Namespace is meshguard's own namespace (leader lease, certificate Secret).
+	Namespace string
+	// LeaderElection elects the replica that renews the certificate.
+	LeaderElection bool
+	// Rotation, when set, has meshguard issue and renew its own serving
+	// certificate instead of using CertDir as it is.
+	Rotation *Rotation
+}
+
+// Rotation names what certificate rotation manages.
+type Rotation struct {
+	SecretName, ServiceName, WebhookConfig string
+	Interval                               time.Duration
 }
 
 // Scheme knows the core kinds and Istio's kinds.
@@ -64,15 +80,23 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Logger:                 o.Log,
-		Cache:                  state.CacheOptions(),
-		WebhookServer:          webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
-		HealthProbeBindAddress: o.HealthProbeBindAddress,
-		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		Scheme:                  scheme,
+		Logger:                  o.Log,
+		Cache:                   state.CacheOptions(),
+		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
+		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "meshguard.io",
+		LeaderElectionNamespace: o.Namespace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if o.Rotation != nil {
+		if err := addRotation(restConfig, scheme, mgr, o); err != nil {
+			return nil, err
+		}
 	}
 	// GetWebhookServer also adds the server to the manager's runnables.
 	ws := mgr.GetWebhookServer()
@@ -118,3 +142,39 @@ func synced(regs []toolscache.ResourceEventHandlerRegistration) healthz.Checker 
 		return nil
 	}
 }
+
+// addRotation issues or loads the serving certificate before the webhook
+// server starts (it needs the files), then keeps it valid on every replica:
+// the leader renews, the others follow the Secret.
+func addRotation(restConfig *rest.Config, scheme *runtime.Scheme, mgr manager.Manager, o Options) error {
+	if o.Namespace == "" {
+		return errors.New("certificate rotation needs meshguard's namespace (--namespace or POD_NAMESPACE)")
+	}
+	direct, err := client.New(restConfig, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	r := &certs.Rotator{Client: direct, Namespace: o.Namespace, SecretName: o.Rotation.SecretName,
+		ServiceName: o.Rotation.ServiceName, WebhookConfig: o.Rotation.WebhookConfig, CertDir: o.CertDir,
+		Log: o.Log.WithName("certs")}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Ensure(ctx, !o.LeaderElection); err != nil {
+		return fmt.Errorf("serving certificate: %w", err)
+	}
+	interval := o.Rotation.Interval
+	if interval == 0 {
+		interval = 10 * time.Minute
+	}
+	var elected <-chan struct{}
+	if o.LeaderElection {
+		elected = mgr.Elected()
+	}
+	return mgr.Add(everyReplica(func(ctx context.Context) error { return r.Run(ctx, interval, elected) }))
+}
+
+// everyReplica is a runnable that runs whether or not this replica leads.
+type everyReplica func(context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+func (everyReplica) NeedLeaderElection() bool          { return false }

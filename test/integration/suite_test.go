@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -113,11 +114,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// The webhook is registered exactly as the chart renders it (with a
+	// break-glass group), so its rules, selectors and matchConditions are
+	// what these tests exercise.
+	vwc, err := chartWebhook("--set", "breakGlass.groups[0]="+breakGlassGroup)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
 		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join(repoRoot(), "config", "webhook")},
+			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc},
 		},
 		ErrorIfCRDPathMissing: true,
 	}
@@ -157,7 +166,7 @@ func run(m *testing.M) int {
 	mgr, err := server.New(cfg, server.Options{
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probePort), MetricsBindAddress: "0",
-		Config: config.Default(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
+		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -185,6 +194,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// suiteConfig is what the chart's ConfigMap would give with the suite's values.
+func suiteConfig() *config.Config {
+	c := config.Default()
+	c.BreakGlassGroups = []string{breakGlassGroup}
+	return c
 }
 
 // waitReady polls /readyz: the cache has synced and the certificate is served.

@@ -1,0 +1,275 @@
+// Package certs keeps the webhook's serving certificate valid without
+// cert-manager: it issues a certificate for the webhook Service from a fresh,
+// short-lived CA, stores it in one Secret, writes it to the cert directory
+// (controller-runtime's certwatcher reloads it) and puts the CA in the
+// webhook configuration's caBundle. The CA's private key is discarded as soon
+// as the certificate is signed; the bundle keeps the previous CA until the
+// certificates it signed have expired, so rotation never breaks a handshake.
+package certs
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Keys of the serving certificate Secret (the kubernetes.io/tls layout plus the CA).
+const (
+	KeyCert = "tls.crt"
+	KeyKey  = "tls.key"
+	KeyCA   = "ca.crt"
+)
+
+// Rotator keeps one serving certificate valid.
+type Rotator struct {
+	// Client reads and writes directly (no cache: meshguard watches no Secrets).
+	Client client.Client
+	// Namespace and SecretName locate the Secret; ServiceName names the Service
+	// the certificate is for; WebhookConfig is the ValidatingWebhookConfiguration
+	// whose caBundle is kept in step.
+	Namespace, SecretName, ServiceName, WebhookConfig string
+	// CertDir receives tls.crt and tls.key.
+	CertDir string
+	// Validity of issued certificates; renewal starts when a third is left.
+	Validity time.Duration
+	Log      logr.Logger
+	Now      func() time.Time
+}
+
+func (r *Rotator) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Rotator) validity() time.Duration {
+	if r.Validity == 0 {
+		return 90 * 24 * time.Hour
+	}
+	return r.Validity
+}
+
+// Ensure makes the Secret, the files and the caBundle hold a valid
+// certificate. With mayIssue false it only syncs what the Secret holds (a
+// replica that is not the leader), except when no Secret exists at all.
+func (r *Rotator) Ensure(ctx context.Context, mayIssue bool) error {
+	sec := &corev1.Secret{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.SecretName}, sec)
+	switch {
+	case apierrors.IsNotFound(err):
+		sec = nil
+	case err != nil:
+		return fmt.Errorf("reading Secret %s/%s: %w", r.Namespace, r.SecretName, err)
+	}
+	if sec == nil || (mayIssue && r.needsRenewal(sec)) {
+		if sec, err = r.issue(ctx, sec); err != nil {
+			return err
+		}
+	}
+	if err := r.writeFiles(sec); err != nil {
+		return err
+	}
+	return r.patchCABundle(ctx, sec.Data[KeyCA])
+}
+
+// needsRenewal reports whether the stored certificate is missing, unreadable,
+// for other names, or within the last third of its life.
+func (r *Rotator) needsRenewal(sec *corev1.Secret) bool {
+	block, _ := pem.Decode(sec.Data[KeyCert])
+	if block == nil || len(sec.Data[KeyKey]) == 0 || len(sec.Data[KeyCA]) == 0 {
+		return true
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || cert.VerifyHostname(r.dnsNames()[0]) != nil {
+		return true
+	}
+	life := cert.NotAfter.Sub(cert.NotBefore)
+	return r.now().After(cert.NotAfter.Add(-life / 3))
+}
+
+func (r *Rotator) dnsNames() []string {
+	svc := r.ServiceName + "." + r.Namespace + ".svc"
+	return []string{svc, svc + ".cluster.local", r.ServiceName, r.ServiceName + "." + r.Namespace}
+}
+
+// issue creates a fresh CA, signs a serving certificate, drops the CA key and
+// stores the result, keeping the previous CA in the bundle while it is valid.
+func (r *Rotator) issue(ctx context.Context, old *corev1.Secret) (*corev1.Secret, error) {
+	now := r.now()
+	caPEM, certPEM, keyPEM, err := issueServing(r.dnsNames(), now, r.validity())
+	if err != nil {
+		return nil, err
+	}
+	bundle := caPEM
+	if old != nil {
+		bundle = append(bundle, stillValid(old.Data[KeyCA], now)...)
+	}
+	data := map[string][]byte{KeyCert: certPEM, KeyKey: keyPEM, KeyCA: bundle}
+	if old == nil {
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.SecretName,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "meshguard"}}, Type: corev1.SecretTypeTLS, Data: data}
+		if err := r.Client.Create(ctx, sec); err != nil {
+			if apierrors.IsAlreadyExists(err) { // another replica won; use its certificate
+				return r.reread(ctx)
+			}
+			return nil, fmt.Errorf("creating Secret %s/%s: %w", r.Namespace, r.SecretName, err)
+		}
+		r.Log.Info("Issued serving certificate", "secret", r.SecretName, "notAfter", now.Add(r.validity()))
+		return sec, nil
+	}
+	old.Data = data
+	if err := r.Client.Update(ctx, old); err != nil {
+		if apierrors.IsConflict(err) {
+			return r.reread(ctx)
+		}
+		return nil, fmt.Errorf("updating Secret %s/%s: %w", r.Namespace, r.SecretName, err)
+	}
+	r.Log.Info("Renewed serving certificate", "secret", r.SecretName, "notAfter", now.Add(r.validity()))
+	return old, nil
+}
+
+func (r *Rotator) reread(ctx context.Context) (*corev1.Secret, error) {
+	sec := &corev1.Secret{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.SecretName}, sec); err != nil {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", r.Namespace, r.SecretName, err)
+	}
+	return sec, nil
+}
+
+// writeFiles puts tls.crt and tls.key in CertDir when they changed, each
+// through a rename so that the certwatcher never reads half a file.
+func (r *Rotator) writeFiles(sec *corev1.Secret) error {
+	if err := os.MkdirAll(r.CertDir, 0o700); err != nil {
+		return err
+	}
+	for _, k := range []string{KeyKey, KeyCert} {
+		path := filepath.Join(r.CertDir, k)
+		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, sec.Data[k]) {
+			continue
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, sec.Data[k], 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patchCABundle sets the caBundle of every webhook of WebhookConfig.
+func (r *Rotator) patchCABundle(ctx context.Context, bundle []byte) error {
+	if r.WebhookConfig == "" {
+		return nil
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.WebhookConfig}, vwc); err != nil {
+		return fmt.Errorf("reading ValidatingWebhookConfiguration %s: %w", r.WebhookConfig, err)
+	}
+	changed := false
+	for i := range vwc.Webhooks {
+		if !bytes.Equal(vwc.Webhooks[i].ClientConfig.CABundle, bundle) {
+			vwc.Webhooks[i].ClientConfig.CABundle = bundle
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Client.Update(ctx, vwc); err != nil {
+		return fmt.Errorf("updating the caBundle of %s: %w", r.WebhookConfig, err)
+	}
+	return nil
+}
+
+// Run keeps the certificate valid until ctx ends, checking every interval.
+// elected, when not nil, closes once this replica leads; until then it only
+// syncs what the Secret holds.
+func (r *Rotator) Run(ctx context.Context, interval time.Duration, elected <-chan struct{}) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		leader := elected == nil
+		if !leader {
+			select {
+			case <-elected:
+				leader = true
+			default:
+			}
+		}
+		if err := r.Ensure(ctx, leader); err != nil {
+			r.Log.Error(err, "Certificate rotation failed; retrying")
+		}
+	}
+}
+
+// stillValid keeps the CERTIFICATE blocks of bundle that have not expired
+// (only the newest previous CA is carried, so the bundle stays small).
+func stillValid(bundle []byte, now time.Time) []byte {
+	for rest := bundle; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			return nil
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil && now.Before(c.NotAfter) {
+			return pem.EncodeToMemory(block)
+		}
+	}
+}
+
+func issueServing(dnsNames []string, now time.Time, validity time.Duration) (caPEM, certPEM, keyPEM []byte, err error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	serial := func() *big.Int { n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120)); return n }
+	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "meshguard webhook CA " + now.UTC().Format(time.DateOnly)},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validity), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: dnsNames[0]}, DNSNames: dnsNames,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validity), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+}
