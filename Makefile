@@ -11,6 +11,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 # module proxy on first use; KUBEBUILDER_ASSETS wins when it is set.
 ASSETS     = $(shell hack/envtest-binaries.sh)
 ISTIO_CRDS = $(shell hack/istio-crds.sh)
+HELM       = $(shell hack/tools.sh helm)
 
 ##@ General
 
@@ -33,6 +34,15 @@ lint: ## Check formatting and run go vet.
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+.PHONY: config
+config: ## Render the kustomize base in config/ from the Helm chart.
+	hack/render-config.sh > config/meshguard.yaml
+
+.PHONY: helm-lint
+helm-lint: ## Lint the chart strictly with its defaults and every ci/ values file.
+	@helm=$$(hack/tools.sh helm); for v in "" charts/meshguard/ci/*-values.yaml; do \
+	  $$helm lint --strict --kube-version 1.37.1 charts/meshguard $${v:+-f $$v}; done
+
 .PHONY: readme-rules
 readme-rules: ## Regenerate the README rule table from the catalogue.
 	$(GO) run ./hack/readme-rules
@@ -44,8 +54,8 @@ envtest: ## Build the envtest binaries into bin/ (once; several minutes).
 	@hack/envtest-binaries.sh
 
 .PHONY: test
-test: lint ## Run every test with the race detector: units, fixtures, check, envtest integration.
-	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" $(GO) test -race -count=1 ./...
+test: lint ## Run every test with the race detector: units, fixtures, check, chart, envtest integration.
+	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -race -count=1 ./...
 
 .PHONY: bench
 bench: ## Run the review-path benchmarks (100k pods in 1k namespaces).

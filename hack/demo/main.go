@@ -1,7 +1,8 @@
 // Command demo shows meshguard doing its main job on a local control plane:
 // it starts kube-apiserver and etcd (the envtest binaries built by hack/),
 // installs the Istio CRDs, runs `meshguard serve` with generated certificates,
-// registers it from config/webhook, loads a small mesh and then runs real
+// registers it as the chart renders it (config/meshguard.yaml), loads a small
+// mesh and then runs real
 // `kubectl apply` commands, printing what a user would see. Every process it
 // starts is stopped on exit, including on Ctrl-C.
 package main
@@ -22,11 +23,13 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
 )
 
 // snapshotKinds is what `meshguard check --state` needs from a cluster.
@@ -66,12 +69,17 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return err
 	}
 	banner("Starting a local control plane (kube-apiserver, etcd) with the Istio CRDs")
+	vwc, err := chartWebhook("config/meshguard.yaml")
+	if err != nil {
+		return err
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true},
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{"config/webhook"}},
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}},
 	}
-	if _, err := env.Start(); err != nil {
+	if _, err = env.Start(); err != nil {
 		return fmt.Errorf("starting the control plane: %w", err)
 	}
 	defer func() {
@@ -92,7 +100,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return err
 	}
 
-	banner("Starting `meshguard serve` and registering it from config/webhook")
+	banner("Starting `meshguard serve` and registering it as the Helm chart does")
 	wio := env.WebhookInstallOptions
 	probe, metrics := freePort(), freePort()
 	logFile, err := os.Create(filepath.Join(out, "meshguard.log"))
@@ -292,4 +300,23 @@ func freePort() int {
 
 func banner(s string) {
 	fmt.Printf("\n==> %s\n", s)
+}
+
+// chartWebhook reads the ValidatingWebhookConfiguration from the base rendered from the chart.
+func chartWebhook(file string) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	for _, doc := range strings.Split(string(data), "\n---") {
+		if !strings.Contains(doc, "kind: ValidatingWebhookConfiguration") {
+			continue
+		}
+		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		if err := yaml.Unmarshal([]byte(doc), vwc); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return vwc, nil
+	}
+	return nil, fmt.Errorf("%s holds no ValidatingWebhookConfiguration", file)
 }

@@ -1,6 +1,6 @@
 // Package integration runs meshguard's webhook against a real kube-apiserver
 // and etcd (envtest) with the Istio CRDs installed and the webhook registered
-// from config/webhook, exactly as deployed. Every assertion goes through the
+// as the Helm chart renders it. Every assertion goes through the
 // API server, as kubectl's would.
 package integration
 
@@ -124,7 +124,8 @@ func run(m *testing.M) int {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true},
+		CRDInstallOptions: envtest.CRDInstallOptions{ErrorIfPathMissing: true,
+			Paths: []string{crds, filepath.Join(repoRoot(), "test", "fixtures", "crds")}},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc},
 		},

@@ -1,0 +1,187 @@
+package integration
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+func TestChartLintsStrictly(t *testing.T) {
+	h, err := helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart := filepath.Join(repoRoot(), "charts", "meshguard")
+	files, _ := filepath.Glob(filepath.Join(chart, "ci", "*-values.yaml"))
+	for _, values := range append([]string{""}, files...) {
+		args := []string{"lint", "--strict", "--kube-version", "1.37.1", chart}
+		if values != "" {
+			args = append(args, "-f", values)
+		}
+		if out, err := exec.Command(h, args...).CombinedOutput(); err != nil {
+			t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func TestChartRejectsUnknownAndInvalidValues(t *testing.T) {
+	for _, set := range []string{"bogus=1", "webhook.timeoutSeconds=30", "webhook.failurePolicy=Maybe", "config.rules.MG101=block"} {
+		if _, err := renderChart("--set", set); err == nil {
+			t.Errorf("--set %s rendered; the schema must reject it", set)
+		}
+	}
+}
+
+// into converts a rendered object into a typed one.
+func into[T any](t *testing.T, objs []*unstructured.Unstructured, kind string) *T {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			data, _ := yaml.Marshal(o.Object)
+			out := new(T)
+			if err := yaml.UnmarshalStrict(data, out); err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			return out
+		}
+	}
+	t.Fatalf("the chart renders no %s", kind)
+	return nil
+}
+
+func kinds(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.GetKind())
+	}
+	return out
+}
+
+func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
+	objs, err := renderChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := into[appsv1.Deployment](t, objs, "Deployment")
+	if *dep.Spec.Replicas != 2 {
+		t.Errorf("replicas = %d, want 2", *dep.Spec.Replicas)
+	}
+	pod := dep.Spec.Template.Spec
+	if a := pod.Affinity; a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) == 0 {
+		t.Error("want preferred pod anti-affinity")
+	}
+	psc := pod.SecurityContext
+	if psc == nil || !*psc.RunAsNonRoot || *psc.RunAsUser != 65532 || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext = %+v", psc)
+	}
+	c := pod.Containers[0]
+	if sc := c.SecurityContext; sc == nil || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container securityContext = %+v", c.SecurityContext)
+	}
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Error("want /readyz and /healthz probes")
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("resources = %+v", c.Resources)
+	}
+	for _, arg := range []string{"--cert-rotation", "--leader-elect", "--config=/etc/meshguard/config.yaml", "--port=9443"} {
+		if !slices.Contains(c.Args, arg) {
+			t.Errorf("args %v lack %s", c.Args, arg)
+		}
+	}
+
+	svc := into[corev1.Service](t, objs, "Service")
+	if p := svc.Spec.Ports[0]; p.Port != 443 || p.TargetPort.StrVal != "webhook" {
+		t.Errorf("service port = %+v, want 443 -> webhook", p)
+	}
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "webhook" && p.ContainerPort == 9443 }) {
+		t.Error("container port webhook must be 9443")
+	}
+	if pdb := into[policyv1.PodDisruptionBudget](t, objs, "PodDisruptionBudget"); pdb.Spec.MinAvailable.IntValue() != 1 {
+		t.Errorf("PDB minAvailable = %v", pdb.Spec.MinAvailable)
+	}
+
+	vwc := into[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration")
+	wh := vwc.Webhooks[0]
+	if wh.Name != "validate.meshguard.io" || *wh.FailurePolicy != admissionregistrationv1.Fail || *wh.MatchPolicy != admissionregistrationv1.Equivalent ||
+		*wh.SideEffects != admissionregistrationv1.SideEffectClassNone || *wh.TimeoutSeconds != 5 || !slices.Equal(wh.AdmissionReviewVersions, []string{"v1"}) {
+		t.Errorf("webhook settings = %+v", wh)
+	}
+	resources := map[string]bool{}
+	for _, r := range wh.Rules {
+		if !slices.Equal(r.APIVersions, []string{"*"}) || !slices.Equal(r.Operations, []admissionregistrationv1.OperationType{"CREATE", "UPDATE", "DELETE"}) {
+			t.Errorf("rule = %+v", r)
+		}
+		for _, res := range r.Resources {
+			resources[res] = true
+		}
+	}
+	for _, res := range []string{"peerauthentications", "destinationrules", "virtualservices"} {
+		if !resources[res] {
+			t.Errorf("the webhook does not intercept %s", res)
+		}
+	}
+	excluded := wh.NamespaceSelector.MatchExpressions[0].Values
+	if !slices.Contains(excluded, "kube-system") || !slices.Contains(excluded, releaseNamespace) || slices.Contains(excluded, "istio-system") {
+		t.Errorf("namespaceSelector excludes %v; want kube-system and the release namespace, not istio-system", excluded)
+	}
+	if len(wh.MatchConditions) != 0 {
+		t.Error("no break-glass groups by default")
+	}
+
+	cr := into[rbacv1.ClusterRole](t, objs, "ClusterRole")
+	for _, r := range cr.Rules {
+		if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.APIGroups, "*") {
+			t.Errorf("wildcard in %+v", r)
+		}
+		if (slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "configmaps")) && !slices.Equal(r.Verbs, []string{"get"}) {
+			t.Errorf("secrets and configmaps may only be read with get, cluster-wide: %+v", r)
+		}
+	}
+	if !slices.Contains(kinds(objs), "Pod") {
+		t.Error("want the helm test selftest pod")
+	}
+}
+
+func TestChartBreakGlassAndCertManager(t *testing.T) {
+	ci := filepath.Join(repoRoot(), "charts", "meshguard", "ci")
+	objs, err := renderChart("-f", filepath.Join(ci, "breakglass-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := into[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration").Webhooks[0]
+	if len(wh.MatchConditions) != 1 || !strings.Contains(wh.MatchConditions[0].Expression, "'platform:oncall'") {
+		t.Errorf("matchConditions = %+v", wh.MatchConditions)
+	}
+	if cm := into[corev1.ConfigMap](t, objs, "ConfigMap"); !strings.Contains(cm.Data["config.yaml"], `breakGlassGroups: ["platform:oncall","system:masters-emergency"]`) {
+		t.Errorf("the handler's config lacks the groups:\n%s", cm.Data["config.yaml"])
+	}
+
+	objs, err = renderChart("-f", filepath.Join(ci, "certmanager-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"Certificate", "Issuer", "ServiceMonitor"} {
+		if !slices.Contains(kinds(objs), k) {
+			t.Errorf("cert-manager variant renders no %s", k)
+		}
+	}
+	vwc := into[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration")
+	if vwc.Annotations["cert-manager.io/inject-ca-from"] != releaseNamespace+"/meshguard-webhook" {
+		t.Errorf("annotations = %v", vwc.Annotations)
+	}
+	dep := into[appsv1.Deployment](t, objs, "Deployment")
+	if slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--cert-rotation") {
+		t.Error("no in-process rotation with cert-manager")
+	}
+}
