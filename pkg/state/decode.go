@@ -68,10 +68,17 @@ type envelope struct {
 var strict = jsonpb.Unmarshaler{AllowUnknownFields: false}
 
 // Decode reads one JSON object. Errors name the field that is wrong.
-func Decode(data []byte) (*Object, error) {
+func Decode(data []byte) (*Object, error) { return decode(data, "") }
+
+// decode reads one JSON object; a namespaced object without a namespace is
+// put in defaultNS (when not empty), as kubectl does.
+func decode(data []byte, defaultNS string) (*Object, error) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	if env.Metadata.Namespace == "" && env.Kind != "Namespace" {
+		env.Metadata.Namespace = defaultNS
 	}
 	if env.Kind == "" {
 		return nil, fmt.Errorf("kind: missing")
@@ -98,24 +105,28 @@ func Decode(data []byte) (*Object, error) {
 		if err := json.Unmarshal(data, &p); err != nil {
 			return nil, fmt.Errorf("Pod %s: %w", env.Metadata.Name, err)
 		}
+		p.Namespace = env.Metadata.Namespace
 		o.Pod = FromPod(&p)
 	case gv.Group == "" && env.Kind == "Service":
 		var s corev1.Service
 		if err := json.Unmarshal(data, &s); err != nil {
 			return nil, fmt.Errorf("Service %s: %w", env.Metadata.Name, err)
 		}
+		s.Namespace = env.Metadata.Namespace
 		o.Service = FromService(&s)
 	case gv.Group == "" && env.Kind == "Secret":
 		var sec corev1.Secret
 		if err := json.Unmarshal(data, &sec); err != nil {
 			return nil, fmt.Errorf("Secret %s: %w", env.Metadata.Name, err)
 		}
+		sec.Namespace = env.Metadata.Namespace
 		o.Material = InspectSecret(&sec)
 	case gv.Group == "" && env.Kind == "ConfigMap" && env.Metadata.Name == trust.MeshRootConfigMap:
 		var cm corev1.ConfigMap
 		if err := json.Unmarshal(data, &cm); err != nil {
 			return nil, fmt.Errorf("ConfigMap %s: %w", env.Metadata.Name, err)
 		}
+		cm.Namespace = env.Metadata.Namespace
 		root, err := MeshRoot(&cm)
 		if err != nil {
 			return nil, err

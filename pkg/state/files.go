@@ -38,7 +38,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 // ReadFiles reads YAML or JSON files, and the *.yaml, *.yml and *.json files
 // of directories (recursively, in lexical order). Files may hold several
 // documents and `kind: List` objects as `kubectl get -o yaml` prints them.
-// Objects without a namespace are put in "default", as kubectl does.
+// Namespaced objects without a namespace are put in "default", as kubectl does.
 func ReadFiles(paths []string) ([]Document, error) {
 	var docs []Document
 	for _, root := range paths {
@@ -152,43 +152,17 @@ func decodeDocument(raw []byte) ([]*Object, error) {
 	if head.Kind == "List" || (strings.HasSuffix(head.Kind, "List") && head.Items != nil) {
 		out := make([]*Object, 0, len(head.Items))
 		for i, item := range head.Items {
-			o, err := Decode(item)
+			o, err := decode(item, "default")
 			if err != nil {
 				return nil, fmt.Errorf("item %d: %w", i+1, err)
 			}
-			out = append(out, defaultNamespace(o))
+			out = append(out, o)
 		}
 		return out, nil
 	}
-	o, err := Decode(js)
+	o, err := decode(js, "default")
 	if err != nil {
 		return nil, err
 	}
-	return []*Object{defaultNamespace(o)}, nil
-}
-
-func defaultNamespace(o *Object) *Object {
-	if o.Ref.Namespace != "" || o.NS != nil || o.Ref.Kind == "Namespace" {
-		return o
-	}
-	o.Ref.Namespace = "default"
-	switch {
-	case o.Pod != nil:
-		o.Pod.Namespace = "default"
-	case o.Service != nil:
-		o.Service.Namespace = "default"
-	case o.PA != nil:
-		o.PA.Namespace = "default"
-	case o.DR != nil:
-		o.DR.Namespace = "default"
-	case o.VS != nil:
-		o.VS.Namespace = "default"
-	case o.Gateway != nil:
-		o.Gateway.Namespace = "default"
-	case o.ServiceEntry != nil:
-		o.ServiceEntry.Namespace = "default"
-	case o.Material != nil:
-		o.Material.Source = strings.Replace(o.Material.Source, "Secret /", "Secret default/", 1)
-	}
-	return o
+	return []*Object{o}, nil
 }
