@@ -87,10 +87,16 @@ type Coverage struct {
 	Pods int
 }
 
+// podEntry is a cached pod with its classification (kept together: one map
+// entry per pod).
+type podEntry struct {
+	pod   *Pod
+	class PodClass
+}
+
 type nsIndex struct {
 	ns       *Namespace
-	pods     map[string]*Pod
-	class    map[string]PodClass
+	pods     map[string]podEntry
 	services map[string]*Service
 	svcList  []*Service
 	pas      map[string]*PeerAuthentication
@@ -156,7 +162,7 @@ func (s *Store) index(ns string) *nsIndex {
 	n := s.nss[ns]
 	if n == nil {
 		n = &nsIndex{
-			pods: map[string]*Pod{}, class: map[string]PodClass{}, services: map[string]*Service{},
+			pods: map[string]podEntry{}, services: map[string]*Service{},
 			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{},
 			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
@@ -213,8 +219,7 @@ func (s *Store) SetPod(p *Pod) {
 	defer s.mu.Unlock()
 	n := s.index(p.Namespace)
 	s.unaccount(n, p.Name)
-	n.pods[p.Name] = p
-	s.account(n, p)
+	n.pods[p.Name] = podEntry{pod: p, class: s.account(n, p)}
 	s.markUnmeshed(p.Namespace, n)
 }
 
@@ -296,14 +301,14 @@ func (s *Store) selected(n *nsIndex, p *Pod) bool {
 	return any
 }
 
-func (s *Store) account(n *nsIndex, p *Pod) {
+// account classifies p and adds it to the namespace's aggregates.
+func (s *Store) account(n *nsIndex, p *Pod) PodClass {
 	c := s.classify(p, n.ns, s.selected(n, p))
-	n.class[p.Name] = c
 	if c.Gateway {
 		n.gatewayPods++
 	}
 	if c.Exempt {
-		return
+		return c
 	}
 	if c.Server {
 		if c.Meshed {
@@ -315,14 +320,17 @@ func (s *Store) account(n *nsIndex, p *Pod) {
 	if c.Live && !c.Meshed {
 		n.unmeshedPods++
 	}
+	return c
 }
 
+// unaccount takes the cached pod called name out of the aggregates (the
+// caller replaces or deletes its entry).
 func (s *Store) unaccount(n *nsIndex, name string) {
-	c, ok := n.class[name]
+	e, ok := n.pods[name]
 	if !ok {
 		return
 	}
-	delete(n.class, name)
+	c := e.class
 	for _, pods := range n.podsBySvc {
 		delete(pods, name)
 	}
@@ -346,9 +354,9 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 
 func (s *Store) reclassify(name string, n *nsIndex) {
 	clear(n.podsBySvc)
-	for podName, p := range n.pods {
+	for podName, e := range n.pods {
 		s.unaccount(n, podName)
-		s.account(n, p)
+		n.pods[podName] = podEntry{pod: e.pod, class: s.account(n, e.pod)}
 	}
 	s.markUnmeshed(name, n)
 }
@@ -415,8 +423,8 @@ func (v storeView) ForEachPod(ns string, fn func(*Pod) bool) {
 	if n == nil {
 		return
 	}
-	for _, p := range n.pods {
-		if !fn(p) {
+	for _, e := range n.pods {
+		if !fn(e.pod) {
 			return
 		}
 	}

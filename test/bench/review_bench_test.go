@@ -65,7 +65,11 @@ func pod(ns string, i int, meshed bool) *corev1.Pod {
 // DestinationRules and 10k VirtualServices. Every 10th namespace still runs
 // one pod outside the mesh; the rest are fully injected. Pods 90-99 of each
 // namespace are version v2.
-func cluster(store *state.Store, also func(*state.Pod)) {
+func cluster(store *state.Store, also func(*state.Pod)) { fill(store, also, true) }
+
+// fill builds the state; without routing it holds namespaces, Services and
+// pods only, so that heap per pod measures what a pod costs.
+func fill(store *state.Store, also func(*state.Pod), routing bool) {
 	for n := 0; n < namespaces; n++ {
 		ns := fmt.Sprintf("team-%04d", n)
 		store.SetNamespace(&state.Namespace{Name: ns, Labels: map[string]string{"istio-injection": "enabled"}})
@@ -73,6 +77,9 @@ func cluster(store *state.Store, also func(*state.Pod)) {
 			name := fmt.Sprintf("svc-%d", s)
 			store.SetService(&state.Service{Namespace: ns, Name: name, Selector: map[string]string{"app": name},
 				Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+			if !routing {
+				continue
+			}
 			// One DestinationRule and one VirtualService per Service: 10k each.
 			store.SetDestinationRule(&state.DestinationRule{Namespace: ns, Name: name, Host: name,
 				Policy:  &state.TrafficPolicy{Outlier: &state.Outlier{MaxEjectionPercent: 50}},
@@ -190,13 +197,14 @@ func BenchmarkReviewMeshWideStrict(b *testing.B) {
 }
 
 // BenchmarkCachedPodHeap reports the heap a cached pod costs: the lean pod, the
-// store's indexes and aggregates, and the informer's own indexer entry.
+// store's indexes and aggregates, and the informer's own indexer entry (with
+// the namespaces and Services the pods live in, but no routing objects).
 func BenchmarkCachedPodHeap(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		before := heap()
 		store := mesh.NewStore(mesh.DefaultClusterDomain)
 		indexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
-		cluster(store, func(p *state.Pod) { _ = indexer.Add(p) })
+		fill(store, func(p *state.Pod) { _ = indexer.Add(p) }, false)
 		after := heap()
 		b.ReportMetric(float64(after-before)/float64(namespaces*podsPerNS), "B/pod")
 		runtime.KeepAlive(store)
