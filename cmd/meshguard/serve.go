@@ -27,6 +27,7 @@ func serve(args []string) int {
 	root := fs.String("root-namespace", "", "Istio root namespace (default istio-system, or the config file's)")
 	configFile := fs.String("config", "", "configuration file (enforcement per rule, excluded namespaces, break-glass groups)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then in-cluster config)")
+	anchors := fs.String("fleet-trust-anchors", "", "PEM file of fleet trust anchors (overrides the config file's fleetTrustAnchors)")
 	logLevel := fs.String("log-level", "info", "log level: info or debug")
 	logFormat := fs.String("log-format", "json", "log format: json or console")
 	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "meshguard's own namespace (default $POD_NAMESPACE): leader lease and certificate Secret")
@@ -56,6 +57,13 @@ func serve(args []string) int {
 	}
 	if *root != "" {
 		cfg.RootNamespace = *root
+	}
+	if *anchors != "" {
+		cfg.FleetTrustAnchors = *anchors
+		if err := cfg.LoadAnchors(); err != nil {
+			setup.Error(err, "Invalid fleet trust anchors")
+			return 2
+		}
 	}
 	rc, err := restConfig(*kubeconfig)
 	if err != nil {

@@ -83,16 +83,26 @@ func Load(path string) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if c.FleetTrustAnchors != "" {
-		pemData, err := os.ReadFile(c.FleetTrustAnchors)
-		if err != nil {
-			return nil, fmt.Errorf("config %s: fleetTrustAnchors: %w", path, err)
-		}
-		if c.Anchors, err = trust.ParseBundle(pemData); err != nil {
-			return nil, fmt.Errorf("config %s: fleetTrustAnchors %s: %w", path, c.FleetTrustAnchors, err)
-		}
+	if err := c.LoadAnchors(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// LoadAnchors parses the FleetTrustAnchors file into Anchors.
+func (c *Config) LoadAnchors() error {
+	if c.FleetTrustAnchors == "" {
+		c.Anchors = nil
+		return nil
+	}
+	pemData, err := os.ReadFile(c.FleetTrustAnchors)
+	if err != nil {
+		return fmt.Errorf("fleetTrustAnchors: %w", err)
+	}
+	if c.Anchors, err = trust.ParseBundle(pemData); err != nil {
+		return fmt.Errorf("fleetTrustAnchors %s: %w", c.FleetTrustAnchors, err)
+	}
+	return nil
 }
 
 // Validate checks values that the schema alone cannot.

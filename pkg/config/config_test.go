@@ -1,0 +1,43 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/trust/trusttest"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	anchors := filepath.Join(dir, "anchors.pem")
+	_ = os.WriteFile(anchors, trusttest.NewRoot("fleet root").PEM, 0o600)
+	write := func(body string) string {
+		p := filepath.Join(dir, "config.yaml")
+		_ = os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	c, err := config.Load(write("rootNamespace: mesh-root\nrules: {MG101: warn}\nretryLimit: 2\nfleetTrustAnchors: " + anchors + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RootNamespace != "mesh-root" || c.Rules["MG101"] != config.EnforceWarn || c.RetryLimit != 2 || len(c.Anchors) != 1 {
+		t.Errorf("config = %+v", c)
+	}
+	if !c.Excluded("kube-system") {
+		t.Error("defaults are kept for keys the file does not set")
+	}
+	for body, want := range map[string]string{
+		"rootNamesapce: x\n":             "unknown field",
+		"rules: {MG101: block}\n":        `"block" is not deny, warn or off`,
+		"rules: {M101: warn}\n":          "not a rule ID",
+		"retryLimit: -1\n":               "retryLimit",
+		"fleetTrustAnchors: /nope.pem\n": "fleetTrustAnchors",
+	} {
+		if _, err := config.Load(write(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", body, err, want)
+		}
+	}
+}
