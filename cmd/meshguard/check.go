@@ -16,6 +16,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/server"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -54,22 +55,37 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var live client.Client // made on first use: offline runs need no cluster
+	cluster := func() (client.Client, error) {
+		if live != nil {
+			return live, nil
+		}
+		rc, err := restConfig(*kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		scheme, err := server.Scheme()
+		if err != nil {
+			return nil, err
+		}
+		live, err = client.New(rc, client.Options{Scheme: scheme})
+		return live, err
+	}
 	code, err := check.Run(ctx, check.Options{
 		Files: *files, State: *states, Delete: *del, Output: *output, Config: cfg,
 		LoadCluster: func(ctx context.Context, store *state.Store) error {
-			rc, err := restConfig(*kubeconfig)
-			if err != nil {
-				return err
-			}
-			scheme, err := server.Scheme()
-			if err != nil {
-				return err
-			}
-			c, err := client.New(rc, client.Options{Scheme: scheme})
+			c, err := cluster()
 			if err != nil {
 				return err
 			}
 			return state.LoadCluster(ctx, c, store)
+		},
+		FetchTrust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
+			c, err := cluster()
+			if err != nil {
+				return err
+			}
+			return state.FetchTrust(ctx, c, view, secrets, roots)
 		},
 	}, stdout)
 	if err != nil {

@@ -69,3 +69,25 @@ spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficP
 		t.Error("check must never print key or certificate material")
 	}
 }
+
+func TestCheckWithoutSecretsInStateDoesNotJudgeCredentials(t *testing.T) {
+	dir := t.TempDir()
+	dr := filepath.Join(dir, "dr.yaml")
+	_ = os.WriteFile(dr, []byte(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-tls, namespace: shop}
+spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficPolicy: {tls: {mode: MUTUAL, credentialName: client-cert}}}
+`), 0o600)
+	// The routing snapshot holds no Secret at all: credentials are unknown, not missing.
+	code, stdout, _ := runCheckArgs(t, "-f", dr, "--state", routingState)
+	if code != 0 || strings.Contains(stdout, "MG401") {
+		t.Errorf("no Secrets in the state must not mean missing Secrets: exit %d\n%s", code, stdout)
+	}
+	// With some Secret exported, the one referenced is known to be absent.
+	other := filepath.Join(dir, "other-secret.yaml")
+	_ = os.WriteFile(other, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: other, namespace: shop}\ndata: {}\n"), 0o600)
+	code, stdout, _ = runCheckArgs(t, "-f", dr, "--state", routingState, "--state", other)
+	if code != 1 || !strings.Contains(stdout, "[MG401] spec.trafficPolicy.tls.credentialName: Secret client-cert does not exist in shop") {
+		t.Errorf("want MG401: exit %d\n%s", code, stdout)
+	}
+}

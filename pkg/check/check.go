@@ -38,6 +38,9 @@ type Options struct {
 	Config *config.Config
 	// LoadCluster fills the store from the live cluster when State is empty.
 	LoadCluster func(ctx context.Context, store *state.Store) error
+	// FetchTrust reads, from the live cluster, the Secrets and mesh roots a
+	// DestinationRule references (used with LoadCluster).
+	FetchTrust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
 	// Now stamps -f objects without a creationTimestamp: they are newer than
 	// anything in the state.
 	Now func() time.Time
@@ -104,14 +107,19 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			known[keyOf(obj.Ref)] = obj
 		}
 	}
+	live := len(o.State) == 0 && o.LoadCluster != nil
 	if len(o.State) > 0 {
 		docs, err := state.ReadFiles(o.State)
 		if err != nil {
 			return ExitBadInput, BadInput{err}
 		}
+		secrets := false
 		for _, d := range docs {
 			put(d.Object)
+			secrets = secrets || d.Object.Material != nil
 		}
+		// A snapshot without a single Secret says nothing about Secrets.
+		view.SecretsUnknown = !secrets
 	} else if o.LoadCluster != nil {
 		if err := o.LoadCluster(ctx, store); err != nil {
 			return ExitBadInput, fmt.Errorf("reading the cluster (pass --state to work offline): %w", err)
@@ -175,6 +183,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			}
 			setOrder(obj, created, order)
 			change = rules.NewChange(op, obj.Ref, existing, obj)
+		}
+		if live && o.FetchTrust != nil && (change.NewDR != nil || change.OldDR != nil) {
+			if err := fetchTrust(ctx, o, store, view, change); err != nil {
+				return ExitBadInput, fmt.Errorf("reading TLS material from the cluster: %w", err)
+			}
 		}
 		change.Trust = view
 		if o.Config.Excluded(obj.Ref.Namespace) {
@@ -282,4 +295,22 @@ func orderOf(o *state.Object) int64 {
 		return o.DR.Seq
 	}
 	return 0
+}
+
+// fetchTrust reads what the change's TLS settings reference from the live
+// cluster into view, once per Secret.
+func fetchTrust(ctx context.Context, o Options, store *state.Store, view *trust.View, change *rules.Change) error {
+	var refs []mesh.MaterialRef
+	var roots []string
+	_ = store.View(func(s state.Snapshot) error {
+		refs, roots = mesh.MaterialNeeds(s, o.Config.RootNamespace, change.OldDR, change.NewDR)
+		return nil
+	})
+	var secrets [][2]string
+	for _, r := range refs {
+		if _, done := view.Secrets[r.Namespace+"/"+r.Name]; !done {
+			secrets = append(secrets, [2]string{r.Namespace, r.Name})
+		}
+	}
+	return o.FetchTrust(ctx, view, secrets, roots)
 }

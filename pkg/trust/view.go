@@ -31,6 +31,10 @@ type View struct {
 	FleetHosts []string
 	// At is the time validity is judged at.
 	At time.Time
+	// SecretsUnknown says the Secrets were not available at all (state files
+	// exported without any): credential material is then not judged, rather
+	// than reported missing.
+	SecretsUnknown bool
 }
 
 // NewView returns an empty view judging validity at at.

@@ -1,7 +1,12 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +48,17 @@ func TestRegionalCABundleIsDenied(t *testing.T) {
 		err := k8s.Create(ctx(), obj(t, dr("reviews-ca")))
 		if e := deniedWith(err, "[MG402] spec.trafficPolicy.tls.credentialName: the CA bundle of Secret tr-shop/reviews-ca holds only CN=Regional CA eu-west,O=meshguard tests and lacks the mesh root CN=Istio mesh root,O=meshguard tests (from ConfigMap tr-shop/istio-ca-root-cert)"); e != nil {
 			t.Fatal(e)
+		}
+	})
+	t.Run("check without --state reads the live cluster, Secrets included", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "dr.yaml")
+		if err := os.WriteFile(f, []byte(dr("reviews-ca")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(meshguardBinary(t), "check", "-f", f, "--kubeconfig", kubeconfig).CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "[MG402]") {
+			t.Fatalf("want exit 1 with MG402: %v\n%s", err, out)
 		}
 	})
 	t.Run("the bundle that includes the root is allowed", func(t *testing.T) {

@@ -41,7 +41,7 @@ func settings(in *rules.Input) []setting {
 	var out []setting
 	for _, t := range mesh.TLSSettings(dr) {
 		st := setting{TLSSetting: t}
-		if name := t.TLS.CredentialName; name != "" {
+		if name := t.TLS.CredentialName; name != "" && !view.SecretsUnknown {
 			st.Namespaces = mesh.CredentialNamespaces(in.State, dr)
 			for _, ns := range st.Namespaces {
 				if m, ok := view.Secret(ns, name); ok {
