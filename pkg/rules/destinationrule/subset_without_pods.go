@@ -21,8 +21,8 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	res := target(in, dr)
-	if res.Service == nil {
-		return nil // MG205 reports hosts that match no Service
+	if res.Service == nil || len(res.Service.Selector) == 0 {
+		return nil // MG205 reports hosts that match no Service; hand-managed endpoints select no pods
 	}
 	var out []rules.Finding
 	for i, sub := range dr.Subsets {

@@ -27,8 +27,8 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 			return true
 		}
 		res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
-		if res.Service == nil {
-			return true // MG303
+		if res.Service == nil || len(res.Service.Selector) == 0 {
+			return true // MG303; or endpoints managed by hand, which no pod count describes
 		}
 		var labels map[string]string
 		if d.Subset != "" {
