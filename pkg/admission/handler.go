@@ -52,10 +52,12 @@ type Handler struct {
 	// Now stamps objects the API server has not stamped yet; time.Now if nil.
 	Now func() time.Time
 	// Confirm reads objects straight from the API server. Before a denial
-	// that rests on something missing from the cache, the handler confirms
-	// the absence: the cache may lag a write made a moment earlier (a
-	// Service applied just before the VirtualService routing to it).
-	Confirm func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error)
+	// that rests on what the cache holds (a Service missing, a route still
+	// present), the handler confirms it: the cache may lag a write made a
+	// moment earlier (a Service applied just before the VirtualService that
+	// routes to it; a route moved just before the subset is removed). It
+	// returns the objects that exist and the refs that no longer do.
+	Confirm func(ctx context.Context, refs []state.ObjectRef) (found []*state.Object, gone []state.ObjectRef, err error)
 	// Trust reads the Secrets and mesh-root ConfigMaps a DestinationRule's
 	// TLS settings reference into view (GETs, never cached).
 	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
@@ -164,13 +166,18 @@ func (h *Handler) evaluate(ctx context.Context, change *rules.Change) (engine.Ve
 	if len(missing) == 0 {
 		return verdict, nil
 	}
-	found, err := h.Confirm(ctx, missing)
+	found, gone, err := h.Confirm(ctx, missing)
 	if err != nil {
 		return engine.Verdict{}, err
 	}
-	if len(found) > 0 {
+	if len(found) > 0 || len(gone) > 0 {
+		// The informer delivers the same changes shortly; applying them now
+		// only brings the cache forward.
 		for _, o := range found {
-			h.Store.Apply(o) // the informer delivers the same object shortly
+			h.Store.Apply(o)
+		}
+		for _, r := range gone {
+			h.Store.Remove(r)
 		}
 		judge()
 	}

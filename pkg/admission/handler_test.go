@@ -26,7 +26,7 @@ func newHandler(cfg *config.Config, rs ...rules.Rule) *mgadmission.Handler {
 	if rs == nil {
 		rs = registry.Rules()
 	}
-	store := state.NewStore(mesh.Classify)
+	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	store.SetNamespace(&state.Namespace{Name: "legacy"})
 	store.SetPod(&state.Pod{Namespace: "legacy", Name: "api-1", Phase: "Running", Sidecar: true, Ports: []state.NamedPort{{Port: 9090}}})
 	store.SetPod(&state.Pod{Namespace: "legacy", Name: "reporting-0", Phase: "Running", Ports: []state.NamedPort{{Port: 8080}}})
@@ -187,10 +187,10 @@ func TestAbsenceIsConfirmedBeforeDenying(t *testing.T) {
 	}
 
 	var asked []state.ObjectRef
-	h.Confirm = func(_ context.Context, refs []state.ObjectRef) ([]*state.Object, error) {
+	h.Confirm = func(_ context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
 		asked = refs
 		return []*state.Object{{Service: &state.Service{Namespace: "legacy", Name: "late", Selector: map[string]string{"app": "late"},
-			Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}}}}, nil
+			Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}}}}, nil, nil
 	}
 	resp = h.Handle(context.Background(), req)
 	if !resp.Allowed {
@@ -198,5 +198,28 @@ func TestAbsenceIsConfirmedBeforeDenying(t *testing.T) {
 	}
 	if len(asked) != 1 || asked[0].Kind != "Service" || asked[0].Name != "late" {
 		t.Errorf("confirmed %+v, want the Service legacy/late", asked)
+	}
+}
+
+func TestStaleRouteIsReReadBeforeDenying(t *testing.T) {
+	h := newHandler(config.Default())
+	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"}})
+	h.Store.SetDestinationRule(&state.DestinationRule{Namespace: "legacy", Name: "reviews", Host: "reviews",
+		Subsets: []state.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}}})
+	// The cache still holds a route to v1 that the user deleted a moment ago.
+	h.Store.SetVirtualService(&state.VirtualService{Namespace: "legacy", Name: "reviews", Hosts: []string{"reviews"},
+		HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: "reviews", Subset: "v1"}}}}})
+	old := `{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"reviews","namespace":"legacy"},"spec":{"host":"reviews","subsets":[{"name":"v1","labels":{"version":"v1"}}]}}`
+	req := request(admissionv1.Delete, "DestinationRule", "networking.istio.io", "legacy", old)
+	req.Name = "reviews"
+
+	if resp := h.Handle(context.Background(), req); resp.Allowed || !strings.Contains(resp.Result.Message, "[MG204]") {
+		t.Fatalf("with the cache as it is, MG204 denies: %+v", resp.Result)
+	}
+	h.Confirm = func(_ context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
+		return nil, refs, nil // the API server no longer has the VirtualService
+	}
+	if resp := h.Handle(context.Background(), req); !resp.Allowed {
+		t.Fatalf("the route is gone on the API server, so the delete is allowed: %+v", resp.Result)
 	}
 }

@@ -109,10 +109,11 @@ type Finding struct {
 	// Subjects are what the problem touches (namespaces, pods). A finding
 	// whose subjects grow through the change counts as introduced.
 	Subjects []string
-	// Missing lists objects whose absence from the state causes the finding
-	// (a Service, a Gateway; a DestinationRule list when Name is empty). The
-	// webhook confirms their absence with a direct read before denying,
-	// because the cache can lag a write made a moment earlier.
+	// Missing lists the objects the finding rests on: absent ones (a
+	// Service, a Gateway; the DestinationRules of a namespace when Name is
+	// empty) and present ones that may have changed (a VirtualService still
+	// routing). The webhook re-reads them before denying, because the cache
+	// can lag a write made a moment earlier.
 	Missing []state.ObjectRef
 }
 

@@ -111,7 +111,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Config: o.Config,
 		Log:    o.Log.WithName("admission"),
 		Synced: func() bool { return synced(regs)(nil) == nil },
-		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, error) {
+		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
 			return state.Confirm(ctx, mgr.GetAPIReader(), refs)
 		},
 		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {

@@ -177,10 +177,10 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 }
 
 // Confirm reads the objects refs name straight from the API server (no
-// cache) and returns those that exist. A ref without a name lists its kind in
-// its namespace. Only the kinds findings can miss are supported.
-func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) ([]*Object, error) {
-	var found []*Object
+// cache) and returns those that exist and those that no longer do. A ref
+// without a name lists its kind in its namespace. Only the kinds findings can
+// rest on are supported.
+func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*Object, gone []ObjectRef, err error) {
 	for _, r := range refs {
 		key := client.ObjectKey{Namespace: r.Namespace, Name: r.Name}
 		switch r.Kind {
@@ -189,26 +189,37 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) ([]*Object,
 			if err := c.Get(ctx, key, &svc); err == nil {
 				found = append(found, &Object{Service: FromService(&svc)})
 			} else if !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("reading Service %s: %w", key, err)
+				return nil, nil, fmt.Errorf("reading Service %s: %w", key, err)
 			}
 		case "Gateway":
 			var gw networkingv1.Gateway
 			if err := c.Get(ctx, key, &gw); err == nil {
 				found = append(found, &Object{Gateway: FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)})
 			} else if !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("reading Gateway %s: %w", key, err)
+				return nil, nil, fmt.Errorf("reading Gateway %s: %w", key, err)
+			}
+		case "VirtualService":
+			// A route the cache still shows may have changed or gone a moment ago.
+			var vs networkingv1.VirtualService
+			switch err := c.Get(ctx, key, &vs); {
+			case err == nil:
+				found = append(found, &Object{VS: FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec)})
+			case apierrors.IsNotFound(err):
+				gone = append(gone, r)
+			default:
+				return nil, nil, fmt.Errorf("reading VirtualService %s: %w", key, err)
 			}
 		case "DestinationRule":
 			var list networkingv1.DestinationRuleList
 			if err := c.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {
-				return nil, fmt.Errorf("listing DestinationRules in %s: %w", r.Namespace, err)
+				return nil, nil, fmt.Errorf("listing DestinationRules in %s: %w", r.Namespace, err)
 			}
 			for _, dr := range list.Items {
 				found = append(found, &Object{DR: FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)})
 			}
 		}
 	}
-	return found, nil
+	return found, gone, nil
 }
 
 // FetchTrust reads, uncached, the Secrets a review needs (each given as

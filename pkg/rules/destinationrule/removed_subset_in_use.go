@@ -42,6 +42,7 @@ func (r removedSubsetInUse) Check(in *rules.Input) []rules.Finding {
 			}
 			out = append(out, rules.Finding{
 				Rule: r.ID(), Action: rules.Deny, Field: "spec.subsets", Key: vs.Namespace + "/" + vs.Name + ":" + d.Subset,
+				Missing: []state.ObjectRef{{Group: state.GroupNetworking, Kind: rules.KindVirtualService, Namespace: vs.Namespace, Name: vs.Name}},
 				Message: fmt.Sprintf("%s subset %s, but VirtualService %s/%s %s: those requests fail with 503 — move the route off %s first, then remove the subset",
 					verb, d.Subset, vs.Namespace, vs.Name, use, d.Subset),
 			})

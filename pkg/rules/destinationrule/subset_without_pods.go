@@ -32,6 +32,7 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		f := rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name}
 		if vs, share := r.routedTo(in, dr, res.FQDN, sub.Name); vs != nil {
 			f.Action, f.Subjects = rules.Deny, []string{vs.Namespace + "/" + vs.Name}
+			f.Missing = []state.ObjectRef{{Group: state.GroupNetworking, Kind: rules.KindVirtualService, Namespace: vs.Namespace, Name: vs.Name}}
 			f.Message = fmt.Sprintf("subset %s selects no running pod of Service %s/%s (labels %s), and VirtualService %s/%s sends %d%% of its traffic there: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods run",
 				sub.Name, res.Service.Namespace, res.Service.Name, labelText(sub.Labels), vs.Namespace, vs.Name, share, sub.Name)
 		} else {
