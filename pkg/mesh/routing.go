@@ -41,14 +41,8 @@ func (r Routing) VisibleRules(s state.Snapshot, fqdn, ns, serviceNS string) []*s
 
 // SubsetDefined reports whether a rule visible from ns defines subset for fqdn.
 func (r Routing) SubsetDefined(s state.Snapshot, fqdn, ns, serviceNS, subset string) bool {
-	for _, dr := range r.VisibleRules(s, fqdn, ns, serviceNS) {
-		for _, sub := range dr.Subsets {
-			if sub.Name == subset {
-				return true
-			}
-		}
-	}
-	return false
+	_, ok := r.SubsetLabels(s, fqdn, ns, serviceNS, subset)
+	return ok
 }
 
 // SubsetLabels returns the labels of subset as the rules visible from ns define it.

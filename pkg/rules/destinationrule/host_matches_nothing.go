@@ -26,6 +26,5 @@ func (r hostMatchesNothing) Check(in *rules.Input) []rules.Finding {
 	if res.Unexpanded {
 		msg = fmt.Sprintf("host %s is not expanded by Istio and matches no Service; write %s", dr.Host, res.Suggest)
 	}
-	return []rules.Finding{{Rule: r.ID(), Action: rules.Warn, Field: "spec.host", Key: res.FQDN,
-		Missing: missingService(res.ServiceNamespace, res.ServiceName), Message: msg}}
+	return []rules.Finding{{Rule: r.ID(), Action: rules.Warn, Field: "spec.host", Key: res.FQDN, Message: msg}}
 }
