@@ -28,13 +28,16 @@ func TestCheckExitCodes(t *testing.T) {
 		stdout string // substring
 		stderr string // substring
 	}{
-		{name: "mesh-wide STRICT over unmeshed pods is denied",
+		{name: "mesh-wide STRICT while pods outside the mesh may call in is denied",
 			args: []string{"-f", fixtures + "mesh-strict.yaml", "--state", clusterState}, code: 1,
-			stdout: "deny PeerAuthentication istio-system/default (CREATE): [MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext for 1 server pod outside the mesh in 1 namespace (legacy): legacy/reporting-0 (StatefulSet reporting)"},
+			stdout: "deny PeerAuthentication istio-system/default (CREATE): [MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext from 2 pods outside the mesh in 2 namespaces (batch, legacy) that may call meshed workloads: batch/cleanup-1, legacy/reporting-0 (StatefulSet reporting)"},
 		{name: "the safe path is allowed",
 			args: []string{"-f", fixtures + "safe-path.yaml", "--state", clusterState}, code: 0},
 		{name: "objects apply in order, each against the state the previous one left",
-			args: []string{"-f", fixtures + "permissive-then-strict.yaml", "--state", clusterState}, code: 0},
+			args: []string{"-f", fixtures + "subset-then-route.yaml", "--state", routingState}, code: 0},
+		{name: "a PERMISSIVE override does not cover its namespace's own plaintext calls",
+			args: []string{"-f", fixtures + "permissive-then-strict.yaml", "--state", clusterState}, code: 1,
+			stdout: "deny PeerAuthentication istio-system/default (CREATE): [MG101]"},
 		{name: "other kinds in -f count as state first",
 			args: []string{"-f", fixtures + "with-sidecar-pod.yaml", "--state", clusterState}, code: 0},
 		{name: "a rule turned off in the config file does not deny",

@@ -58,10 +58,10 @@ func TestHandler(t *testing.T) {
 		message  string // substring of the result message
 		warnings []string
 	}{
-		{name: "namespace STRICT over an unmeshed server is denied with the finding line",
+		{name: "namespace STRICT beside an accidental outsider is denied with the finding line",
 			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", strictLegacy),
 			allowed: false, code: http.StatusForbidden,
-			message: "[MG101] spec.mtls.mode: STRICT would reject plaintext for 1 pod without a sidecar in legacy: reporting-0 — keep PERMISSIVE in legacy until they are injected"},
+			message: "[MG101] spec.mtls.mode: STRICT would reject plaintext from 1 pod outside the mesh in legacy that may call its meshed workloads: legacy/reporting-0 — inject or enroll them"},
 		{name: "an object that does not decode is denied naming the field",
 			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", `{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"default"},"spec":{"mtls":{"mdoe":"STRICT"}}}`),
 			allowed: false, code: http.StatusForbidden, message: `spec: unknown field "mdoe"`},

@@ -60,6 +60,24 @@ func IsIstioComponent(labels map[string]string) bool {
 		labels["k8s-app"] == "istio-cni-node" || labels["app"] == "ztunnel"
 }
 
+// DeliberateOutsider reports whether a pod outside the mesh was kept out on
+// purpose, following DESIGN.md "STRICT needs its callers in the mesh": the pod
+// opts out of injection (sidecar.istio.io/inject: "false", annotation or
+// label) or of ambient (istio.io/dataplane-mode: none), its namespace does
+// (istio-injection=disabled, istio.io/dataplane-mode=none), or it runs on the
+// host network, where Istio never injects a proxy. Every other outsider is
+// accidental: created before its namespace was enrolled, or in a namespace
+// nobody enrolled.
+func DeliberateOutsider(p *state.Pod, ns *state.Namespace) bool {
+	if p.InjectOptOut || p.DataplaneNone || p.HostNetwork {
+		return true
+	}
+	if ns == nil {
+		return false
+	}
+	return ns.Labels["istio-injection"] == "disabled" || ns.Labels[label.IoIstioDataplaneMode.Name] == "none"
+}
+
 // Classify is the state.ClassifyFunc the store uses to keep coverage aggregates.
 func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
 	return state.PodClass{
@@ -67,6 +85,8 @@ func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
 		Meshed: InMesh(p, ns),
 		Exempt: IsIstioComponent(p.Labels),
 		Live:   !p.Finished(),
+		// Only outsiders (live, unmeshed, not exempt) read this.
+		Deliberate: DeliberateOutsider(p, ns),
 		Gateway: p.Sidecar && !p.Finished() &&
 			(p.Labels["istio"] == "ingressgateway" || p.Labels["istio"] == "egressgateway"),
 	}

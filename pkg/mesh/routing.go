@@ -113,7 +113,7 @@ func TLSSettings(dr *state.DestinationRule) []TLSSetting {
 		}
 		for _, port := range sortedPorts(tp.Ports) {
 			if pp := tp.Ports[port]; pp.TLS != nil {
-				out = append(out, TLSSetting{Field: prefix + ".portLevelSettings[port " + itoa(port) + "].tls", Subset: subset, Port: port, TLS: pp.TLS})
+				out = append(out, TLSSetting{Field: prefix + ".portLevelSettings[" + itoa(uint32(pp.Index)) + "].tls", Subset: subset, Port: port, TLS: pp.TLS})
 			}
 		}
 	}

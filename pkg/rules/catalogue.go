@@ -17,14 +17,14 @@ type Entry struct {
 var Catalogue = []Entry{
 	{
 		ID: "MG101", Kind: KindPeerAuthentication, Default: Deny,
-		Title:       "STRICT without sidecar coverage",
-		Description: "Mesh-wide STRICT while a governed namespace has server pods outside the mesh, or namespace-wide STRICT over a namespace whose meshed servers sit beside unmeshed ones: plaintext callers lose access.",
-		Fix:         "Keep PERMISSIVE until the listed pods are injected or enrolled in ambient, or give their namespaces a PERMISSIVE policy.",
+		Title:       "STRICT while plaintext callers remain",
+		Description: "STRICT newly enforced by meshed servers across a namespace (its own policy, the mesh-wide one reaching it, or a removed override) while that namespace holds pods outside the mesh nobody opted out; or mesh-wide STRICT while such pods run anywhere, PERMISSIVE namespaces included. Pods without a proxy send plaintext, which the STRICT servers reject.",
+		Fix:         "Inject or enroll the listed pods (label the namespace, restart their owners) and keep the target PERMISSIVE until then; if they never call meshed workloads, opt them out with sidecar.istio.io/inject: \"false\".",
 	},
 	{
 		ID: "MG102", Kind: KindPeerAuthentication, Default: Warn,
 		Title:       "STRICT newly enforced beside plaintext callers",
-		Description: "STRICT starts to be enforced while pods outside the mesh elsewhere (other namespaces, a workload policy's neighbours) may call the workloads in plaintext.",
+		Description: "STRICT starts to be enforced while pods kept out of the mesh on purpose, pods outside the mesh in other namespaces, or a workload policy's unmeshed neighbours may call the workloads in plaintext.",
 		Fix:         "Inject or enroll the calling pods, or confirm they never call the STRICT workloads.",
 	},
 	{

@@ -41,6 +41,8 @@ func FromPod(p *corev1.Pod) *Pod {
 		HostNetwork:       p.Spec.HostNetwork,
 		AmbientRedirected: p.Annotations[annotation.AmbientRedirection.Name] == "enabled",
 		DataplaneNone:     p.Labels[label.IoIstioDataplaneMode.Name] == "none",
+		InjectOptOut: p.Annotations[annotation.SidecarInject.Name] == "false" ||
+			p.Labels[label.SidecarInject.Name] == "false",
 	}
 	_, lp.Sidecar = p.Annotations[annotation.SidecarStatus.Name]
 	for i := range p.Spec.InitContainers {

@@ -34,6 +34,8 @@ type TrafficPolicy struct {
 
 // PortPolicy is a port-level traffic policy.
 type PortPolicy struct {
+	// Index is the setting's position in portLevelSettings (for field paths).
+	Index   int
 	TLS     *ClientTLS
 	Outlier *Outlier
 }
@@ -205,11 +207,11 @@ func trafficPolicy(tp *networkingv1alpha3.TrafficPolicy) *TrafficPolicy {
 		return nil
 	}
 	out := &TrafficPolicy{TLS: clientTLS(tp.GetTls()), Outlier: outlier(tp.GetOutlierDetection())}
-	for _, p := range tp.GetPortLevelSettings() {
+	for i, p := range tp.GetPortLevelSettings() {
 		if out.Ports == nil {
 			out.Ports = map[uint32]*PortPolicy{}
 		}
-		out.Ports[p.GetPort().GetNumber()] = &PortPolicy{TLS: clientTLS(p.GetTls()), Outlier: outlier(p.GetOutlierDetection())}
+		out.Ports[p.GetPort().GetNumber()] = &PortPolicy{Index: i, TLS: clientTLS(p.GetTls()), Outlier: outlier(p.GetOutlierDetection())}
 	}
 	return out
 }

@@ -70,8 +70,12 @@ func (s *Store) SetDestinationRule(dr *DestinationRule) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.index(dr.Namespace)
+	if old := n.drs[dr.Name]; old != nil {
+		s.indexDR(old, -1)
+	}
 	n.drs[dr.Name] = dr
 	n.drList = sortedDRs(n.drs)
+	s.indexDR(dr, 1)
 }
 
 // DeleteDestinationRule removes a DestinationRule.
@@ -79,9 +83,41 @@ func (s *Store) DeleteDestinationRule(ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.nss[ns]; n != nil {
+		if old := n.drs[name]; old != nil {
+			s.indexDR(old, -1)
+		}
 		delete(n.drs, name)
 		n.drList = sortedDRs(n.drs)
 		s.gc(ns, n)
+	}
+}
+
+// indexDR counts a rule without workloadSelector under its resolved host and
+// namespace (delta +1 or -1), so that the namespaces holding a rule for a
+// host are found without walking every namespace.
+func (s *Store) indexDR(dr *DestinationRule, delta int) {
+	if len(dr.WorkloadSelector) > 0 {
+		return
+	}
+	h := s.resolve(dr.Host, dr.Namespace)
+	byNS := s.drHosts[h]
+	if byNS == nil {
+		byNS = map[string]int{}
+		s.drHosts[h] = byNS
+	}
+	byNS[dr.Namespace] += delta
+	if byNS[dr.Namespace] <= 0 {
+		delete(byNS, dr.Namespace)
+	}
+	if len(byNS) == 0 {
+		delete(s.drHosts, h)
+	}
+	if strings.HasPrefix(h, "*") {
+		s.drWildcards = slices.DeleteFunc(slices.Clone(s.drWildcards), func(w string) bool { return w == h })
+		if s.drHosts[h] != nil {
+			s.drWildcards = append(s.drWildcards, h)
+			sort.Strings(s.drWildcards)
+		}
 	}
 }
 
@@ -209,6 +245,34 @@ func (v storeView) DestinationRules(ns string) []*DestinationRule {
 		return n.drList
 	}
 	return nil
+}
+
+func (v storeView) DestinationRuleNamespaces(host string) []string {
+	var out []string
+	for ns := range v.s.drHosts[host] {
+		out = append(out, ns)
+	}
+	for _, w := range v.s.drWildcards {
+		if w == host || !strings.HasSuffix(host, w[1:]) {
+			continue
+		}
+		for ns := range v.s.drHosts[w] {
+			if !slices.Contains(out, ns) {
+				out = append(out, ns)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (v storeView) RoutedHosts() []string {
+	out := make([]string, 0, len(v.s.vsByHost))
+	for h := range v.s.vsByHost {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (v storeView) VirtualService(ns, name string) *VirtualService {

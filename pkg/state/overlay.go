@@ -3,6 +3,7 @@ package state
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // WithPeerAuthentication returns base as it would be after one
@@ -69,6 +70,27 @@ func (o drOverlay) DestinationRules(ns string) []*DestinationRule {
 
 func (o drOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
 
+// DestinationRuleNamespaces re-decides the written namespace from its new
+// rule list; the others come from the base.
+func (o drOverlay) DestinationRuleNamespaces(host string) []string {
+	base := o.Snapshot.DestinationRuleNamespaces(host)
+	has := slices.ContainsFunc(o.list, func(dr *DestinationRule) bool {
+		if len(dr.WorkloadSelector) > 0 {
+			return false
+		}
+		h := o.Snapshot.ResolveHost(dr.Host, dr.Namespace)
+		return h == host || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:]))
+	})
+	i, found := slices.BinarySearch(base, o.ns)
+	switch {
+	case has && !found:
+		return slices.Insert(slices.Clone(base), i, o.ns)
+	case !has && found:
+		return slices.Delete(slices.Clone(base), i, i+1)
+	}
+	return base
+}
+
 // WithVirtualService returns base after one VirtualService write (vs nil: deleted).
 func WithVirtualService(base Snapshot, ns, name string, vs *VirtualService) Snapshot {
 	return vsOverlay{Snapshot: base, ns: ns, name: name, vs: vs}
@@ -110,6 +132,19 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 	return o.replace(o.Snapshot.VirtualServicesOnGateway(key), func(v *VirtualService) bool {
 		return slices.ContainsFunc(v.Gateways, func(g string) bool { return GatewayKey(g, v.Namespace) == key })
 	})
+}
+
+// RoutedHosts adds the hosts the written VirtualService routes to; a host it
+// stopped routing to may stay listed, with no VirtualService behind it.
+func (o vsOverlay) RoutedHosts() []string {
+	hosts := o.Snapshot.RoutedHosts()
+	if o.vs == nil {
+		return hosts
+	}
+	for _, h := range RoutedHosts(o.vs, o.Snapshot.ResolveHost) {
+		hosts = withName(hosts, h)
+	}
+	return hosts
 }
 
 func (o vsOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }

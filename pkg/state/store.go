@@ -17,6 +17,10 @@ type PodClass struct {
 	Exempt bool
 	// Live: not finished; a potential caller.
 	Live bool
+	// Deliberate: a pod outside the mesh kept out on purpose (opted out of
+	// injection or ambient, its namespace opted out, or on the host network,
+	// where no proxy can ever run). Meaningful only for outsiders.
+	Deliberate bool
 	// Gateway: an Istio ingress or egress gateway pod (it reads gateway
 	// credentials in its own namespace).
 	Gateway bool
@@ -46,9 +50,15 @@ type Snapshot interface {
 	// NamespacesWithUnmeshedServers lists, sorted, the namespaces holding at
 	// least one server pod outside the mesh (Istio components aside).
 	NamespacesWithUnmeshedServers() []string
-	// NamespacesWithUnmeshedPods lists, sorted, the namespaces holding at
-	// least one live pod outside the mesh (Istio components aside).
-	NamespacesWithUnmeshedPods() []string
+	// AccidentalOutsiders returns up to limit accidental outsiders of ns
+	// (live pods outside the mesh that nobody opted out), sorted by name.
+	AccidentalOutsiders(ns string, limit int) []*Pod
+	// NamespacesWithAccidentalOutsiders lists, sorted, the namespaces holding
+	// at least one accidental outsider (Istio components aside).
+	NamespacesWithAccidentalOutsiders() []string
+	// NamespacesWithDeliberateOutsiders lists, sorted, the namespaces holding
+	// at least one pod kept outside the mesh on purpose.
+	NamespacesWithDeliberateOutsiders() []string
 	// NamespacesWithGateways lists, sorted, the namespaces running Istio gateway pods.
 	NamespacesWithGateways() []string
 
@@ -58,6 +68,13 @@ type Snapshot interface {
 	ForEachServicePod(ns, name string, fn func(*Pod) bool)
 	// DestinationRules lists the rules of ns, oldest first.
 	DestinationRules(ns string) []*DestinationRule
+	// DestinationRuleNamespaces lists, sorted, the namespaces holding a rule
+	// without workloadSelector whose resolved host is host or a wildcard
+	// covering it.
+	DestinationRuleNamespaces(host string) []string
+	// RoutedHosts lists, sorted, every resolved host some VirtualService
+	// routes or mirrors to.
+	RoutedHosts() []string
 	// VirtualService returns the VirtualService ns/name, or nil.
 	VirtualService(ns, name string) *VirtualService
 	// VirtualServicesRouting lists the VirtualServices that route or mirror
@@ -81,8 +98,11 @@ type Coverage struct {
 	UnmeshedServers int
 	// MeshedServers counts server pods whose inbound traffic reaches a proxy.
 	MeshedServers int
-	// UnmeshedPods counts live pods outside the mesh: potential plaintext callers.
-	UnmeshedPods int
+	// AccidentalOutsiders counts live pods outside the mesh that nobody kept
+	// out on purpose: the likeliest plaintext callers STRICT cuts off.
+	AccidentalOutsiders int
+	// DeliberateOutsiders counts live pods kept outside the mesh on purpose.
+	DeliberateOutsiders int
 	// Pods counts every pod of the namespace.
 	Pods int
 }
@@ -111,8 +131,11 @@ type nsIndex struct {
 
 	unmeshedServers map[string]*Pod
 	meshedServers   int
-	unmeshedPods    int
-	gatewayPods     int
+	// accidental holds the outsiders nobody opted out (kept for naming them
+	// in messages); deliberate only counts the others.
+	accidental  map[string]*Pod
+	deliberate  int
+	gatewayPods int
 }
 
 func (n *nsIndex) empty() bool {
@@ -128,15 +151,20 @@ type Store struct {
 	classify ClassifyFunc
 	nss      map[string]*nsIndex
 	names    []string // sorted; rebuilt when a namespace appears or goes
-	// Namespaces holding unmeshed live pods, and unmeshed server pods, kept
-	// sorted on write: the aggregates that let a mesh-wide review skip fully
-	// covered namespaces without sorting or allocating.
-	unmeshed        []string
+	// Namespaces holding accidental outsiders, deliberate outsiders and
+	// unmeshed server pods, kept sorted on write: the aggregates that let a
+	// mesh-wide review skip fully covered namespaces without sorting or allocating.
+	accidental      []string
+	deliberate      []string
 	unmeshedServers []string
 	gateways        []string
 
-	resolve     HostResolver
-	vsByHost    map[string][]vsRef
+	resolve  HostResolver
+	vsByHost map[string][]vsRef
+	// drHosts counts, per resolved host, the rules without workloadSelector
+	// each namespace holds for it; drWildcards lists its wildcard hosts, sorted.
+	drHosts     map[string]map[string]int
+	drWildcards []string
 	vsByGateway map[string][]vsRef
 	entries     []*ServiceEntry
 }
@@ -144,6 +172,7 @@ type Store struct {
 // NewStore returns an empty store that classifies pods with classify.
 func NewStore(classify ClassifyFunc, opts ...Option) *Store {
 	s := &Store{classify: classify, nss: map[string]*nsIndex{}, vsByHost: map[string][]vsRef{}, vsByGateway: map[string][]vsRef{},
+		drHosts: map[string]map[string]int{},
 		resolve: func(host, _ string) string { return host }}
 	for _, o := range opts {
 		o(s)
@@ -163,7 +192,7 @@ func (s *Store) index(ns string) *nsIndex {
 	if n == nil {
 		n = &nsIndex{
 			pods: map[string]podEntry{}, services: map[string]*Service{},
-			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{},
+			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
 			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
@@ -176,7 +205,8 @@ func (s *Store) index(ns string) *nsIndex {
 func (s *Store) gc(name string, n *nsIndex) {
 	if n.empty() {
 		delete(s.nss, name)
-		s.unmeshed = mark(s.unmeshed, name, false)
+		s.accidental = mark(s.accidental, name, false)
+		s.deliberate = mark(s.deliberate, name, false)
 		s.unmeshedServers = mark(s.unmeshedServers, name, false)
 		s.gateways = mark(s.gateways, name, false)
 		s.rebuildNames()
@@ -318,7 +348,11 @@ func (s *Store) account(n *nsIndex, p *Pod) PodClass {
 		}
 	}
 	if c.Live && !c.Meshed {
-		n.unmeshedPods++
+		if c.Deliberate {
+			n.deliberate++
+		} else {
+			n.accidental[p.Name] = p
+		}
 	}
 	return c
 }
@@ -348,7 +382,11 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 		}
 	}
 	if c.Live && !c.Meshed {
-		n.unmeshedPods--
+		if c.Deliberate {
+			n.deliberate--
+		} else {
+			delete(n.accidental, name)
+		}
 	}
 }
 
@@ -362,7 +400,8 @@ func (s *Store) reclassify(name string, n *nsIndex) {
 }
 
 func (s *Store) markUnmeshed(name string, n *nsIndex) {
-	s.unmeshed = mark(s.unmeshed, name, n.unmeshedPods > 0)
+	s.accidental = mark(s.accidental, name, len(n.accidental) > 0)
+	s.deliberate = mark(s.deliberate, name, n.deliberate > 0)
 	s.unmeshedServers = mark(s.unmeshedServers, name, len(n.unmeshedServers) > 0)
 	s.gateways = mark(s.gateways, name, n.gatewayPods > 0)
 }
@@ -450,10 +489,11 @@ func (v storeView) Coverage(ns string) Coverage {
 		return Coverage{}
 	}
 	return Coverage{
-		UnmeshedServers: len(n.unmeshedServers),
-		MeshedServers:   n.meshedServers,
-		UnmeshedPods:    n.unmeshedPods,
-		Pods:            len(n.pods),
+		UnmeshedServers:     len(n.unmeshedServers),
+		MeshedServers:       n.meshedServers,
+		AccidentalOutsiders: len(n.accidental),
+		DeliberateOutsiders: n.deliberate,
+		Pods:                len(n.pods),
 	}
 }
 
@@ -464,7 +504,16 @@ func (v storeView) UnmeshedServers(ns string, limit int) []*Pod {
 	return nil
 }
 
-func (v storeView) NamespacesWithUnmeshedPods() []string { return v.s.unmeshed }
+func (v storeView) AccidentalOutsiders(ns string, limit int) []*Pod {
+	if n := v.s.nss[ns]; n != nil && limit > 0 {
+		return firstByName(n.accidental, limit)
+	}
+	return nil
+}
+
+func (v storeView) NamespacesWithAccidentalOutsiders() []string { return v.s.accidental }
+
+func (v storeView) NamespacesWithDeliberateOutsiders() []string { return v.s.deliberate }
 
 func (v storeView) NamespacesWithUnmeshedServers() []string { return v.s.unmeshedServers }
 

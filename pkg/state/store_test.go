@@ -18,7 +18,7 @@ func TestCoverageFollowsEveryWrite(t *testing.T) {
 	s := state.NewStore(mesh.Classify)
 	s.SetNamespace(&state.Namespace{Name: "legacy"})
 	s.SetPod(&state.Pod{Namespace: "legacy", Name: "web-1", Phase: "Running", Labels: map[string]string{"app": "web"}})
-	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.UnmeshedPods != 1 {
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.AccidentalOutsiders != 1 {
 		t.Fatalf("a pod without ports or Service is no server: %+v", c)
 	}
 	s.SetService(&state.Service{Namespace: "legacy", Name: "web", Selector: map[string]string{"app": "web"}})
@@ -26,7 +26,7 @@ func TestCoverageFollowsEveryWrite(t *testing.T) {
 		t.Fatalf("a Service selecting it makes it a server: %+v", c)
 	}
 	s.SetPod(&state.Pod{Namespace: "legacy", Name: "web-1", Phase: "Running", Labels: map[string]string{"app": "web"}, Sidecar: true})
-	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.MeshedServers != 1 || c.UnmeshedPods != 0 {
+	if c := coverage(t, s, "legacy"); c.UnmeshedServers != 0 || c.MeshedServers != 1 || c.AccidentalOutsiders != 0 {
 		t.Fatalf("the injected pod is meshed: %+v", c)
 	}
 	s.SetPod(&state.Pod{Namespace: "legacy", Name: "db-0", Phase: "Running", Ports: []state.NamedPort{{Port: 5432}}})
@@ -47,7 +47,7 @@ func TestCoverageFollowsEveryWrite(t *testing.T) {
 		t.Fatalf("after deletes: %+v", c)
 	}
 	var with []string
-	_ = s.View(func(v state.Snapshot) error { with = v.NamespacesWithUnmeshedPods(); return nil })
+	_ = s.View(func(v state.Snapshot) error { with = v.NamespacesWithAccidentalOutsiders(); return nil })
 	if len(with) != 0 {
 		t.Fatalf("no unmeshed pod is left, got %v", with)
 	}
@@ -58,8 +58,39 @@ func TestIstioComponentsAreNeverUncovered(t *testing.T) {
 	for i, labels := range []map[string]string{{"app": "istiod"}, {"istio": "pilot"}, {"k8s-app": "istio-cni-node"}, {"app": "ztunnel"}} {
 		s.SetPod(&state.Pod{Namespace: "istio-system", Name: string(rune('a' + i)), Phase: "Running", Labels: labels, Ports: []state.NamedPort{{Port: 15012}}})
 	}
-	if c := coverage(t, s, "istio-system"); c.UnmeshedServers != 0 || c.UnmeshedPods != 0 {
+	if c := coverage(t, s, "istio-system"); c.UnmeshedServers != 0 || c.AccidentalOutsiders != 0 || c.DeliberateOutsiders != 0 {
 		t.Fatalf("Istio components counted: %+v", c)
+	}
+}
+
+func TestOutsidersAreAccidentalOrDeliberate(t *testing.T) {
+	s := state.NewStore(mesh.Classify)
+	s.SetNamespace(&state.Namespace{Name: "apps", Labels: map[string]string{"istio-injection": "enabled"}})
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "old-1", Phase: "Running"})                       // created before enrolment
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "redis-0", Phase: "Running", InjectOptOut: true}) // opted out
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "agent-1", Phase: "Running", HostNetwork: true})  // can never get a proxy
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "plain-1", Phase: "Pending", DataplaneNone: true})
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "job-1", Phase: "Succeeded"}) // finished: neither
+	s.SetPod(&state.Pod{Namespace: "apps", Name: "web-1", Phase: "Running", Sidecar: true})
+	if c := coverage(t, s, "apps"); c.AccidentalOutsiders != 1 || c.DeliberateOutsiders != 3 {
+		t.Fatalf("want 1 accidental and 3 deliberate outsiders: %+v", c)
+	}
+	var acc, del []string
+	var pods []*state.Pod
+	_ = s.View(func(v state.Snapshot) error {
+		acc, del, pods = v.NamespacesWithAccidentalOutsiders(), v.NamespacesWithDeliberateOutsiders(), v.AccidentalOutsiders("apps", 5)
+		return nil
+	})
+	if len(acc) != 1 || len(del) != 1 || len(pods) != 1 || pods[0].Name != "old-1" {
+		t.Fatalf("sets %v %v, accidental pods %v", acc, del, pods)
+	}
+	s.SetNamespace(&state.Namespace{Name: "apps", Labels: map[string]string{"istio-injection": "disabled"}})
+	if c := coverage(t, s, "apps"); c.AccidentalOutsiders != 0 || c.DeliberateOutsiders != 4 {
+		t.Fatalf("a namespace opted out keeps its pods out on purpose: %+v", c)
+	}
+	_ = s.View(func(v state.Snapshot) error { acc = v.NamespacesWithAccidentalOutsiders(); return nil })
+	if len(acc) != 0 {
+		t.Fatalf("no accidental outsider left, got %v", acc)
 	}
 }
 

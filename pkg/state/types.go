@@ -48,8 +48,11 @@ type Pod struct {
 	AmbientRedirected bool
 	// DataplaneNone: the pod opts out of ambient (istio.io/dataplane-mode=none).
 	DataplaneNone bool
-	HostNetwork   bool
-	Ready         bool
+	// InjectOptOut: the pod opts out of sidecar injection
+	// (sidecar.istio.io/inject: "false", as annotation or label).
+	InjectOptOut bool
+	HostNetwork  bool
+	Ready        bool
 }
 
 // Finished reports whether the pod has terminated and serves nothing any more.

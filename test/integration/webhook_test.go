@@ -20,15 +20,16 @@ func TestMeshWideStrict(t *testing.T) {
 	createNamespace(t, "it-legacy", nil)
 	createPod(t, podSpec{ns: "it-shop", name: "web-1", labels: map[string]string{"app": "web"}, sidecar: true, port: 8080})
 	createPod(t, podSpec{ns: "it-legacy", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
-	// Neither of these is a server: a finished Job pod and a hostNetwork agent.
+	// Neither of these blocks STRICT: a finished Job pod calls nobody, and a
+	// hostNetwork agent can never get a proxy (a deliberate outsider, MG102).
 	createPod(t, podSpec{ns: "it-legacy", name: "export-1", port: 8080, phase: corev1.PodSucceeded, ownerKind: "Job", ownerName: "export"})
 	createPod(t, podSpec{ns: "it-legacy", name: "node-agent-1", port: 9100, hostNetwork: true, ownerKind: "DaemonSet", ownerName: "node-agent"})
 	// Created last: once the webhook names it, it has seen the two above too.
 	createPod(t, podSpec{ns: "it-legacy", name: "reporting-0", port: 8080, ownerKind: "StatefulSet", ownerName: "reporting"})
 
-	const want = deniedPrefix + "[MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext for 1 server pod outside the mesh in 1 namespace (it-legacy): it-legacy/reporting-0 (StatefulSet reporting) — keep the mesh-wide policy PERMISSIVE until they are injected"
+	const want = deniedPrefix + "[MG101] spec.mtls.mode: mesh-wide STRICT would reject plaintext from 1 pod outside the mesh in 1 namespace (it-legacy) that may call meshed workloads: it-legacy/reporting-0 (StatefulSet reporting) — inject or enroll them (label the namespace, then kubectl rollout restart their owners), keep the mesh-wide policy PERMISSIVE until then, or, if they never call meshed workloads, opt them out with sidecar.istio.io/inject: \"false\""
 
-	t.Run("mesh-wide STRICT is denied and names the unmeshed pod", func(t *testing.T) {
+	t.Run("mesh-wide STRICT is denied and names the pod outside the mesh", func(t *testing.T) {
 		eventually(t, "STRICT denied", func() error {
 			return deniedWith(k8s.Create(ctx(), peerAuth("v1", "istio-system", "default", "STRICT", nil)), want)
 		})
@@ -72,7 +73,6 @@ func TestMeshWideStrict(t *testing.T) {
 func TestDeletingNamespaceOverrideUnderMeshStrict(t *testing.T) {
 	createNamespace(t, "it-migrating", nil)
 	createPod(t, podSpec{ns: "it-migrating", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
-	createPod(t, podSpec{ns: "it-migrating", name: "billing-0", port: 8080, ownerKind: "StatefulSet", ownerName: "billing"})
 
 	override := peerAuth("v1", "it-migrating", "migration", "PERMISSIVE", nil)
 	if err := k8s.Create(ctx(), override); err != nil {
@@ -82,8 +82,11 @@ func TestDeletingNamespaceOverrideUnderMeshStrict(t *testing.T) {
 	meshStrict := peerAuth("v1", "istio-system", "default", "STRICT", nil)
 	eventually(t, "mesh STRICT allowed once the override is seen", func() error { return k8s.Create(ctx(), meshStrict) })
 	cleanupObject(t, meshStrict)
+	// A pod without a proxy arrives after mesh-wide STRICT was admitted (pods
+	// are not reviewed); the override is what lets it still call api-1 in plaintext.
+	createPod(t, podSpec{ns: "it-migrating", name: "billing-0", port: 8080, ownerKind: "StatefulSet", ownerName: "billing"})
 
-	want := "[MG101] spec.mtls.mode: the mesh-wide STRICT of istio-system/default now reaching it-migrating would reject plaintext for 1 pod without a sidecar in it-migrating: billing-0 (StatefulSet billing)"
+	want := "[MG101] spec.mtls.mode: the mesh-wide STRICT of istio-system/default now reaching it-migrating would reject plaintext from 1 pod outside the mesh in it-migrating that may call its meshed workloads: it-migrating/billing-0 (StatefulSet billing)"
 	eventually(t, "deleting the override is denied", func() error {
 		return deniedWith(k8s.Delete(ctx(), override, client.DryRunAll), want)
 	})
@@ -118,7 +121,7 @@ func TestUpdateKeepingPreexistingBreakageWarns(t *testing.T) {
 			return fmt.Errorf("update denied: %w", err)
 		}
 		for _, w := range warnings.take() {
-			if strings.HasPrefix(w, "[MG101] pre-existing: STRICT would reject plaintext for 1 pod without a sidecar in it-drift") {
+			if strings.HasPrefix(w, "[MG101] pre-existing: STRICT would reject plaintext from 1 pod outside the mesh in it-drift") {
 				if len(w) > 125 {
 					return fmt.Errorf("warning longer than 120 characters: %q", w)
 				}

@@ -9,24 +9,30 @@ import (
 
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
-	"MG201": {"mutual legacy/billing": {"deny"}},
-	"MG202": {"plaintext shop/ratings": {"deny"}},
+	"MG201": {
+		"mutual legacy/billing": {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but"`},
+	},
+	"MG202": {
+		"plaintext shop/ratings": {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local,"`},
+	},
 	"MG203": {
-		"unrouted shop/reviews": {"warn"},
-		"routed shop/reviews":   {"deny"},
+		"routed shop/reviews":   {`deny spec.subsets[1].labels "subset v3 selects no running pod of Service shop/reviews"`},
+		"unrouted shop/reviews": {`warn spec.subsets[2].labels "subset v3 selects no running pod of Service shop/reviews"`},
 	},
 	"MG204": {
-		"removed shop/reviews":          {"deny"},
-		"removed shop/reviews (delete)": {"deny"},
+		"removed shop/reviews":          {`deny spec.subsets "removes subset v1, but VirtualService shop/reviews sends"`},
+		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule removes subset v1, but VirtualService"`},
 	},
 	"MG205": {
-		"hosts shop/reviews-dotted": {"warn"},
-		"hosts shop/nosuch":         {"warn"},
+		"hosts shop/reviews-dotted": {`warn spec.host "host reviews.shop is not expanded by Istio and matches no"`},
+		"hosts shop/nosuch":         {`warn spec.host "host nosuch matches no Service and no ServiceEntry, so this"`},
 	},
-	"MG206": {"duplicates shop/reviews-extra": {"warn", "warn"}},
+	"MG206": {
+		"duplicates shop/reviews-extra": {`warn spec.host "shop/reviews also configures"`, `warn spec.subsets[0].name "subset v1 is also defined by shop/reviews; only one"`},
+	},
 	"MG207": {
-		"outliers shop/reviews": {"warn"},
-		"outliers shop/ratings": {"warn"},
+		"outliers shop/reviews": {`warn spec.trafficPolicy "shop/reviews splits traffic across subsets v1, v2, but no"`},
+		"outliers shop/ratings": {`warn spec.trafficPolicy.outlierDetection.maxEjectionPercent "maxEjectionPercent 100 lets outlier detection eject every"`},
 	},
 }
 

@@ -41,8 +41,8 @@ func (r outlierDetection) Check(in *rules.Input) []rules.Finding {
 	for _, f := range fields {
 		if tp := policies[f]; tp != nil {
 			check(f, tp.Outlier)
-			for port, pp := range tp.Ports {
-				check(fmt.Sprintf("%s.portLevelSettings[port %d]", f, port), pp.Outlier)
+			for _, pp := range tp.Ports {
+				check(fmt.Sprintf("%s.portLevelSettings[%d]", f, pp.Index), pp.Outlier)
 			}
 		}
 	}

@@ -11,38 +11,41 @@ import (
 // Every write not listed must produce no finding of that rule.
 var fixtures = map[string]map[string][]string{
 	"MG101": {
-		"mesh-wide istio-system/default":    {"deny"},
-		"mesh-wide legacy/strict":           {"deny"},
-		"override legacy/migration":         {"deny"},
-		"override legacy/migration (unset)": {"deny"},
-		"preexisting legacy/strict":         {"warn pre-existing"},
+		"callers istio-system/default":      {`deny spec.mtls.mode "3 pods outside the mesh in 3 namespaces (batch, clients, legacy) that may call meshed workloads: batch/cleanup-1, clients/sleep-5c6-z8xq1 (Deployment sleep)"`},
+		"mesh-wide istio-system/default":    {`deny spec.mtls.mode "mesh-wide STRICT would reject plaintext from 2 pods outside the mesh in 2 namespaces (batch, legacy)"`},
+		"mesh-wide legacy/strict":           {`deny spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh in legacy that may call its meshed workloads: legacy/reporting-0 (StatefulSet reporting) — inject or enroll them"`},
+		"override legacy/migration":         {`deny spec.mtls.mode "the mesh-wide STRICT of istio-system/default now reaching"`},
+		"override legacy/migration (unset)": {`deny spec.mtls.mode "the mesh-wide STRICT of istio-system/default now reaching"`},
+		"override istio-system/default":     {`warn pre-existing spec.mtls.mode "mesh-wide STRICT would reject plaintext from 2 pods outside"`},
+		"preexisting legacy/strict":         {`warn pre-existing spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh"`},
 	},
 	"MG102": {
-		"callers legacy/api-strict": {"warn"},
-		"callers shop/strict":       {"warn"},
+		"addons istio-system/default": {`warn spec.mtls.mode "4 pods outside the mesh (4 kept out on purpose) in batch, cache, and 2 more would be refused"`},
+		"callers legacy/api-strict":   {`warn spec.mtls.mode "3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
+		"callers shop/strict":         {`warn spec.mtls.mode "3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
 	},
 	"MG103": {
-		"ports shop/web-ports": {"deny"},
-		"ports shop/db-ports":  {"deny"},
+		"ports shop/web-ports": {`deny spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected (ports"`},
+		"ports shop/db-ports":  {`deny spec.portLevelMtls[9999] "port 9999 is no container port of the 1 pod selected (ports"`},
 	},
 	"MG104": {
-		"selector shop/typo": {"warn"},
+		"selector shop/typo": {`warn spec.selector.matchLabels "selector matches no pod in shop, so the policy applies to"`},
 	},
 	"MG105": {
-		"conflicts shop/strict": {"deny"},
-		"conflicts shop/web-v1": {"deny"},
+		"conflicts shop/strict": {`deny metadata.name "shop also has the namespace-wide policy default; Istio"`},
+		"conflicts shop/web-v1": {`deny spec.selector "policy shop/web already selects the same workloads; Istio"`},
 	},
 	"MG106": {
-		"weakened shop/strict":          {"warn"},
-		"weakened istio-system/default": {"warn"},
-		"weakened ambient/amb-plain":    {"warn"},
-		"deleted shop/strict":           {"warn"},
+		"deleted shop/strict":           {`warn spec.mtls.mode "STRICT deleted: workloads under this policy accept"`},
+		"weakened shop/strict":          {`warn spec.mtls.mode "STRICT lowered to PERMISSIVE: workloads under this policy"`},
+		"weakened istio-system/default": {`warn spec.mtls.mode "DISABLE turns mTLS off for the whole mesh; traffic there is"`},
+		"weakened ambient/amb-plain":    {`warn spec.mtls.mode "DISABLE selects 1 pod enrolled in ambient: ztunnel then"`},
 	},
 	"MG107": {
-		"root istio-system/gateway-strict": {"deny"},
+		"root istio-system/gateway-strict": {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 	},
 	"MG108": {
-		"labels batch/strict": {"warn"},
+		"labels batch/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
 	},
 }
 

@@ -9,7 +9,11 @@ import (
 )
 
 // plaintextCallers (MG102) warns when STRICT starts to be enforced while pods
-// outside the mesh that MG101 does not cover may still call in plaintext.
+// outside the mesh that MG101 does not deny for may still call in plaintext:
+// deliberate outsiders (opted out, host network), accidental ones in other
+// namespaces than the one newly STRICT, and every outsider beside a workload
+// policy. Whether they call the STRICT workloads at all cannot be seen from
+// the cluster, so this warns instead of denying.
 type plaintextCallers struct{ paRule }
 
 func (plaintextCallers) ID() string { return "MG102" }
@@ -19,59 +23,71 @@ func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	level, _ := scope(in)
-	// covered says which namespaces MG101 already guards for this change.
-	var covered func(ns string) bool
+	// accidentalCovered says where MG101 already judges accidental outsiders.
+	var accidentalCovered func(ns string) bool
 	switch level {
 	case mesh.LevelMesh:
 		meshEff := in.Policies.MeshMode(in.State)
-		if !r.newlyStrictMesh(in, meshEff) {
+		if meshEff.Mode != state.ModeStrict || in.Policies.MeshMode(in.Prior).Mode == state.ModeStrict || !meshStrictEnforced(in, meshEff) {
 			return nil
 		}
-		covered = func(ns string) bool { return governedByMeshStrict(in, ns, meshEff) }
+		accidentalCovered = func(string) bool { return true }
 	case mesh.LevelNamespace:
 		if !r.newlyStrictNamespace(in, in.PA.Namespace) {
 			return nil
 		}
-		covered = func(ns string) bool { return ns == in.PA.Namespace }
+		accidentalCovered = func(ns string) bool { return ns == in.PA.Namespace }
 	case mesh.LevelWorkload:
 		if !r.newlyStrictWorkloads(in) {
 			return nil
 		}
-		covered = func(string) bool { return false }
+		accidentalCovered = func(string) bool { return false }
 	default:
 		return nil
 	}
 	var names []string
-	pods := 0
-	for _, ns := range in.State.NamespacesWithUnmeshedPods() {
-		if covered(ns) || in.Config.Excluded(ns) {
-			continue
+	pods, deliberate := 0, 0
+	add := func(ns string, n int) {
+		if n == 0 || in.Config.Excluded(ns) {
+			return
 		}
-		names = append(names, ns)
-		pods += in.State.Coverage(ns).UnmeshedPods
+		if len(names) == 0 || names[len(names)-1] != ns {
+			names = append(names, ns)
+		}
+		pods += n
+	}
+	// Both lists are sorted: merge them so each namespace is named once, in order.
+	acc, del := in.State.NamespacesWithAccidentalOutsiders(), in.State.NamespacesWithDeliberateOutsiders()
+	for i, j := 0, 0; i < len(acc) || j < len(del); {
+		var ns string
+		switch {
+		case j >= len(del) || (i < len(acc) && acc[i] < del[j]):
+			ns, i = acc[i], i+1
+		case i >= len(acc) || del[j] < acc[i]:
+			ns, j = del[j], j+1
+		default:
+			ns, i, j = acc[i], i+1, j+1
+		}
+		cov := in.State.Coverage(ns)
+		if !accidentalCovered(ns) {
+			add(ns, cov.AccidentalOutsiders)
+		}
+		before := pods
+		add(ns, cov.DeliberateOutsiders)
+		deliberate += pods - before
 	}
 	if len(names) == 0 {
 		return nil
 	}
+	opted := ""
+	if deliberate > 0 {
+		opted = fmt.Sprintf(" (%d kept out on purpose)", deliberate)
+	}
 	return []rules.Finding{{
 		Rule: r.ID(), Action: rules.Warn, Field: modeField(in.PA), Key: "callers", Subjects: names,
-		Message: fmt.Sprintf("STRICT now enforced; %s outside the mesh in %s may call in plaintext and be rejected",
-			plural(pods, "pod", "pods"), list(names[:min(len(names), 2)], len(names))),
+		Message: fmt.Sprintf("STRICT now enforced; plaintext from %s outside the mesh%s in %s would be refused",
+			plural(pods, "pod", "pods"), opted, list(names[:min(len(names), 2)], len(names))),
 	}}
-}
-
-// newlyStrictMesh reports whether the mesh-wide mode turns STRICT through the
-// change and reaches a namespace where a meshed server enforces it.
-func (plaintextCallers) newlyStrictMesh(in *rules.Input, meshEff mesh.Effective) bool {
-	if meshEff.Mode != state.ModeStrict || in.Policies.MeshMode(in.Prior).Mode == state.ModeStrict {
-		return false
-	}
-	for _, ns := range in.State.NamespaceNames() {
-		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) {
-			return true
-		}
-	}
-	return false
 }
 
 // newlyStrictNamespace reports whether ns, where a meshed server enforces

@@ -2,17 +2,24 @@ package peerauthentication
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// strictWithoutSidecar (MG101) keeps Istio's migration rule: mesh-wide STRICT
-// only once every namespace it governs is fully covered; namespace-wide STRICT
-// (the namespace's own, or the mesh's reaching it) only once the namespace is
-// fully covered, if a meshed server there would enforce it at all.
+// strictWithoutSidecar (MG101) denies STRICT newly enforced across a
+// namespace, or across the mesh, while pods outside the mesh that nobody kept
+// out on purpose may still call the workloads now enforcing it.
+//
+// Istio's behaviour followed here: a PeerAuthentication is enforced by the
+// *server's* proxy (pilot/pkg/security/authn builds the inbound listener's TLS
+// mode from it), and a pod without a proxy can only send plaintext. So STRICT
+// cuts off sidecar-less *callers*; a sidecar-less server is untouched (meshed
+// clients reach it in plaintext through auto mTLS). This is the order of
+// Istio's mTLS migration task: inject every client, then turn on STRICT; the
+// authn-policy task shows `sleep` in the un-injected `legacy` namespace failing
+// once mesh-wide STRICT is applied.
 type strictWithoutSidecar struct{ paRule }
 
 func (strictWithoutSidecar) ID() string { return "MG101" }
@@ -32,21 +39,28 @@ func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 	}
 }
 
+// fixes are the remedies that work for an accidental outsider: a PERMISSIVE
+// policy in the caller's own namespace would not help (it governs calls into
+// that namespace, not out of it), so it is never offered.
+const fixes = `inject or enroll them (label the namespace, then kubectl rollout restart their owners)%s, or, if they never call meshed workloads, opt them out with sidecar.istio.io/inject: "false"`
+
 func (r strictWithoutSidecar) meshWide(in *rules.Input) []rules.Finding {
 	meshEff := in.Policies.MeshMode(in.State)
-	if meshEff.Mode != state.ModeStrict {
+	if meshEff.Mode != state.ModeStrict || !meshStrictEnforced(in, meshEff) {
 		return nil
 	}
 	var namespaces, pods []string
 	total := 0
-	// Only namespaces with an unmeshed server can fail; the store keeps them.
-	for _, ns := range in.State.NamespacesWithUnmeshedServers() {
-		if !governedByMeshStrict(in, ns, meshEff) {
+	// Only namespaces with accidental outsiders can fail; the store keeps
+	// them sorted. A namespace with a PERMISSIVE policy of its own still
+	// counts: that policy protects calls into it, not the calls its pods make.
+	for _, ns := range in.State.NamespacesWithAccidentalOutsiders() {
+		if in.Config.Excluded(ns) {
 			continue
 		}
 		namespaces = append(namespaces, ns)
-		total += in.State.Coverage(ns).UnmeshedServers
-		for _, p := range in.State.UnmeshedServers(ns, examples-len(pods)) {
+		total += in.State.Coverage(ns).AccidentalOutsiders
+		for _, p := range in.State.AccidentalOutsiders(ns, examples-len(pods)) {
 			pods = append(pods, p.Ref())
 		}
 	}
@@ -55,9 +69,10 @@ func (r strictWithoutSidecar) meshWide(in *rules.Input) []rules.Finding {
 	}
 	return []rules.Finding{{
 		Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: "mesh", Subjects: namespaces,
-		Message: fmt.Sprintf("mesh-wide STRICT would reject plaintext for %s outside the mesh in %s (%s): %s — keep the mesh-wide policy PERMISSIVE until they are injected, or give those namespaces a PERMISSIVE PeerAuthentication",
-			plural(total, "server pod", "server pods"), plural(len(namespaces), "namespace", "namespaces"),
-			list(namespaces[:min(len(namespaces), examples)], len(namespaces)), list(pods, total)),
+		Message: fmt.Sprintf("mesh-wide STRICT would reject plaintext from %s outside the mesh in %s (%s) that may call meshed workloads: %s — "+fixes,
+			plural(total, "pod", "pods"), plural(len(namespaces), "namespace", "namespaces"),
+			list(namespaces[:min(len(namespaces), examples)], len(namespaces)), list(pods, total),
+			", keep the mesh-wide policy PERMISSIVE until then"),
 	}}
 }
 
@@ -67,21 +82,33 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 	}
 	eff := in.Policies.NamespaceMode(in.State, ns)
 	cov := in.State.Coverage(ns)
-	// STRICT over a namespace with no proxy at all enforces nothing.
-	if eff.Mode != state.ModeStrict || cov.UnmeshedServers == 0 || cov.MeshedServers == 0 {
+	// STRICT over a namespace without a meshed server enforces nothing.
+	if eff.Mode != state.ModeStrict || cov.AccidentalOutsiders == 0 || cov.MeshedServers == 0 {
 		return nil
 	}
 	var pods []string
-	for _, p := range in.State.UnmeshedServers(ns, examples) {
-		pods = append(pods, strings.TrimPrefix(p.Ref(), ns+"/"))
+	for _, p := range in.State.AccidentalOutsiders(ns, examples) {
+		pods = append(pods, p.Ref())
 	}
 	what := "STRICT"
-	if in.Change.Operation == rules.Delete || (eff.Source != nil && eff.Source.Namespace != ns) {
+	if eff.Source != nil && eff.Source.Namespace != ns {
 		what = fmt.Sprintf("the mesh-wide STRICT of %s/%s now reaching %s", eff.Source.Namespace, eff.Source.Name, ns)
 	}
 	return []rules.Finding{{
 		Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: ns, Subjects: []string{ns},
-		Message: fmt.Sprintf("%s would reject plaintext for %s without a sidecar in %s: %s — keep PERMISSIVE in %s until they are injected",
-			what, plural(cov.UnmeshedServers, "pod", "pods"), ns, list(pods, cov.UnmeshedServers), ns),
+		Message: fmt.Sprintf("%s would reject plaintext from %s outside the mesh in %s that may call its meshed workloads: %s — "+fixes,
+			what, plural(cov.AccidentalOutsiders, "pod", "pods"), ns, list(pods, cov.AccidentalOutsiders),
+			", keep "+ns+" PERMISSIVE until then"),
 	}}
+}
+
+// meshStrictEnforced reports whether the mesh-wide STRICT reaches a namespace
+// where a meshed server enforces it. It stops at the first such namespace.
+func meshStrictEnforced(in *rules.Input, meshEff mesh.Effective) bool {
+	for _, ns := range in.State.NamespaceNames() {
+		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,10 +9,11 @@
 package rulestest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +32,52 @@ const FixtureAnnotation = "meshguard.io/fixture"
 // CaseAnnotation names a write when a scenario writes one object twice.
 const CaseAnnotation = "meshguard.io/case"
 
-// Write is one judged write and the findings of the rule under test,
-// rendered "deny", "warn" or "warn pre-existing".
+// Write is one judged write and the findings of the rule under test.
 type Write struct {
 	Scenario string // file name without .yaml
 	Ref      string // namespace/name
 	Case     string
-	Findings []string
+	Findings []Got
+}
+
+// Got is one finding as a fixture sees it.
+type Got struct {
+	Action  string // "deny", "warn" or "warn pre-existing"
+	Field   string
+	Message string
+}
+
+func (g Got) String() string { return fmt.Sprintf("%s %s %q", g.Action, g.Field, g.Message) }
+
+// Want is one expected finding: `deny spec.subsets[1].labels "selects no running pod"`,
+// the action ("deny", "warn" or "warn pre-existing"), the field path and a
+// fragment the message must contain.
+type Want struct {
+	Action, Field, Fragment string
+}
+
+// ParseWant reads an expectation written as `action [pre-existing] field "fragment"`.
+func ParseWant(s string) (Want, error) {
+	head, quoted, ok := strings.Cut(s, ` "`)
+	frag, err := strconv.Unquote(`"` + quoted)
+	if !ok || err != nil || frag == "" {
+		return Want{}, fmt.Errorf("expectation %q: want `action field \"message fragment\"`", s)
+	}
+	parts := strings.Fields(head)
+	w := Want{Fragment: frag}
+	switch {
+	case len(parts) == 2 && (parts[0] == "deny" || parts[0] == "warn"):
+		w.Action, w.Field = parts[0], parts[1]
+	case len(parts) == 3 && parts[0] == "warn" && parts[1] == "pre-existing":
+		w.Action, w.Field = "warn pre-existing", parts[2]
+	default:
+		return Want{}, fmt.Errorf("expectation %q: want `deny|warn [pre-existing] field \"fragment\"`", s)
+	}
+	return w, nil
+}
+
+func (w Want) matches(g Got) bool {
+	return w.Action == g.Action && w.Field == g.Field && strings.Contains(g.Message, w.Fragment)
 }
 
 // Key renders the write as expectation tables key it: "scenario ns/name",
@@ -142,19 +182,45 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 			if r.Rule != id {
 				continue
 			}
-			f := string(r.Action)
+			g := Got{Action: string(r.Action), Field: r.Field, Message: r.Message}
 			if r.Preexisting {
-				f += " pre-existing"
+				g.Action += " pre-existing"
 			}
-			w.Findings = append(w.Findings, f)
+			w.Findings = append(w.Findings, g)
 			if strings.ContainsAny(r.Message, "\n") || !strings.Contains(r.Message, " ") {
 				t.Errorf("%s %s: malformed message %q", w.Key(), id, r.Message)
 			}
 		}
-		sort.Strings(w.Findings)
+		sort.Slice(w.Findings, func(i, j int) bool { return w.Findings[i].String() < w.Findings[j].String() })
 		out = append(out, w)
 	}
 	return out
+}
+
+// matchSet reports whether every finding is matched by exactly one
+// expectation and every expectation by one finding (compared as a set).
+func matchSet(want []Want, got []Got) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	used := make([]bool, len(got))
+	var try func(i int) bool
+	try = func(i int) bool { // tiny sets: backtracking is fine
+		if i == len(want) {
+			return true
+		}
+		for j, g := range got {
+			if !used[j] && want[i].matches(g) {
+				used[j] = true
+				if try(i + 1) {
+					return true
+				}
+				used[j] = false
+			}
+		}
+		return false
+	}
+	return try(0)
 }
 
 // clusterFile is the package's testdata/cluster.yaml, or the one the rule
@@ -174,14 +240,23 @@ func clusterFile() string {
 func Expect(t *testing.T, id string, want map[string][]string) {
 	t.Helper()
 	writes := Judge(t, id)
+	if os.Getenv("RULESTEST_DUMP") != "" {
+		dump(t, id, writes)
+	}
 	firing, passing := 0, 0
 	seen := map[string]bool{}
 	for _, w := range writes {
 		seen[w.Key()] = true
-		exp := slices.Clone(want[w.Key()])
-		sort.Strings(exp)
-		if !slices.Equal(exp, w.Findings) {
-			t.Errorf("%s: %s findings = %v, want %v", w.Key(), id, w.Findings, exp)
+		var exp []Want
+		for _, s := range want[w.Key()] {
+			e, err := ParseWant(s)
+			if err != nil {
+				t.Fatalf("%s: %v", w.Key(), err)
+			}
+			exp = append(exp, e)
+		}
+		if !matchSet(exp, w.Findings) {
+			t.Errorf("%s: %s findings =\n\t%v\nwant\n\t%v", w.Key(), id, w.Findings, want[w.Key()])
 		}
 		if len(w.Findings) > 0 {
 			firing++
@@ -197,4 +272,32 @@ func Expect(t *testing.T, id string, want map[string][]string) {
 	if firing == 0 || passing == 0 {
 		t.Errorf("%s needs at least one firing and one passing fixture (have %d and %d)", id, firing, passing)
 	}
+}
+
+// dump logs the judged writes as expectation lines (RULESTEST_DUMP=1), to be
+// read and trimmed by hand when a rule's messages change on purpose.
+func dump(t *testing.T, id string, writes []Write) {
+	t.Helper()
+	for _, w := range writes {
+		if len(w.Findings) == 0 {
+			continue
+		}
+		var lines []string
+		for _, g := range w.Findings {
+			frag, _, _ := strings.Cut(g.Message, " — ")
+			if len(frag) > 60 {
+				frag = frag[:strings.LastIndex(frag[:60], " ")]
+			}
+			lines = append(lines, fmt.Sprintf("%s %s %q", g.Action, g.Field, frag))
+		}
+		t.Logf("%s %q: {%s},", id, w.Key(), strings.Join(quoteAll(lines), ", "))
+	}
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = "`" + s + "`"
+	}
+	return out
 }

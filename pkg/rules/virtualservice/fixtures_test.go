@@ -10,32 +10,42 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
-		"subsets shop/reviews-v3":     {"deny"},
-		"subsets shop/reviews-mirror": {"deny"},
+		"subsets shop/reviews-v3":     {`deny spec.http[0].route[1].destination.subset "routes to subset v3 of reviews.shop.svc.cluster.local,"`},
+		"subsets shop/reviews-mirror": {`deny spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local,"`},
 	},
-	"MG302": {"ready shop/reviews": {"deny"}},
+	"MG302": {
+		"ready shop/reviews": {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
+	},
 	"MG303": {
-		"hosts legacy/dotted": {"deny"},
-		"hosts shop/nosuch":   {"deny"},
-		"hosts shop/external": {"warn"},
+		"hosts legacy/dotted": {`deny spec.http[0].route[0].destination.host "host reviews.shop is not expanded by Istio (only names"`},
+		"hosts shop/nosuch":   {`deny spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
+		"hosts shop/external": {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
 	},
 	"MG304": {
-		"ports shop/reviews":     {"deny"},
-		"ports shop/productpage": {"deny"},
+		"ports shop/reviews":     {`deny spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews (it exposes"`},
+		"ports shop/productpage": {`deny spec.http[0].route[0].destination.port "Service shop/ratings exposes 2 ports (9080, 9090) and it is"`},
 	},
 	"MG305": {
-		"gateways shop/typo":       {"deny"},
-		"gateways shop/wrong-host": {"deny"},
+		"gateways shop/typo":       {`deny spec.gateways[0] "Gateway shop/public-gw does not exist: this VirtualService"`},
+		"gateways shop/wrong-host": {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 	},
 	"MG306": {
-		"retries shop/storm":  {"deny", "warn"},
-		"retries shop/fourxx": {"deny"},
-		"retries shop/slow":   {"deny"},
+		"retries shop/storm":  {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},
+		"retries shop/fourxx": {`deny spec.http[0].retries.retryOn "retryOn 4xx retries client errors, which fail the same way"`},
+		"retries shop/slow":   {`deny spec.http[0].retries.perTryTimeout "worst case 3 × 1s + 2 × 25ms backoff = 3.05s exceeds the"`},
 	},
-	"MG307": {"claims shop/storefront-2": {"warn"}},
-	"MG308": {"order shop/shadowed": {"warn"}},
-	"MG309": {"protocol shop/ratings": {"warn"}},
-	"MG310": {"headers shop/upper": {"warn"}},
+	"MG307": {
+		"claims shop/storefront-2": {`warn spec.hosts "host shop.example.com is also claimed on gateway"`},
+	},
+	"MG308": {
+		"order shop/shadowed": {`warn spec.http[1] "http[1] can never match: http[0] above it matches every"`},
+	},
+	"MG309": {
+		"protocol shop/ratings": {`warn spec.http[0].route "HTTP route to ratings port 9080 (named \"web\") with no"`},
+	},
+	"MG310": {
+		"headers shop/upper": {`warn spec.http[0].match[0].headers "header X-User never matches: headers arrive lower-case;"`},
+	},
 }
 
 func TestFixtures(t *testing.T) {
