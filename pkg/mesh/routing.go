@@ -18,40 +18,35 @@ func (r Routing) root() string {
 	return r.Root
 }
 
-// VisibleRules returns the DestinationRules (without workload selector) for
-// fqdn that a client in namespace ns sees: those of its own namespace, of the
-// host's Service namespace and of the root namespace, honouring exportTo.
-func (r Routing) VisibleRules(s state.Snapshot, fqdn, ns, serviceNS string) []*state.DestinationRule {
-	var out []*state.DestinationRule
-	seen := map[string]bool{}
-	for _, candidate := range []string{ns, serviceNS, r.root()} {
-		if candidate == "" || seen[candidate] {
-			continue
-		}
-		seen[candidate] = true
-		for _, dr := range s.DestinationRules(candidate) {
-			if len(dr.WorkloadSelector) == 0 && Exported(dr.ExportTo, dr.Namespace, ns) &&
-				HostsOverlap(r.Hosts.FQDN(dr.Host, dr.Namespace), fqdn) {
-				out = append(out, dr)
-			}
-		}
+// SubsetUse is how one client namespace resolves a routed subset.
+type SubsetUse struct {
+	// Client is the namespace whose proxies route.
+	Client string
+	// Rules is what the lookup found for the host there (possibly nothing).
+	Rules RuleSet
+	// Subset is the definition found, nil when the rules do not define it.
+	Subset *state.Subset
+}
+
+// SubsetUses resolves subset of fqdn for every namespace whose proxies use vs
+// (see ClientNamespaces), each with the DestinationRule its lookup finds.
+func (r Routing) SubsetUses(s state.Snapshot, vs *state.VirtualService, fqdn, serviceNS, subset string) []SubsetUse {
+	clients := r.ClientNamespaces(s, vs, fqdn)
+	out := make([]SubsetUse, 0, len(clients))
+	for _, ns := range clients {
+		rs := r.Lookup(s, fqdn, ns, serviceNS)
+		sub, _ := rs.Subset(subset)
+		out = append(out, SubsetUse{Client: ns, Rules: rs, Subset: sub})
 	}
 	return out
 }
 
-// SubsetDefined reports whether a rule visible from ns defines subset for fqdn.
-func (r Routing) SubsetDefined(s state.Snapshot, fqdn, ns, serviceNS, subset string) bool {
-	_, ok := r.SubsetLabels(s, fqdn, ns, serviceNS, subset)
-	return ok
-}
-
-// SubsetLabels returns the labels of subset as the rules visible from ns define it.
-func (r Routing) SubsetLabels(s state.Snapshot, fqdn, ns, serviceNS, subset string) (map[string]string, bool) {
-	for _, dr := range r.VisibleRules(s, fqdn, ns, serviceNS) {
-		for _, sub := range dr.Subsets {
-			if sub.Name == subset {
-				return sub.Labels, true
-			}
+// SubsetLabels returns the labels of subset as the first client namespace of
+// vs that defines it sees them (false when none does: MG301's finding).
+func (r Routing) SubsetLabels(s state.Snapshot, vs *state.VirtualService, fqdn, serviceNS, subset string) (map[string]string, bool) {
+	for _, u := range r.SubsetUses(s, vs, fqdn, serviceNS, subset) {
+		if u.Subset != nil {
+			return u.Subset.Labels, true
 		}
 	}
 	return nil, false
@@ -126,25 +121,28 @@ func TLSSettings(dr *state.DestinationRule) []TLSSetting {
 
 // HasOutlierDetection reports whether the rule (or the subset's policy) sets outlier detection.
 func HasOutlierDetection(dr *state.DestinationRule, subset string) bool {
-	has := func(tp *state.TrafficPolicy) bool {
-		if tp == nil {
-			return false
-		}
-		if tp.Outlier != nil {
-			return true
-		}
-		for _, pp := range tp.Ports {
-			if pp.Outlier != nil {
-				return true
-			}
-		}
-		return false
-	}
-	if has(dr.Policy) {
+	if Ejects(dr.Policy) {
 		return true
 	}
 	for _, sub := range dr.Subsets {
-		if sub.Name == subset && has(sub.Policy) {
+		if sub.Name == subset && Ejects(sub.Policy) {
+			return true
+		}
+	}
+	return false
+}
+
+// Ejects reports whether a traffic policy sets outlier detection, at the top
+// or on some port.
+func Ejects(tp *state.TrafficPolicy) bool {
+	if tp == nil {
+		return false
+	}
+	if tp.Outlier != nil {
+		return true
+	}
+	for _, pp := range tp.Ports {
+		if pp.Outlier != nil {
 			return true
 		}
 	}

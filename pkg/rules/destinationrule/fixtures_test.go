@@ -20,8 +20,14 @@ var fixtures = map[string]map[string][]string{
 		"unrouted shop/reviews": {`warn spec.subsets[2].labels "subset v3 selects no running pod of Service shop/reviews"`},
 	},
 	"MG204": {
-		"removed shop/reviews":          {`deny spec.subsets "removes subset v1, but VirtualService shop/reviews sends"`},
-		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule removes subset v1, but VirtualService"`},
+		"shadow frontend/reviews-local": {`deny spec.subsets "this rule would win the DestinationRule lookup of proxies in frontend for reviews.shop.svc.cluster.local without defining subset v2, but VirtualService frontend/reviews-canary sends 20%"`},
+		"shadow frontend/shop-tls": {
+			`deny spec.subsets "without defining subset v1, but VirtualService frontend/reviews-canary sends 80%"`,
+			`deny spec.subsets "without defining subset v2, but VirtualService frontend/reviews-canary sends 20%"`,
+			`deny spec.subsets "lookup of proxies in frontend for reviews.shop.svc.cluster.local without defining subset v1, but VirtualService shop/reviews sends 100%"`,
+		},
+		"removed shop/reviews":          {`deny spec.subsets "removes subset v1, which proxies in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it"`},
+		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule leaves subset v1 undefined for proxies in shop, but VirtualService shop/reviews"`},
 	},
 	"MG205": {
 		"hosts shop/reviews-dotted": {`warn spec.host "host reviews.shop is not expanded by Istio and matches no"`},

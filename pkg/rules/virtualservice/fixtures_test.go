@@ -10,6 +10,9 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
+		"gateway shop/reviews-public": {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
+		"lookup shop/reviews-v2":      {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
+		"lookup shop/ratings-v1":      {`deny spec.http[0].route[0].destination.subset "no DestinationRule for that host exists yet: Envoy has no such cluster and those requests fail with 503 — apply the DestinationRule defining v1 first"`},
 		"subsets shop/reviews-v3":     {`deny spec.http[0].route[1].destination.subset "routes to subset v3 of reviews.shop.svc.cluster.local,"`},
 		"subsets shop/reviews-mirror": {`deny spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local,"`},
 	},

@@ -45,3 +45,11 @@ func subsetText(d state.Destination) string {
 	}
 	return d.Host
 }
+
+// listOf renders up to three names and how many more there are.
+func listOf(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:3], ", ") + ", and " + strconv.Itoa(len(names)-3) + " more"
+}

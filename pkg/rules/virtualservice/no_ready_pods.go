@@ -32,7 +32,7 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		}
 		var labels map[string]string
 		if d.Subset != "" {
-			l, ok := in.Routing.SubsetLabels(in.State, res.FQDN, vs.Namespace, res.ServiceNamespace, d.Subset)
+			l, ok := in.Routing.SubsetLabels(in.State, vs, res.FQDN, res.ServiceNamespace, d.Subset)
 			if !ok {
 				return true // MG301
 			}

@@ -70,11 +70,14 @@ func (r retries) Check(in *rules.Input) []rules.Finding {
 	return out
 }
 
+// hasOutlierDetection reports whether the DestinationRule the VirtualService's
+// own namespace finds for the host (Istio's lookup) ejects failing endpoints:
+// in its top-level policy (the oldest merged rule's) or the subset's.
 func (retries) hasOutlierDetection(in *rules.Input, fqdn, serviceNS, subset string) bool {
-	for _, dr := range in.Routing.VisibleRules(in.State, fqdn, in.VS.Namespace, serviceNS) {
-		if mesh.HasOutlierDetection(dr, subset) {
-			return true
-		}
+	rs := in.Routing.Lookup(in.State, fqdn, in.VS.Namespace, serviceNS)
+	if owner := rs.PolicyOwner(); owner != nil && mesh.Ejects(owner.Policy) {
+		return true
 	}
-	return false
+	sub, _ := rs.Subset(subset)
+	return sub != nil && mesh.Ejects(sub.Policy)
 }

@@ -1,0 +1,151 @@
+package mesh_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+func dr(ns, name string, age int, host string, exportTo []string, subsets ...string) *state.DestinationRule {
+	d := &state.DestinationRule{Namespace: ns, Name: name, Created: t0.Add(time.Duration(age) * time.Hour), Host: host, ExportTo: exportTo}
+	for _, s := range subsets {
+		d.Subsets = append(d.Subsets, state.Subset{Name: s})
+	}
+	return d
+}
+
+// The cases follow pilot/pkg/model/push_context.go (destinationRule) and
+// destination_rule.go (mergeDestinationRule).
+func TestLookup(t *testing.T) {
+	const reviews = "reviews.shop.svc.cluster.local"
+	cases := []struct {
+		name   string
+		rules  []*state.DestinationRule
+		client string
+		want   string // names of the merged rules, "" for none
+	}{
+		{name: "a client without rules of its own uses the Service's namespace rule",
+			rules: []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1")}, client: "frontend", want: "shop/reviews"},
+		{name: "a rule in the client's namespace shadows the Service's rule",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("frontend", "local", 1, reviews, nil)},
+			client: "frontend", want: "frontend/local"},
+		{name: "a wildcard rule in the client's namespace shadows an exact one elsewhere",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("frontend", "all", 1, "*.local", nil)},
+			client: "frontend", want: "frontend/all"},
+		{name: "a client rule exported elsewhere only is not in the client's own index",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("frontend", "local", 1, reviews, []string{"shop"})},
+			client: "frontend", want: "shop/reviews"},
+		{name: "a Service rule exported to its own namespace is invisible to others, who fall back to the root",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", []string{"."}, "v1"), dr("istio-system", "mesh", 1, "*.local", nil)},
+			client: "frontend", want: "istio-system/mesh"},
+		{name: "the most specific exported rule, if not exported to the client, hides a less specific one",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", []string{"batch"}), dr("shop", "all", 1, "*.shop.svc.cluster.local", nil)},
+			client: "frontend", want: ""},
+		{name: "a rule private to its namespace is not among the exported ones at all",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", []string{"."}), dr("shop", "all", 1, "*.shop.svc.cluster.local", nil)},
+			client: "frontend", want: "shop/all"},
+		{name: "within a namespace the exact host wins over a wildcard",
+			rules:  []*state.DestinationRule{dr("shop", "all", 0, "*.shop.svc.cluster.local", nil), dr("shop", "reviews", 1, "reviews", nil)},
+			client: "shop", want: "shop/reviews"},
+		{name: "the longer wildcard wins over a shorter one",
+			rules:  []*state.DestinationRule{dr("istio-system", "local", 0, "*.local", nil), dr("istio-system", "cluster", 1, "*.cluster.local", nil), dr("istio-system", "any", 2, "*", nil)},
+			client: "shop", want: "istio-system/cluster"},
+		{name: "rules for one host in one namespace merge, oldest first",
+			rules:  []*state.DestinationRule{dr("shop", "b", 1, "reviews", nil, "v2"), dr("shop", "a", 0, "reviews", nil, "v1")},
+			client: "frontend", want: "shop/a, shop/b"},
+		{name: "a root proxy uses a root rule exported to the root namespace alone first",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("istio-system", "gw", 1, reviews, []string{"."})},
+			client: "istio-system", want: "istio-system/gw"},
+		{name: "a root proxy prefers the Service's rule over public root rules",
+			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("istio-system", "mesh", 1, "*.local", nil)},
+			client: "istio-system", want: "shop/reviews"},
+		{name: "a rule exported only to the root namespace is not used by other clients",
+			rules: []*state.DestinationRule{dr("istio-system", "gw", 1, reviews, []string{"."})}, client: "shop", want: ""},
+		{name: "rules with a workload selector are never looked up",
+			rules: []*state.DestinationRule{func() *state.DestinationRule {
+				d := dr("frontend", "sel", 0, reviews, nil)
+				d.WorkloadSelector = map[string]string{"app": "x"}
+				return d
+			}(), dr("shop", "reviews", 1, "reviews", nil)},
+			client: "frontend", want: "shop/reviews"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mesh.NewStore(mesh.DefaultClusterDomain)
+			for _, d := range c.rules {
+				s.SetDestinationRule(d)
+			}
+			r := mesh.Routing{}
+			_ = s.View(func(v state.Snapshot) error {
+				if got := r.Lookup(v, reviews, c.client, "shop").Names(); got != c.want {
+					t.Errorf("Lookup from %s = %q, want %q", c.client, got, c.want)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestMergedRulesKeepTheOldestDefinitions(t *testing.T) {
+	older := dr("shop", "a", 0, "reviews", nil, "v1")
+	older.Policy = &state.TrafficPolicy{TLS: &state.ClientTLS{Mode: "ISTIO_MUTUAL"}}
+	older.Subsets[0].Labels = map[string]string{"version": "old"}
+	newer := dr("shop", "b", 1, "reviews", nil, "v1", "v2")
+	newer.Policy = &state.TrafficPolicy{TLS: &state.ClientTLS{Mode: "DISABLE"}}
+	s := mesh.NewStore(mesh.DefaultClusterDomain)
+	s.SetDestinationRule(newer)
+	s.SetDestinationRule(older)
+	_ = s.View(func(v state.Snapshot) error {
+		rs := mesh.Routing{}.Lookup(v, "reviews.shop.svc.cluster.local", "shop", "shop")
+		if owner := rs.PolicyOwner(); owner != older {
+			t.Errorf("trafficPolicy owner = %v, want the oldest rule", owner)
+		}
+		if sub, from := rs.Subset("v1"); sub == nil || from != older || sub.Labels["version"] != "old" {
+			t.Errorf("v1 from %v, want the oldest definition", from)
+		}
+		if sub, from := rs.Subset("v2"); sub == nil || from != newer {
+			t.Errorf("v2 from %v, want the newer rule's", from)
+		}
+		return nil
+	})
+}
+
+func TestClientNamespaces(t *testing.T) {
+	s := mesh.NewStore(mesh.DefaultClusterDomain)
+	s.SetDestinationRule(dr("shop", "reviews", 0, "reviews", nil))
+	s.SetDestinationRule(dr("frontend", "local", 0, "reviews.shop.svc.cluster.local", nil))
+	s.SetDestinationRule(dr("batch", "all", 0, "*.local", nil))
+	const fqdn = "reviews.shop.svc.cluster.local"
+	cases := []struct {
+		name string
+		vs   *state.VirtualService
+		want []string
+	}{
+		{name: "a mesh route is used in its namespace and in every namespace holding a rule for the host",
+			vs: &state.VirtualService{Namespace: "shop"}, want: []string{"batch", "frontend", "shop"}},
+		{name: "exportTo limits the namespaces that use it",
+			vs: &state.VirtualService{Namespace: "shop", ExportTo: []string{".", "frontend"}}, want: []string{"frontend", "shop"}},
+		{name: "a route bound only to a gateway is used by that gateway's namespace",
+			vs: &state.VirtualService{Namespace: "shop", Gateways: []string{"istio-system/public"}}, want: []string{"istio-system"}},
+		{name: "a route bound to a gateway and mesh is used by both",
+			vs: &state.VirtualService{Namespace: "shop", ExportTo: []string{"."}, Gateways: []string{"public", "mesh"}}, want: []string{"shop"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_ = s.View(func(v state.Snapshot) error {
+				got := mesh.Routing{}.ClientNamespaces(v, c.vs, fqdn)
+				if len(got) != len(c.want) {
+					t.Fatalf("got %v, want %v", got, c.want)
+				}
+				for i := range got {
+					if got[i] != c.want[i] {
+						t.Fatalf("got %v, want %v", got, c.want)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
