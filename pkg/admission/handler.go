@@ -193,7 +193,7 @@ func (h *Handler) gatherTrust(ctx context.Context, change *rules.Change) error {
 	var refs []mesh.MaterialRef
 	var roots []string
 	_ = h.Store.View(func(s state.Snapshot) error {
-		refs, roots = mesh.MaterialNeeds(s, h.Config.RootNamespace, change.OldDR, change.NewDR)
+		refs, roots = engine.RoutingFor(h.Config).MaterialNeeds(s, change.OldDR, change.NewDR)
 		return nil
 	})
 	now := time.Now

@@ -303,7 +303,7 @@ func fetchTrust(ctx context.Context, o Options, store *state.Store, view *trust.
 	var refs []mesh.MaterialRef
 	var roots []string
 	_ = store.View(func(s state.Snapshot) error {
-		refs, roots = mesh.MaterialNeeds(s, o.Config.RootNamespace, change.OldDR, change.NewDR)
+		refs, roots = engine.RoutingFor(o.Config).MaterialNeeds(s, change.OldDR, change.NewDR)
 		return nil
 	})
 	var secrets [][2]string

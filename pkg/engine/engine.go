@@ -42,7 +42,7 @@ type Engine struct {
 // New returns an engine for the given rules and configuration.
 func New(rs []rules.Rule, cfg *config.Config) *Engine {
 	e := &Engine{rules: map[string][]rules.Rule{}, config: cfg, policies: mesh.Policies{RootNamespace: cfg.RootNamespace},
-		routing: mesh.Routing{Hosts: mesh.Hosts{Domain: cfg.ClusterDomain}, Root: cfg.RootNamespace}}
+		routing: RoutingFor(cfg)}
 	for _, r := range rs {
 		if cfg.Rules[r.ID()] == config.EnforceOff {
 			continue
@@ -50,6 +50,12 @@ func New(rs []rules.Rule, cfg *config.Config) *Engine {
 		e.rules[r.Kind()] = append(e.rules[r.Kind()], r)
 	}
 	return e
+}
+
+// RoutingFor is the host and DestinationRule resolution cfg implies (cluster
+// domain, root namespace), for the faces that gather what rules will read.
+func RoutingFor(cfg *config.Config) mesh.Routing {
+	return mesh.Routing{Hosts: mesh.Hosts{Domain: cfg.ClusterDomain}, Root: cfg.RootNamespace}
 }
 
 // Handles reports whether the engine reviews objects of kind.

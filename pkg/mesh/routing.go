@@ -11,6 +11,9 @@ type Routing struct {
 	Root  string
 }
 
+// RootNamespace is the root (config) namespace rules are looked up in last.
+func (r Routing) RootNamespace() string { return r.root() }
+
 func (r Routing) root() string {
 	if r.Root == "" {
 		return DefaultRootNamespace
@@ -50,6 +53,30 @@ func (r Routing) SubsetLabels(s state.Snapshot, vs *state.VirtualService, fqdn, 
 		}
 	}
 	return nil, false
+}
+
+// endpointLabels are labels Istio puts on endpoints itself (cluster, network,
+// locality, node), so that subsets can split traffic by them; they are not pod
+// labels (pilot/pkg/serviceregistry/kube/controller endpoint builder and
+// pkg/config/labels). The multicluster traffic tasks define subsets with them.
+var endpointLabels = map[string]bool{
+	"topology.istio.io/cluster":     true,
+	"topology.istio.io/network":     true,
+	"topology.istio.io/subzone":     true,
+	"topology.kubernetes.io/region": true,
+	"topology.kubernetes.io/zone":   true,
+	"kubernetes.io/hostname":        true,
+}
+
+// JudgedByPods reports whether a subset's pods can be counted from pod
+// labels: false when it uses a label Istio adds to endpoints itself.
+func JudgedByPods(labels map[string]string) bool {
+	for k := range labels {
+		if endpointLabels[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // PodCount counts the live and the Ready pods of a Service that carry labels

@@ -138,7 +138,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG306", Kind: KindVirtualService, Default: Deny,
 		Title:       "Retry storm",
-		Description: "Retries above the limit (default 3), retryOn with plain 4xx, or a worst-case retry time ((1 + attempts) x perTryTimeout plus backoff) beyond the route timeout; warns on retries without outlier detection.",
+		Description: "Retries above the limit (default 3): load multiplies by (1 + attempts) per hop. Warns on retryOn with plain 4xx, on a worst-case retry time ((1 + attempts) x perTryTimeout plus backoff) beyond the route timeout (Envoy cuts the tries short), and on retries without outlier detection.",
 		Fix:         "Retry at most 3 times, on retriable-4xx, within the route timeout.",
 	},
 	{

@@ -127,11 +127,7 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 			return nil, fmt.Errorf("ConfigMap %s: %w", env.Metadata.Name, err)
 		}
 		cm.Namespace = env.Metadata.Namespace
-		root, err := MeshRoot(&cm)
-		if err != nil {
-			return nil, err
-		}
-		o.Root = root
+		o.Root = MeshRoot(&cm)
 	case gv.Group == "" && env.Kind == "Namespace":
 		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
 	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":
@@ -204,10 +200,18 @@ func InspectSecret(sec *corev1.Secret) *trust.Material {
 }
 
 // MeshRoot reads the mesh root from an istio-ca-root-cert ConfigMap.
-func MeshRoot(cm *corev1.ConfigMap) (*trust.Root, error) {
+// An empty or unparsable root-cert.pem is not bad input: it is a Root with a
+// Problem, reported by MG403 on the rules that rely on it.
+func MeshRoot(cm *corev1.ConfigMap) *trust.Root {
+	root := &trust.Root{Source: "ConfigMap " + cm.Namespace + "/" + cm.Name}
 	certs, err := trust.ParseBundle([]byte(cm.Data[trust.MeshRootKey]))
-	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s/%s %s: %w", cm.Namespace, cm.Name, trust.MeshRootKey, err)
+	switch {
+	case err != nil:
+		root.Problem = trust.MeshRootKey + ": " + err.Error()
+	case len(certs) == 0:
+		root.Problem = trust.MeshRootKey + " holds no certificate"
+	default:
+		root.Certs = certs
 	}
-	return &trust.Root{Certs: certs, Source: "ConfigMap " + cm.Namespace + "/" + cm.Name}, nil
+	return root
 }

@@ -116,3 +116,20 @@ spec: {hosts: [r], http: [{route: [{destination: {host: r}}], timeout: 2s, retri
 		t.Errorf("timeout %s, perTryTimeout %s", rt.Timeout, rt.Retries.PerTryTimeout)
 	}
 }
+
+// An empty or broken root-cert.pem is a problem of the rules that use it
+// (MG403), not bad input: `check` must keep judging every other write.
+func TestUnusableMeshRootIsStateNotBadInput(t *testing.T) {
+	for name, data := range map[string]string{"empty": `""`, "garbage": `"not a certificate"`} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, "root.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-ca-root-cert, namespace: istio-system}\ndata: {root-cert.pem: "+data+"}\n")
+			docs, err := state.ReadFiles([]string{p})
+			if err != nil {
+				t.Fatalf("err = %v, want the ConfigMap read", err)
+			}
+			if len(docs) != 1 || docs[0].Object.Root == nil || docs[0].Object.Root.Problem == "" || len(docs[0].Object.Root.Certs) != 0 {
+				t.Fatalf("want a root with a problem and no certificates, got %+v", docs[0].Object.Root)
+			}
+		})
+	}
+}

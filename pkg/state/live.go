@@ -251,9 +251,8 @@ func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets 
 		case err != nil:
 			return fmt.Errorf("reading ConfigMap %s/%s: %w", ns, trust.MeshRootConfigMap, err)
 		default:
-			// A root that does not parse cannot be judged against; MG402 says so.
-			root, _ := MeshRoot(&cm)
-			view.Roots[ns] = root
+			// A root that does not parse cannot be judged against; MG403 says so.
+			view.Roots[ns] = MeshRoot(&cm)
 		}
 	}
 	return nil

@@ -52,6 +52,18 @@ func (s *Store) indexVS(vs *VirtualService, add bool) {
 		k := GatewayKey(g, vs.Namespace)
 		s.vsByGateway[k] = updateRefs(s.vsByGateway[k], ref, add)
 	}
+	if OnMesh(vs) {
+		for _, h := range vs.Hosts {
+			k := s.resolve(h, vs.Namespace)
+			s.vsOnMesh[k] = updateRefs(s.vsOnMesh[k], ref, add)
+		}
+	}
+}
+
+// OnMesh reports whether a VirtualService applies to sidecars: it binds no
+// gateway, or the reserved "mesh" one.
+func OnMesh(vs *VirtualService) bool {
+	return len(vs.Gateways) == 0 || slices.Contains(vs.Gateways, "mesh")
 }
 
 func updateRefs(refs []vsRef, ref vsRef, add bool) []vsRef {
@@ -288,6 +300,10 @@ func (v storeView) VirtualServicesRouting(host string) []*VirtualService {
 
 func (v storeView) VirtualServicesOnGateway(key string) []*VirtualService {
 	return v.lookup(v.s.vsByGateway[key])
+}
+
+func (v storeView) VirtualServicesOnMesh(host string) []*VirtualService {
+	return v.lookup(v.s.vsOnMesh[host])
 }
 
 func (v storeView) lookup(refs []vsRef) []*VirtualService {

@@ -134,6 +134,12 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 	})
 }
 
+func (o vsOverlay) VirtualServicesOnMesh(host string) []*VirtualService {
+	return o.replace(o.Snapshot.VirtualServicesOnMesh(host), func(v *VirtualService) bool {
+		return OnMesh(v) && slices.ContainsFunc(v.Hosts, func(h string) bool { return o.Snapshot.ResolveHost(h, v.Namespace) == host })
+	})
+}
+
 // RoutedHosts adds the hosts the written VirtualService routes to; a host it
 // stopped routing to may stay listed, with no VirtualService behind it.
 func (o vsOverlay) RoutedHosts() []string {

@@ -83,6 +83,9 @@ type Snapshot interface {
 	// VirtualServicesOnGateway lists the VirtualServices bound to the
 	// Gateway "ns/name" (see GatewayKey).
 	VirtualServicesOnGateway(key string) []*VirtualService
+	// VirtualServicesOnMesh lists the VirtualServices applying to sidecars
+	// (no gateway, or "mesh") whose spec.hosts name host, resolved.
+	VirtualServicesOnMesh(host string) []*VirtualService
 	// Gateway returns the Gateway ns/name, or nil.
 	Gateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
@@ -166,12 +169,13 @@ type Store struct {
 	drHosts     map[string]map[string]int
 	drWildcards []string
 	vsByGateway map[string][]vsRef
+	vsOnMesh    map[string][]vsRef // by resolved spec.hosts, for sidecar-bound services
 	entries     []*ServiceEntry
 }
 
 // NewStore returns an empty store that classifies pods with classify.
 func NewStore(classify ClassifyFunc, opts ...Option) *Store {
-	s := &Store{classify: classify, nss: map[string]*nsIndex{}, vsByHost: map[string][]vsRef{}, vsByGateway: map[string][]vsRef{},
+	s := &Store{classify: classify, nss: map[string]*nsIndex{}, vsByHost: map[string][]vsRef{}, vsByGateway: map[string][]vsRef{}, vsOnMesh: map[string][]vsRef{},
 		drHosts: map[string]map[string]int{},
 		resolve: func(host, _ string) string { return host }}
 	for _, o := range opts {

@@ -16,6 +16,9 @@ const (
 type Root struct {
 	Certs  []Cert
 	Source string // "ConfigMap shop/istio-ca-root-cert"
+	// Problem says why the bundle is unusable (empty, does not parse);
+	// Certs is empty then.
+	Problem string
 }
 
 // View is the trust material one review may consult, gathered before the

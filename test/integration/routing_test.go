@@ -165,7 +165,7 @@ func TestDeletingRoutedDestinationRule(t *testing.T) {
 	eventually(t, "route to v1 allowed", func() error { return k8s.Create(ctx(), vs.DeepCopy()) })
 	dr := obj(t, `{apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: {name: reviews, namespace: rt-shop}}`)
 	eventually(t, "deleting the routed rule denied", func() error {
-		return deniedWith(k8s.Delete(ctx(), dr.DeepCopy()), "[MG204] spec.subsets: deleting the rule removes subset v1, but VirtualService rt-shop/reviews-v1 sends 100% of a route's traffic to it")
+		return deniedWith(k8s.Delete(ctx(), dr.DeepCopy()), "[MG204] spec.subsets: deleting the rule leaves subset v1 undefined for proxies in rt-shop, but VirtualService rt-shop/reviews-v1 sends 100% of a route's traffic to it")
 	})
 	if err := k8s.Delete(ctx(), vs); err != nil {
 		t.Fatal(err)

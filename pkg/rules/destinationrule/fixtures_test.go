@@ -10,10 +10,13 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG201": {
-		"mutual legacy/billing": {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but"`},
+		"wildcard istio-system/default": {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards *.local reaches 3 Service(s) whose servers have no proxy to terminate it: default/kubernetes (no selector: its endpoints are outside the mesh); legacy/billing (1 of 1 pods without a sidecar: billing-0); legacy/ledger-db (no selector"`},
+		"wildcard default/api-server":   {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards kubernetes.default.svc.cluster.local, but it has no selector, so its endpoints are outside the mesh"`},
+		"mutual legacy/billing":         {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 pods have no sidecar (billing-0)"`},
 	},
 	"MG202": {
-		"plaintext shop/ratings": {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local,"`},
+		"wildcard shop/shop-plain": {`deny spec.trafficPolicy.tls.mode "DISABLE sends plaintext to 1 Service(s) under *.shop.svc.cluster.local whose pods enforce STRICT mTLS: shop/ratings (1 pods, PeerAuthentication shop/ratings-strict)"`},
+		"plaintext shop/ratings":   {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local,"`},
 	},
 	"MG203": {
 		"routed shop/reviews":   {`deny spec.subsets[1].labels "subset v3 selects no running pod of Service shop/reviews"`},

@@ -86,3 +86,69 @@ func routeShare(d state.Destination, weighted []state.Destination) (int32, bool)
 	}
 	return d.Weight, d.Weight > 0
 }
+
+// governedService is a Service a rule's TLS settings reach, with the merged
+// rules that the lookup picks for it.
+type governedService struct {
+	Service *state.Service
+	FQDN    string
+	Rules   mesh.RuleSet
+}
+
+// governed lists the Services dr governs: for an exact host its one Service,
+// for a wildcard host (`*.legacy.svc.cluster.local`, `*.local`, `*`) every
+// Service it matches — in both cases only where Istio's lookup picks the rule
+// (a more specific rule, or one nearer the client, wins). Clients are taken
+// in dr's own namespace; for a rule in the root namespace, in the Service's
+// namespace, which stands for every client without a rule of its own.
+func governed(in *rules.Input, dr *state.DestinationRule) []governedService {
+	if len(dr.WorkloadSelector) > 0 {
+		return nil // sidecar-scoped: judged for the selected workloads' own rule only
+	}
+	pattern := in.Routing.Hosts.FQDN(dr.Host, dr.Namespace)
+	var out []governedService
+	consider := func(svc *state.Service) {
+		fqdn := in.Routing.Hosts.FQDN(svc.Name, svc.Namespace)
+		client := dr.Namespace
+		if client == in.Routing.RootNamespace() {
+			client = svc.Namespace
+		}
+		if rs := in.Routing.Lookup(in.State, fqdn, client, svc.Namespace); rs.Contains(dr) {
+			out = append(out, governedService{Service: svc, FQDN: fqdn, Rules: rs})
+		}
+	}
+	if !strings.HasPrefix(pattern, "*") {
+		if res := target(in, dr); res.Service != nil {
+			consider(res.Service)
+		}
+		return out
+	}
+	for _, ns := range in.State.NamespaceNames() {
+		for _, svc := range in.State.Services(ns) {
+			if mesh.HostScore(pattern, in.Routing.Hosts.FQDN(svc.Name, svc.Namespace)) > 0 {
+				consider(svc)
+			}
+		}
+	}
+	return out
+}
+
+// applies reports whether a TLS setting of dr is in force for a governed
+// Service: top-level and port-level settings only when dr owns the merged
+// trafficPolicy (Istio keeps the oldest rule's), subset settings only when
+// dr's definition of the subset is the one merged in.
+func applies(g governedService, dr *state.DestinationRule, t mesh.TLSSetting) bool {
+	if t.Subset == "" {
+		return g.Rules.PolicyOwner() == dr
+	}
+	_, from := g.Rules.Subset(t.Subset)
+	return from == dr
+}
+
+// serviceRefs renders up to examples Services as ns/name, with how many more.
+func serviceRefs(items []string) string {
+	if len(items) <= examples {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:examples], "; ") + fmt.Sprintf("; and %d more", len(items)-examples)
+}

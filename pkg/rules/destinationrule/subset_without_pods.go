@@ -26,8 +26,8 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 	}
 	var out []rules.Finding
 	for i, sub := range dr.Subsets {
-		if len(livePods(in.State, res.Service, sub.Labels)) > 0 {
-			continue
+		if !mesh.JudgedByPods(sub.Labels) || len(livePods(in.State, res.Service, sub.Labels)) > 0 {
+			continue // endpoint labels (cluster, zone) cannot be judged from pods
 		}
 		f := rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name}
 		if vs, share := r.routedTo(in, dr, res.FQDN, sub.Name); vs != nil {

@@ -18,6 +18,12 @@ func (badMaterial) ID() string { return "MG403" }
 func (r badMaterial) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	for _, st := range settings(in) {
+		if verifies(st.TLS.Mode) && st.Material != nil && len(st.Material.CA) > 0 {
+			if root := in.Change.Trust.MeshRoot(in.DR.Namespace, in.Config.RootNamespace); root != nil && root.Problem != "" {
+				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field, Key: st.Field + ":root",
+					Message: fmt.Sprintf("the mesh root in %s is unusable (%s); the CA bundle cannot be checked against it", root.Source, root.Problem)})
+			}
+		}
 		m := st.Material
 		if m == nil {
 			continue

@@ -22,6 +22,9 @@ func (r caLacksMeshRoot) Check(in *rules.Input) []rules.Finding {
 		}
 		view := in.Change.Trust
 		root := view.MeshRoot(in.DR.Namespace, in.Config.RootNamespace)
+		if root != nil && root.Problem != "" {
+			root = nil // unusable: MG403 reports it
+		}
 		if root == nil && len(view.Anchors) == 0 {
 			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field, Key: st.Field + ":unjudged",
 				Message: fmt.Sprintf("cannot check the CA bundle of %s: no %s ConfigMap and no fleet anchors", st.Material.Source, trust.MeshRootConfigMap)})

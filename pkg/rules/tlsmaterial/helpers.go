@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -42,7 +43,7 @@ func settings(in *rules.Input) []setting {
 	for _, t := range mesh.TLSSettings(dr) {
 		st := setting{TLSSetting: t}
 		if name := t.TLS.CredentialName; name != "" && !view.SecretsUnknown {
-			st.Namespaces = mesh.CredentialNamespaces(in.State, dr)
+			st.Namespaces = in.Routing.CredentialNamespaces(in.State, dr)
 			for _, ns := range st.Namespaces {
 				if m, ok := view.Secret(ns, name); ok {
 					if st.Material == nil {
@@ -64,10 +65,33 @@ func verifies(mode string) bool {
 	return mode == "SIMPLE" || mode == "MUTUAL"
 }
 
-// inMesh reports whether the rule's host is served inside the mesh or the fleet.
+// inMesh reports whether the rule's host presents the mesh's certificates: a
+// configured fleet host, or a Service whose live pods all run a proxy (with
+// none running yet, one in a namespace enrolled in the mesh). A Service whose
+// pods have no proxy presents its own certificate (the egress gateway mTLS
+// origination task's nginx), so its CA bundle need not hold the mesh root.
 func inMesh(in *rules.Input) bool {
 	res := in.Routing.Hosts.Resolve(in.State, in.DR.Host, in.DR.Namespace)
-	return res.InCluster() || in.Change.Trust.IsFleetHost(res.FQDN)
+	if in.Change.Trust.IsFleetHost(res.FQDN) {
+		return true
+	}
+	if res.Service == nil || len(res.Service.Selector) == 0 {
+		return false
+	}
+	live, meshed := 0, 0
+	in.State.ForEachServicePod(res.Service.Namespace, res.Service.Name, func(p *state.Pod) bool {
+		if !p.Finished() {
+			live++
+			if mesh.InMesh(p, in.State.Namespace(p.Namespace)) {
+				meshed++
+			}
+		}
+		return true
+	})
+	if live == 0 {
+		return mesh.InjectionEnabled(in.State.Namespace(res.Service.Namespace))
+	}
+	return meshed == live
 }
 
 func subjects(certs []trust.Cert) string {

@@ -9,7 +9,8 @@ import (
 
 // missingCredential (MG401) denies a credentialName whose Secret does not
 // exist where the proxy reads it: the rule's namespace for sidecars (with a
-// workload selector), the gateway pods' namespace otherwise.
+// workload selector), otherwise the namespaces of the gateway pods that route
+// to the rule's host. With no such gateway yet it only warns.
 type missingCredential struct{ tlsRule }
 
 func (missingCredential) ID() string { return "MG401" }
@@ -17,6 +18,14 @@ func (missingCredential) ID() string { return "MG401" }
 func (r missingCredential) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	for _, st := range settings(in) {
+		if st.TLS.CredentialName != "" && len(st.Namespaces) == 0 && !in.Change.Trust.SecretsUnknown {
+			// No gateway routes to the host yet: nothing reads the Secret,
+			// and copying a private key anywhere "just in case" is worse.
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field + ".credentialName", Key: st.Field + ":unread",
+				Message: fmt.Sprintf("no gateway routes to %s yet, so nothing reads Secret %s; it must exist where that gateway runs",
+					in.DR.Host, st.TLS.CredentialName)})
+			continue
+		}
 		if len(st.Missing) == 0 {
 			continue
 		}

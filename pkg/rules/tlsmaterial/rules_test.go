@@ -42,7 +42,15 @@ type tc struct {
 	host    string
 	secrets map[string]*trust.Material
 	noRoot  bool
-	anchors bool
+	// brokenRoot: the istio-ca-root-cert ConfigMap's root-cert.pem is empty.
+	brokenRoot bool
+	anchors    bool
+	// bare: the Service's pod runs without a proxy (it presents its own certificate).
+	bare bool
+	// gateway: the rule has no workloadSelector, so only gateways read its
+	// credentialName; "none" routes no gateway to the host, "egress" routes
+	// the egress gateway in istio-system to it.
+	gateway string
 	want    map[string][]string // rule -> actions
 }
 
@@ -51,6 +59,7 @@ func judge(t *testing.T, c tc) map[string][]string {
 	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	store.SetNamespace(&state.Namespace{Name: "shop"})
 	store.SetService(&state.Service{Namespace: "shop", Name: "reviews", Selector: map[string]string{"app": "reviews"}, Ports: []state.ServicePort{{Name: "https", Port: 443, TargetPort: 8443}}})
+	store.SetPod(&state.Pod{Namespace: "shop", Name: "reviews-1", Phase: "Running", Labels: map[string]string{"app": "reviews"}, Sidecar: !c.bare})
 	host := c.host
 	if host == "" {
 		host = "reviews"
@@ -70,11 +79,24 @@ func judge(t *testing.T, c tc) map[string][]string {
 		tls.Mode, tls.CACertificates = "SIMPLE", "/etc/certs/ca.pem"
 	}
 	dr.Policy = &state.TrafficPolicy{TLS: tls}
+	if c.gateway != "" {
+		dr.WorkloadSelector = nil
+	}
+	if c.gateway == "egress" {
+		// Istio's egress TLS origination task: the egress gateway routes to the host.
+		store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egressgateway-1", Phase: "Running", Sidecar: true,
+			Labels: map[string]string{"istio": "egressgateway"}})
+		store.SetGateway(&state.Gateway{Namespace: "istio-system", Name: "egress", Selector: map[string]string{"istio": "egressgateway"}})
+		store.SetVirtualService(&state.VirtualService{Namespace: "shop", Name: "via-egress", Hosts: []string{host},
+			Gateways: []string{"istio-system/egress"}, HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: host}}}}})
+	}
 	view := trust.NewView(now)
 	for k, m := range c.secrets {
 		view.Secrets[k] = m
 	}
-	if !c.noRoot {
+	if c.brokenRoot {
+		view.Roots["shop"] = &trust.Root{Source: "ConfigMap shop/istio-ca-root-cert", Problem: "root-cert.pem holds no certificate"}
+	} else if !c.noRoot {
 		certs, _ := trust.ParseBundle(meshRoot.PEM)
 		view.Roots["shop"] = &trust.Root{Certs: certs, Source: "ConfigMap shop/istio-ca-root-cert"}
 	}
@@ -113,12 +135,20 @@ func TestTrustRules(t *testing.T) {
 	}
 	cases := []tc{
 		{name: "a credentialName whose Secret is missing is denied", tls: "mutual", want: map[string][]string{"MG401": {"deny"}}},
+		{name: "a gateway routing to the host reads the Secret in its own namespace, where it is missing", tls: "mutual", gateway: "egress",
+			secrets: sec(meshRoot.PEM, good, goodKey), want: map[string][]string{"MG401": {"deny"}}},
+		{name: "without a gateway routing to the host nothing reads the Secret: a warning, not a denial", tls: "mutual", gateway: "none",
+			want: map[string][]string{"MG401": {"warn"}}},
+		{name: "a server without a proxy presents its own certificate: its CA need not hold the mesh root", tls: "simple", bare: true,
+			secrets: sec(regional.PEM, nil, nil), want: map[string][]string{}},
 		{name: "a regional-only CA bundle for an in-mesh host is denied (the outage)", tls: "simple", secrets: sec(regional.PEM, nil, nil),
 			want: map[string][]string{"MG402": {"deny"}}},
 		{name: "a bundle that includes the mesh root passes", tls: "simple", secrets: sec(both, nil, nil), want: map[string][]string{}},
 		{name: "a bundle holding a fleet anchor passes", tls: "simple", secrets: sec(fleet.PEM, nil, nil), anchors: true, want: map[string][]string{}},
 		{name: "without a mesh root the bundle cannot be judged", tls: "simple", secrets: sec(regional.PEM, nil, nil), noRoot: true,
 			want: map[string][]string{"MG402": {"warn"}}},
+		{name: "an empty mesh root is a warning on the rule that uses it, never a failure of the run", tls: "simple", secrets: sec(regional.PEM, nil, nil), brokenRoot: true,
+			want: map[string][]string{"MG402": {"warn"}, "MG403": {"warn"}}},
 		{name: "an external host is not held to the mesh root", tls: "simple", host: "api.partner.example", secrets: sec(regional.PEM, nil, nil),
 			want: map[string][]string{}},
 		{name: "a valid client pair passes", tls: "mutual", secrets: sec(meshRoot.PEM, good, goodKey), want: map[string][]string{}},

@@ -33,12 +33,15 @@ var fixtures = map[string]map[string][]string{
 		"gateways shop/wrong-host": {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 	},
 	"MG306": {
-		"retries shop/storm":  {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},
-		"retries shop/fourxx": {`deny spec.http[0].retries.retryOn "retryOn 4xx retries client errors, which fail the same way"`},
-		"retries shop/slow":   {`deny spec.http[0].retries.perTryTimeout "worst case 3 × 1s + 2 × 25ms backoff = 3.05s exceeds the"`},
+		"retries shop/storm":     {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},
+		"retries shop/fourxx":    {`warn spec.http[0].retries.retryOn "retryOn 4xx retries client errors, which fail the same way"`},
+		"retries shop/slow":      {`warn spec.http[0].retries.perTryTimeout "worst case 3×1s + backoff = 3.05s exceeds the route timeout 2s"`},
+		"retries shop/reference": {`warn spec.http[0].retries.perTryTimeout "worst case 4×2s + backoff = 8.075s exceeds the route timeout 5s"`},
 	},
 	"MG307": {
-		"claims shop/storefront-2": {`warn spec.hosts "host shop.example.com is also claimed on gateway"`},
+		"mesh shop/reviews-canary":        {`warn spec.hosts "host reviews is also claimed for sidecars (mesh) by VirtualService shop/reviews"`},
+		"mesh legacy/reviews-from-legacy": {`warn spec.hosts "host reviews.shop.svc.cluster.local is also claimed for sidecars (mesh) by VirtualService shop/reviews"`},
+		"claims shop/storefront-2":        {`warn spec.hosts "host shop.example.com is also claimed on gateway"`},
 	},
 	"MG308": {
 		"order shop/shadowed": {`warn spec.http[1] "http[1] can never match: http[0] above it matches every"`},

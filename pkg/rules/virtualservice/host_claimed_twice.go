@@ -9,7 +9,9 @@ import (
 )
 
 // hostClaimedTwice (MG307) warns when two VirtualServices claim one host on
-// one gateway: Istio merges them in an order nobody chose, or drops one.
+// one gateway: Istio merges them in an order nobody chose, or drops one. The
+// sidecars' `mesh` gateway counts too, for VirtualServices whose namespaces
+// see each other (exportTo).
 type hostClaimedTwice struct{ vsRule }
 
 func (hostClaimedTwice) ID() string { return "MG307" }
@@ -20,6 +22,9 @@ func (r hostClaimedTwice) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	var out []rules.Finding
+	if state.OnMesh(vs) {
+		out = append(out, r.onMesh(in, vs)...)
+	}
 	for _, g := range vs.Gateways {
 		if g == "mesh" {
 			continue
@@ -33,6 +38,25 @@ func (r hostClaimedTwice) Check(in *rules.Input) []rules.Finding {
 				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: "spec.hosts", Key: key + ":" + other.Namespace + "/" + other.Name,
 					Message: fmt.Sprintf("host %s is also claimed on gateway %s by VirtualService %s/%s; Istio merges them unpredictably", host, key, other.Namespace, other.Name)})
 			}
+		}
+	}
+	return out
+}
+
+func (r hostClaimedTwice) onMesh(in *rules.Input, vs *state.VirtualService) []rules.Finding {
+	var out []rules.Finding
+	seen := map[string]bool{}
+	for _, h := range vs.Hosts {
+		fqdn := in.Routing.Hosts.FQDN(h, vs.Namespace)
+		for _, other := range in.State.VirtualServicesOnMesh(fqdn) {
+			key := other.Namespace + "/" + other.Name
+			if (other.Namespace == vs.Namespace && other.Name == vs.Name) || seen[key] ||
+				!(mesh.Exported(other.ExportTo, other.Namespace, vs.Namespace) || mesh.Exported(vs.ExportTo, vs.Namespace, other.Namespace)) {
+				continue
+			}
+			seen[key] = true
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: "spec.hosts", Key: "mesh:" + key,
+				Message: fmt.Sprintf("host %s is also claimed for sidecars (mesh) by VirtualService %s; Istio merges them unpredictably", h, key)})
 		}
 	}
 	return out

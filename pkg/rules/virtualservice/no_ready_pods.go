@@ -38,6 +38,9 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 			}
 			labels = l
 		}
+		if !mesh.JudgedByPods(labels) {
+			return true // a subset on endpoint labels Istio adds itself (cluster, zone)
+		}
 		c := mesh.CountPods(in.State, res.Service, labels)
 		if c.Ready > 0 {
 			return true

@@ -16,9 +16,11 @@ import (
 const minBackoff = 25 * time.Millisecond
 
 // retries (MG306) denies retry policies that turn a partial outage into a full
-// one: too many attempts (load multiplies per hop), retrying plain 4xx, or a
-// worst case that outlasts the route timeout. It warns about retries towards
-// a destination without outlier detection.
+// one: more attempts than the limit (load multiplies per hop). It warns about
+// retrying plain 4xx, a worst case that outlasts the route timeout (Envoy caps
+// retries by the route timeout, as Istio's HTTPRetry reference notes: wasted
+// tries, not broken requests) and retries towards a destination without
+// outlier detection.
 type retries struct{ vsRule }
 
 func (retries) ID() string { return "MG306" }
@@ -48,14 +50,16 @@ func (r retries) Check(in *rules.Input) []rules.Finding {
 				rt.Attempts, tries, tries, math.Pow(float64(tries), 3), limit))
 		}
 		if slices.Contains(strings.Split(strings.ReplaceAll(rt.RetryOn, " ", ""), ","), "4xx") {
-			add(rules.Deny, ".retryOn", "retryOn", "retryOn 4xx retries client errors, which fail the same way again and only add load — use retriable-4xx (409 only)")
+			add(rules.Warn, ".retryOn", "retryOn", "retryOn 4xx retries client errors, which fail the same way again and only add load; use retriable-4xx")
 		}
 		if route.Timeout > 0 && rt.PerTryTimeout > 0 {
 			backoff := max(rt.Backoff, minBackoff)
 			worst := time.Duration(tries)*rt.PerTryTimeout + time.Duration(rt.Attempts)*backoff
 			if worst > route.Timeout {
-				add(rules.Deny, ".perTryTimeout", "timeout", fmt.Sprintf("worst case %d × %s + %d × %s backoff = %s exceeds the route timeout %s: the last tries are cut off and only add load — lower perTryTimeout or attempts, or raise the timeout",
-					tries, rt.PerTryTimeout, rt.Attempts, backoff, worst, route.Timeout))
+				// Envoy stops retrying when the route timeout expires, so
+				// this wastes tries rather than breaking requests: a warning.
+				add(rules.Warn, ".perTryTimeout", "timeout", fmt.Sprintf("worst case %d×%s + backoff = %s exceeds the route timeout %s: the last tries are cut off",
+					tries, rt.PerTryTimeout, worst.Round(time.Millisecond), route.Timeout))
 			}
 		}
 		for _, d := range route.Route {
