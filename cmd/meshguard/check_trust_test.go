@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
@@ -18,6 +19,7 @@ func indent(pem []byte, prefix string) string {
 
 func TestCheckReadsSecretsAndRootFromState(t *testing.T) {
 	meshRoot, regional := trusttest.NewRoot("Istio mesh root"), trusttest.NewRoot("Regional CA eu-west")
+	expired, expiredKey := meshRoot.Leaf("old client", time.Now().AddDate(-1, 0, 0), time.Now().AddDate(0, 0, -1))
 	dir := t.TempDir()
 	stateFile := filepath.Join(dir, "state.yaml")
 	state := fmt.Sprintf(`apiVersion: v1
@@ -28,6 +30,11 @@ items:
   kind: Service
   metadata: {name: reviews, namespace: shop}
   spec: {selector: {app: reviews}, ports: [{name: https, port: 443}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: reviews-1, namespace: shop, labels: {app: reviews}, annotations: {sidecar.istio.io/status: "{}"}}
+  spec: {containers: [{name: reviews, image: reviews, ports: [{containerPort: 443}]}]}
+  status: {phase: Running}
 - apiVersion: v1
   kind: ConfigMap
   metadata: {name: istio-ca-root-cert, namespace: shop}
@@ -44,8 +51,14 @@ items:
   type: Opaque
   metadata: {name: full-ca, namespace: shop}
   data: {ca.crt: %s}
+- apiVersion: v1
+  kind: Secret
+  type: kubernetes.io/tls
+  metadata: {name: expired-client, namespace: shop}
+  data: {tls.crt: %s, tls.key: %s, ca.crt: %s}
 `, indent(meshRoot.PEM, "      "), base64.StdEncoding.EncodeToString(regional.PEM),
-		base64.StdEncoding.EncodeToString(append(append([]byte{}, regional.PEM...), meshRoot.PEM...)))
+		base64.StdEncoding.EncodeToString(append(append([]byte{}, regional.PEM...), meshRoot.PEM...)),
+		base64.StdEncoding.EncodeToString(expired), base64.StdEncoding.EncodeToString(expiredKey), base64.StdEncoding.EncodeToString(meshRoot.PEM))
 	if err := os.WriteFile(stateFile, []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -54,19 +67,33 @@ items:
 		_ = os.WriteFile(f, []byte(fmt.Sprintf(`apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: reviews-tls, namespace: shop}
-spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficPolicy: {tls: {mode: SIMPLE, credentialName: %s}}}
+spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficPolicy: {tls: {mode: MUTUAL, credentialName: %s}}}
 `, secret)), 0o600)
 		return f
 	}
+	var printed strings.Builder
 	code, stdout, stderr := runCheckArgs(t, "-f", rule("regional-ca"), "--state", stateFile)
+	printed.WriteString(stdout + stderr)
 	if code != 1 || !strings.Contains(stdout, "[MG402] spec.trafficPolicy.tls.credentialName: the CA bundle of Secret shop/regional-ca holds only CN=Regional CA eu-west") {
 		t.Errorf("regional-only bundle: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if code, stdout, stderr := runCheckArgs(t, "-f", rule("full-ca"), "--state", stateFile); code != 0 {
+	code, stdout, stderr = runCheckArgs(t, "-f", rule("full-ca"), "--state", stateFile)
+	printed.WriteString(stdout + stderr)
+	if code != 0 {
 		t.Errorf("bundle with the root: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, "BEGIN") {
-		t.Error("check must never print key or certificate material")
+	// A Secret holding a private key, judged and reported: its findings name
+	// the Secret and the problem, never the material.
+	code, stdout, stderr = runCheckArgs(t, "-f", rule("expired-client"), "--state", stateFile, "-o", "json")
+	printed.WriteString(stdout + stderr)
+	if code != 1 || !strings.Contains(stdout, "MG403") {
+		t.Errorf("expired client pair: exit %d\n%s%s", code, stdout, stderr)
+	}
+	keyBody := strings.Split(strings.TrimSpace(string(expiredKey)), "\n")[1]
+	for _, leak := range []string{"PRIVATE KEY", "BEGIN", keyBody, base64.StdEncoding.EncodeToString(expiredKey)[:40]} {
+		if strings.Contains(printed.String(), leak) {
+			t.Errorf("check printed key or certificate material (%q)", leak[:min(len(leak), 20)])
+		}
 	}
 }
 
