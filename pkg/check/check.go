@@ -17,7 +17,6 @@ import (
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
@@ -84,59 +83,23 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	store := mesh.NewStore(o.Config.ClusterDomain)
-	known := map[refKey]*state.Object{} // reviewed objects present in the state
-	seq := int64(0)
-	// Secrets and mesh roots from the state files, reduced to summaries.
-	view := trust.NewView(now())
-	view.Anchors, view.FleetHosts = o.Config.Anchors, o.Config.FleetHosts
-	addTrust := func(obj *state.Object) {
-		switch {
-		case obj.Material != nil:
-			view.Secrets[obj.Ref.Namespace+"/"+obj.Ref.Name] = obj.Material
-		case obj.Root != nil:
-			view.Roots[obj.Ref.Namespace] = obj.Root
-		}
-	}
-	put := func(obj *state.Object) {
-		seq++
-		setOrder(obj, time.Time{}, seq)
-		addTrust(obj)
-		store.Apply(obj)
-		if obj.Reviewed() {
-			known[keyOf(obj.Ref)] = obj
-		}
-	}
+	sess := NewSession(o.Config, now)
 	live := len(o.State) == 0 && o.LoadCluster != nil
 	if len(o.State) > 0 {
 		docs, err := state.ReadFiles(o.State)
 		if err != nil {
 			return ExitBadInput, BadInput{err}
 		}
-		secrets := false
 		for _, d := range docs {
-			put(d.Object)
-			secrets = secrets || d.Object.Material != nil
+			sess.AddState(d.Object)
 		}
-		// A snapshot without a single Secret says nothing about Secrets.
-		view.SecretsUnknown = !secrets
 	} else if o.LoadCluster != nil {
-		if err := o.LoadCluster(ctx, store); err != nil {
+		if err := o.LoadCluster(ctx, sess.Store()); err != nil {
 			return ExitBadInput, fmt.Errorf("reading the cluster (pass --state to work offline): %w", err)
 		}
-		if err := store.View(func(s state.Snapshot) error {
-			for _, ns := range s.NamespaceNames() {
-				for _, pa := range s.PeerAuthentications(ns) {
-					known[refKey{state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name}] = &state.Object{PA: pa}
-				}
-				for _, dr := range s.DestinationRules(ns) {
-					known[refKey{state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name}] = &state.Object{DR: dr}
-				}
-			}
-			return nil
-		}); err != nil {
-			return ExitBadInput, err
-		}
+		sess.adoptStore()
+		// Secrets are read from the cluster as each review needs them.
+		sess.sawKey = true
 	}
 
 	docs, err := state.ReadFiles(o.Files)
@@ -150,54 +113,25 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		if d.Object.Reviewed() {
 			reviewed = append(reviewed, d)
 		} else if !o.Delete {
-			addTrust(d.Object)
-			store.Apply(d.Object)
+			sess.Apply(d.Object)
 		}
 	}
-	eng := engine.New(registry.Rules(), o.Config)
 	report := Report{Findings: []Finding{}}
 	for _, d := range reviewed {
 		obj := d.Object
-		existing := known[keyOf(obj.Ref)]
-		if o.Delete && existing == nil {
+		change := sess.Change(obj, o.Delete)
+		if change == nil {
 			return ExitBadInput, BadInput{fmt.Errorf("%s: --delete of %s %s/%s, which the state does not hold", d.Source, obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name)}
 		}
-		op := rules.Create
-		switch {
-		case o.Delete:
-			op = rules.Delete
-		case existing != nil:
-			op = rules.Update
-		}
-		var change *rules.Change
-		if o.Delete {
-			change = rules.NewChange(op, obj.Ref, existing, nil)
-		} else {
-			// An update keeps the object's age, and so its precedence; a new
-			// object is newer than anything in the state.
-			created, order := now(), seq+1
-			if existing != nil {
-				created, order = createdOf(existing), orderOf(existing)
-			} else {
-				seq++
-			}
-			setOrder(obj, created, order)
-			change = rules.NewChange(op, obj.Ref, existing, obj)
-		}
 		if live && o.FetchTrust != nil && (change.NewDR != nil || change.OldDR != nil) {
-			if err := fetchTrust(ctx, o, store, view, change); err != nil {
+			if err := fetchTrust(ctx, o, sess.Store(), sess.View, change); err != nil {
 				return ExitBadInput, fmt.Errorf("reading TLS material from the cluster: %w", err)
 			}
 		}
-		change.Trust = view
 		if o.Config.Excluded(obj.Ref.Namespace) {
 			continue // the webhook does not review excluded namespaces either
 		}
-		var verdict engine.Verdict
-		_ = store.View(func(s state.Snapshot) error {
-			verdict = eng.Evaluate(s, change)
-			return nil
-		})
+		verdict := sess.Judge(change)
 		for _, r := range verdict.Results {
 			report.Findings = append(report.Findings, Finding{
 				Rule: r.Rule, Action: string(r.Action), Operation: string(change.Operation), Kind: obj.Ref.Kind,
@@ -206,13 +140,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		}
 		report.Denied = report.Denied || verdict.Denied()
 		// The next object is judged against the state this one leaves.
-		if o.Delete {
-			store.Remove(obj.Ref)
-			delete(known, keyOf(obj.Ref))
-		} else {
-			store.Apply(obj)
-			known[keyOf(obj.Ref)] = obj
-		}
+		sess.Commit(change)
 	}
 	if err := write(stdout, o.Output, report); err != nil {
 		return ExitBadInput, err

@@ -105,6 +105,20 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Gateway API Gateways are watched only when their CRD is served at
+	// start; one installed later is read directly when a route binds it.
+	switch served, err := state.KubeGatewaysServed(mgr.GetRESTMapper()); {
+	case err != nil:
+		return nil, err
+	case served:
+		reg, err := state.FeedKubeGateways(context.Background(), mgr.GetCache(), store)
+		if err != nil {
+			return nil, err
+		}
+		regs = append(regs, reg)
+	default:
+		o.Log.Info("Gateway API Gateways are not served; VirtualServices binding them are confirmed by direct reads")
+	}
 	ws.Register(admission.Path, &webhook.Admission{Handler: &admission.Handler{
 		Engine: engine.New(registry.Rules(), o.Config),
 		Store:  store,

@@ -21,6 +21,9 @@ import (
 const (
 	GroupSecurity   = "security.istio.io"
 	GroupNetworking = "networking.istio.io"
+	// GroupGatewayAPI is the Kubernetes Gateway API, whose Gateways a
+	// VirtualService may bind by name as well as Istio's.
+	GroupGatewayAPI = "gateway.networking.k8s.io"
 )
 
 // Served versions of the reviewed kinds; every one carries the same spec.
@@ -42,6 +45,8 @@ type Object struct {
 	DR          *DestinationRule
 	VS          *VirtualService
 	Gateway     *Gateway
+	// KubeGateway is a Gateway API Gateway.
+	KubeGateway *Gateway
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
 	// Material summarises a Secret holding TLS material; the Secret's data,
@@ -148,6 +153,14 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 			return nil, err
 		}
 		o.VS = FromVirtualServiceSpec(o.Ref, spec)
+	case gv.Group == GroupGatewayAPI && env.Kind == "Gateway":
+		var spec KubeGatewaySpec
+		if len(env.Spec) > 0 {
+			if err := json.Unmarshal(env.Spec, &spec); err != nil {
+				return nil, fmt.Errorf("spec: %w", err)
+			}
+		}
+		o.KubeGateway = FromKubeGatewaySpec(o.Ref, &spec)
 	case gv.Group == GroupNetworking && env.Kind == "Gateway":
 		spec := &networkingv1alpha3.Gateway{}
 		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -12,7 +13,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -166,6 +169,22 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 	for _, gw := range gws.Items {
 		store.SetGateway(FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
 	}
+	kgws := &unstructured.UnstructuredList{}
+	kgws.SetGroupVersionKind(KubeGatewayGVK.GroupVersion().WithKind("GatewayList"))
+	switch err := c.List(ctx, kgws); {
+	case err == nil:
+		for i := range kgws.Items {
+			gw, err := kubeGatewayFrom(&kgws.Items[i])
+			if err != nil {
+				return err
+			}
+			store.SetGateway(gw)
+		}
+	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
+		// The Gateway API is not installed: nothing to read.
+	default:
+		return fmt.Errorf("listing Gateway API gateways: %w", err)
+	}
 	var ses networkingv1.ServiceEntryList
 	if err := c.List(ctx, &ses); err != nil {
 		return fmt.Errorf("listing serviceentries: %w", err)
@@ -192,6 +211,16 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*O
 				return nil, nil, fmt.Errorf("reading Service %s: %w", key, err)
 			}
 		case "Gateway":
+			if r.Group == GroupGatewayAPI {
+				gw, err := getKubeGateway(ctx, c, key)
+				if err != nil {
+					return nil, nil, err
+				}
+				if gw != nil {
+					found = append(found, &Object{KubeGateway: gw})
+				}
+				continue
+			}
 			var gw networkingv1.Gateway
 			if err := c.Get(ctx, key, &gw); err == nil {
 				found = append(found, &Object{Gateway: FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)})
@@ -220,6 +249,83 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*O
 		}
 	}
 	return found, gone, nil
+}
+
+// KubeGatewayGVK is the Gateway API Gateway version meshguard reads.
+var KubeGatewayGVK = schema.GroupVersionKind{Group: GroupGatewayAPI, Version: "v1", Kind: "Gateway"}
+
+// getKubeGateway reads one Gateway API Gateway; nil when it does not exist or
+// the API is not served at all.
+func getKubeGateway(ctx context.Context, c client.Reader, key client.ObjectKey) (*Gateway, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(KubeGatewayGVK)
+	switch err := c.Get(ctx, key, u); {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Gateway API Gateway %s: %w", key, err)
+	}
+	return kubeGatewayFrom(u)
+}
+
+// kubeGatewayFrom reduces an unstructured Gateway API Gateway to the lean form.
+func kubeGatewayFrom(u *unstructured.Unstructured) (*Gateway, error) {
+	var spec KubeGatewaySpec
+	if raw, ok := u.Object["spec"]; ok {
+		data, err := json.Marshal(raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &spec); err != nil {
+			return nil, fmt.Errorf("Gateway API Gateway %s/%s: spec: %w", u.GetNamespace(), u.GetName(), err)
+		}
+	}
+	return FromKubeGatewaySpec(ObjectRef{Namespace: u.GetNamespace(), Name: u.GetName(), Created: u.GetCreationTimestamp().Time}, &spec), nil
+}
+
+// FeedKubeGateways adds Gateway API Gateways to the feeds of store. Call it
+// only when the API is served (see KubeGatewaysServed): an informer for a kind
+// the API server does not know never syncs.
+func FeedKubeGateways(ctx context.Context, c cache.Informers, store *Store) (toolscache.ResourceEventHandlerRegistration, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(KubeGatewayGVK)
+	inf, err := c.GetInformer(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("informer for Gateway API Gateways: %w", err)
+	}
+	set := func(o interface{}) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			if gw, err := kubeGatewayFrom(u); err == nil {
+				store.SetGateway(gw)
+			}
+		}
+	}
+	return inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    set,
+		UpdateFunc: func(_, o interface{}) { set(o) },
+		DeleteFunc: func(o interface{}) {
+			if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			if m, err := meta.Accessor(o); err == nil {
+				store.DeleteKubeGateway(m.GetNamespace(), m.GetName())
+			}
+		},
+	})
+}
+
+// KubeGatewaysServed reports whether the API server serves Gateway API
+// Gateways (the CRD is installed).
+func KubeGatewaysServed(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(KubeGatewayGVK.GroupKind(), KubeGatewayGVK.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("looking up Gateway API Gateways: %w", err)
+	}
 }
 
 // FetchTrust reads, uncached, the Secrets a review needs (each given as

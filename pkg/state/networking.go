@@ -162,8 +162,36 @@ type GatewayServer struct {
 type Gateway struct {
 	Namespace string
 	Name      string
-	Selector  map[string]string
-	Servers   []GatewayServer
+	// Kubernetes marks a Gateway API Gateway (gateway.networking.k8s.io).
+	Kubernetes bool
+	Selector   map[string]string
+	Servers    []GatewayServer
+}
+
+// KubeGatewaySpec is the part of a Gateway API Gateway's spec meshguard reads
+// (identical in v1 and v1beta1): its listeners' hostnames, ports and protocols.
+type KubeGatewaySpec struct {
+	GatewayClassName string `json:"gatewayClassName"`
+	Listeners        []struct {
+		Name     string `json:"name"`
+		Hostname string `json:"hostname"`
+		Port     uint32 `json:"port"`
+		Protocol string `json:"protocol"`
+	} `json:"listeners"`
+}
+
+// FromKubeGatewaySpec builds the lean gateway from a Gateway API Gateway: each
+// listener is a server; one without hostname accepts any host.
+func FromKubeGatewaySpec(meta ObjectRef, spec *KubeGatewaySpec) *Gateway {
+	gw := &Gateway{Namespace: meta.Namespace, Name: meta.Name, Kubernetes: true}
+	for _, l := range spec.Listeners {
+		host := l.Hostname
+		if host == "" {
+			host = "*"
+		}
+		gw.Servers = append(gw.Servers, GatewayServer{Hosts: []string{"*/" + host}, Port: l.Port, Protocol: strings.ToUpper(l.Protocol)})
+	}
+	return gw
 }
 
 // ServiceEntry is the lean form of a networking.istio.io ServiceEntry.

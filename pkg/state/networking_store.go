@@ -158,11 +158,26 @@ func (s *Store) DeleteVirtualService(ns, name string) {
 	}
 }
 
-// SetGateway adds or replaces a Gateway.
+// SetGateway adds or replaces an Istio Gateway, or a Gateway API one
+// (gw.Kubernetes).
 func (s *Store) SetGateway(gw *Gateway) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if gw.Kubernetes {
+		s.index(gw.Namespace).kubeGateways[gw.Name] = gw
+		return
+	}
 	s.index(gw.Namespace).gateways[gw.Name] = gw
+}
+
+// DeleteKubeGateway removes a Gateway API Gateway.
+func (s *Store) DeleteKubeGateway(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		delete(n.kubeGateways, name)
+		s.gc(ns, n)
+	}
 }
 
 // DeleteGateway removes a Gateway.
@@ -319,6 +334,13 @@ func (v storeView) lookup(refs []vsRef) []*VirtualService {
 func (v storeView) Gateway(ns, name string) *Gateway {
 	if n := v.s.nss[ns]; n != nil {
 		return n.gateways[name]
+	}
+	return nil
+}
+
+func (v storeView) KubeGateway(ns, name string) *Gateway {
+	if n := v.s.nss[ns]; n != nil {
+		return n.kubeGateways[name]
 	}
 	return nil
 }

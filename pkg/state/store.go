@@ -86,8 +86,10 @@ type Snapshot interface {
 	// VirtualServicesOnMesh lists the VirtualServices applying to sidecars
 	// (no gateway, or "mesh") whose spec.hosts name host, resolved.
 	VirtualServicesOnMesh(host string) []*VirtualService
-	// Gateway returns the Gateway ns/name, or nil.
+	// Gateway returns the Istio Gateway ns/name, or nil.
 	Gateway(ns, name string) *Gateway
+	// KubeGateway returns the Gateway API Gateway ns/name, or nil.
+	KubeGateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
 	// ResolveHost resolves a host written in namespace ns to its index key.
@@ -128,7 +130,10 @@ type nsIndex struct {
 	drList   []*DestinationRule
 	vss      map[string]*VirtualService
 	gateways map[string]*Gateway
-	entries  map[string]*ServiceEntry
+	// kubeGateways are Gateway API Gateways, kept apart from Istio's: both
+	// kinds may use one name.
+	kubeGateways map[string]*Gateway
+	entries      map[string]*ServiceEntry
 	// podsBySvc indexes the pods each Service selects.
 	podsBySvc map[string]map[string]*Pod
 
@@ -143,7 +148,7 @@ type nsIndex struct {
 
 func (n *nsIndex) empty() bool {
 	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
-		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.entries) == 0
+		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0
 }
 
 // Store is the indexed, lean cluster state. Writers (informer handlers, file
@@ -197,7 +202,7 @@ func (s *Store) index(ns string) *nsIndex {
 		n = &nsIndex{
 			pods: map[string]podEntry{}, services: map[string]*Service{},
 			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
-			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{},
+			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
 		s.nss[ns] = n
@@ -552,6 +557,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetVirtualService(o.VS)
 	case o.Gateway != nil:
 		s.SetGateway(o.Gateway)
+	case o.KubeGateway != nil:
+		s.SetGateway(o.KubeGateway)
 	case o.ServiceEntry != nil:
 		s.SetServiceEntry(o.ServiceEntry)
 	}
@@ -574,6 +581,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteVirtualService(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "Gateway":
 		s.DeleteGateway(ref.Namespace, ref.Name)
+	case ref.Group == GroupGatewayAPI && ref.Kind == "Gateway":
+		s.DeleteKubeGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
 	}

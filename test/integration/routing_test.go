@@ -204,3 +204,33 @@ func TestServiceAppliedJustBeforeItsRouteIsFound(t *testing.T) {
 	}
 	cleanupObject(t, vs)
 }
+
+// A VirtualService may bind a Gateway API Gateway by name: the webhook watches
+// gateways.gateway.networking.k8s.io when the CRD is served (the suite installs
+// a stand-in), and confirms a miss with a direct read.
+func TestVirtualServiceBindingAGatewayAPIGateway(t *testing.T) {
+	createNamespace(t, "gw-api", map[string]string{"istio-injection": "enabled"})
+	createService(t, "gw-api", "web", map[string]string{"app": "web"}, port("http", 80))
+	vs := obj(t, `{apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: {name: web, namespace: gw-api},
+  spec: {hosts: [web.example.com], gateways: [web-gateway], http: [{route: [{destination: {host: web}}]}]}}`)
+	const missing = "[MG305] spec.gateways[0]: Gateway gw-api/web-gateway does not exist (neither an Istio nor a Gateway API one)"
+	eventually(t, "binding a Gateway that does not exist denied", func() error {
+		return deniedWith(k8s.Create(ctx(), vs.DeepCopy(), client.DryRunAll), missing)
+	})
+	gw := obj(t, `{apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: {name: web-gateway, namespace: gw-api},
+  spec: {gatewayClassName: istio, listeners: [{name: http, hostname: web.example.com, port: 80, protocol: HTTP}]}}`)
+	if err := k8s.Create(ctx(), gw); err != nil {
+		t.Fatal(err)
+	}
+	cleanupObject(t, gw)
+	// Right away: a cache that has not seen the Gateway yet confirms with a direct read.
+	if err := k8s.Create(ctx(), vs.DeepCopy(), client.DryRunAll); err != nil {
+		t.Fatalf("a route bound to an existing Gateway API Gateway must pass: %v", err)
+	}
+	other := obj(t, `{apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: {name: other, namespace: gw-api},
+  spec: {hosts: [other.example.com], gateways: [web-gateway], http: [{route: [{destination: {host: web}}]}]}}`)
+	eventually(t, "a host the listener does not accept is denied", func() error {
+		return deniedWith(k8s.Create(ctx(), other, client.DryRunAll),
+			"[MG305] spec.hosts: none of the hosts other.example.com matches a server of Gateway gw-api/web-gateway")
+	})
+}

@@ -29,8 +29,9 @@ var fixtures = map[string]map[string][]string{
 		"ports shop/productpage": {`deny spec.http[0].route[0].destination.port "Service shop/ratings exposes 2 ports (9080, 9090) and it is"`},
 	},
 	"MG305": {
-		"gateways shop/typo":       {`deny spec.gateways[0] "Gateway shop/public-gw does not exist: this VirtualService"`},
-		"gateways shop/wrong-host": {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
+		"gateway-api shop/other-host": {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
+		"gateways shop/typo":          {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
+		"gateways shop/wrong-host":    {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 	},
 	"MG306": {
 		"retries shop/storm":     {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},

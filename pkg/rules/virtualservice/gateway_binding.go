@@ -10,7 +10,10 @@ import (
 )
 
 // gatewayBinding (MG305) denies a binding to a Gateway that does not exist,
-// or whose servers accept none of the VirtualService's hosts.
+// or whose servers accept none of the VirtualService's hosts. A reference may
+// name an Istio Gateway or a Gateway API Gateway (gateway.networking.k8s.io):
+// it exists when either does, and a Gateway API listener without hostname
+// accepts any host.
 type gatewayBinding struct{ vsRule }
 
 func (gatewayBinding) ID() string { return "MG305" }
@@ -29,9 +32,13 @@ func (r gatewayBinding) Check(in *rules.Input) []rules.Finding {
 		field := fmt.Sprintf("spec.gateways[%d]", i)
 		gw := in.State.Gateway(ns, name)
 		if gw == nil {
+			gw = in.State.KubeGateway(ns, name)
+		}
+		if gw == nil {
 			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field, Key: ns + "/" + name,
-				Missing: []state.ObjectRef{{Group: state.GroupNetworking, Kind: "Gateway", Namespace: ns, Name: name}},
-				Message: fmt.Sprintf("Gateway %s/%s does not exist: this VirtualService is bound to nothing and %s get no route — create the Gateway first, or fix the reference (a bare name means the VirtualService's namespace)",
+				Missing: []state.ObjectRef{{Group: state.GroupNetworking, Kind: "Gateway", Namespace: ns, Name: name},
+					{Group: state.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}},
+				Message: fmt.Sprintf("Gateway %s/%s does not exist (neither an Istio nor a Gateway API one): this VirtualService is bound to nothing and %s get no route — create the Gateway first, or fix the reference (a bare name means the VirtualService's namespace)",
 					ns, name, strings.Join(vs.Hosts, ", "))})
 			continue
 		}
