@@ -36,6 +36,7 @@ var fixtures = map[string]map[string][]string{
 		"conflicts shop/web-v1": {`deny spec.selector "policy shop/web already selects the same workloads; Istio"`},
 	},
 	"MG106": {
+		"inherited shop/web":            {`warn spec.portLevelMtls[8080] "port 8080 lowered from STRICT to DISABLE: it accepts plaintext"`},
 		"deleted shop/strict":           {`warn spec.mtls.mode "STRICT deleted: workloads under this policy accept"`},
 		"weakened shop/strict":          {`warn spec.mtls.mode "STRICT lowered to PERMISSIVE: workloads under this policy"`},
 		"weakened istio-system/default": {`warn spec.mtls.mode "DISABLE turns mTLS off for the whole mesh; traffic there is"`},

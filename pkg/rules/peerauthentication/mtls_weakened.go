@@ -38,12 +38,21 @@ func (r mtlsWeakened) Check(in *rules.Input) []rules.Finding {
 	if old == nil {
 		return out
 	}
-	if old.Mode == state.ModeStrict && (cur == nil || cur.Mode == state.ModePermissive || cur.Mode == state.ModeDisable) {
+	if old.Mode == state.ModeStrict && (cur == nil || cur.Mode != state.ModeStrict) && r.effectiveAfter(in, old, cur) != state.ModeStrict {
 		to := "deleted"
 		if cur != nil {
 			to = "lowered to " + string(cur.Mode)
 		}
 		add("spec.mtls.mode", "lowered", fmt.Sprintf("STRICT %s: workloads under this policy accept plaintext again", to))
+	}
+	if cur != nil && old.Mode == state.ModeStrict && cur.Mode == state.ModeStrict {
+		// A port-level exception carved out of a STRICT policy (the authn
+		// task's DISABLE on port 8080).
+		for _, port := range sortedPorts(cur.PortModes) {
+			if m := cur.PortModes[port]; (m == state.ModeDisable || m == state.ModePermissive) && old.PortModes[port] != m {
+				add(fmt.Sprintf("spec.portLevelMtls[%d]", port), fmt.Sprint(port)+":lowered", fmt.Sprintf("port %d lowered from STRICT to %s: it accepts plaintext", port, m))
+			}
+		}
 	}
 	ports := make([]uint32, 0, len(old.PortModes))
 	for port, m := range old.PortModes {
@@ -59,6 +68,28 @@ func (r mtlsWeakened) Check(in *rules.Input) []rules.Finding {
 		add(fmt.Sprintf("spec.portLevelMtls[%d]", port), fmt.Sprint(port), fmt.Sprintf("STRICT on port %d removed: that port accepts plaintext again", port))
 	}
 	return out
+}
+
+// effectiveAfter is the mode the workloads of old end up with after the
+// write: a policy deleted or left UNSET hands them to the level above, so
+// deleting a namespace STRICT under a mesh-wide STRICT weakens nothing.
+func (mtlsWeakened) effectiveAfter(in *rules.Input, old, cur *state.PeerAuthentication) state.MTLSMode {
+	if cur != nil && cur.Mode != state.ModeUnset {
+		return cur.Mode
+	}
+	if in.Policies.LevelOf(old) == mesh.LevelMesh {
+		return in.Policies.MeshMode(in.State).Mode
+	}
+	return in.Policies.NamespaceMode(in.State, old.Namespace).Mode
+}
+
+func sortedPorts(m map[uint32]state.MTLSMode) []uint32 {
+	ports := make([]uint32, 0, len(m))
+	for p := range m {
+		ports = append(ports, p)
+	}
+	slices.Sort(ports)
+	return ports
 }
 
 func disables(pa *state.PeerAuthentication) bool {
