@@ -190,8 +190,8 @@ func filterRules(drs []*state.DestinationRule, keep func(*state.DestinationRule)
 // ClientNamespaces lists, sorted and once each, the namespaces whose proxies
 // use vs for traffic to fqdn and whose DestinationRule lookup can differ: the
 // namespaces of the Gateways it binds; and, when it applies to sidecars (no
-// gateways, or "mesh"), its own namespace and every namespace holding a rule
-// for the host that the VirtualService is exported to. Any other namespace
+// gateways, or "mesh"), its own namespace and every namespace but the root
+// holding a rule for the host that the VirtualService is exported to. Any other namespace
 // has no rule of its own and resolves like the ones listed, so the work is
 // bounded by the rules for the host, not by the namespaces of the cluster.
 func (r Routing) ClientNamespaces(s state.Snapshot, vs *state.VirtualService, fqdn string) []string {
@@ -213,6 +213,12 @@ func (r Routing) ClientNamespaces(s state.Snapshot, vs *state.VirtualService, fq
 	if sidecars {
 		add(vs.Namespace)
 		for _, ns := range s.DestinationRuleNamespaces(fqdn) {
+			// The root namespace runs the control plane and gateways, and a
+			// gateway uses only the VirtualServices bound to it: its rules
+			// (often exported to "." for those gateways) are no sidecar's.
+			if ns == r.root() && ns != vs.Namespace {
+				continue
+			}
 			if Exported(vs.ExportTo, vs.Namespace, ns) {
 				add(ns)
 			}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,6 +84,8 @@ type HTTPMatch struct {
 	// Conditions counts the conditions of the block; 0 matches everything.
 	Conditions int
 	Headers    []string // header names as written
+	// Gateways restricts the block to these gateways ("mesh" for sidecars).
+	Gateways []string
 }
 
 // HTTPRoute is one http route of a VirtualService.
@@ -95,6 +98,24 @@ type HTTPRoute struct {
 	Timeout time.Duration // 0: unset
 	// Terminal routes (redirect, direct response, delegate) send nowhere.
 	Terminal bool
+}
+
+// OnSidecars reports whether the route can apply to sidecars: the
+// VirtualService binds the mesh, and some match block is not restricted to
+// other gateways.
+func (r *HTTPRoute) OnSidecars(vs *VirtualService) bool {
+	if !OnMesh(vs) {
+		return false
+	}
+	if len(r.Matches) == 0 {
+		return true
+	}
+	for _, m := range r.Matches {
+		if len(m.Gateways) == 0 || slices.Contains(m.Gateways, "mesh") {
+			return true
+		}
+	}
+	return false
 }
 
 // CatchAll reports whether the route takes every request that reaches it.
@@ -262,7 +283,7 @@ func destination(d *networkingv1alpha3.Destination, weight int32) Destination {
 }
 
 func matchConditions(m *networkingv1alpha3.HTTPMatchRequest) HTTPMatch {
-	hm := HTTPMatch{}
+	hm := HTTPMatch{Gateways: m.GetGateways()}
 	for name := range m.GetHeaders() {
 		hm.Headers = append(hm.Headers, name)
 	}

@@ -96,7 +96,7 @@ func (r removedSubsetInUse) judge(in *rules.Input, vs *state.VirtualService, hos
 	}
 	where := "proxies in " + first.Client
 	if len(clients) > 1 {
-		where += fmt.Sprintf(" and %d more namespaces", len(clients)-1)
+		where += fmt.Sprintf(" and %d more namespace%s", len(clients)-1, map[bool]string{true: "s"}[len(clients) > 2])
 	}
 	var what, fix string
 	switch {

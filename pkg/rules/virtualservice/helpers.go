@@ -53,3 +53,11 @@ func listOf(names []string) string {
 	}
 	return strings.Join(names[:3], ", ") + ", and " + strconv.Itoa(len(names)-3) + " more"
 }
+
+// namespaces renders "1 more namespace" or "N more namespaces".
+func namespaces(n int) string {
+	if n == 1 {
+		return "1 more namespace"
+	}
+	return strconv.Itoa(n) + " more namespaces"
+}

@@ -10,12 +10,18 @@ import (
 
 // portWithoutProtocol (MG309) warns when HTTP routes lead to a Service port
 // that declares no protocol: Istio may treat it as TCP, and retries, timeouts
-// and header routing silently stop applying.
+// and header routing silently stop applying. Only routes sidecars use are
+// judged: at a gateway the Gateway server's protocol decides, not the
+// destination port's (the egress gateway TLS origination task routes HTTP to
+// an unnamed port 443).
 type portWithoutProtocol struct{ vsRule }
 
 func (portWithoutProtocol) ID() string { return "MG309" }
 
-var httpPrefixes = []string{"http", "http2", "grpc", "grpc-web", "h2c"}
+// httpPrefixes are Istio's port-name protocols that carry HTTP routing; an
+// "https" or "tls" port carries it inside TLS (the egress gateway's 443 in
+// the TLS origination tasks) and is declared too.
+var httpPrefixes = []string{"http", "http2", "grpc", "grpc-web", "h2c", "https", "tls"}
 
 // declaresHTTP follows Istio's protocol selection: a port name of <protocol>
 // or <protocol>-<suffix>, or an appProtocol.
@@ -40,6 +46,9 @@ func (r portWithoutProtocol) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	seen := map[string]bool{}
 	for i, route := range vs.HTTP {
+		if !route.OnSidecars(vs) {
+			continue
+		}
 		for _, d := range route.Route {
 			res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
 			if res.Service == nil {

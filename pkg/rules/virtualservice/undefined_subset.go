@@ -73,7 +73,7 @@ func (r undefinedSubset) Check(in *rules.Input) []rules.Finding {
 			which = fmt.Sprintf("the DestinationRule proxies in %s use for it (%s) does not define it", first.Client, first.Rules.Names())
 		}
 		if len(undefined) > 1 {
-			which += fmt.Sprintf(" (nor for %d more namespaces: %s)", len(undefined)-1, listOf(clients[1:]))
+			which += fmt.Sprintf(" (nor for %s: %s)", namespaces(len(undefined)-1), listOf(clients[1:]))
 		}
 		f.Message = fmt.Sprintf("%s to subset %s of %s, but %s: Envoy has no such cluster there and those requests fail with 503 — define subset %s in that DestinationRule first",
 			verb, d.Subset, res.FQDN, which, d.Subset)
