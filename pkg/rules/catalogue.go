@@ -66,13 +66,13 @@ var Catalogue = []Entry{
 	{
 		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
 		Title:       "ISTIO_MUTUAL towards pods without a proxy",
-		Description: "TLS mode ISTIO_MUTUAL towards a host whose server pods have no sidecar and are not enrolled in ambient: the TLS handshake fails.",
+		Description: "TLS mode ISTIO_MUTUAL towards servers with no proxy to terminate it: pods without a sidecar or ambient enrolment, or a Service without selector (kubernetes.default, hand-managed endpoints). Wildcard hosts (*.local) are judged for every Service they govern.",
 		Fix:         "Inject the server pods first, or use DISABLE for the host until they are.",
 	},
 	{
 		ID: "MG202", Kind: KindDestinationRule, Default: Deny,
 		Title:       "DISABLE towards a STRICT server",
-		Description: "TLS mode DISABLE towards a host whose server pods enforce STRICT mTLS: every plaintext connection is reset.",
+		Description: "TLS mode DISABLE towards servers that enforce STRICT mTLS, wildcard hosts included: every plaintext connection is reset.",
 		Fix:         "Use ISTIO_MUTUAL, or remove the tls block to let auto mTLS decide.",
 	},
 	{
@@ -84,8 +84,8 @@ var Catalogue = []Entry{
 	{
 		ID: "MG204", Kind: KindDestinationRule, Default: Deny,
 		Title:       "Removing a subset still in use",
-		Description: "An UPDATE or DELETE that removes a subset a VirtualService still routes or mirrors to.",
-		Fix:         "Move the routes off the subset first, then remove it.",
+		Description: "A write that leaves a subset a VirtualService routes or mirrors to undefined for some namespace whose proxies use it: removing the subset or the rule, or a new or changed rule that wins that namespace's DestinationRule lookup without the subset (shadowing).",
+		Fix:         "Move the routes off the subset first, then remove it; give a shadowing rule the subsets its namespace routes to.",
 	},
 	{
 		ID: "MG205", Kind: KindDestinationRule, Default: Warn,
@@ -108,8 +108,8 @@ var Catalogue = []Entry{
 	{
 		ID: "MG301", Kind: KindVirtualService, Default: Deny,
 		Title:       "Route to an undefined subset",
-		Description: "A route or mirror to a subset no DestinationRule visible from the VirtualService's namespace defines for that host.",
-		Fix:         "Define the subset in the host's DestinationRule first.",
+		Description: "A route or mirror to a subset that the DestinationRule found by Istio's lookup (client namespace, then the Service's, then the root) does not define, for any namespace whose proxies use the VirtualService.",
+		Fix:         "Define the subset in that DestinationRule first (make-before-break: the rule before the route).",
 	},
 	{
 		ID: "MG302", Kind: KindVirtualService, Default: Deny,
@@ -144,7 +144,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG307", Kind: KindVirtualService, Default: Warn,
 		Title:       "Host claimed twice on a gateway",
-		Description: "Two VirtualServices claim the same host on the same gateway.",
+		Description: "Two VirtualServices claim the same host on the same gateway, the sidecars' mesh gateway included.",
 		Fix:         "Merge the routes into one VirtualService per host and gateway.",
 	},
 	{
@@ -156,7 +156,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG309", Kind: KindVirtualService, Default: Warn,
 		Title:       "HTTP route to a port without protocol",
-		Description: "HTTP routes towards a Service port without an http-/grpc- name prefix or appProtocol: Istio may treat it as TCP.",
+		Description: "HTTP routes used by sidecars towards a Service port without an http-/grpc-/https- name prefix or appProtocol: Istio may treat it as TCP.",
 		Fix:         "Name the port http-<name> or set appProtocol.",
 	},
 	{
@@ -168,19 +168,19 @@ var Catalogue = []Entry{
 	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
-		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), the gateway pods' namespace otherwise.",
+		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",
 		Fix:         "Create the Secret in that namespace before referencing it.",
 	},
 	{
 		ID: "MG402", Kind: KindDestinationRule, Default: Deny,
 		Title:       "CA bundle lacks the mesh root",
-		Description: "The CA bundle used for an in-mesh or fleet host contains neither the mesh root (istio-ca-root-cert) nor a configured fleet trust anchor: every handshake fails with CERTIFICATE_VERIFY_FAILED.",
+		Description: "The CA bundle used for an in-mesh host (its pods run a proxy) or a fleet host contains neither the mesh root (istio-ca-root-cert) nor a configured fleet trust anchor: every handshake fails with CERTIFICATE_VERIFY_FAILED.",
 		Fix:         "Include the mesh root (or the fleet anchor) in the bundle.",
 	},
 	{
 		ID: "MG403", Kind: KindDestinationRule, Default: Deny,
 		Title:       "Unusable certificate material",
-		Description: "Certificate material that does not parse, has expired or is not yet valid, or a client certificate that does not match its key.",
+		Description: "Certificate material that does not parse, has expired or is not yet valid, or a client certificate that does not match its key; an unusable mesh root is a warning on the rules that use it.",
 		Fix:         "Replace the material in the Secret.",
 	},
 	{
