@@ -162,9 +162,9 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return errors.New("meshguard check did not exit 1")
 	}
 
-	banner("Act 3: the safe path, PERMISSIVE mesh-wide and STRICT for the injected namespace")
+	banner("Act 3: the staged path, PERMISSIVE mesh-wide and STRICT for the injected namespace (legacy's callers are warned about)")
 	if _, err := d.sh("kubectl apply -f hack/demo/02-safe-path.yaml"); err != nil {
-		return fmt.Errorf("the safe path was denied: %w", err)
+		return fmt.Errorf("the staged path was denied: %w", err)
 	}
 	d.sh("kubectl get peerauthentications -A")
 

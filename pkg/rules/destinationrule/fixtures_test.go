@@ -10,19 +10,23 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG201": {
+		"preexisting legacy/billing":    {`warn pre-existing spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 pods have no sidecar"`},
 		"wildcard istio-system/default": {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards *.local reaches 3 Service(s) whose servers have no proxy to terminate it: default/kubernetes (no selector: its endpoints are outside the mesh); legacy/billing (1 of 1 pods without a sidecar: billing-0); legacy/ledger-db (no selector"`},
 		"wildcard default/api-server":   {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards kubernetes.default.svc.cluster.local, but it has no selector, so its endpoints are outside the mesh"`},
 		"mutual legacy/billing":         {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 pods have no sidecar (billing-0)"`},
 	},
 	"MG202": {
-		"wildcard shop/shop-plain": {`deny spec.trafficPolicy.tls.mode "DISABLE sends plaintext to 1 Service(s) under *.shop.svc.cluster.local whose pods enforce STRICT mTLS: shop/ratings (1 pods, PeerAuthentication shop/ratings-strict)"`},
-		"plaintext shop/ratings":   {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local,"`},
+		"preexisting shop/ratings-plain": {`warn pre-existing spec.trafficPolicy.tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local, but 1 of its pods enforce STRICT"`},
+		"wildcard shop/shop-plain":       {`deny spec.trafficPolicy.tls.mode "DISABLE sends plaintext to 1 Service(s) under *.shop.svc.cluster.local whose pods enforce STRICT mTLS: shop/ratings (1 pods, PeerAuthentication shop/ratings-strict)"`},
+		"plaintext shop/ratings":         {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext to ratings.shop.svc.cluster.local,"`},
 	},
 	"MG203": {
-		"routed shop/reviews":   {`deny spec.subsets[1].labels "subset v3 selects no running pod of Service shop/reviews"`},
-		"unrouted shop/reviews": {`warn spec.subsets[2].labels "subset v3 selects no running pod of Service shop/reviews"`},
+		"preexisting shop/reviews": {`warn pre-existing spec.subsets[1].labels "subset v3 selects no running pod of Service shop/reviews"`},
+		"routed shop/reviews":      {`deny spec.subsets[1].labels "subset v3 selects no running pod of Service shop/reviews"`},
+		"unrouted shop/reviews":    {`warn spec.subsets[2].labels "subset v3 selects no running pod of Service shop/reviews"`},
 	},
 	"MG204": {
+		"preexisting shop/reviews":      {`warn pre-existing spec.subsets "leaves subset v3 undefined for proxies in shop, but VirtualService shop/reviews-v3 sends 100%"`},
 		"shadow frontend/reviews-local": {`deny spec.subsets "this rule would win the DestinationRule lookup of proxies in frontend for reviews.shop.svc.cluster.local without defining subset v2, but VirtualService frontend/reviews-canary sends 20%"`},
 		"shadow frontend/shop-tls": {
 			`deny spec.subsets "without defining subset v1, but VirtualService frontend/reviews-canary sends 80%"`,
@@ -49,6 +53,10 @@ func TestFixtures(t *testing.T) {
 	for id, want := range fixtures {
 		t.Run(id, func(t *testing.T) { rulestest.Expect(t, id, want) })
 	}
+}
+
+func TestEveryDenyingRuleKeepsPreexistingBreakage(t *testing.T) {
+	rulestest.RequirePreexisting(t, destinationrule.All(), fixtures)
 }
 
 func TestEveryRuleHasFixtures(t *testing.T) {

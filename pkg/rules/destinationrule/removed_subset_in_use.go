@@ -106,9 +106,12 @@ func (r removedSubsetInUse) judge(in *rules.Input, vs *state.VirtualService, hos
 	case in.Change.Operation == rules.Delete:
 		what = fmt.Sprintf("deleting the rule leaves subset %s undefined for %s", d.Subset, where)
 		fix = fmt.Sprintf("move the route off %s first, then delete the rule", d.Subset)
-	default:
+	case in.Change.OldDR != nil && defines(in.Change.OldDR, d.Subset):
 		what = fmt.Sprintf("removes subset %s, which %s still need", d.Subset, where)
 		fix = fmt.Sprintf("move the route off %s first, then remove the subset", d.Subset)
+	default:
+		what = fmt.Sprintf("leaves subset %s undefined for %s", d.Subset, where)
+		fix = fmt.Sprintf("define subset %s here, or move the route off it", d.Subset)
 	}
 	return rules.Finding{
 		Rule: r.ID(), Action: rules.Deny, Field: "spec.subsets", Key: vs.Namespace + "/" + vs.Name + ":" + field + ":" + d.Subset,
@@ -126,4 +129,13 @@ func appendNew(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+func defines(dr *state.DestinationRule, subset string) bool {
+	for _, s := range dr.Subsets {
+		if s.Name == subset {
+			return true
+		}
+	}
+	return false
 }

@@ -25,15 +25,17 @@ var fixtures = map[string]map[string][]string{
 		"callers shop/strict":         {`warn spec.mtls.mode "3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
 	},
 	"MG103": {
-		"ports shop/web-ports": {`deny spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected (ports"`},
-		"ports shop/db-ports":  {`deny spec.portLevelMtls[9999] "port 9999 is no container port of the 1 pod selected (ports"`},
+		"preexisting shop/web-ports": {`warn pre-existing spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected"`},
+		"ports shop/web-ports":       {`deny spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected (ports"`},
+		"ports shop/db-ports":        {`deny spec.portLevelMtls[9999] "port 9999 is no container port of the 1 pod selected (ports"`},
 	},
 	"MG104": {
 		"selector shop/typo": {`warn spec.selector.matchLabels "selector matches no pod in shop, so the policy applies to"`},
 	},
 	"MG105": {
-		"conflicts shop/strict": {`deny metadata.name "shop also has the namespace-wide policy default; Istio"`},
-		"conflicts shop/web-v1": {`deny spec.selector "policy shop/web already selects the same workloads; Istio"`},
+		"preexisting shop/strict": {`warn pre-existing metadata.name "shop also has the namespace-wide policy default"`},
+		"conflicts shop/strict":   {`deny metadata.name "shop also has the namespace-wide policy default; Istio"`},
+		"conflicts shop/web-v1":   {`deny spec.selector "policy shop/web already selects the same workloads; Istio"`},
 	},
 	"MG106": {
 		"inherited shop/web":            {`warn spec.portLevelMtls[8080] "port 8080 lowered from STRICT to DISABLE: it accepts plaintext"`},
@@ -43,7 +45,8 @@ var fixtures = map[string]map[string][]string{
 		"weakened ambient/amb-plain":    {`warn spec.mtls.mode "DISABLE selects 1 pod enrolled in ambient: ztunnel then"`},
 	},
 	"MG107": {
-		"root istio-system/gateway-strict": {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
+		"preexisting istio-system/gateway-strict": {`warn pre-existing spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
+		"root istio-system/gateway-strict":        {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 	},
 	"MG108": {
 		"labels batch/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
@@ -54,6 +57,10 @@ func TestFixtures(t *testing.T) {
 	for id, want := range fixtures {
 		t.Run(id, func(t *testing.T) { rulestest.Expect(t, id, want) })
 	}
+}
+
+func TestEveryDenyingRuleKeepsPreexistingBreakage(t *testing.T) {
+	rulestest.RequirePreexisting(t, peerauthentication.All(), fixtures)
 }
 
 func TestEveryRuleHasFixtures(t *testing.T) {

@@ -301,3 +301,34 @@ func quoteAll(ss []string) []string {
 	}
 	return out
 }
+
+// RequirePreexisting fails unless every rule of rs whose catalogue default is
+// deny has a fixture expecting "warn pre-existing": an UPDATE that keeps a
+// breakage the state already had must warn, never deny, or nobody could edit
+// (and so fix) an already-broken object.
+func RequirePreexisting(t *testing.T, rs []rules.Rule, want map[string]map[string][]string) {
+	t.Helper()
+	for _, r := range rs {
+		if !denyByDefault(r.ID()) {
+			continue
+		}
+		found := false
+		for _, exps := range want[r.ID()] {
+			for _, e := range exps {
+				found = found || strings.HasPrefix(e, "warn pre-existing ")
+			}
+		}
+		if !found {
+			t.Errorf("%s denies by default but no fixture keeps a pre-existing breakage (want a `warn pre-existing` expectation)", r.ID())
+		}
+	}
+}
+
+func denyByDefault(id string) bool {
+	for _, e := range rules.Catalogue {
+		if e.ID == id {
+			return e.Default == rules.Deny
+		}
+	}
+	return false
+}

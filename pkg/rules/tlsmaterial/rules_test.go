@@ -51,6 +51,8 @@ type tc struct {
 	// credentialName; "none" routes no gateway to the host, "egress" routes
 	// the egress gateway in istio-system to it.
 	gateway string
+	// update: the rule already stood like this; the write edits it.
+	update bool
 	want    map[string][]string // rule -> actions
 }
 
@@ -107,11 +109,20 @@ func judge(t *testing.T, c tc) map[string][]string {
 	e := engine.New(registry.Rules(), cfg)
 	change := &rules.Change{Operation: rules.Create, Ref: state.ObjectRef{Group: state.GroupNetworking, Kind: rules.KindDestinationRule, Namespace: "shop", Name: "reviews"},
 		NewDR: dr, Trust: view}
+	if c.update {
+		old := *dr
+		store.SetDestinationRule(&old)
+		change.Operation, change.OldDR = rules.Update, &old
+	}
 	got := map[string][]string{}
 	_ = store.View(func(s state.Snapshot) error {
 		for _, r := range e.Evaluate(s, change).Results {
 			if r.Rule >= "MG401" && r.Rule <= "MG406" {
-				got[r.Rule] = append(got[r.Rule], string(r.Action))
+				a := string(r.Action)
+				if r.Preexisting {
+					a += " pre-existing"
+				}
+				got[r.Rule] = append(got[r.Rule], a)
 			}
 		}
 		return nil
@@ -135,6 +146,12 @@ func TestTrustRules(t *testing.T) {
 	}
 	cases := []tc{
 		{name: "a credentialName whose Secret is missing is denied", tls: "mutual", want: map[string][]string{"MG401": {"deny"}}},
+		{name: "an edit of a rule whose Secret was already missing warns", tls: "mutual", update: true,
+			want: map[string][]string{"MG401": {"warn pre-existing"}}},
+		{name: "an edit keeping a regional-only bundle warns", tls: "simple", secrets: sec(regional.PEM, nil, nil), update: true,
+			want: map[string][]string{"MG402": {"warn pre-existing"}}},
+		{name: "an edit keeping an expired client certificate warns", tls: "mutual", secrets: sec(meshRoot.PEM, expired, expiredKey), update: true,
+			want: map[string][]string{"MG403": {"warn pre-existing"}}},
 		{name: "a gateway routing to the host reads the Secret in its own namespace, where it is missing", tls: "mutual", gateway: "egress",
 			secrets: sec(meshRoot.PEM, good, goodKey), want: map[string][]string{"MG401": {"deny"}}},
 		{name: "without a gateway routing to the host nothing reads the Secret: a warning, not a denial", tls: "mutual", gateway: "none",

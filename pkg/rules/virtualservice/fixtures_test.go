@@ -10,6 +10,7 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
+		"preexisting shop/reviews-v3": {`warn pre-existing spec.http[0].route[1].destination.subset "routes to subset v3 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in shop use"`},
 		"gateway shop/reviews-public": {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
 		"lookup shop/reviews-v2":      {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
 		"lookup shop/ratings-v1":      {`deny spec.http[0].route[0].destination.subset "no DestinationRule for that host exists yet: Envoy has no such cluster and those requests fail with 503 — apply the DestinationRule defining v1 first"`},
@@ -17,23 +18,28 @@ var fixtures = map[string]map[string][]string{
 		"subsets shop/reviews-mirror": {`deny spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local,"`},
 	},
 	"MG302": {
-		"ready shop/reviews": {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
+		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
+		"ready shop/reviews":       {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
 	},
 	"MG303": {
-		"hosts legacy/dotted": {`deny spec.http[0].route[0].destination.host "host reviews.shop is not expanded by Istio (only names"`},
-		"hosts shop/nosuch":   {`deny spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
-		"hosts shop/external": {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
+		"preexisting shop/nosuch": {`warn pre-existing spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
+		"hosts legacy/dotted":     {`deny spec.http[0].route[0].destination.host "host reviews.shop is not expanded by Istio (only names"`},
+		"hosts shop/nosuch":       {`deny spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
+		"hosts shop/external":     {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
 	},
 	"MG304": {
-		"ports shop/reviews":     {`deny spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews (it exposes"`},
-		"ports shop/productpage": {`deny spec.http[0].route[0].destination.port "Service shop/ratings exposes 2 ports (9080, 9090) and it is"`},
+		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
+		"ports shop/reviews":       {`deny spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews (it exposes"`},
+		"ports shop/productpage":   {`deny spec.http[0].route[0].destination.port "Service shop/ratings exposes 2 ports (9080, 9090) and it is"`},
 	},
 	"MG305": {
+		"preexisting shop/typo":       {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},
 		"gateway-api shop/other-host": {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
 		"gateways shop/typo":          {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
 		"gateways shop/wrong-host":    {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 	},
 	"MG306": {
+		"preexisting shop/storm": {`warn pre-existing spec.http[0].retries.attempts "5 retries make up to 6 tries per request"`, `warn spec.http[0].retries "retries towards reviews without outlier detection"`},
 		"retries shop/storm":     {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},
 		"retries shop/fourxx":    {`warn spec.http[0].retries.retryOn "retryOn 4xx retries client errors, which fail the same way"`},
 		"retries shop/slow":      {`warn spec.http[0].retries.perTryTimeout "worst case 3×1s + backoff = 3.05s exceeds the route timeout 2s"`},
@@ -59,6 +65,10 @@ func TestFixtures(t *testing.T) {
 	for id, want := range fixtures {
 		t.Run(id, func(t *testing.T) { rulestest.Expect(t, id, want) })
 	}
+}
+
+func TestEveryDenyingRuleKeepsPreexistingBreakage(t *testing.T) {
+	rulestest.RequirePreexisting(t, virtualservice.All(), fixtures)
 }
 
 func TestEveryRuleHasFixtures(t *testing.T) {
