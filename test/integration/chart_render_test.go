@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshguard/meshguard/pkg/config"
 )
 
 func TestChartLintsStrictly(t *testing.T) {
@@ -183,5 +186,42 @@ func TestChartBreakGlassAndCertManager(t *testing.T) {
 	dep := into[appsv1.Deployment](t, objs, "Deployment")
 	if slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--cert-rotation") {
 		t.Error("no in-process rotation with cert-manager")
+	}
+}
+
+// The config file the chart renders is read by the same loader `serve` and
+// `check --config` use, strictly (unknown keys are errors), with every value
+// the chart sets arriving intact.
+func TestChartConfigLoadsThroughTheConfigLoader(t *testing.T) {
+	for name, args := range map[string][]string{
+		"defaults": nil,
+		"overrides": {"--set", "config.rules.MG101=warn", "--set", "config.retryLimit=2", "--set", "breakGlass.groups[0]=sre",
+			"--set", "config.rootNamespace=mesh-root", "--set", "config.fleetHosts[0]=*.global"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs, err := renderChart(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm := into[corev1.ConfigMap](t, objs, "ConfigMap")
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.Load(path)
+			if err != nil {
+				t.Fatalf("the chart's config file does not load: %v\n%s", err, cm.Data["config.yaml"])
+			}
+			want := config.Default()
+			if name == "overrides" {
+				want.Rules = map[string]config.Enforcement{"MG101": config.EnforceWarn}
+				want.RetryLimit, want.BreakGlassGroups, want.RootNamespace, want.FleetHosts = 2, []string{"sre"}, "mesh-root", []string{"*.global"}
+			}
+			if c.RootNamespace != want.RootNamespace || c.RetryLimit != want.RetryLimit || c.ClusterDomain != want.ClusterDomain ||
+				!slices.Equal(c.ExcludedNamespaces, want.ExcludedNamespaces) || !slices.Equal(c.BreakGlassGroups, want.BreakGlassGroups) ||
+				!slices.Equal(c.FleetHosts, want.FleetHosts) || len(c.Rules) != len(want.Rules) || c.Rules["MG101"] != want.Rules["MG101"] {
+				t.Errorf("loaded %+v, want %+v", c, want)
+			}
+		})
 	}
 }

@@ -53,7 +53,7 @@ type tc struct {
 	gateway string
 	// update: the rule already stood like this; the write edits it.
 	update bool
-	want    map[string][]string // rule -> actions
+	want   map[string][]string // rule -> actions
 }
 
 func judge(t *testing.T, c tc) map[string][]string {
