@@ -37,6 +37,7 @@ var fixtures = map[string]map[string][]string{
 		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule leaves subset v1 undefined for proxies in shop, but VirtualService shop/reviews"`},
 	},
 	"MG205": {
+		"wildcard shop/shop-typo":   {`warn spec.host "host *.shpo.svc.cluster.local matches no Service and no ServiceEntry"`},
 		"hosts shop/reviews-dotted": {`warn spec.host "host reviews.shop is not expanded by Istio and matches no"`},
 		"hosts shop/nosuch":         {`warn spec.host "host nosuch matches no Service and no ServiceEntry, so this"`},
 	},
