@@ -3,6 +3,8 @@
 //
 //	meshguard serve   run the webhook
 //	meshguard check   judge manifests against a cluster snapshot
+//	meshguard coverage how far the mesh reaches, per namespace
+//	meshguard plan strict the staged migration to mesh-wide STRICT
 //	meshguard selftest check that the webhook denies a known-dangerous object
 //	meshguard rules   list the rule catalogue
 //	meshguard version print the version
@@ -21,6 +23,8 @@ const usage = `meshguard stops dangerous Istio configuration before it breaks a 
 Usage:
   meshguard serve   [flags]   run the validating admission webhook
   meshguard check   [flags]   judge manifests offline (CI); see 'meshguard check --help'
+  meshguard coverage [flags]  per namespace: enrolment, mTLS mode, workloads outside the mesh
+  meshguard plan strict [flags] the staged migration to mesh-wide STRICT (-o yaml to apply)
   meshguard selftest [flags]  dry-run a known-dangerous object; pass only if it is denied
   meshguard rules             list the rule catalogue
   meshguard version           print the version
@@ -37,6 +41,10 @@ func main() {
 		os.Exit(serve(args))
 	case "check":
 		os.Exit(runCheck(args, os.Stdout, os.Stderr))
+	case "coverage":
+		os.Exit(runCoverage(args, os.Stdout, os.Stderr))
+	case "plan":
+		os.Exit(runPlan(args, os.Stdout, os.Stderr))
 	case "selftest":
 		os.Exit(runSelftest(args, os.Stdout, os.Stderr))
 	case "rules":

@@ -83,23 +83,10 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	sess := NewSession(o.Config, now)
 	live := len(o.State) == 0 && o.LoadCluster != nil
-	if len(o.State) > 0 {
-		docs, err := state.ReadFiles(o.State)
-		if err != nil {
-			return ExitBadInput, BadInput{err}
-		}
-		for _, d := range docs {
-			sess.AddState(d.Object)
-		}
-	} else if o.LoadCluster != nil {
-		if err := o.LoadCluster(ctx, sess.Store()); err != nil {
-			return ExitBadInput, fmt.Errorf("reading the cluster (pass --state to work offline): %w", err)
-		}
-		sess.adoptStore()
-		// Secrets are read from the cluster as each review needs them.
-		sess.sawKey = true
+	sess, err := LoadState(ctx, o.Config, o.State, o.LoadCluster, now)
+	if err != nil {
+		return ExitBadInput, err
 	}
 
 	docs, err := state.ReadFiles(o.Files)

@@ -117,9 +117,9 @@ func (s *Session) Commit(change *rules.Change) {
 	s.Apply(obj)
 }
 
-// adoptStore records the reviewed objects of a store filled from the live
+// AdoptStore records the reviewed objects of a store filled from the live
 // cluster, so that writes of them are UPDATEs.
-func (s *Session) adoptStore() {
+func (s *Session) AdoptStore() {
 	_ = s.store.View(func(snap state.Snapshot) error {
 		for _, ns := range snap.NamespaceNames() {
 			for _, pa := range snap.PeerAuthentications(ns) {

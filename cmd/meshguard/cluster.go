@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/server"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// stateFlags are the flags every face that reads cluster state shares:
+// --state files, or the live cluster from --kubeconfig; the root namespace
+// and the configuration file.
+type stateFlags struct {
+	states     *[]string
+	kubeconfig *string
+	root       *string
+	configFile *string
+	live       client.Client // made on first use: offline runs need no cluster
+}
+
+func addStateFlags(fs *pflag.FlagSet) *stateFlags {
+	return &stateFlags{
+		states:     fs.StringArray("state", nil, "file or directory of cluster state as `kubectl get -o yaml` prints it (repeatable); without it the live cluster is read"),
+		kubeconfig: fs.String("kubeconfig", "", "kubeconfig of the live cluster (default: $KUBECONFIG, then ~/.kube/config)"),
+		root:       fs.String("root-namespace", "", "Istio root namespace (default istio-system, or the config file's)"),
+		configFile: fs.String("config", "", "configuration file shared with `meshguard serve`"),
+	}
+}
+
+// config loads the configuration file and applies --root-namespace.
+func (f *stateFlags) config() (*config.Config, error) {
+	cfg, err := config.Load(*f.configFile)
+	if err != nil {
+		return nil, err
+	}
+	if *f.root != "" {
+		cfg.RootNamespace = *f.root
+	}
+	return cfg, nil
+}
+
+// cluster is the client of the live cluster, made on first use.
+func (f *stateFlags) cluster() (client.Client, error) {
+	if f.live != nil {
+		return f.live, nil
+	}
+	rc, err := restConfig(*f.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := server.Scheme()
+	if err != nil {
+		return nil, err
+	}
+	f.live, err = client.New(rc, client.Options{Scheme: scheme})
+	return f.live, err
+}
+
+// loadCluster fills a store with one listing of the live cluster.
+func (f *stateFlags) loadCluster(ctx context.Context, store *state.Store) error {
+	c, err := f.cluster()
+	if err != nil {
+		return err
+	}
+	return state.LoadCluster(ctx, c, store)
+}
+
+// session loads the state into a session, from files or the live cluster.
+func (f *stateFlags) session(ctx context.Context, cfg *config.Config) (*check.Session, error) {
+	return check.LoadState(ctx, cfg, *f.states, f.loadCluster, time.Now)
+}
+
+// failed prints err for command and returns the exit code it deserves.
+func failed(stderr io.Writer, command string, err error) int {
+	fmt.Fprintf(stderr, "meshguard %s: %v\n", command, err)
+	return check.ExitBadInput
+}
