@@ -185,6 +185,26 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	if _, err := d.sh("kubectl apply -f hack/demo/03-canary.yaml"); err != nil {
 		return fmt.Errorf("the canary was denied once its pods were Ready: %w", err)
 	}
+
+	banner("Act 5: the way to yes, the staged STRICT migration for this mesh")
+	if _, err := d.sh("meshguard coverage"); err != nil {
+		return fmt.Errorf("coverage: %w", err)
+	}
+	if _, err := d.sh("meshguard plan strict"); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	planFile := filepath.Join(out, "plan.yaml")
+	policies, err := d.run("meshguard plan strict -o yaml")
+	if err != nil {
+		return fmt.Errorf("plan -o yaml: %w: %s", err, policies)
+	}
+	if err := os.WriteFile(planFile, []byte(policies), 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("\n$ meshguard plan strict -o yaml > %s\n", planFile)
+	if _, err := d.sh("kubectl apply -f " + planFile); err != nil {
+		return fmt.Errorf("the plan's policies were denied: %w", err)
+	}
 	return nil
 }
 

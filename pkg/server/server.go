@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -60,6 +62,9 @@ type Rotation struct {
 	SecretName, ServiceName, WebhookConfig string
 	Interval                               time.Duration
 }
+
+// outsidersCollector is the registered meshguard_mesh_outsiders collector.
+var outsidersCollector prometheus.Collector = outsiders{}
 
 // Scheme knows the core kinds and Istio's kinds.
 func Scheme() (*runtime.Scheme, error) {
@@ -118,6 +123,13 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		regs = append(regs, reg)
 	default:
 		o.Log.Info("Gateway API Gateways are not served; VirtualServices binding them are confirmed by direct reads")
+	}
+	// The registry is process-wide; a second manager in one process (tests)
+	// replaces the collector of the first.
+	metrics.Registry.Unregister(outsidersCollector)
+	outsidersCollector = outsiders{store: store, cfg: o.Config}
+	if err := metrics.Registry.Register(outsidersCollector); err != nil {
+		return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
 	}
 	ws.Register(admission.Path, &webhook.Admission{Handler: &admission.Handler{
 		Engine: engine.New(registry.Rules(), o.Config),
