@@ -56,11 +56,11 @@ func WritePlan(w io.Writer, format string, p Plan) error {
 	}
 	fmt.Fprintf(&b, "Stage 1: STRICT for namespaces whose workloads are all in the mesh (%d)\n", len(p.NamespaceStrict))
 	for _, n := range p.NamespaceStrict {
-		fmt.Fprintf(&b, "  %s: %d meshed servers -> PeerAuthentication %s/%s STRICT\n", n.Namespace, n.MeshedServers, n.Policy.Namespace, n.Policy.Name)
+		fmt.Fprintf(&b, "  %s: %s -> PeerAuthentication %s/%s STRICT\n", n.Namespace, count(n.MeshedServers, "meshed server"), n.Policy.Namespace, n.Policy.Name)
 	}
-	fmt.Fprintf(&b, "\nStage 2: inject or enroll the workloads outside the mesh (%d namespaces)\n", len(p.Inject))
+	fmt.Fprintf(&b, "\nStage 2: inject or enroll the workloads outside the mesh (%s)\n", count(len(p.Inject), "namespace"))
 	for _, in := range p.Inject {
-		fmt.Fprintf(&b, "  %s: %d pods\n", in.Namespace, in.Pods)
+		fmt.Fprintf(&b, "  %s: %s\n", in.Namespace, count(in.Pods, "pod"))
 		for _, c := range in.Commands {
 			fmt.Fprintf(&b, "    %s\n", c)
 		}
@@ -103,4 +103,11 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
