@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -43,7 +40,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failed(stderr, "check", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	code, err := check.Run(ctx, check.Options{
 		Files: *files, State: *sf.states, Delete: *del, Output: *output, Config: cfg,

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -76,6 +79,32 @@ func (f *stateFlags) loadCluster(ctx context.Context, store *state.Store) error 
 // session loads the state into a session, from files or the live cluster.
 func (f *stateFlags) session(ctx context.Context, cfg *config.Config) (*check.Session, error) {
 	return check.LoadState(ctx, cfg, *f.states, f.loadCluster, time.Now)
+}
+
+// interruptGrace is how long an interrupted command may take to unwind on
+// its own before the process exits anyway (a read of the cluster that ignores
+// its context, such as API discovery, must not keep it alive).
+const interruptGrace = 2 * time.Second
+
+// interruptible returns a context that the first SIGINT or SIGTERM cancels;
+// the process then exits within interruptGrace (exit code 2, with a message),
+// and a second signal ends it at once, as without a handler.
+func interruptible() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sig:
+			signal.Stop(sig)
+			cancel()
+			fmt.Fprintf(os.Stderr, "meshguard: %v: interrupted\n", s)
+			time.Sleep(interruptGrace)
+			os.Exit(check.ExitBadInput)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(sig); cancel() }
 }
 
 // failed prints err for command and returns the exit code it deserves.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -104,6 +101,6 @@ func parseFaceFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, command 
 		fmt.Fprintf(stderr, "meshguard %s: -o: %q is not one of %v\n", command, out, formats)
 		return nil, nil, check.ExitBadInput, false
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	return ctx, stop, 0, true
 }

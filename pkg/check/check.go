@@ -62,6 +62,8 @@ type Finding struct {
 type Report struct {
 	Findings []Finding `json:"findings"`
 	Denied   bool      `json:"denied"`
+	// NothingToReview: -f held only kinds that are not reviewed (text only).
+	NothingToReview bool `json:"-"`
 }
 
 // BadInput is an error that makes check exit 2.
@@ -89,9 +91,12 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitBadInput, err
 	}
 
-	docs, err := state.ReadFiles(o.Files)
+	docs, err := state.ReadFilesContext(ctx, o.Files, state.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
 	if err != nil {
-		return ExitBadInput, BadInput{err}
+		return ExitBadInput, badOrInterrupted(ctx, err)
+	}
+	if len(docs) == 0 {
+		return ExitBadInput, BadInput{fmt.Errorf("-f %s: no document to review", strings.Join(o.Files, ", "))}
 	}
 	// Other kinds that arrive in the same commit (a Service, a Namespace)
 	// count as present before any reviewed object is judged.
@@ -104,7 +109,13 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		}
 	}
 	report := Report{Findings: []Finding{}}
+	if len(reviewed) == 0 {
+		report.NothingToReview = true
+	}
 	for _, d := range reviewed {
+		if err := ctx.Err(); err != nil {
+			return ExitBadInput, fmt.Errorf("interrupted: %w", err)
+		}
 		obj := d.Object
 		change := sess.Change(obj, o.Delete)
 		if change == nil {
@@ -164,6 +175,8 @@ func write(w io.Writer, format string, r Report) error {
 		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
 	case len(r.Findings) > 0:
 		fmt.Fprintf(&b, "allowed, with %d warning(s)\n", len(r.Findings))
+	case r.NothingToReview:
+		b.WriteString("nothing to review: -f holds no PeerAuthentication, DestinationRule or VirtualService\n")
 	default:
 		b.WriteString("allowed: no findings\n")
 	}

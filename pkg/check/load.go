@@ -14,6 +14,14 @@ import (
 // judging against nothing would allow everything.
 var ErrEmptyState = errors.New("--state holds no object: export the cluster first (kubectl get namespaces,pods,services,... -A -o yaml)")
 
+// badOrInterrupted is err as bad input, unless the run was interrupted.
+func badOrInterrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return BadInput{err}
+}
+
 // LoadState starts a session from the --state files, or, without any, from
 // the live cluster through loadCluster. Every face that reads cluster state
 // (check, audit, coverage, plan) loads it here, so all read it alike.
@@ -21,9 +29,9 @@ func LoadState(ctx context.Context, cfg *config.Config, files []string, loadClus
 	sess := NewSession(cfg, now)
 	switch {
 	case len(files) > 0:
-		docs, err := state.ReadFiles(files)
+		docs, err := state.ReadFilesContext(ctx, files, state.ReadOptions{MaxFileBytes: cfg.MaxFileBytes})
 		if err != nil {
-			return nil, BadInput{err}
+			return nil, badOrInterrupted(ctx, err)
 		}
 		if len(docs) == 0 {
 			return nil, BadInput{ErrEmptyState}

@@ -47,6 +47,10 @@ type Config struct {
 	// ("*.global"); they count as in-mesh for MG402.
 	FleetHosts []string `json:"fleetHosts,omitempty"`
 
+	// MaxFileBytes caps each file `check`, `audit` and `plan` read (0: the
+	// default, 1 GiB).
+	MaxFileBytes int64 `json:"maxFileBytes,omitempty"`
+
 	// Anchors are the parsed FleetTrustAnchors.
 	Anchors []trust.Cert `json:"-"`
 }

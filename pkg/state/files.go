@@ -3,6 +3,7 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,11 +36,31 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Source + ": " + e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
+// DefaultMaxFileBytes caps one input file: far above a whole-cluster export
+// (about 90 MB at 100k objects), far below what would exhaust memory.
+const DefaultMaxFileBytes = 1 << 30
+
+// ReadOptions bound what ReadFiles reads.
+type ReadOptions struct {
+	// MaxFileBytes caps each file; 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
+}
+
 // ReadFiles reads YAML or JSON files, and the *.yaml, *.yml and *.json files
 // of directories (recursively, in lexical order). Files may hold several
 // documents and `kind: List` objects as `kubectl get -o yaml` prints them.
 // Namespaced objects without a namespace are put in "default", as kubectl does.
 func ReadFiles(paths []string) ([]Document, error) {
+	return ReadFilesContext(context.Background(), paths, ReadOptions{})
+}
+
+// ReadFilesContext is ReadFiles that stops when ctx ends and honours opts.
+// Only regular files are read (symlinks are followed): a FIFO, device or
+// socket is bad input, named, never a read that blocks or never ends.
+func ReadFilesContext(ctx context.Context, paths []string, opts ReadOptions) ([]Document, error) {
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
 	var docs []Document
 	for _, root := range paths {
 		files, err := expand(root)
@@ -47,7 +68,7 @@ func ReadFiles(paths []string) ([]Document, error) {
 			return nil, &InputError{Source: root, Err: err}
 		}
 		for _, f := range files {
-			d, err := readFile(f)
+			d, err := readFile(ctx, f, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -82,16 +103,34 @@ func expand(root string) ([]string, error) {
 	return files, err
 }
 
-func readFile(path string) ([]Document, error) {
+func readFile(ctx context.Context, path string, opts ReadOptions) ([]Document, error) {
+	info, err := os.Stat(path) // follows symlinks: the target is what is read
+	if err != nil {
+		return nil, &InputError{Source: path, Err: err}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &InputError{Source: path, Err: fmt.Errorf("not a regular file (%s): only files are read", fileType(info.Mode()))}
+	}
+	if info.Size() > opts.MaxFileBytes {
+		return nil, &InputError{Source: path, Err: fmt.Errorf("%d bytes is over the %d-byte limit per file", info.Size(), opts.MaxFileBytes)}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &InputError{Source: path, Err: err}
 	}
 	defer f.Close()
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	// The file may grow after the Stat: the limit holds for what is read.
+	limited := &io.LimitedReader{R: f, N: opts.MaxFileBytes + 1}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(limited))
 	var docs []Document
 	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
 		raw, err := reader.Read()
+		if limited.N <= 0 {
+			return nil, &InputError{Source: path, Err: fmt.Errorf("over the %d-byte limit per file", opts.MaxFileBytes)}
+		}
 		if errors.Is(err, io.EOF) {
 			return docs, nil
 		}
@@ -114,6 +153,21 @@ func readFile(path string) ([]Document, error) {
 			}
 			docs = append(docs, Document{Source: src, Object: o})
 		}
+	}
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	default:
+		return "not a regular file"
 	}
 }
 

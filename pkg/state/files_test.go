@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"context"
 	"github.com/meshguard/meshguard/pkg/state"
+	"syscall"
+	"time"
 )
 
 func write(t *testing.T, name, content string) string {
@@ -129,6 +132,47 @@ func TestUnusableMeshRootIsStateNotBadInput(t *testing.T) {
 			}
 			if len(docs) != 1 || docs[0].Object.Root == nil || docs[0].Object.Root.Problem == "" || len(docs[0].Object.Root.Certs) != 0 {
 				t.Fatalf("want a root with a problem and no certificates, got %+v", docs[0].Object.Root)
+			}
+		})
+	}
+}
+
+// Only regular files are read: a FIFO would block forever, /dev/zero never
+// ends. Both are bad input naming the path; so is a file over the cap.
+func TestReadFilesRefusesSpecialAndOversizedFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	big := write(t, "big.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+	cases := []struct {
+		name  string
+		paths []string
+		opts  state.ReadOptions
+		want  string
+	}{
+		{"a FIFO named on the command line", []string{fifo}, state.ReadOptions{}, "not a regular file (a FIFO)"},
+		{"a FIFO inside a directory", []string{dir}, state.ReadOptions{}, "not a regular file"},
+		{"a symlink to a device", []string{zero}, state.ReadOptions{}, "not a regular file (a device)"},
+		{"a file over the cap", []string{big}, state.ReadOptions{MaxFileBytes: 10}, "over the 10-byte limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := state.ReadFilesContext(context.Background(), c.paths, c.opts); done <- err }()
+			select {
+			case err := <-done:
+				var ie *state.InputError
+				if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("err = %v, want an InputError with %q", err, c.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("ReadFiles blocked on a special file")
 			}
 		})
 	}
