@@ -118,7 +118,18 @@ func newLogger(level, format string) (logr.Logger, error) {
 // in-cluster configuration, as controller-runtime does.
 func restConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+		rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		// As controller-runtime's GetConfig does for in-cluster and
+		// KUBECONFIG: no client-side throttling (the API server's priority
+		// and fairness governs), so a burst of reviews needing a direct read
+		// is not queued behind client-go's default 5 QPS.
+		if rc.QPS == 0 {
+			rc.QPS = -1
+		}
+		return rc, nil
 	}
 	return ctrl.GetConfig()
 }

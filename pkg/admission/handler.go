@@ -91,13 +91,19 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		case !resp.Allowed:
 			decision = "denied"
 		}
-		reviews.WithLabelValues(req.Kind.Kind, string(req.Operation), decision, strconv.FormatBool(dryRun)).Inc()
-		duration.WithLabelValues(req.Kind.Kind).Observe(time.Since(start).Seconds())
+		kind := kindLabel(req.Kind.Kind)
+		reviews.WithLabelValues(kind, operationLabel(string(req.Operation)), decision, strconv.FormatBool(dryRun)).Inc()
+		duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
 		if h.Log.V(1).Enabled() {
 			log().V(1).Info("Reviewed", keyDecision, decision)
 		}
 	}()
 
+	if req.UID == "" || req.Kind.Kind == "" {
+		// An empty or truncated body (HTTP/2 carries no Content-Length to
+		// refuse it by) is no AdmissionReview at all.
+		return admission.Errored(http.StatusBadRequest, errors.New("not an AdmissionReview request: no uid or kind"))
+	}
 	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
 		return admission.Allowed("not a kind meshguard reviews")
 	}
@@ -117,12 +123,18 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if err != nil {
 		return admission.Denied(fmt.Sprintf("meshguard cannot read %s %s/%s: %v", req.Kind.Kind, req.Namespace, req.Name, err))
 	}
+	if over := checkLimits(h.Config.Limits, change); over != "" {
+		return admission.Denied(over)
+	}
 	if !h.Engine.Handles(change.Ref.Kind) {
 		return admission.Allowed("no rule for this kind")
 	}
 	if err := h.gatherTrust(ctx, change); err != nil {
 		log().Error(err, "Cannot read the TLS material the change references")
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+	}
+	if err := ctx.Err(); err != nil {
+		return admission.Errored(http.StatusServiceUnavailable, fmt.Errorf("internal error: review abandoned: %w", err))
 	}
 	verdict, err := h.evaluate(ctx, change)
 	if err != nil {

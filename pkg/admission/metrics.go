@@ -21,6 +21,24 @@ var (
 	}, []string{"kind"})
 )
 
+// kindLabel and operationLabel keep metric labels to a fixed set: values
+// copied from requests would let anyone who reaches the port create series
+// without bound.
+func kindLabel(kind string) string {
+	if _, ok := reviewedGroups[kind]; ok {
+		return kind
+	}
+	return "other"
+}
+
+func operationLabel(op string) string {
+	switch op {
+	case "CREATE", "UPDATE", "DELETE", "CONNECT":
+		return op
+	}
+	return "other"
+}
+
 func init() {
-	metrics.Registry.MustRegister(reviews, findings, duration)
+	metrics.Registry.MustRegister(reviews, findings, duration, rejected)
 }

@@ -47,12 +47,61 @@ type Config struct {
 	// ("*.global"); they count as in-mesh for MG402.
 	FleetHosts []string `json:"fleetHosts,omitempty"`
 
+	// Limits bound what one review may cost.
+	Limits Limits `json:"limits,omitempty"`
+
 	// MaxFileBytes caps each file `check`, `audit` and `plan` read (0: the
 	// default, 1 GiB).
 	MaxFileBytes int64 `json:"maxFileBytes,omitempty"`
 
 	// Anchors are the parsed FleetTrustAnchors.
 	Anchors []trust.Cert `json:"-"`
+}
+
+// Limits bound the work of one review, so that hostile or accidental giants
+// cannot exhaust the webhook (which, under failurePolicy Fail, would stop
+// every Istio write in the cluster).
+type Limits struct {
+	// RequestBytes caps an AdmissionReview body (the API server's own object
+	// limit is 3 MiB).
+	RequestBytes int64 `json:"requestBytes,omitempty"`
+	// InFlight reviews run at once; Queue more may wait briefly. Beyond
+	// that a review fails fast (HTTP 429) instead of holding memory.
+	InFlight int `json:"inFlight,omitempty"`
+	Queue    int `json:"queue,omitempty"`
+	// Routes (http, tcp and tls routes of a VirtualService, with their
+	// destinations and mirrors), Hosts and Subsets cap the lists rules walk.
+	Routes  int `json:"routes,omitempty"`
+	Hosts   int `json:"hosts,omitempty"`
+	Subsets int `json:"subsets,omitempty"`
+}
+
+// DefaultLimits are generous for real configuration: Istio's own samples use
+// a handful of routes, hosts and subsets.
+var DefaultLimits = Limits{RequestBytes: 3 << 20, InFlight: 4, Queue: 32, Routes: 2000, Hosts: 500, Subsets: 500}
+
+// WithDefaults fills the limits left unset (a Config not made by Default or Load).
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.RequestBytes > 0 {
+		d.RequestBytes = l.RequestBytes
+	}
+	if l.InFlight > 0 {
+		d.InFlight = l.InFlight
+	}
+	if l.Queue > 0 {
+		d.Queue = l.Queue
+	}
+	if l.Routes > 0 {
+		d.Routes = l.Routes
+	}
+	if l.Hosts > 0 {
+		d.Hosts = l.Hosts
+	}
+	if l.Subsets > 0 {
+		d.Subsets = l.Subsets
+	}
+	return d
 }
 
 // DefaultRetryLimit keeps worst-case load at 4x per hop (1 try + 3 retries).
@@ -65,6 +114,7 @@ func Default() *Config {
 		ExcludedNamespaces: slices.Clone(DefaultExcludedNamespaces),
 		ClusterDomain:      "cluster.local",
 		RetryLimit:         DefaultRetryLimit,
+		Limits:             DefaultLimits,
 	}
 }
 
@@ -117,6 +167,14 @@ func (c *Config) Validate() error {
 	if c.RetryLimit < 0 {
 		return fmt.Errorf("retryLimit: %d is negative", c.RetryLimit)
 	}
+	l := c.Limits
+	for name, v := range map[string]int64{"requestBytes": l.RequestBytes, "inFlight": int64(l.InFlight), "queue": int64(l.Queue),
+		"routes": int64(l.Routes), "hosts": int64(l.Hosts), "subsets": int64(l.Subsets)} {
+		if v < 0 {
+			return fmt.Errorf("limits.%s: %d is negative", name, v)
+		}
+	}
+	c.Limits = l.WithDefaults()
 	for id, e := range c.Rules {
 		if !ruleID.MatchString(id) {
 			return fmt.Errorf("rules.%s: not a rule ID (want MG and three digits)", id)

@@ -131,7 +131,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err := metrics.Registry.Register(outsidersCollector); err != nil {
 		return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
 	}
-	ws.Register(admission.Path, &webhook.Admission{Handler: &admission.Handler{
+	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
 		Engine: engine.New(registry.Rules(), o.Config),
 		Store:  store,
 		Config: o.Config,
@@ -143,7 +143,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
 			return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
 		},
-	}})
+	}}, o.Config.Limits))
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}

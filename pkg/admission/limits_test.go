@@ -1,0 +1,139 @@
+package admission_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	mgadmission "github.com/meshguard/meshguard/pkg/admission"
+	"github.com/meshguard/meshguard/pkg/config"
+)
+
+func TestLimitRefusesWhatItCannotHold(t *testing.T) {
+	post := func(ctx context.Context) *http.Request {
+		return httptest.NewRequest(http.MethodPost, "/validate", strings.NewReader("{}")).WithContext(ctx)
+	}
+	// blocking serves until release closes, and says when a review started.
+	blocking := func() (http.Handler, chan struct{}, chan struct{}) {
+		entered, release := make(chan struct{}, 4), make(chan struct{})
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			entered <- struct{}{}
+			<-release
+		}), entered, release
+	}
+	t.Run("beyond in-flight and queue, a request fails at once with 429", func(t *testing.T) {
+		next, entered, release := blocking()
+		defer close(release)
+		h := mgadmission.Limit(next, config.Limits{InFlight: 1, Queue: 0})
+		go h.ServeHTTP(httptest.NewRecorder(), post(context.Background()))
+		<-entered
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, post(context.Background()))
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("code %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+		}
+	})
+	t.Run("a queued request runs once a slot frees", func(t *testing.T) {
+		next, entered, release := blocking()
+		h := mgadmission.Limit(next, config.Limits{InFlight: 1, Queue: 1})
+		codes := make(chan int, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, post(context.Background()))
+				codes <- rec.Code
+			}()
+		}
+		<-entered
+		close(release) // the first finishes; the second then runs
+		for i := 0; i < 2; i++ {
+			if c := <-codes; c != http.StatusOK {
+				t.Errorf("an admitted request got %d", c)
+			}
+		}
+	})
+	t.Run("a queued request whose caller gave up is dropped", func(t *testing.T) {
+		next, entered, release := blocking()
+		defer close(release)
+		h := mgadmission.Limit(next, config.Limits{InFlight: 1, Queue: 1})
+		go h.ServeHTTP(httptest.NewRecorder(), post(context.Background()))
+		<-entered
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			h.ServeHTTP(httptest.NewRecorder(), post(ctx))
+			close(done)
+		}()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a cancelled queued request kept waiting")
+		}
+	})
+	t.Run("a body over the cap is refused", func(t *testing.T) {
+		h := mgadmission.Limit(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("must not be served") }), config.Limits{RequestBytes: 10})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/validate", strings.NewReader(strings.Repeat("x", 11))))
+		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "limits.requestBytes") {
+			t.Errorf("code %d: %s", rec.Code, rec.Body.String())
+		}
+	})
+}
+
+func TestObjectsOverTheListLimitsAreDenied(t *testing.T) {
+	var routes []string
+	for i := 0; i < 30; i++ {
+		routes = append(routes, fmt.Sprintf(`{"route":[{"destination":{"host":"r%d"}}]}`, i))
+	}
+	vs := `{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"big","namespace":"legacy"},"spec":{"hosts":["a"],"http":[` + strings.Join(routes, ",") + `]}}`
+	cfg := config.Default()
+	cfg.Limits.Routes = 40
+	resp := newHandler(cfg).Handle(context.Background(), request(admissionv1.Create, "VirtualService", "networking.istio.io", "legacy", vs))
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "spec.http, spec.tcp and spec.tls: 60 entries are over the 40 meshguard reviews in one object (limits.routes") {
+		t.Errorf("allowed=%v: %v", resp.Allowed, resp.Result)
+	}
+}
+
+func TestJunkRequestsCreateNoMetricSeries(t *testing.T) {
+	h := newHandler(config.Default())
+	for i := 0; i < 50; i++ {
+		req := request(admissionv1.Operation(fmt.Sprintf("OP%d", i)), fmt.Sprintf("Kind%d", i), "example.com", "legacy", `{}`)
+		h.Handle(context.Background(), req)
+	}
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := 0
+	for _, f := range families {
+		if f.GetName() != "meshguard_admission_reviews_total" {
+			continue
+		}
+		series += len(f.GetMetric())
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.HasPrefix(l.GetValue(), "Kind") || strings.HasPrefix(l.GetValue(), "OP") {
+					t.Errorf("a label value was copied from the request: %s=%s", l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	if series > 40 {
+		t.Errorf("%d series after junk requests", series)
+	}
+}
+
+func TestAnEmptyReviewIsABadRequest(t *testing.T) {
+	resp := newHandler(config.Default()).Handle(context.Background(), request("", "", "", "", ""))
+	if resp.Allowed || resp.Result.Code != http.StatusBadRequest {
+		t.Errorf("allowed=%v code=%d", resp.Allowed, resp.Result.Code)
+	}
+}
