@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,11 +22,14 @@ var rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests refused before review, by reason (busy, too_large).",
 }, []string{"reason"})
 
-// Limit bounds what the webhook holds at once: at most l.InFlight requests
-// are read and reviewed together and l.Queue more wait for a slot while their
-// request lasts; any beyond are refused at once with 429, before their body
-// is read, so memory does not grow with the load. A body over l.RequestBytes
-// is refused (413), and a body that trickles in is cut off after
+// Limit bounds what the webhook holds at once: at most l.InFlight reviews are
+// decoded and judged together, and l.Queue more wait with their bodies read
+// (bounded by l.RequestBytes each); any beyond are refused at once with 429,
+// before their body is read, so memory does not grow with the load. Bodies
+// are read before waiting because the API server multiplexes reviews over one
+// HTTP/2 connection: a queued stream left unread would hold the connection's
+// flow-control window and stall the reviews in flight. A body over
+// l.RequestBytes is refused (413), and one that trickles in is cut off after
 // BodyReadTimeout.
 func Limit(next http.Handler, l config.Limits) http.Handler {
 	// Queue 0 is a real choice (no waiting); an unset in-flight limit or body
@@ -44,20 +49,35 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			http.Error(w, "meshguard is at its limit of "+strconv.Itoa(l.InFlight+l.Queue)+" reviews in flight; retry", http.StatusTooManyRequests)
 			return
 		}
+		if r.ContentLength > l.RequestBytes {
+			tooLarge(w, r.ContentLength, l.RequestBytes)
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout))
+		body, err := io.ReadAll(io.LimitReader(r.Body, l.RequestBytes+1))
+		_ = r.Body.Close()
+		switch {
+		case err != nil:
+			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		case int64(len(body)) > l.RequestBytes:
+			tooLarge(w, int64(len(body)), l.RequestBytes)
+			return
+		}
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-r.Context().Done():
 			return // the caller gave up while queued
 		}
-		if r.ContentLength > l.RequestBytes {
-			rejected.WithLabelValues("too_large").Inc()
-			http.Error(w, "request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes is over meshguard's limit of "+
-				strconv.FormatInt(l.RequestBytes, 10)+" (limits.requestBytes)", http.StatusRequestEntityTooLarge)
-			return
-		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout))
-		r.Body = http.MaxBytesReader(w, r.Body, l.RequestBytes)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+func tooLarge(w http.ResponseWriter, size, limit int64) {
+	rejected.WithLabelValues("too_large").Inc()
+	http.Error(w, "request body of "+strconv.FormatInt(size, 10)+" bytes or more is over meshguard's limit of "+
+		strconv.FormatInt(limit, 10)+" (limits.requestBytes)", http.StatusRequestEntityTooLarge)
 }

@@ -38,6 +38,8 @@ var (
 	warnings = &warningRecorder{}
 	// kubeconfig is a file for the kubectl tests.
 	kubeconfig string
+	// readyz is the webhook's readiness endpoint.
+	readyz string
 )
 
 // warningRecorder captures the warnings the API server relays from the webhook.
@@ -177,7 +179,8 @@ func run(m *testing.M) int {
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	defer func() { cancel(); <-done }()
-	if err := waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), done); err != nil {
+	readyz = fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
+	if err := waitReady(readyz, done); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
