@@ -57,6 +57,14 @@ envtest: ## Build the envtest binaries into bin/ (once; several minutes).
 test: lint ## Run every test with the race detector: units, fixtures, check, chart, envtest integration.
 	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -race -count=1 ./...
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s): review decoding and evaluation, state files, TLS material.
+	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./pkg/admission/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFiles$$' -fuzztime $(FUZZTIME) ./pkg/state/
+	$(GO) test -run '^$$' -fuzz '^FuzzMaterial$$' -fuzztime $(FUZZTIME) ./pkg/trust/
+
 .PHONY: bench
 bench: ## Run the review-path benchmarks (100k pods in 1k namespaces), with the chart's GOGC.
 	GOGC=200 $(GO) test -run '^$$' -bench . -benchmem -benchtime 5000x -count 3 ./test/bench/

@@ -1,0 +1,31 @@
+package state_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// FuzzReadFiles: state files decode to objects or to a named InputError,
+// never a panic or a hang.
+func FuzzReadFiles(f *testing.F) {
+	for _, pattern := range []string{"../rules/*/testdata/*.yaml", "../rules/*/testdata/*/*.yaml", "../../test/fixtures/check/*.yaml"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}}]}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "state.yaml")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = state.ReadFiles([]string{path})
+	})
+}
