@@ -61,6 +61,11 @@ type Handler struct {
 	// Trust reads the Secrets and mesh-root ConfigMaps a DestinationRule's
 	// TLS settings reference into view (GETs, never cached).
 	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
+	// Authorize says whether the requester may get a Secret or ConfigMap a
+	// finding would disclose; nil discloses everything (tests, trusted setups).
+	Authorize Authorizer
+
+	access accessCache
 }
 
 var reviewedGroups = map[string]string{
@@ -139,6 +144,10 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	verdict, err := h.evaluate(ctx, change)
 	if err != nil {
 		log().Error(err, "Cannot confirm what the cache is missing")
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+	}
+	if err := h.withhold(ctx, req.Namespace, req.UserInfo, &verdict); err != nil {
+		log().Error(err, "Cannot check what the requester may read")
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
 	}
 	for _, r := range verdict.Results {

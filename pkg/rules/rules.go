@@ -115,6 +115,10 @@ type Finding struct {
 	// routing). The webhook re-reads them before denying, because the cache
 	// can lag a write made a moment earlier.
 	Missing []state.ObjectRef
+	// Reveals lists the Secrets and ConfigMaps whose content or existence
+	// the message discloses. The webhook withholds the details from a
+	// requester who may not read one of them (no cross-namespace oracle).
+	Reveals []state.ObjectRef
 }
 
 // Rule is one check of the catalogue.

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -142,6 +143,9 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		},
 		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
 			return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+		},
+		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
+			return state.MayGet(ctx, mgr.GetClient(), user, ref)
 		},
 	}}, o.Config.Limits))
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 
 	"github.com/meshguard/meshguard/pkg/trust"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -362,4 +365,22 @@ func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets 
 		}
 	}
 	return nil
+}
+
+// MayGet asks the API server, with a SubjectAccessReview, whether user may
+// get the Secret or ConfigMap ref names.
+func MayGet(ctx context.Context, c client.Client, user authenticationv1.UserInfo, ref ObjectRef) (bool, error) {
+	extra := map[string]authorizationv1.ExtraValue{}
+	for k, v := range user.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user.Username, UID: user.UID, Groups: user.Groups, Extra: extra,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ref.Namespace, Verb: "get",
+			Resource: strings.ToLower(ref.Kind) + "s", Name: ref.Name},
+	}}
+	if err := c.Create(ctx, sar); err != nil {
+		return false, err
+	}
+	return sar.Status.Allowed, nil
 }

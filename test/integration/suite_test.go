@@ -40,6 +40,8 @@ var (
 	kubeconfig string
 	// readyz is the webhook's readiness endpoint.
 	readyz string
+	// testEnv is the control plane, for tests that add users.
+	testEnv *envtest.Environment
 )
 
 // warningRecorder captures the warnings the API server relays from the webhook.
@@ -133,6 +135,7 @@ func run(m *testing.M) int {
 		},
 		ErrorIfCRDPathMissing: true,
 	}
+	testEnv = env
 	cfg, err = env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)

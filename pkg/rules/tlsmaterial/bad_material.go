@@ -20,7 +20,7 @@ func (r badMaterial) Check(in *rules.Input) []rules.Finding {
 	for _, st := range settings(in) {
 		if verifies(st.TLS.Mode) && st.Material != nil && len(st.Material.CA) > 0 {
 			if root := in.Change.Trust.MeshRoot(in.DR.Namespace, in.Config.RootNamespace); root != nil && root.Problem != "" {
-				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field, Key: st.Field + ":root",
+				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field, Key: st.Field + ":root", Reveals: rootRef(root),
 					Message: fmt.Sprintf("the mesh root in %s is unusable (%s); the CA bundle cannot be checked against it", root.Source, root.Problem)})
 			}
 		}
@@ -42,7 +42,7 @@ func (r badMaterial) Check(in *rules.Input) []rules.Finding {
 			continue
 		}
 		out = append(out, rules.Finding{
-			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field,
+			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field, Reveals: st.materialRefs(),
 			Message: fmt.Sprintf("%s is unusable: %s — the proxy rejects it and TLS to %s fails; replace the material",
 				m.Source, strings.Join(problems, "; "), in.DR.Host),
 		})

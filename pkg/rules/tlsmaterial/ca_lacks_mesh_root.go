@@ -46,8 +46,12 @@ func (r caLacksMeshRoot) Check(in *rules.Input) []rules.Finding {
 		if root != nil {
 			lacks = fmt.Sprintf("the mesh root %s (from %s)", subjects(root.Certs), root.Source)
 		}
+		reveals := st.materialRefs()
+		if root != nil {
+			reveals = append(reveals, rootRef(root)...)
+		}
 		out = append(out, rules.Finding{
-			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field,
+			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field, Reveals: reveals,
 			Message: fmt.Sprintf("the CA bundle of %s holds only %s and lacks %s: every handshake with %s fails with CERTIFICATE_VERIFY_FAILED — add the mesh root to the bundle (ca.crt)",
 				st.Material.Source, subjects(st.Material.CA), lacks, in.DR.Host),
 		})

@@ -22,7 +22,7 @@ func (r expiresSoon) Check(in *rules.Input) []rules.Finding {
 		for _, c := range append(append([]trust.Cert(nil), st.Material.Chain...), st.Material.CA...) {
 			if trust.ExpiresSoon(c, in.Change.Trust.At) {
 				days := int(c.NotAfter.Sub(in.Change.Trust.At).Hours() / 24)
-				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field + ".credentialName", Key: st.Field + ":" + c.KeyID,
+				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: st.Field + ".credentialName", Key: st.Field + ":" + c.KeyID, Reveals: st.materialRefs(),
 					Message: fmt.Sprintf("%q in %s expires in %d days (%s); renew it", c.Subject, st.Material.Source, days, c.NotAfter.UTC().Format("2006-01-02"))})
 			}
 		}

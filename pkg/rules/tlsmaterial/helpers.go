@@ -30,6 +30,8 @@ type setting struct {
 	Material   *trust.Material
 	Namespaces []string
 	Missing    []string // namespaces where the Secret does not exist
+	// MaterialNS is the namespace Material was read in.
+	MaterialNS string
 }
 
 // settings lists the TLS blocks of the reviewed rule with their material.
@@ -47,7 +49,7 @@ func settings(in *rules.Input) []setting {
 			for _, ns := range st.Namespaces {
 				if m, ok := view.Secret(ns, name); ok {
 					if st.Material == nil {
-						st.Material = m
+						st.Material, st.MaterialNS = m, ns
 					}
 				} else {
 					st.Missing = append(st.Missing, ns)
@@ -57,6 +59,26 @@ func settings(in *rules.Input) []setting {
 		out = append(out, st)
 	}
 	return out
+}
+
+// secretRefs are the credential Secret and its "-cacert" companion in ns.
+func secretRefs(ns, name string) []state.ObjectRef {
+	return []state.ObjectRef{{Kind: "Secret", Namespace: ns, Name: name}, {Kind: "Secret", Namespace: ns, Name: name + trust.CompanionSuffix}}
+}
+
+// materialRefs are what a finding about st's material discloses.
+func (st setting) materialRefs() []state.ObjectRef {
+	return secretRefs(st.MaterialNS, st.TLS.CredentialName)
+}
+
+// rootRef is the ConfigMap a mesh root was read from ("ConfigMap ns/name").
+func rootRef(root *trust.Root) []state.ObjectRef {
+	rest, ok := strings.CutPrefix(root.Source, "ConfigMap ")
+	ns, name, found := strings.Cut(rest, "/")
+	if !ok || !found {
+		return nil
+	}
+	return []state.ObjectRef{{Kind: "ConfigMap", Namespace: ns, Name: name}}
 }
 
 // verifies reports whether the block originates TLS that verifies the server

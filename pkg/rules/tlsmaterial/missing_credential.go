@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // missingCredential (MG401) denies a credentialName whose Secret does not
@@ -33,8 +34,12 @@ func (r missingCredential) Check(in *rules.Input) []rules.Finding {
 		if len(in.DR.WorkloadSelector) == 0 {
 			who = "the gateways"
 		}
+		var reveals []state.ObjectRef
+		for _, ns := range st.Missing {
+			reveals = append(reveals, secretRefs(ns, st.TLS.CredentialName)...)
+		}
 		out = append(out, rules.Finding{
-			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field, Subjects: st.Missing,
+			Rule: r.ID(), Action: rules.Deny, Field: st.Field + ".credentialName", Key: st.Field, Subjects: st.Missing, Reveals: reveals,
 			Message: fmt.Sprintf("Secret %s does not exist in %s, where %s read it: TLS origination fails and requests to %s get 503 — create the Secret in %s first",
 				st.TLS.CredentialName, strings.Join(st.Missing, ", "), who, in.DR.Host, strings.Join(st.Missing, ", ")),
 		})
