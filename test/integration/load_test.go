@@ -1,3 +1,8 @@
+//go:build !race
+
+// The race detector multiplies memory and time several fold, which would make
+// this measurement meaningless: `make test` runs it in a separate pass without -race.
+
 package integration
 
 import (
