@@ -69,7 +69,8 @@ func (r *Rotator) validity() time.Duration {
 
 // Ensure makes the Secret, the files and the caBundle hold a valid
 // certificate. With mayIssue false it only syncs what the Secret holds (a
-// replica that is not the leader), except when no Secret exists at all.
+// replica that is not the leader); when the Secret is missing it keeps what
+// it serves and waits for the leader to issue.
 func (r *Rotator) Ensure(ctx context.Context, mayIssue bool) error {
 	sec := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.SecretName}, sec)
@@ -78,6 +79,9 @@ func (r *Rotator) Ensure(ctx context.Context, mayIssue bool) error {
 		sec = nil
 	case err != nil:
 		return fmt.Errorf("reading Secret %s/%s: %w", r.Namespace, r.SecretName, err)
+	}
+	if sec == nil && !mayIssue {
+		return nil
 	}
 	if sec == nil || (mayIssue && r.needsRenewal(sec)) {
 		if sec, err = r.issue(ctx, sec); err != nil {
@@ -103,6 +107,16 @@ func (r *Rotator) needsRenewal(sec *corev1.Secret) bool {
 	}
 	life := cert.NotAfter.Sub(cert.NotBefore)
 	return r.now().After(cert.NotAfter.Add(-life / 3))
+}
+
+// HasFiles reports whether CertDir already holds a serving pair.
+func (r *Rotator) HasFiles() bool {
+	for _, k := range []string{KeyCert, KeyKey} {
+		if info, err := os.Stat(filepath.Join(r.CertDir, k)); err != nil || info.Size() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Rotator) dnsNames() []string {
@@ -176,7 +190,11 @@ func (r *Rotator) writeFiles(sec *corev1.Secret) error {
 	return nil
 }
 
-// patchCABundle sets the caBundle of every webhook of WebhookConfig.
+// patchCABundle sets the caBundle of every webhook of WebhookConfig to the
+// Secret's CAs plus the CAs the webhook already trusts that are still valid:
+// a replica may still serve a certificate from the previous CA (the Secret
+// was deleted and re-created, or a follower has not reloaded yet), and the
+// API server must keep accepting it until it expires.
 func (r *Rotator) patchCABundle(ctx context.Context, bundle []byte) error {
 	if r.WebhookConfig == "" {
 		return nil
@@ -187,8 +205,9 @@ func (r *Rotator) patchCABundle(ctx context.Context, bundle []byte) error {
 	}
 	changed := false
 	for i := range vwc.Webhooks {
-		if !bytes.Equal(vwc.Webhooks[i].ClientConfig.CABundle, bundle) {
-			vwc.Webhooks[i].ClientConfig.CABundle = bundle
+		merged := mergeBundles(bundle, vwc.Webhooks[i].ClientConfig.CABundle, r.now())
+		if !bytes.Equal(vwc.Webhooks[i].ClientConfig.CABundle, merged) {
+			vwc.Webhooks[i].ClientConfig.CABundle = merged
 			changed = true
 		}
 	}
@@ -201,12 +220,18 @@ func (r *Rotator) patchCABundle(ctx context.Context, bundle []byte) error {
 	return nil
 }
 
-// Run keeps the certificate valid until ctx ends, checking every interval.
-// elected, when not nil, closes once this replica leads; until then it only
-// syncs what the Secret holds.
+// FollowInterval is how often a replica re-reads the Secret (one GET), so
+// that it serves a renewed pair within seconds of the leader writing it.
+const FollowInterval = 5 * time.Second
+
+// Run keeps the certificate valid until ctx ends: every FollowInterval (or
+// interval, if shorter) it syncs the files and caBundle with the Secret, and
+// every interval the leader renews it when due. elected, when not nil, closes
+// once this replica leads; until then it only follows.
 func (r *Rotator) Run(ctx context.Context, interval time.Duration, elected <-chan struct{}) error {
-	t := time.NewTicker(interval)
+	t := time.NewTicker(min(interval, FollowInterval))
 	defer t.Stop()
+	lastRenewal := time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -221,10 +246,44 @@ func (r *Rotator) Run(ctx context.Context, interval time.Duration, elected <-cha
 			default:
 			}
 		}
-		if err := r.Ensure(ctx, leader); err != nil {
+		renew := leader && time.Since(lastRenewal) >= interval
+		if renew {
+			lastRenewal = time.Now()
+		}
+		if err := r.Ensure(ctx, renew); err != nil {
 			r.Log.Error(err, "Certificate rotation failed; retrying")
 		}
 	}
+}
+
+// maxBundle bounds how many CAs a caBundle carries.
+const maxBundle = 4
+
+// mergeBundles returns primary followed by the still valid certificates of
+// extra that primary lacks, at most maxBundle in all.
+func mergeBundles(primary, extra []byte, now time.Time) []byte {
+	out := append([]byte(nil), primary...)
+	seen := map[string]bool{}
+	n := 0
+	for rest := primary; ; n++ {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		seen[string(block.Bytes)] = true
+	}
+	for rest := extra; n < maxBundle; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil && now.Before(c.NotAfter) && !seen[string(block.Bytes)] {
+			seen[string(block.Bytes)] = true
+			out = append(out, pem.EncodeToMemory(block)...)
+			n++
+		}
+	}
+	return out
 }
 
 // stillValid keeps the CERTIFICATE blocks of bundle that have not expired
@@ -247,10 +306,19 @@ func issueServing(dnsNames []string, now time.Time, validity time.Duration) (caP
 		return nil, nil, nil, err
 	}
 	serial := func() *big.Int { n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120)); return n }
-	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "meshguard webhook CA " + now.UTC().Format(time.DateOnly)},
+	// A subject of its own for every CA: verifiers that look a CA up by
+	// subject (OpenSSL) must not confuse the current one with the previous.
+	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: fmt.Sprintf("meshguard webhook CA %s %x", now.UTC().Format(time.DateOnly), serial().Uint64())},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validity), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Sign with the parsed CA, which carries the SubjectKeyId Go generated:
+	// the leaf then names it as its AuthorityKeyId, so a verifier holding two
+	// CAs during an overlap picks the right one.
+	ca, err := x509.ParseCertificate(caDER)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -261,7 +329,7 @@ func issueServing(dnsNames []string, now time.Time, validity time.Duration) (caP
 	tmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: dnsNames[0]}, DNSNames: dnsNames,
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validity), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -86,14 +86,21 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                  scheme,
-		Logger:                  o.Log,
-		Cache:                   state.CacheOptions(),
-		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
-		HealthProbeBindAddress:  o.HealthProbeBindAddress,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
-		LeaderElection:          o.LeaderElection,
-		LeaderElectionID:        "meshguard.io",
+		Scheme:                 scheme,
+		Logger:                 o.Log,
+		Cache:                  state.CacheOptions(),
+		WebhookServer:          webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
+		HealthProbeBindAddress: o.HealthProbeBindAddress,
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		LeaderElection:         o.LeaderElection,
+		LeaderElectionID:       "meshguard.io",
+		// Ride out API server outages shorter than the renew deadline (a
+		// lost lease ends the process in controller-runtime): only the
+		// certificate renewal depends on leading, so a long lease costs
+		// nothing but a slower hand-off.
+		LeaseDuration:           ptr(60 * time.Second),
+		RenewDeadline:           ptr(45 * time.Second),
+		RetryPeriod:             ptr(5 * time.Second),
 		LeaderElectionNamespace: o.Namespace,
 	})
 	if err != nil {
@@ -189,7 +196,11 @@ func addRotation(restConfig *rest.Config, scheme *runtime.Scheme, mgr manager.Ma
 		Log: o.Log.WithName("certs")}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := r.Ensure(ctx, !o.LeaderElection); err != nil {
+	// A replica with nothing to serve may issue once, at start: creating the
+	// Secret is atomic, so when several start together one wins and the
+	// others use its certificate; the caBundle keeps any CA still in use.
+	// Renewal afterwards is the leader's alone.
+	if err := r.Ensure(ctx, !o.LeaderElection || !r.HasFiles()); err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
 	interval := o.Rotation.Interval
@@ -208,3 +219,5 @@ type everyReplica func(context.Context) error
 
 func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
 func (everyReplica) NeedLeaderElection() bool          { return false }
+
+func ptr[T any](v T) *T { return &v }
