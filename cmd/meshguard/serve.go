@@ -32,6 +32,7 @@ func serve(args []string) int {
 	logFormat := fs.String("log-format", "json", "log format: json or console")
 	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "meshguard's own namespace (default $POD_NAMESPACE): leader lease and certificate Secret")
 	leaderElect := fs.Bool("leader-elect", false, "elect one replica to renew the serving certificate")
+	clientCA := fs.String("client-ca-file", "", "PEM bundle of CAs; when set, only clients with a certificate they signed (the API server) may send reviews")
 	rotate := fs.Bool("cert-rotation", false, "issue and renew the serving certificate in-process (Secret --cert-secret, caBundle of --webhook-config)")
 	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
 	webhookConfig := fs.String("webhook-config", "meshguard", "with --cert-rotation: the ValidatingWebhookConfiguration whose caBundle is kept in step")
@@ -72,7 +73,7 @@ func serve(args []string) int {
 	}
 	opts := server.Options{
 		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
-		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect,
+		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect, ClientCAFile: *clientCA,
 	}
 	if *rotate {
 		opts.Rotation = &server.Rotation{SecretName: *certSecret, ServiceName: *service, WebhookConfig: *webhookConfig}

@@ -5,9 +5,12 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -53,6 +56,9 @@ type Options struct {
 	Namespace string
 	// LeaderElection elects the replica that renews the certificate.
 	LeaderElection bool
+	// ClientCAFile, when set, makes the webhook require a client certificate
+	// signed by one of its CAs (the API server's).
+	ClientCAFile string
 	// Rotation, when set, has meshguard issue and renew its own serving
 	// certificate instead of using CertDir as it is.
 	Rotation *Rotation
@@ -63,9 +69,6 @@ type Rotation struct {
 	SecretName, ServiceName, WebhookConfig string
 	Interval                               time.Duration
 }
-
-// outsidersCollector is the registered meshguard_mesh_outsiders collector.
-var outsidersCollector prometheus.Collector = outsiders{}
 
 // Scheme knows the core kinds and Istio's kinds.
 func Scheme() (*runtime.Scheme, error) {
@@ -85,11 +88,23 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tlsOpts []func(*tls.Config)
+	if o.ClientCAFile != "" {
+		pool, err := clientCAs(o.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		// Only the API server, presenting a certificate this CA signed (its
+		// AdmissionConfiguration kubeConfigFile), may send reviews.
+		tlsOpts = append(tlsOpts, func(c *tls.Config) {
+			c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		})
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 o.Log,
 		Cache:                  state.CacheOptions(),
-		WebhookServer:          webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir}),
+		WebhookServer:          webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir, TLSOpts: tlsOpts}),
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		LeaderElection:         o.LeaderElection,
@@ -132,12 +147,12 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	default:
 		o.Log.Info("Gateway API Gateways are not served; VirtualServices binding them are confirmed by direct reads")
 	}
-	// The registry is process-wide; a second manager in one process (tests)
-	// replaces the collector of the first.
-	metrics.Registry.Unregister(outsidersCollector)
-	outsidersCollector = outsiders{store: store, cfg: o.Config}
-	if err := metrics.Registry.Register(outsidersCollector); err != nil {
-		return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
+	// The registry is process-wide: the first manager of the process exports
+	// its store (a second one exists only in tests).
+	if err := metrics.Registry.Register(outsiders{store: store, cfg: o.Config}); err != nil {
+		if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
+		}
 	}
 	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
 		Engine: engine.New(registry.Rules(), o.Config),
@@ -221,3 +236,16 @@ func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
 func (everyReplica) NeedLeaderElection() bool          { return false }
 
 func ptr[T any](v T) *T { return &v }
+
+// clientCAs reads the PEM bundle of CAs allowed to sign client certificates.
+func clientCAs(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--client-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("--client-ca-file %s: no PEM certificate in it", path)
+	}
+	return pool, nil
+}
