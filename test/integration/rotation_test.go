@@ -11,6 +11,7 @@ import (
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -69,8 +70,14 @@ func TestCertificateRotation(t *testing.T) {
 		return sec, got.Webhooks[0].ClientConfig.CABundle
 	}
 
-	// A replica that does not lead still issues the first certificate.
+	// A replica that does not lead waits for the leader to issue.
 	if err := r.Ensure(ctx(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Get(ctx(), client.ObjectKey{Namespace: "mg-rot", Name: "meshguard-webhook-tls"}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a follower issued a certificate: %v", err)
+	}
+	if err := r.Ensure(ctx(), true); err != nil {
 		t.Fatal(err)
 	}
 	sec, bundle := current()
