@@ -113,8 +113,9 @@ func TestCheckJSON(t *testing.T) {
 				t.Errorf("%s = %v, want %v", k, f[k], v)
 			}
 		}
-		if len(f) != len(want)+1 || f["message"] == "" {
-			t.Errorf("finding has keys %v; want exactly the contract's", f)
+		// The contract's keys plus message, and the additive file and line.
+		if len(f) != len(want)+3 || f["message"] == "" || f["file"] != fixtures+"mesh-strict.yaml" || f["line"] != float64(3) {
+			t.Errorf("finding has keys %v; want exactly the contract's, with file and line", f)
 		}
 	}
 	if !found {

@@ -3,6 +3,7 @@
 //
 //	meshguard serve   run the webhook
 //	meshguard check   judge manifests against a cluster snapshot
+//	meshguard audit   judge every existing object as it stands
 //	meshguard coverage how far the mesh reaches, per namespace
 //	meshguard plan strict the staged migration to mesh-wide STRICT
 //	meshguard selftest check that the webhook denies a known-dangerous object
@@ -23,6 +24,7 @@ const usage = `meshguard stops dangerous Istio configuration before it breaks a 
 Usage:
   meshguard serve   [flags]   run the validating admission webhook
   meshguard check   [flags]   judge manifests offline (CI); see 'meshguard check --help'
+  meshguard audit   [flags]   judge the mesh as it stands (-o text|json|sarif)
   meshguard coverage [flags]  per namespace: enrolment, mTLS mode, workloads outside the mesh
   meshguard plan strict [flags] the staged migration to mesh-wide STRICT (-o yaml to apply)
   meshguard selftest [flags]  dry-run a known-dangerous object; pass only if it is denied
@@ -41,6 +43,8 @@ func main() {
 		os.Exit(serve(args))
 	case "check":
 		os.Exit(runCheck(args, os.Stdout, os.Stderr))
+	case "audit":
+		os.Exit(runAudit(args, os.Stdout, os.Stderr))
 	case "coverage":
 		os.Exit(runCoverage(args, os.Stdout, os.Stderr))
 	case "plan":

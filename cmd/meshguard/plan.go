@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/meshguard/meshguard/pkg/audit"
 	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/plan"
+	"github.com/meshguard/meshguard/pkg/report"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -103,4 +105,40 @@ func parseFaceFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, command 
 	}
 	ctx, stop := interruptible()
 	return ctx, stop, 0, true
+}
+
+// runAudit is `meshguard audit`: every existing object judged as it stands.
+func runAudit(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("audit", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.StringP("output", "o", "text", "output format: text, json or sarif")
+	namespaces := fs.StringArrayP("namespace", "n", nil, "audit only this namespace (repeatable)")
+	sf := addStateFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: meshguard audit [--state PATH ...] [--kubeconfig FILE] [-n NAMESPACE ...] [-o text|json|sarif]\n"+
+			"                       [--root-namespace NS] [--config FILE]\n\n"+
+			"Exit codes: 0 no deny finding, 1 at least one, 2 bad usage or input.\n\n")
+		fs.PrintDefaults()
+	}
+	ctx, stop, code, ok := parseFaceFlags(fs, args, stderr, "audit", "text", "json", "sarif")
+	if !ok {
+		return code
+	}
+	defer stop()
+	cfg, err := sf.config()
+	if err != nil {
+		return failed(stderr, "audit", err)
+	}
+	sess, err := sf.session(ctx, cfg)
+	if err != nil {
+		return failed(stderr, "audit", err)
+	}
+	rep := audit.Run(sess, cfg, *namespaces)
+	if err := report.Write(stdout, *output, rep); err != nil {
+		return failed(stderr, "audit", err)
+	}
+	if rep.Denied {
+		return check.ExitDenied
+	}
+	return check.ExitOK
 }

@@ -5,17 +5,16 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/report"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
@@ -45,26 +44,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Finding is one line of the JSON report.
-type Finding struct {
-	Rule        string `json:"rule"`
-	Action      string `json:"action"`
-	Operation   string `json:"operation"`
-	Kind        string `json:"kind"`
-	Namespace   string `json:"namespace"`
-	Name        string `json:"name"`
-	Field       string `json:"field"`
-	Message     string `json:"message"`
-	Preexisting bool   `json:"preexisting"`
-}
-
-// Report is the JSON document `-o json` prints.
-type Report struct {
-	Findings []Finding `json:"findings"`
-	Denied   bool      `json:"denied"`
-	// NothingToReview: -f held only kinds that are not reviewed (text only).
-	NothingToReview bool `json:"-"`
-}
+// Finding and Report are the shapes `check` prints (see pkg/report).
+type (
+	Finding = report.Finding
+	Report  = report.Report
+)
 
 // BadInput is an error that makes check exit 2.
 type BadInput struct{ Err error }
@@ -78,8 +62,8 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if len(o.Files) == 0 {
 		return ExitBadInput, BadInput{errors.New("-f: at least one file or directory is required")}
 	}
-	if o.Output != "text" && o.Output != "json" {
-		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text or json", o.Output)}
+	if o.Output != report.Text && o.Output != report.JSON && o.Output != report.SARIF {
+		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text, json or sarif", o.Output)}
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -108,9 +92,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			sess.Apply(d.Object)
 		}
 	}
-	report := Report{Findings: []Finding{}}
+	rep := Report{Findings: []Finding{}}
 	if len(reviewed) == 0 {
-		report.NothingToReview = true
+		rep.NothingToReview = true
 	}
 	for _, d := range reviewed {
 		if err := ctx.Err(); err != nil {
@@ -131,19 +115,20 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		}
 		verdict := sess.Judge(change)
 		for _, r := range verdict.Results {
-			report.Findings = append(report.Findings, Finding{
+			rep.Findings = append(rep.Findings, Finding{
 				Rule: r.Rule, Action: string(r.Action), Operation: string(change.Operation), Kind: obj.Ref.Kind,
 				Namespace: obj.Ref.Namespace, Name: obj.Ref.Name, Field: r.Field, Message: r.Message, Preexisting: r.Preexisting,
+				File: d.File, Line: d.Line,
 			})
 		}
-		report.Denied = report.Denied || verdict.Denied()
+		rep.Denied = rep.Denied || verdict.Denied()
 		// The next object is judged against the state this one leaves.
 		sess.Commit(change)
 	}
-	if err := write(stdout, o.Output, report); err != nil {
+	if err := report.Write(stdout, o.Output, rep); err != nil {
 		return ExitBadInput, err
 	}
-	if report.Denied {
+	if rep.Denied {
 		return ExitDenied, nil
 	}
 	return ExitOK, nil
@@ -152,37 +137,6 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 type refKey struct{ group, kind, namespace, name string }
 
 func keyOf(r state.ObjectRef) refKey { return refKey{r.Group, r.Kind, r.Namespace, r.Name} }
-
-func write(w io.Writer, format string, r Report) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		return enc.Encode(r)
-	}
-	var b strings.Builder
-	denied := 0
-	for _, f := range r.Findings {
-		line := admission.DenyLine(rules.Finding{Rule: f.Rule, Field: f.Field, Message: f.Message})
-		if f.Preexisting {
-			line = "[" + f.Rule + "] " + f.Field + ": pre-existing: " + f.Message
-		}
-		if f.Action == string(rules.Deny) {
-			denied++
-		}
-		fmt.Fprintf(&b, "%-4s %s %s/%s (%s): %s\n", f.Action, f.Kind, f.Namespace, f.Name, f.Operation, line)
-	}
-	switch {
-	case r.Denied:
-		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
-	case len(r.Findings) > 0:
-		fmt.Fprintf(&b, "allowed, with %d warning(s)\n", len(r.Findings))
-	case r.NothingToReview:
-		b.WriteString("nothing to review: -f holds no PeerAuthentication, DestinationRule or VirtualService\n")
-	default:
-		b.WriteString("allowed: no findings\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
 
 // setOrder dates an object without a creationTimestamp and gives it its
 // place in file order; both decide which of conflicting objects wins.

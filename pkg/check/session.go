@@ -106,6 +106,20 @@ func (s *Session) Judge(change *rules.Change) engine.Verdict {
 	return v
 }
 
+// JudgeAsNew evaluates an object the state holds as if it were created now
+// on the state holding everything else (`meshguard audit`).
+func (s *Session) JudgeAsNew(obj *state.Object) engine.Verdict {
+	change := rules.NewChange(rules.Create, obj.Ref, nil, obj)
+	s.View.SecretsUnknown = !s.sawKey
+	change.Trust = s.View
+	var v engine.Verdict
+	_ = s.store.View(func(snap state.Snapshot) error {
+		v = s.eng.Evaluate(engine.After(snap, rules.NewChange(rules.Delete, obj.Ref, obj, nil)), change)
+		return nil
+	})
+	return v
+}
+
 // Commit applies a judged change to the state, as the API server would once
 // it is admitted.
 func (s *Session) Commit(change *rules.Change) {

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -24,6 +23,10 @@ type Document struct {
 	// with the List item where there is one).
 	Source string
 	Object *Object
+	// File is the path read, and Line the line of the object's `kind:` in
+	// it (1-based), for findings that point at the source.
+	File string
+	Line int
 }
 
 // InputError is bad input: unreadable files, YAML that does not parse, an
@@ -121,13 +124,13 @@ func readFile(ctx context.Context, path string, opts ReadOptions) ([]Document, e
 	defer f.Close()
 	// The file may grow after the Stat: the limit holds for what is read.
 	limited := &io.LimitedReader{R: f, N: opts.MaxFileBytes + 1}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(limited))
+	reader := newDocReader(bufio.NewReader(limited))
 	var docs []Document
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
-		raw, err := reader.Read()
+		raw, start, err := reader.next()
 		if limited.N <= 0 {
 			return nil, &InputError{Source: path, Err: fmt.Errorf("over the %d-byte limit per file", opts.MaxFileBytes)}
 		}
@@ -146,14 +149,117 @@ func readFile(ctx context.Context, path string, opts ReadOptions) ([]Document, e
 		if err != nil {
 			return nil, &InputError{Source: source, Err: err}
 		}
+		list := len(objs) > 1 || isList(raw)
+		lines := kindLines(raw, list)
 		for i, o := range objs {
 			src := source
-			if len(objs) > 1 || isList(raw) {
+			if list {
 				src = fmt.Sprintf("%s, item %d", source, i+1)
 			}
-			docs = append(docs, Document{Source: src, Object: o})
+			line := start
+			if i < len(lines) {
+				line = start + lines[i]
+			}
+			docs = append(docs, Document{Source: src, Object: o, File: path, Line: line})
 		}
 	}
+}
+
+// docReader splits a YAML stream at "---" lines, counting lines so that each
+// document knows where it starts.
+type docReader struct {
+	r    *bufio.Reader
+	line int // lines consumed so far
+}
+
+func newDocReader(r *bufio.Reader) *docReader { return &docReader{r: r} }
+
+// next returns the next document and the 0-based line it starts on.
+func (d *docReader) next() ([]byte, int, error) {
+	var buf bytes.Buffer
+	start := d.line
+	for {
+		line, err := d.r.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, err
+		}
+		if len(line) > 0 {
+			d.line++
+		}
+		if bytes.HasPrefix(line, []byte("---")) {
+			if rest := strings.TrimSpace(string(line[3:])); rest != "" && rest[0] != '#' {
+				return nil, 0, fmt.Errorf("invalid YAML document separator: %s", rest)
+			}
+			if buf.Len() > 0 {
+				return buf.Bytes(), start, nil
+			}
+			start = d.line
+		} else {
+			buf.Write(line)
+		}
+		if errors.Is(err, io.EOF) {
+			if buf.Len() > 0 {
+				return buf.Bytes(), start, nil
+			}
+			return nil, 0, io.EOF
+		}
+	}
+}
+
+// kindLines returns, 1-based within raw, the line of each object's `kind:`:
+// the top-level one, or for a List the kind of each item (the least indented
+// `kind:` lines after `items:`). JSON on one line gives line 1.
+func kindLines(raw []byte, list bool) []int {
+	lines := strings.Split(string(raw), "\n")
+	if !list {
+		for i, l := range lines {
+			if strings.HasPrefix(l, "kind:") || strings.HasPrefix(strings.TrimSpace(l), `"kind"`) {
+				return []int{i + 1}
+			}
+		}
+		return []int{1}
+	}
+	items := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "items:") {
+			items = i
+			break
+		}
+	}
+	if items < 0 {
+		return nil
+	}
+	// Item starts are the least indented "- " lines after items:.
+	var starts []int
+	itemIndent := -1
+	for i := items + 1; i < len(lines); i++ {
+		t := strings.TrimLeft(lines[i], " ")
+		if !strings.HasPrefix(t, "- ") && t != "-" {
+			continue
+		}
+		indent := len(lines[i]) - len(t)
+		switch {
+		case itemIndent < 0 || indent < itemIndent:
+			itemIndent, starts = indent, []int{i}
+		case indent == itemIndent:
+			starts = append(starts, i)
+		}
+	}
+	out := make([]int, len(starts))
+	for n, st := range starts {
+		end := len(lines)
+		if n+1 < len(starts) {
+			end = starts[n+1]
+		}
+		out[n] = st + 1
+		for i := st; i < end; i++ {
+			if t := strings.TrimLeft(strings.TrimPrefix(strings.TrimLeft(lines[i], " "), "- "), " "); strings.HasPrefix(t, "kind:") || strings.Contains(t, " kind:") || strings.Contains(t, "{kind:") {
+				out[n] = i + 1
+				break
+			}
+		}
+	}
+	return out
 }
 
 func fileType(m fs.FileMode) string {

@@ -177,3 +177,35 @@ func TestReadFilesRefusesSpecialAndOversizedFiles(t *testing.T) {
 		})
 	}
 }
+
+// Every document knows the line of its kind, for findings that point at the source.
+func TestDocumentsKnowTheirLine(t *testing.T) {
+	p := write(t, "lines.yaml", `# a comment
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: b}
+- {apiVersion: v1, kind: Namespace, metadata: {name: c}}
+---
+metadata: {name: d}
+apiVersion: v1
+kind: Namespace
+`)
+	docs, err := state.ReadFiles([]string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"a": 3, "b": 11, "c": 13, "d": 17}
+	for _, d := range docs {
+		if d.File != p || d.Line != want[d.Object.Ref.Name] {
+			t.Errorf("%s: %s:%d, want line %d", d.Object.Ref.Name, d.File, d.Line, want[d.Object.Ref.Name])
+		}
+	}
+}

@@ -302,6 +302,19 @@ func (v storeView) RoutedHosts() []string {
 	return out
 }
 
+func (v storeView) VirtualServices(ns string) []*VirtualService {
+	n := v.s.nss[ns]
+	if n == nil {
+		return nil
+	}
+	out := make([]*VirtualService, 0, len(n.vss))
+	for _, vs := range n.vss {
+		out = append(out, vs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 func (v storeView) VirtualService(ns, name string) *VirtualService {
 	if n := v.s.nss[ns]; n != nil {
 		return n.vss[name]

@@ -134,6 +134,16 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 	})
 }
 
+func (o vsOverlay) VirtualServices(ns string) []*VirtualService {
+	list := o.Snapshot.VirtualServices(ns)
+	if ns != o.ns {
+		return list
+	}
+	return replaceNamed(list, o.name, o.vs, func(v *VirtualService) string { return v.Name }, func(vs []*VirtualService) {
+		sort.Slice(vs, func(i, j int) bool { return vs[i].Name < vs[j].Name })
+	})
+}
+
 func (o vsOverlay) VirtualServicesOnMesh(host string) []*VirtualService {
 	return o.replace(o.Snapshot.VirtualServicesOnMesh(host), func(v *VirtualService) bool {
 		return OnMesh(v) && slices.ContainsFunc(v.Hosts, func(h string) bool { return o.Snapshot.ResolveHost(h, v.Namespace) == host })

@@ -75,6 +75,8 @@ type Snapshot interface {
 	// RoutedHosts lists, sorted, every resolved host some VirtualService
 	// routes or mirrors to.
 	RoutedHosts() []string
+	// VirtualServices lists the VirtualServices of ns, sorted by name.
+	VirtualServices(ns string) []*VirtualService
 	// VirtualService returns the VirtualService ns/name, or nil.
 	VirtualService(ns, name string) *VirtualService
 	// VirtualServicesRouting lists the VirtualServices that route or mirror

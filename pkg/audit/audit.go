@@ -1,0 +1,61 @@
+// Package audit judges the mesh as it stands: every PeerAuthentication,
+// DestinationRule and VirtualService of a state, each as if it were created
+// now on the state holding everything else (`meshguard audit`).
+package audit
+
+import (
+	"slices"
+
+	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/report"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Operation is how audit findings name their operation.
+const Operation = "AUDIT"
+
+// transitionRules judge a change from one object to another (a weakening, a
+// subset removed); an object as it stands has no such transition.
+var transitionRules = map[string]bool{"MG106": true, "MG204": true}
+
+// Run audits every reviewed object of the session's state, in the given
+// namespaces (all when empty) and outside the excluded ones.
+func Run(sess *check.Session, cfg *config.Config, namespaces []string) report.Report {
+	var objs []*state.Object
+	_ = sess.Store().View(func(s state.Snapshot) error {
+		for _, ns := range s.NamespaceNames() {
+			if cfg.Excluded(ns) || (len(namespaces) > 0 && !slices.Contains(namespaces, ns)) {
+				continue
+			}
+			for _, pa := range s.PeerAuthentications(ns) {
+				objs = append(objs, &state.Object{Ref: ref(state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name), PA: pa})
+			}
+			for _, dr := range s.DestinationRules(ns) {
+				objs = append(objs, &state.Object{Ref: ref(state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name), DR: dr})
+			}
+			for _, vs := range s.VirtualServices(ns) {
+				objs = append(objs, &state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
+			}
+		}
+		return nil
+	})
+	rep := report.Report{Findings: []report.Finding{}}
+	for _, o := range objs {
+		for _, r := range sess.JudgeAsNew(o).Results {
+			if transitionRules[r.Rule] {
+				continue
+			}
+			rep.Findings = append(rep.Findings, report.Finding{Rule: r.Rule, Action: string(r.Action), Operation: Operation,
+				Kind: o.Ref.Kind, Namespace: o.Ref.Namespace, Name: o.Ref.Name, Field: r.Field, Message: r.Message})
+			rep.Denied = rep.Denied || r.Action == rules.Deny
+		}
+	}
+	rep.NothingToReview = len(objs) == 0
+	return rep
+}
+
+func ref(group, kind, ns, name string) state.ObjectRef {
+	return state.ObjectRef{Group: group, Kind: kind, Namespace: ns, Name: name}
+}

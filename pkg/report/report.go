@@ -1,0 +1,80 @@
+// Package report renders findings for every face of meshguard that prints
+// them (check, audit): text with file:line, JSON, and SARIF 2.1.0 for code
+// scanning. One renderer, so that all faces say the same thing the same way.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Finding is one finding as the faces report it. Its JSON form is a contract
+// (DESIGN.md "meshguard check"): file and line are additive and omitted when
+// the object came from no file (audit, live state).
+type Finding struct {
+	Rule        string `json:"rule"`
+	Action      string `json:"action"`
+	Operation   string `json:"operation"`
+	Kind        string `json:"kind"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	Field       string `json:"field"`
+	Message     string `json:"message"`
+	Preexisting bool   `json:"preexisting"`
+	File        string `json:"file,omitempty"`
+	Line        int    `json:"line,omitempty"`
+}
+
+// Report is the JSON document `-o json` prints.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	Denied   bool      `json:"denied"`
+	// NothingToReview: the input held no reviewed kind (text only).
+	NothingToReview bool `json:"-"`
+}
+
+// Formats every face accepts.
+const (
+	Text  = "text"
+	JSON  = "json"
+	SARIF = "sarif"
+)
+
+// Write renders r in format.
+func Write(w io.Writer, format string, r Report) error {
+	switch format {
+	case JSON:
+		return json.NewEncoder(w).Encode(r)
+	case SARIF:
+		return writeSARIF(w, r)
+	}
+	var b strings.Builder
+	denied := 0
+	for _, f := range r.Findings {
+		line := "[" + f.Rule + "] " + f.Field + ": " + f.Message
+		if f.Preexisting {
+			line = "[" + f.Rule + "] " + f.Field + ": pre-existing: " + f.Message
+		}
+		if f.Action == "deny" {
+			denied++
+		}
+		if f.File != "" {
+			fmt.Fprintf(&b, "%s:%d: ", f.File, f.Line)
+		}
+		fmt.Fprintf(&b, "%-4s %s %s/%s (%s): %s\n", f.Action, f.Kind, f.Namespace, f.Name, f.Operation, line)
+	}
+	switch {
+	case r.Denied:
+		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
+	case r.NothingToReview:
+		b.WriteString("nothing to review: no PeerAuthentication, DestinationRule or VirtualService\n")
+	case len(r.Findings) > 0:
+		fmt.Fprintf(&b, "allowed, with %d warning(s)\n", len(r.Findings))
+	default:
+		b.WriteString("allowed: no findings\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
