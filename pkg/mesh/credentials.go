@@ -23,7 +23,7 @@ func (r Routing) CredentialNamespaces(s state.Snapshot, dr *state.DestinationRul
 	if strings.HasPrefix(pattern, "*") {
 		hosts = hosts[:0]
 		for _, h := range s.RoutedHosts() {
-			if hostScore(pattern, h) > 0 {
+			if HostScore(pattern, h) > 0 {
 				hosts = append(hosts, h)
 			}
 		}

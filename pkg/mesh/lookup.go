@@ -115,7 +115,7 @@ func (r Routing) mostSpecific(s state.Snapshot, ns, fqdn string, in func(*state.
 			continue
 		}
 		h := r.Hosts.FQDN(dr.Host, dr.Namespace)
-		score := hostScore(h, fqdn)
+		score := HostScore(h, fqdn)
 		switch {
 		case score == 0 || score < bestScore:
 		case score > bestScore:
@@ -127,9 +127,9 @@ func (r Routing) mostSpecific(s state.Snapshot, ns, fqdn string, in func(*state.
 	return best
 }
 
-// hostScore ranks how specifically pattern matches host: 0 no match, an exact
+// HostScore ranks how specifically pattern matches host: 0 no match, an exact
 // match above any wildcard, a longer wildcard above a shorter one.
-func hostScore(pattern, host string) int {
+func HostScore(pattern, host string) int {
 	if pattern == host {
 		return 1 << 20
 	}
@@ -138,9 +138,6 @@ func hostScore(pattern, host string) int {
 	}
 	return 0
 }
-
-// HostScore exposes the ranking for callers that enumerate hosts a wildcard covers.
-func HostScore(pattern, host string) int { return hostScore(pattern, host) }
 
 // localTo reports whether a rule is in its namespace's local index for
 // proxies of ns (its own namespace): exportTo empty, ".", "*" or naming ns.
