@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
@@ -32,6 +33,7 @@ func serve(args []string) int {
 	logFormat := fs.String("log-format", "json", "log format: json or console")
 	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "meshguard's own namespace (default $POD_NAMESPACE): leader lease and certificate Secret")
 	leaderElect := fs.Bool("leader-elect", false, "elect one replica to renew the serving certificate")
+	auditInterval := fs.Duration("audit-interval", 60*time.Second, "how often the drift audit judges every object on the cache (0 disables; the leader only)")
 	clientCA := fs.String("client-ca-file", "", "PEM bundle of CAs; when set, only clients with a certificate they signed (the API server) may send reviews")
 	rotate := fs.Bool("cert-rotation", false, "issue and renew the serving certificate in-process (Secret --cert-secret, caBundle of --webhook-config)")
 	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
@@ -74,6 +76,7 @@ func serve(args []string) int {
 	opts := server.Options{
 		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
 		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect, ClientCAFile: *clientCA,
+		AuditInterval: *auditInterval,
 	}
 	if *rotate {
 		opts.Rotation = &server.Rotation{SecretName: *certSecret, ServiceName: *service, WebhookConfig: *webhookConfig}

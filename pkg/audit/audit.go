@@ -25,20 +25,7 @@ var transitionRules = map[string]bool{"MG106": true, "MG204": true}
 func Run(sess *check.Session, cfg *config.Config, namespaces []string) report.Report {
 	var objs []*state.Object
 	_ = sess.Store().View(func(s state.Snapshot) error {
-		for _, ns := range s.NamespaceNames() {
-			if cfg.Excluded(ns) || (len(namespaces) > 0 && !slices.Contains(namespaces, ns)) {
-				continue
-			}
-			for _, pa := range s.PeerAuthentications(ns) {
-				objs = append(objs, &state.Object{Ref: ref(state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name), PA: pa})
-			}
-			for _, dr := range s.DestinationRules(ns) {
-				objs = append(objs, &state.Object{Ref: ref(state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name), DR: dr})
-			}
-			for _, vs := range s.VirtualServices(ns) {
-				objs = append(objs, &state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
-			}
-		}
+		forEachObject(s, cfg, namespaces, func(o *state.Object) { objs = append(objs, o) })
 		return nil
 	})
 	rep := report.Report{Findings: []report.Finding{}}
@@ -54,6 +41,25 @@ func Run(sess *check.Session, cfg *config.Config, namespaces []string) report.Re
 	}
 	rep.NothingToReview = len(objs) == 0
 	return rep
+}
+
+// forEachObject calls fn for every reviewed object of s in namespaces (all
+// when empty) outside the excluded ones.
+func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn func(*state.Object)) {
+	for _, ns := range s.NamespaceNames() {
+		if cfg.Excluded(ns) || (len(namespaces) > 0 && !slices.Contains(namespaces, ns)) {
+			continue
+		}
+		for _, pa := range s.PeerAuthentications(ns) {
+			fn(&state.Object{Ref: ref(state.GroupSecurity, rules.KindPeerAuthentication, ns, pa.Name), PA: pa})
+		}
+		for _, dr := range s.DestinationRules(ns) {
+			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name), DR: dr})
+		}
+		for _, vs := range s.VirtualServices(ns) {
+			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
+		}
+	}
 }
 
 func ref(group, kind, ns, name string) state.ObjectRef {

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/meshguard/meshguard/pkg/admission"
+	"github.com/meshguard/meshguard/pkg/audit"
 	"github.com/meshguard/meshguard/pkg/certs"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
@@ -56,6 +57,8 @@ type Options struct {
 	Namespace string
 	// LeaderElection elects the replica that renews the certificate.
 	LeaderElection bool
+	// AuditInterval is how often the drift audit runs on the cache (0: off).
+	AuditInterval time.Duration
 	// ClientCAFile, when set, makes the webhook require a client certificate
 	// signed by one of its CAs (the API server's).
 	ClientCAFile string
@@ -154,8 +157,15 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 			return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
 		}
 	}
+	eng := engine.New(registry.Rules(), o.Config)
+	if o.AuditInterval > 0 {
+		if err := mgr.Add(&audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
+			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit")}); err != nil {
+			return nil, err
+		}
+	}
 	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
-		Engine: engine.New(registry.Rules(), o.Config),
+		Engine: eng,
 		Store:  store,
 		Config: o.Config,
 		Log:    o.Log.WithName("admission"),

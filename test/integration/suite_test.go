@@ -173,6 +173,7 @@ func run(m *testing.M) int {
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probePort), MetricsBindAddress: "0",
 		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
+		AuditInterval: time.Second, // the drift tests wait for one cycle
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

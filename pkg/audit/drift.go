@@ -1,0 +1,180 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+var (
+	violations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "meshguard_audit_violations",
+		Help: "Objects in violation of a deny rule as they stand, by rule, kind and namespace (the drift audit).",
+	}, []string{"rule", "kind", "namespace"})
+	auditDuration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "meshguard_audit_duration_seconds",
+		Help: "Duration of the last drift audit cycle.",
+	})
+	lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "meshguard_audit_last_success_timestamp_seconds",
+		Help: "Unix time the last drift audit cycle completed.",
+	})
+)
+
+func init() { metrics.Registry.MustRegister(violations, auditDuration, lastSuccess) }
+
+// Events is what the drift loop needs to tell an object's owners: the events
+// recorder of controller-runtime (events.k8s.io).
+type Events interface {
+	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...interface{})
+}
+
+// Drift re-runs the audit on the live store every Interval, so that an object
+// admitted as safe and made dangerous later without any Istio write (the
+// canary's pods crash, a sidecar-less pod lands in a STRICT namespace) is
+// reported: metrics every cycle, a Warning event on the object when it enters
+// violation and a Normal "Resolved" one when it leaves. Trust rules need
+// Secret reads and are not run here. Only the leader runs it.
+type Drift struct {
+	Store    *state.Store
+	Engine   *engine.Engine
+	Config   *config.Config
+	Interval time.Duration
+	// Reader fetches an object (for its UID) when an event is due.
+	Reader client.Reader
+	Events Events
+	Log    logr.Logger
+
+	// previous holds the deny findings of the last cycle, by object and rule.
+	previous map[violationKey]string
+}
+
+type violationKey struct {
+	ref  state.ObjectRef
+	rule string
+}
+
+// NeedLeaderElection: only the leader audits and publishes.
+func (d *Drift) NeedLeaderElection() bool { return true }
+
+// Start runs the loop until ctx ends.
+func (d *Drift) Start(ctx context.Context) error {
+	t := time.NewTicker(d.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		d.Cycle(ctx)
+	}
+}
+
+// Cycle audits once and publishes what changed.
+func (d *Drift) Cycle(ctx context.Context) {
+	start := time.Now()
+	current := map[violationKey]string{}
+	counts := map[[3]string]int{}
+	_ = d.Store.View(func(s state.Snapshot) error {
+		forEachObject(s, d.Config, nil, func(o *state.Object) {
+			change := rules.NewChange(rules.Create, o.Ref, nil, o)
+			before := engine.After(s, rules.NewChange(rules.Delete, o.Ref, o, nil))
+			seen := map[string]bool{}
+			for _, r := range d.Engine.Evaluate(before, change).Results {
+				if r.Action != rules.Deny || transitionRules[r.Rule] {
+					continue
+				}
+				key := violationKey{ref: o.Ref, rule: r.Rule}
+				if _, ok := current[key]; !ok {
+					current[key] = r.Field + ": " + r.Message
+				}
+				if !seen[r.Rule] {
+					seen[r.Rule] = true
+					counts[[3]string{r.Rule, o.Ref.Kind, o.Ref.Namespace}]++
+				}
+			}
+		})
+		return nil
+	})
+	violations.Reset()
+	for k, n := range counts {
+		violations.WithLabelValues(k[0], k[1], k[2]).Set(float64(n))
+	}
+	d.publish(ctx, current)
+	d.previous = current
+	auditDuration.Set(time.Since(start).Seconds())
+	lastSuccess.Set(float64(time.Now().Unix()))
+}
+
+// publish emits an event for every violation that appeared or went away.
+func (d *Drift) publish(ctx context.Context, current map[violationKey]string) {
+	if d.Events == nil || d.previous == nil && len(current) == 0 {
+		return
+	}
+	var entered, left []violationKey
+	for k := range current {
+		if _, ok := d.previous[k]; !ok {
+			entered = append(entered, k)
+		}
+	}
+	for k := range d.previous {
+		if _, ok := current[k]; !ok {
+			left = append(left, k)
+		}
+	}
+	sortKeys(entered)
+	sortKeys(left)
+	for _, k := range entered {
+		if obj := d.fetch(ctx, k.ref); obj != nil {
+			d.Events.Eventf(obj, nil, corev1.EventTypeWarning, k.rule, "Audit", "%s", truncate(current[k]))
+		}
+	}
+	for _, k := range left {
+		if obj := d.fetch(ctx, k.ref); obj != nil {
+			d.Events.Eventf(obj, nil, corev1.EventTypeNormal, "Resolved", "Audit", "no longer violates %s", k.rule)
+		}
+	}
+}
+
+// fetch reads the object for the event (its UID, so that `kubectl describe`
+// finds the event); nil when it is gone or cannot be read.
+func (d *Drift) fetch(ctx context.Context, ref state.ObjectRef) runtime.Object {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(ref.Group + "/v1")
+	u.SetKind(ref.Kind)
+	if err := d.Reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
+		d.Log.V(1).Info("Cannot read the object to record an event on", "kind", ref.Kind, "namespace", ref.Namespace, "name", ref.Name, "error", err.Error())
+		return nil
+	}
+	return u
+}
+
+func sortKeys(ks []violationKey) {
+	sort.Slice(ks, func(i, j int) bool {
+		a, b := ks[i], ks[j]
+		return fmt.Sprint(a.ref.Kind, a.ref.Namespace, a.ref.Name, a.rule) < fmt.Sprint(b.ref.Kind, b.ref.Namespace, b.ref.Name, b.rule)
+	})
+}
+
+// truncate keeps an event note within the API's 1 kB limit.
+func truncate(s string) string {
+	if len(s) > 1000 {
+		return s[:997] + "..."
+	}
+	return s
+}
