@@ -85,3 +85,22 @@ func auditViolations(rule, kind, ns string) float64 {
 	}
 	return 0
 }
+
+// A pod without a sidecar lands in a namespace already STRICT (pods are not
+// reviewed): the namespace's policy now breaks a caller, and the drift audit
+// says so on the PeerAuthentication.
+func TestDriftAuditReportsAnOutsiderArrivingUnderStrict(t *testing.T) {
+	createNamespace(t, "drift-strict", map[string]string{"istio-injection": "enabled"})
+	createPod(t, podSpec{ns: "drift-strict", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 9090})
+	strict := peerAuth("v1", "drift-strict", "default", "STRICT", nil)
+	eventually(t, "namespace STRICT admitted while covered", func() error { return k8s.Create(ctx(), strict) })
+	cleanupObject(t, strict)
+	createPod(t, podSpec{ns: "drift-strict", name: "batch-1", port: 8080})
+	eventually(t, "a Warning MG101 event on the policy", func() error { return hasEvent("drift-strict", "default", corev1.EventTypeWarning, "MG101") })
+	eventually(t, "the violation is counted", func() error {
+		if v := auditViolations("MG101", "PeerAuthentication", "drift-strict"); v != 1 {
+			return fmt.Errorf("meshguard_audit_violations = %v", v)
+		}
+		return nil
+	})
+}
