@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // The canary outage after admission: a VirtualService sending 10% to v2 is
@@ -65,25 +64,7 @@ func hasEvent(ns, name, eventType, reason string) error {
 
 // auditViolations reads meshguard_audit_violations for one rule, kind and namespace (0 when absent).
 func auditViolations(rule, kind, ns string) float64 {
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		return -1
-	}
-	for _, f := range families {
-		if f.GetName() != "meshguard_audit_violations" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			l := map[string]string{}
-			for _, p := range m.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			if l["rule"] == rule && l["kind"] == kind && l["namespace"] == ns {
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	return 0
+	return gauge("meshguard_audit_violations", map[string]string{"rule": rule, "kind": kind, "namespace": ns})
 }
 
 // A pod without a sidecar lands in a namespace already STRICT (pods are not

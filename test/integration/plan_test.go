@@ -109,12 +109,17 @@ func hasInjection(p plan.Plan, ns, command string) bool {
 
 // outsiders reads meshguard_mesh_outsiders for one namespace and kind (0 when absent).
 func outsiders(ns, kind string) float64 {
+	return gauge("meshguard_mesh_outsiders", map[string]string{"namespace": ns, "kind": kind})
+}
+
+// gauge reads the series of a gauge whose labels include want (0 when absent).
+func gauge(name string, want map[string]string) float64 {
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		return -1
 	}
 	for _, f := range families {
-		if f.GetName() != "meshguard_mesh_outsiders" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -122,7 +127,11 @@ func outsiders(ns, kind string) float64 {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["namespace"] == ns && labels["kind"] == kind {
+			match := true
+			for k, v := range want {
+				match = match && labels[k] == v
+			}
+			if match {
 				return m.GetGauge().GetValue()
 			}
 		}
