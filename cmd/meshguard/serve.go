@@ -34,6 +34,10 @@ func serve(args []string) int {
 	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "meshguard's own namespace (default $POD_NAMESPACE): leader lease and certificate Secret")
 	leaderElect := fs.Bool("leader-elect", false, "elect one replica to renew the serving certificate")
 	auditInterval := fs.Duration("audit-interval", 60*time.Second, "how often the drift audit judges every object on the cache (0 disables; the leader only)")
+	reports := fs.Bool("reports", false, "with the drift audit: keep an OpenReports Report (openreports.io/v1alpha1) per namespace with its findings")
+	leaseDuration := fs.Duration("leader-elect-lease-duration", server.LeaseDefaults.Duration, "how long followers wait before taking over a lease its holder stopped renewing")
+	renewDeadline := fs.Duration("leader-elect-renew-deadline", server.LeaseDefaults.RenewDeadline, "how long the leader retries renewing (an API server outage it rides out) before it stops leading and exits")
+	retryPeriod := fs.Duration("leader-elect-retry-period", server.LeaseDefaults.RetryPeriod, "how often replicas try to acquire or renew the lease")
 	clientCA := fs.String("client-ca-file", "", "PEM bundle of CAs; when set, only clients with a certificate they signed (the API server) may send reviews")
 	rotate := fs.Bool("cert-rotation", false, "issue and renew the serving certificate in-process (Secret --cert-secret, caBundle of --webhook-config)")
 	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
@@ -76,7 +80,8 @@ func serve(args []string) int {
 	opts := server.Options{
 		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
 		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect, ClientCAFile: *clientCA,
-		AuditInterval: *auditInterval,
+		AuditInterval: *auditInterval, Reports: *reports,
+		Lease: server.Lease{Duration: *leaseDuration, RenewDeadline: *renewDeadline, RetryPeriod: *retryPeriod},
 	}
 	if *rotate {
 		opts.Rotation = &server.Rotation{SecretName: *certSecret, ServiceName: *service, WebhookConfig: *webhookConfig}

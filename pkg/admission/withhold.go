@@ -10,6 +10,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 
 	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -74,8 +75,7 @@ func (h *Handler) withhold(ctx context.Context, ns string, user authenticationv1
 				return err
 			}
 			if !ok {
-				r.Message = fmt.Sprintf("the TLS material this rule uses in namespace %s has a problem whose details you may not see (no get on %ss there) — ask its owners to check it, or to run meshguard check",
-					ref.Namespace, strings.ToLower(ref.Kind))
+				r.Message = rules.WithheldMessage(ref)
 				break
 			}
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -16,8 +17,10 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 var (
@@ -47,8 +50,8 @@ type Events interface {
 // admitted as safe and made dangerous later without any Istio write (the
 // canary's pods crash, a sidecar-less pod lands in a STRICT namespace) is
 // reported: metrics every cycle, a Warning event on the object when it enters
-// violation and a Normal "Resolved" one when it leaves. Trust rules need
-// Secret reads and are not run here. Only the leader runs it.
+// violation and a Normal "Resolved" one when it leaves, and (with Reports)
+// every finding in its namespace's Report. Only the leader runs it.
 type Drift struct {
 	Store    *state.Store
 	Engine   *engine.Engine
@@ -57,7 +60,12 @@ type Drift struct {
 	// Reader fetches an object (for its UID) when an event is due.
 	Reader client.Reader
 	Events Events
-	Log    logr.Logger
+	// Trust reads the Secrets and root ConfigMaps the trust rules need, one
+	// at a time and uncached (nil: trust rules are not judged).
+	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error
+	// Reports, when set, publishes the results as OpenReports Reports.
+	Reports *Reports
+	Log     logr.Logger
 
 	// previous holds the deny findings of the last cycle, by object and rule.
 	previous map[violationKey]string
@@ -88,20 +96,35 @@ func (d *Drift) Start(ctx context.Context) error {
 // Cycle audits once and publishes what changed.
 func (d *Drift) Cycle(ctx context.Context) {
 	start := time.Now()
+	view, err := d.trust(ctx)
+	if err != nil {
+		// Without the material the trust rules would judge against nothing;
+		// the cycle fails rather than reporting every credential missing.
+		d.Log.Error(err, "Drift audit cycle failed: cannot read the TLS material DestinationRules name")
+		return
+	}
 	current := map[violationKey]string{}
 	counts := map[[3]string]int{}
+	byNamespace := map[string][]finding{}
 	_ = d.Store.View(func(s state.Snapshot) error {
 		forEachObject(s, d.Config, nil, func(o *state.Object) {
 			change := rules.NewChange(rules.Create, o.Ref, nil, o)
+			change.Trust = view
 			before := engine.After(s, rules.NewChange(rules.Delete, o.Ref, o, nil))
 			seen := map[string]bool{}
 			for _, r := range d.Engine.Evaluate(before, change).Results {
-				if r.Action != rules.Deny || transitionRules[r.Rule] {
+				if transitionRules[r.Rule] {
+					continue
+				}
+				msg := withheld(o.Ref.Namespace, r)
+				byNamespace[o.Ref.Namespace] = append(byNamespace[o.Ref.Namespace],
+					finding{ref: o.Ref, rule: r.Rule, field: r.Field, message: msg, action: r.Action})
+				if r.Action != rules.Deny {
 					continue
 				}
 				key := violationKey{ref: o.Ref, rule: r.Rule}
 				if _, ok := current[key]; !ok {
-					current[key] = r.Field + ": " + r.Message
+					current[key] = r.Field + ": " + msg
 				}
 				if !seen[r.Rule] {
 					seen[r.Rule] = true
@@ -117,8 +140,58 @@ func (d *Drift) Cycle(ctx context.Context) {
 	}
 	d.publish(ctx, current)
 	d.previous = current
+	if d.Reports != nil {
+		if err := d.Reports.Sync(ctx, byNamespace); err != nil {
+			d.Log.Error(err, "Cannot bring the audit Reports in step")
+		}
+	}
 	auditDuration.Set(time.Since(start).Seconds())
 	lastSuccess.Set(float64(time.Now().Unix()))
+}
+
+// trust reads, uncached, the credential Secrets and mesh roots every
+// DestinationRule's TLS settings name, once per cycle, so that a Secret
+// deleted or a root rotated after admission is judged (MG401..MG406). The
+// data is inspected and dropped as in a review; nil when no reader is set.
+func (d *Drift) trust(ctx context.Context) (*trust.View, error) {
+	if d.Trust == nil {
+		return nil, nil
+	}
+	var refs []mesh.MaterialRef
+	var roots []string
+	_ = d.Store.View(func(s state.Snapshot) error {
+		var drs []*state.DestinationRule
+		for _, ns := range s.NamespaceNames() {
+			if !d.Config.Excluded(ns) {
+				drs = append(drs, s.DestinationRules(ns)...)
+			}
+		}
+		refs, roots = engine.RoutingFor(d.Config).MaterialNeeds(s, drs...)
+		return nil
+	})
+	view := trust.NewView(time.Now())
+	view.Anchors, view.FleetHosts = d.Config.Anchors, d.Config.FleetHosts
+	if len(refs) == 0 && len(roots) == 0 {
+		return view, nil
+	}
+	secrets := make([][2]string, 0, len(refs))
+	for _, r := range refs {
+		secrets = append(secrets, [2]string{r.Namespace, r.Name})
+	}
+	return view, d.Trust(ctx, view, secrets, slices.Compact(slices.Sorted(slices.Values(roots))))
+}
+
+// withheld is the finding's message as the object's namespace may see it:
+// events and Reports are readable by whoever reads that namespace, so a
+// finding about a Secret or ConfigMap of another namespace keeps its verdict
+// and loses the details (no cross-namespace oracle, as in reviews).
+func withheld(ns string, r engine.Result) string {
+	for _, ref := range r.Reveals {
+		if ref.Namespace != ns {
+			return rules.WithheldMessage(ref)
+		}
+	}
+	return r.Message
 }
 
 // publish emits an event for every violation that appeared or went away.

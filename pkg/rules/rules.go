@@ -5,6 +5,9 @@
 package rules
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
@@ -129,4 +132,12 @@ type Rule interface {
 	Kind() string
 	// Check returns the findings for in. It must not block, log or do I/O.
 	Check(in *Input) []Finding
+}
+
+// WithheldMessage replaces a finding's message for a reader who may not see
+// ref (a Secret or ConfigMap of another namespace): the verdict stands, the
+// details (existence, subjects, expiry, key match) are not given.
+func WithheldMessage(ref state.ObjectRef) string {
+	return fmt.Sprintf("the TLS material this rule uses in namespace %s has a problem whose details you may not see (no get on %ss there) — ask its owners to check it, or to run meshguard check",
+		ref.Namespace, strings.ToLower(ref.Kind))
 }

@@ -59,12 +59,48 @@ type Options struct {
 	LeaderElection bool
 	// AuditInterval is how often the drift audit runs on the cache (0: off).
 	AuditInterval time.Duration
+	// Reports has the drift audit keep an OpenReports Report per namespace.
+	Reports bool
+	// Lease is the leader election timing; zero fields take LeaseDefaults.
+	Lease Lease
 	// ClientCAFile, when set, makes the webhook require a client certificate
 	// signed by one of its CAs (the API server's).
 	ClientCAFile string
 	// Rotation, when set, has meshguard issue and renew its own serving
 	// certificate instead of using CertDir as it is.
 	Rotation *Rotation
+}
+
+// Lease is the leader election timing.
+type Lease struct {
+	// Duration is how long followers wait before taking over a lease that
+	// was not renewed (a leader that died without releasing it).
+	Duration time.Duration
+	// RenewDeadline is how long the leader keeps trying to renew before it
+	// gives up leading; the API server may be unreachable that long.
+	RenewDeadline time.Duration
+	// RetryPeriod is how often every replica tries to acquire or renew.
+	RetryPeriod time.Duration
+}
+
+// LeaseDefaults ride out API server outages shorter than the renew deadline
+// (a lost lease ends the process in controller-runtime): only renewing the
+// certificate and the drift audit depend on leading, so a long lease costs
+// nothing but a slower hand-off when a leader dies; one that stops cleanly
+// releases the lease at once.
+var LeaseDefaults = Lease{Duration: 60 * time.Second, RenewDeadline: 45 * time.Second, RetryPeriod: 5 * time.Second}
+
+func (l Lease) orDefaults() Lease {
+	if l.Duration == 0 {
+		l.Duration = LeaseDefaults.Duration
+	}
+	if l.RenewDeadline == 0 {
+		l.RenewDeadline = LeaseDefaults.RenewDeadline
+	}
+	if l.RetryPeriod == 0 {
+		l.RetryPeriod = LeaseDefaults.RetryPeriod
+	}
+	return l
 }
 
 // Rotation names what certificate rotation manages.
@@ -80,6 +116,9 @@ func Scheme() (*runtime.Scheme, error) {
 		return nil, err
 	}
 	if err := istioscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := audit.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -103,6 +142,11 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 			c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		})
 	}
+	lease := o.Lease.orDefaults()
+	if lease.RenewDeadline >= lease.Duration || lease.RetryPeriod >= lease.RenewDeadline {
+		return nil, fmt.Errorf("leader election: want retry period < renew deadline < lease duration, got %s, %s, %s",
+			lease.RetryPeriod, lease.RenewDeadline, lease.Duration)
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 o.Log,
@@ -112,14 +156,13 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		LeaderElection:         o.LeaderElection,
 		LeaderElectionID:       "meshguard.io",
-		// Ride out API server outages shorter than the renew deadline (a
-		// lost lease ends the process in controller-runtime): only the
-		// certificate renewal depends on leading, so a long lease costs
-		// nothing but a slower hand-off.
-		LeaseDuration:           ptr(60 * time.Second),
-		RenewDeadline:           ptr(45 * time.Second),
-		RetryPeriod:             ptr(5 * time.Second),
-		LeaderElectionNamespace: o.Namespace,
+		LeaseDuration:          &lease.Duration,
+		RenewDeadline:          &lease.RenewDeadline,
+		RetryPeriod:            &lease.RetryPeriod,
+		// serve returns as soon as the manager stops, so the lease can be
+		// handed over at once on a rollout instead of after LeaseDuration.
+		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionNamespace:       o.Namespace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -159,8 +202,16 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	}
 	eng := engine.New(registry.Rules(), o.Config)
 	if o.AuditInterval > 0 {
-		if err := mgr.Add(&audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
-			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit")}); err != nil {
+		drift := &audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
+			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit"),
+			Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
+				return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+			}}
+		if o.Reports {
+			drift.Reports = &audit.Reports{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
+				Log: o.Log.WithName("reports")}
+		}
+		if err := mgr.Add(drift); err != nil {
 			return nil, err
 		}
 	}
@@ -244,8 +295,6 @@ type everyReplica func(context.Context) error
 
 func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
 func (everyReplica) NeedLeaderElection() bool          { return false }
-
-func ptr[T any](v T) *T { return &v }
 
 // clientCAs reads the PEM bundle of CAs allowed to sign client certificates.
 func clientCAs(path string) (*x509.CertPool, error) {

@@ -11,6 +11,7 @@ import (
 // values file, is accepted by a server-side dry run against the API server.
 func TestChartManifestsPassServerSideDryRun(t *testing.T) {
 	createNamespace(t, releaseNamespace, nil)
+	createNamespace(t, "monitoring", nil) // where ci/observability-values.yaml puts the dashboard
 	variants := map[string][]string{"defaults": nil}
 	files, _ := filepath.Glob(filepath.Join(repoRoot(), "charts", "meshguard", "ci", "*-values.yaml"))
 	for _, f := range files {

@@ -150,9 +150,45 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 		if (slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "configmaps")) && !slices.Equal(r.Verbs, []string{"get"}) {
 			t.Errorf("secrets and configmaps may only be read with get, cluster-wide: %+v", r)
 		}
+		if slices.Contains(r.APIGroups, "openreports.io") {
+			t.Errorf("write access to Reports is granted only with audit.reports.enabled: %+v", r)
+		}
 	}
 	if !slices.Contains(kinds(objs), "Pod") {
 		t.Error("want the helm test selftest pod")
+	}
+	for _, k := range []string{"PrometheusRule", "ServiceMonitor"} {
+		if slices.Contains(kinds(objs), k) {
+			t.Errorf("%s is rendered by default; it needs its CRD and is opt-in", k)
+		}
+	}
+}
+
+// With reports on, the webhook may write Reports and is told to; with the
+// observability values, every opt-in object is rendered.
+func TestChartObservability(t *testing.T) {
+	objs, err := renderChart("-f", filepath.Join(repoRoot(), "charts", "meshguard", "ci", "observability-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := into[rbacv1.ClusterRole](t, objs, "ClusterRole")
+	granted := false
+	for _, r := range cr.Rules {
+		if slices.Contains(r.APIGroups, "openreports.io") {
+			granted = slices.Equal(r.Resources, []string{"reports"}) && !slices.Contains(r.Verbs, "watch")
+		}
+	}
+	if !granted {
+		t.Errorf("want get/list/create/update/delete on openreports.io reports (no watch): %+v", cr.Rules)
+	}
+	dep := into[appsv1.Deployment](t, objs, "Deployment")
+	if args := dep.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--reports") || !slices.Contains(args, "--audit-interval=30s") {
+		t.Errorf("serve is not told to publish Reports every 30s: %v", args)
+	}
+	for _, k := range []string{"PrometheusRule", "ServiceMonitor"} {
+		if !slices.Contains(kinds(objs), k) {
+			t.Errorf("no %s rendered", k)
+		}
 	}
 }
 

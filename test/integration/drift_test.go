@@ -1,12 +1,19 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshguard/meshguard/pkg/audit"
+	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
 
 // The canary outage after admission: a VirtualService sending 10% to v2 is
@@ -38,6 +45,24 @@ func TestDriftAuditReportsACanaryThatDiesAfterAdmission(t *testing.T) {
 		}
 		return nil
 	})
+	var written string
+	eventually(t, "the namespace's Report holds the result", func() error {
+		rep, err := reportResult("drift", "MG302", "reviews-canary")
+		if err != nil {
+			return err
+		}
+		if rep.res.Result != "fail" || rep.res.Severity != "high" || len(rep.res.Subjects) != 1 || rep.res.Subjects[0].Kind != "VirtualService" ||
+			!strings.Contains(rep.res.Description, "v2") || rep.summary.Fail < 1 {
+			return fmt.Errorf("unexpected result %+v (summary %+v)", rep.res, rep.summary)
+		}
+		written = rep.resourceVersion
+		return nil
+	})
+	// Nothing changed: the next cycles publish nothing.
+	time.Sleep(2500 * time.Millisecond)
+	if rep, err := reportResult("drift", "MG302", "reviews-canary"); err != nil || rep.resourceVersion != written {
+		t.Errorf("the Report was rewritten while nothing changed (resourceVersion %s, then %+v, %v)", written, rep, err)
+	}
 
 	setReady(t, "drift", "reviews-v2", true)
 	eventually(t, "a Resolved event", func() error { return hasEvent("drift", "reviews-canary", corev1.EventTypeNormal, "Resolved") })
@@ -47,6 +72,33 @@ func TestDriftAuditReportsACanaryThatDiesAfterAdmission(t *testing.T) {
 		}
 		return nil
 	})
+	eventually(t, "the result leaves the Report", func() error {
+		if _, err := reportResult("drift", "MG302", "reviews-canary"); err == nil {
+			return errors.New("the MG302 result is still reported")
+		}
+		return nil
+	})
+}
+
+type reported struct {
+	res             reportsv1alpha1.ReportResult
+	summary         reportsv1alpha1.ReportSummary
+	resourceVersion string
+}
+
+// reportResult finds rule's result about object name in the namespace's
+// meshguard Report.
+func reportResult(ns, rule, name string) (reported, error) {
+	var rep reportsv1alpha1.Report
+	if err := k8s.Get(ctx(), client.ObjectKey{Namespace: ns, Name: audit.ReportName}, &rep); err != nil {
+		return reported{}, err
+	}
+	for _, res := range rep.Results {
+		if res.Policy == rule && len(res.Subjects) > 0 && res.Subjects[0].Name == name {
+			return reported{res: res, summary: rep.Summary, resourceVersion: rep.ResourceVersion}, nil
+		}
+	}
+	return reported{}, fmt.Errorf("no %s result on %s in Report %s/%s (%d results)", rule, name, ns, rep.Name, len(rep.Results))
 }
 
 func hasEvent(ns, name, eventType, reason string) error {
@@ -84,4 +136,63 @@ func TestDriftAuditReportsAnOutsiderArrivingUnderStrict(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The credential Secret a DestinationRule's client TLS names is deleted
+// after admission (a namespace clean-up, a failed cert-manager renewal): the
+// sidecars lose the material and the connections fail. The drift audit reads
+// the named Secrets each cycle (get by name, never list or watch) and reports
+// MG401 on the rule, then Resolved once the Secret is back.
+func TestDriftAuditReportsADeletedCredentialSecret(t *testing.T) {
+	meshRoot := trusttest.NewRoot("Istio mesh root")
+	createNamespace(t, "drift-tls", map[string]string{"istio-injection": "enabled"})
+	createService(t, "drift-tls", "reviews", map[string]string{"app": "reviews"}, port("https", 443))
+	rootCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "drift-tls", Name: "istio-ca-root-cert"},
+		Data: map[string]string{"root-cert.pem": string(meshRoot.PEM)}}
+	if err := k8s.Create(ctx(), rootCM); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx(), rootCM) })
+	credential := func() *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "drift-tls", Name: "reviews-ca"},
+			Data: map[string][]byte{"ca.crt": meshRoot.PEM}}
+	}
+	if err := k8s.Create(ctx(), credential()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx(), credential()) })
+	dr := obj(t, `{apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: {name: reviews-tls, namespace: drift-tls},
+  spec: {host: reviews, workloadSelector: {matchLabels: {app: frontend}}, trafficPolicy: {tls: {mode: SIMPLE, credentialName: reviews-ca}}}}`)
+	eventually(t, "the rule is admitted while its Secret exists", func() error { return k8s.Create(ctx(), dr.DeepCopy()) })
+	cleanupObject(t, dr)
+
+	if err := k8s.Delete(ctx(), credential()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a Warning MG401 event on the DestinationRule", func() error {
+		return hasEvent("drift-tls", "reviews-tls", corev1.EventTypeWarning, "MG401")
+	})
+	eventually(t, "the violation is counted and reported", func() error {
+		if v := auditViolations("MG401", "DestinationRule", "drift-tls"); v != 1 {
+			return fmt.Errorf("meshguard_audit_violations = %v", v)
+		}
+		rep, err := reportResult("drift-tls", "MG401", "reviews-tls")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(rep.res.Description, "Secret reviews-ca does not exist in drift-tls") {
+			return fmt.Errorf("unexpected result %q", rep.res.Description)
+		}
+		return nil
+	})
+
+	if err := k8s.Create(ctx(), credential()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a Resolved event", func() error {
+		return hasEvent("drift-tls", "reviews-tls", corev1.EventTypeNormal, "Resolved")
+	})
+	if v := auditViolations("MG401", "DestinationRule", "drift-tls"); v != 0 {
+		t.Errorf("meshguard_audit_violations = %v after the Secret came back", v)
+	}
 }

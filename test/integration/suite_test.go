@@ -93,6 +93,16 @@ func istioCRDs() (string, error) {
 	return filepath.Join(strings.TrimSpace(string(out)), "kubernetes", "customresourcedefinitions.gen.yaml"), nil
 }
 
+// optionalCRDs are the real CRDs of the OpenReports Report and Prometheus
+// Operator kinds, from the modules that publish them.
+func optionalCRDs() ([]string, error) {
+	out, err := exec.Command("bash", filepath.Join(repoRoot(), "hack", "optional-crds.sh")).Output()
+	if err != nil {
+		return nil, fmt.Errorf("hack/optional-crds.sh: %w", err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,10 +136,15 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	optional, err := optionalCRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
 		CRDInstallOptions: envtest.CRDInstallOptions{ErrorIfPathMissing: true,
-			Paths: []string{crds, filepath.Join(repoRoot(), "test", "fixtures", "crds")}},
+			Paths: append([]string{crds, filepath.Join(repoRoot(), "test", "fixtures", "crds")}, optional...)},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc},
 		},
@@ -174,6 +189,7 @@ func run(m *testing.M) int {
 		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probePort), MetricsBindAddress: "0",
 		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
 		AuditInterval: time.Second, // the drift tests wait for one cycle
+		Reports:       true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prints, one per line, the real CRDs of the optional kinds meshguard writes or
+# the chart renders, taken from the modules that publish them (downloaded from
+# the module proxy if needed): OpenReports' Report (the version go.mod pins)
+# and Prometheus Operator's PrometheusRule and ServiceMonitor.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
+
+moddir() { # module[@version]
+  local dir
+  if [[ "$1" == *@* ]]; then
+    dir="$(go mod download -json "$1" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
+  else
+    dir="$(go list -m -f '{{.Dir}}' "$1")"
+    if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+      go mod download "$1"
+      dir="$(go list -m -f '{{.Dir}}' "$1")"
+    fi
+  fi
+  [ -d "$dir" ] || { echo "optional-crds: module $1 not found" >&2; exit 1; }
+  echo "$dir"
+}
+
+reports="$(moddir github.com/openreports/reports-api)"
+prom="$(moddir "github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}")"
+for f in "$reports/config/crd/openreports.io_reports.yaml" \
+         "$prom/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
+         "$prom/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"; do
+  [ -f "$f" ] || { echo "optional-crds: $f not found" >&2; exit 1; }
+  echo "$f"
+done
