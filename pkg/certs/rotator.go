@@ -67,10 +67,11 @@ func (r *Rotator) validity() time.Duration {
 	return r.Validity
 }
 
-// Ensure makes the Secret, the files and the caBundle hold a valid
-// certificate. With mayIssue false it only syncs what the Secret holds (a
-// replica that is not the leader); when the Secret is missing it keeps what
-// it serves and waits for the leader to issue.
+// Ensure makes the Secret, the caBundle and the files hold a valid
+// certificate, in that order: the API server must trust a CA before any
+// replica serves a certificate it signed. With mayIssue false it only syncs
+// what the Secret holds (a replica that is not the leader); when the Secret
+// is missing it keeps what it serves and waits for the leader to issue.
 func (r *Rotator) Ensure(ctx context.Context, mayIssue bool) error {
 	sec := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: r.SecretName}, sec)
@@ -88,10 +89,31 @@ func (r *Rotator) Ensure(ctx context.Context, mayIssue bool) error {
 			return err
 		}
 	}
-	if err := r.writeFiles(sec); err != nil {
+	if err := r.patchCABundle(ctx, sec.Data[KeyCA]); err != nil {
 		return err
 	}
-	return r.patchCABundle(ctx, sec.Data[KeyCA])
+	if r.HasFiles() && !r.settled(sec) {
+		// The API server picks up a caBundle change through its own watch;
+		// keep serving the pair it already trusts until the new CA has had
+		// ServeGrace to arrive. The next pass switches.
+		return nil
+	}
+	return r.writeFiles(sec)
+}
+
+// ServeGrace is how long after a certificate is issued replicas keep
+// serving the previous one (when they have one): the time the API server
+// takes to see the caBundle that trusts the new CA.
+const ServeGrace = 3 * time.Second
+
+// issuedAt annotates the Secret with when its certificate was issued.
+const issuedAt = "meshguard.io/issued-at"
+
+// settled reports whether the Secret's certificate was issued at least
+// ServeGrace ago (a Secret without the annotation is old).
+func (r *Rotator) settled(sec *corev1.Secret) bool {
+	at, err := time.Parse(time.RFC3339Nano, sec.Annotations[issuedAt])
+	return err != nil || !r.now().Before(at.Add(ServeGrace))
 }
 
 // needsRenewal reports whether the stored certificate is missing, unreadable,
@@ -110,9 +132,12 @@ func (r *Rotator) needsRenewal(sec *corev1.Secret) bool {
 }
 
 // HasFiles reports whether CertDir already holds a serving pair.
-func (r *Rotator) HasFiles() bool {
+func (r *Rotator) HasFiles() bool { return HasPair(r.CertDir) }
+
+// HasPair reports whether dir holds a non-empty tls.crt and tls.key.
+func HasPair(dir string) bool {
 	for _, k := range []string{KeyCert, KeyKey} {
-		if info, err := os.Stat(filepath.Join(r.CertDir, k)); err != nil || info.Size() == 0 {
+		if info, err := os.Stat(filepath.Join(dir, k)); err != nil || info.Size() == 0 {
 			return false
 		}
 	}
@@ -137,8 +162,9 @@ func (r *Rotator) issue(ctx context.Context, old *corev1.Secret) (*corev1.Secret
 		bundle = append(bundle, stillValid(old.Data[KeyCA], now)...)
 	}
 	data := map[string][]byte{KeyCert: certPEM, KeyKey: keyPEM, KeyCA: bundle}
+	stamp := map[string]string{issuedAt: now.UTC().Format(time.RFC3339Nano)}
 	if old == nil {
-		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.SecretName,
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.SecretName, Annotations: stamp,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "meshguard"}}, Type: corev1.SecretTypeTLS, Data: data}
 		if err := r.Client.Create(ctx, sec); err != nil {
 			if apierrors.IsAlreadyExists(err) { // another replica won; use its certificate
@@ -150,6 +176,10 @@ func (r *Rotator) issue(ctx context.Context, old *corev1.Secret) (*corev1.Secret
 		return sec, nil
 	}
 	old.Data = data
+	if old.Annotations == nil {
+		old.Annotations = map[string]string{}
+	}
+	old.Annotations[issuedAt] = stamp[issuedAt]
 	if err := r.Client.Update(ctx, old); err != nil {
 		if apierrors.IsConflict(err) {
 			return r.reread(ctx)
@@ -224,34 +254,25 @@ func (r *Rotator) patchCABundle(ctx context.Context, bundle []byte) error {
 // that it serves a renewed pair within seconds of the leader writing it.
 const FollowInterval = 5 * time.Second
 
-// Run keeps the certificate valid until ctx ends: every FollowInterval (or
-// interval, if shorter) it syncs the files and caBundle with the Secret, and
-// every interval the leader renews it when due. elected, when not nil, closes
-// once this replica leads; until then it only follows.
+// Run keeps the certificate valid until ctx ends: right away, then every
+// FollowInterval (or interval, if shorter), it syncs the caBundle and files
+// with the Secret; the leader also issues when the Secret is missing or due
+// for renewal. elected, when not nil, closes once this replica leads; until
+// then it only follows, and it acts at once when elected.
 func (r *Rotator) Run(ctx context.Context, interval time.Duration, elected <-chan struct{}) error {
 	t := time.NewTicker(min(interval, FollowInterval))
 	defer t.Stop()
-	lastRenewal := time.Time{}
+	leader := elected == nil
 	for {
+		if err := r.Ensure(ctx, leader); err != nil {
+			r.Log.Error(err, "Certificate rotation failed; retrying")
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		}
-		leader := elected == nil
-		if !leader {
-			select {
-			case <-elected:
-				leader = true
-			default:
-			}
-		}
-		renew := leader && time.Since(lastRenewal) >= interval
-		if renew {
-			lastRenewal = time.Now()
-		}
-		if err := r.Ensure(ctx, renew); err != nil {
-			r.Log.Error(err, "Certificate rotation failed; retrying")
+		case <-elected:
+			leader, elected = true, nil
 		}
 	}
 }

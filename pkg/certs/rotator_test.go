@@ -1,11 +1,14 @@
 package certs_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -116,5 +119,51 @@ func TestReissueKeepsTheCAStillInUse(t *testing.T) {
 	// Each leaf names its own CA.
 	if string(newLeaf.AuthorityKeyId) != string(parse(t, second.Data[certs.KeyCA])[0].SubjectKeyId) {
 		t.Error("the new leaf's AuthorityKeyId is not its CA's SubjectKeyId")
+	}
+}
+
+// Trust before serving: a replica that already serves a pair switches to a
+// newly issued one only ServeGrace after issue, once the API server has had
+// time to see the caBundle with the new CA; a replica with nothing to serve
+// takes it at once.
+func TestANewPairIsServedOnlyAfterTheCABundleHadTimeToArrive(t *testing.T) {
+	c := newClient()
+	r := rotator(t, c)
+	now := time.Now()
+	r.Now = func() time.Time { return now }
+	if err := r.Ensure(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	first := secret(t, c).Data[certs.KeyCert]
+	if got, _ := os.ReadFile(filepath.Join(r.CertDir, certs.KeyCert)); !bytes.Equal(got, first) {
+		t.Fatal("with no files the first pair is written at once")
+	}
+	if err := c.Delete(context.Background(), secret(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Ensure(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	second := secret(t, c).Data[certs.KeyCert]
+	if len(bundle(t, c)) != 2 {
+		t.Fatal("the caBundle must trust the new CA and the one still served")
+	}
+	if got, _ := os.ReadFile(filepath.Join(r.CertDir, certs.KeyCert)); !bytes.Equal(got, first) {
+		t.Error("the new pair was served in the same pass that added its CA to the caBundle")
+	}
+	fresh := rotator(t, c)
+	fresh.Now = r.Now
+	if err := fresh.Ensure(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(fresh.CertDir, certs.KeyCert)); !bytes.Equal(got, second) {
+		t.Error("a replica with nothing to serve must take the new pair at once")
+	}
+	now = now.Add(certs.ServeGrace)
+	if err := r.Ensure(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(r.CertDir, certs.KeyCert)); !bytes.Equal(got, second) {
+		t.Error("after ServeGrace the new pair must be served")
 	}
 }

@@ -120,8 +120,16 @@ func TestCertificateRotation(t *testing.T) {
 	if err := verifies(t, first, bundle, host, later); err != nil {
 		t.Errorf("the previous certificate must still verify during the overlap: %v", err)
 	}
-	onDisk, _ := os.ReadFile(filepath.Join(dir, "tls.crt"))
-	if string(onDisk) != string(renewed.Data["tls.crt"]) {
+	// The replica keeps serving the old pair until the API server has had
+	// time to see the new CA, then switches.
+	if onDisk, _ := os.ReadFile(filepath.Join(dir, "tls.crt")); string(onDisk) != string(first) {
+		t.Error("the renewed certificate was served before the caBundle could reach the API server")
+	}
+	r.Now = func() time.Time { return later.Add(certs.ServeGrace) }
+	if err := r.Ensure(ctx(), true); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk, _ := os.ReadFile(filepath.Join(dir, "tls.crt")); string(onDisk) != string(renewed.Data["tls.crt"]) {
 		t.Error("the renewed certificate was not written for certwatcher")
 	}
 }
