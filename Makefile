@@ -75,4 +75,4 @@ bench: ## Run the review-path benchmarks (100k pods in 1k namespaces), with the 
 
 .PHONY: demo
 demo: build ## Show the webhook blocking mesh-wide STRICT with kubectl on a local control plane.
-	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) run ./hack/demo --assets "$(ASSETS)" --crds "$(ISTIO_CRDS)" --meshguard $(BIN)/meshguard
+	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) run ./hack/demo --assets "$(ASSETS)" --crds "$(ISTIO_CRDS) $$(hack/optional-crds.sh | head -1)" --meshguard $(BIN)/meshguard

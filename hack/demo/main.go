@@ -46,7 +46,7 @@ type demo struct {
 func main() {
 	assets := flag.String("assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl")
 	meshguard := flag.String("meshguard", "bin/meshguard", "meshguard binary")
-	crds := flag.String("crds", os.Getenv("ISTIO_CRDS"), "Istio CRD file")
+	crds := flag.String("crds", os.Getenv("ISTIO_CRDS"), "CRD files to install, space-separated: Istio's, and optionally OpenReports' Report")
 	out := flag.String("out", "_out/demo", "directory for the kubeconfig, logs and the state snapshot")
 	flag.Parse()
 	log.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
@@ -75,7 +75,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true},
+		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: strings.Fields(crds), ErrorIfPathMissing: true},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}},
 	}
@@ -113,7 +113,9 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	serve := exec.CommandContext(serveCtx, meshguard, "serve", "--kubeconfig", d.kubeconfig,
 		"--cert-dir", wio.LocalServingCertDir, "--port", fmt.Sprint(wio.LocalServingPort),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe),
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--log-format", "console")
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--log-format", "console",
+		// The chart audits every 60s; the demo does not wait that long.
+		"--audit-interval", "2s", "--reports")
 	serve.Stdout, serve.Stderr = logFile, logFile
 	if err := serve.Start(); err != nil {
 		return fmt.Errorf("starting meshguard: %w", err)
@@ -172,7 +174,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	if out, err := d.sh("kubectl apply -f hack/demo/03-canary.yaml"); err == nil || !strings.Contains(out, "[MG302]") {
 		return errors.New("the canary to unready pods was not denied")
 	}
-	if err := setReady(ctx, user, "shop", "reviews-v2-9f7c1-p4m3z"); err != nil {
+	if err := setReady(ctx, user, "shop", "reviews-v2-9f7c1-p4m3z", true); err != nil {
 		return err
 	}
 	fmt.Println("\n(reviews-v2 reports Ready through the status subresource; meshguard's cache follows, nothing restarts)")
@@ -186,7 +188,35 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return fmt.Errorf("the canary was denied once its pods were Ready: %w", err)
 	}
 
-	banner("Act 5: the way to yes, the staged STRICT migration for this mesh")
+	banner("Act 5: after admission, reviews v2 crashes: no Istio write, and yet 10% of requests fail")
+	if err := setReady(ctx, user, "shop", "reviews-v2-9f7c1-p4m3z", false); err != nil {
+		return err
+	}
+	fmt.Println("(reviews-v2 reports NotReady through the status subresource, as its kubelet would when probes fail)")
+	if err := d.until("the drift audit records MG302 on the VirtualService", func() bool {
+		out, _ := d.run("kubectl get events -n shop --field-selector reason=MG302 -o name")
+		return strings.TrimSpace(out) != ""
+	}); err != nil {
+		return err
+	}
+	d.sh("kubectl describe virtualservice reviews -n shop")
+	if out, err := d.sh("meshguard audit -n shop"); err == nil || !strings.Contains(out, "[MG302]") {
+		return errors.New("meshguard audit did not report the canary")
+	}
+	d.sh("kubectl get reports -n shop")
+	if err := setReady(ctx, user, "shop", "reviews-v2-9f7c1-p4m3z", true); err != nil {
+		return err
+	}
+	fmt.Println("\n(reviews-v2 is Ready again)")
+	if err := d.until("the drift audit records Resolved", func() bool {
+		out, _ := d.run("kubectl get events -n shop --field-selector reason=Resolved -o name")
+		return strings.TrimSpace(out) != ""
+	}); err != nil {
+		return err
+	}
+	d.sh("kubectl get events -n shop --field-selector involvedObject.kind=VirtualService,involvedObject.name=reviews")
+
+	banner("Act 6: the way to yes, the staged STRICT migration for this mesh")
 	if _, err := d.sh("meshguard coverage"); err != nil {
 		return fmt.Errorf("coverage: %w", err)
 	}
@@ -249,8 +279,9 @@ func (d *demo) until(what string, ok func() bool) error {
 	return fmt.Errorf("timed out waiting until %s", what)
 }
 
-// setReady reports one pod Ready, as its kubelet would once probes pass.
-func setReady(ctx context.Context, user *envtest.AuthenticatedUser, ns, name string) error {
+// setReady reports one pod Ready or not, as its kubelet would once probes
+// pass or fail.
+func setReady(ctx context.Context, user *envtest.AuthenticatedUser, ns, name string, ready bool) error {
 	c, err := client.New(user.Config(), client.Options{})
 	if err != nil {
 		return err
@@ -259,7 +290,11 @@ func setReady(ctx context.Context, user *envtest.AuthenticatedUser, ns, name str
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
 		return err
 	}
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
 	return c.Status().Update(ctx, &p)
 }
 

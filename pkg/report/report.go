@@ -33,6 +33,8 @@ type Report struct {
 	Denied   bool      `json:"denied"`
 	// NothingToReview: the input held no reviewed kind (text only).
 	NothingToReview bool `json:"-"`
+	// Audit: the findings judge objects as they stand, not writes (text only).
+	Audit bool `json:"-"`
 }
 
 // Formats every face accepts.
@@ -66,10 +68,16 @@ func Write(w io.Writer, format string, r Report) error {
 		fmt.Fprintf(&b, "%-4s %s %s/%s (%s): %s\n", f.Action, f.Kind, f.Namespace, f.Name, f.Operation, line)
 	}
 	switch {
+	case r.Denied && r.Audit:
+		fmt.Fprintf(&b, "in violation: %d finding(s) of deny rules, as the mesh stands\n", denied)
 	case r.Denied:
 		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
 	case r.NothingToReview:
 		b.WriteString("nothing to review: no PeerAuthentication, DestinationRule or VirtualService\n")
+	case r.Audit && len(r.Findings) > 0:
+		fmt.Fprintf(&b, "no violations, %d warning(s)\n", len(r.Findings))
+	case r.Audit:
+		b.WriteString("no violations: no findings\n")
 	case len(r.Findings) > 0:
 		fmt.Fprintf(&b, "allowed, with %d warning(s)\n", len(r.Findings))
 	default:

@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshguard/meshguard/pkg/audit"
+	"github.com/meshguard/meshguard/pkg/report"
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
 
@@ -58,6 +61,23 @@ func TestDriftAuditReportsACanaryThatDiesAfterAdmission(t *testing.T) {
 		written = rep.resourceVersion
 		return nil
 	})
+	// `meshguard audit` on the live cluster says the same, with exit 1.
+	out, err := exec.Command(meshguardBinary(t), "audit", "-n", "drift", "--kubeconfig", kubeconfig, "-o", "json").Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("meshguard audit: want exit 1, got %v\n%s", err, out)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("meshguard audit -o json: %v\n%s", err, out)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		found = found || (f.Rule == "MG302" && f.Operation == "AUDIT" && f.Name == "reviews-canary" && f.Action == "deny")
+	}
+	if !found || !rep.Denied {
+		t.Errorf("meshguard audit does not report the canary: %s", out)
+	}
 	// Nothing changed: the next cycles publish nothing.
 	time.Sleep(2500 * time.Millisecond)
 	if rep, err := reportResult("drift", "MG302", "reviews-canary"); err != nil || rep.resourceVersion != written {
