@@ -151,7 +151,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Scheme:                 scheme,
 		Logger:                 o.Log,
 		Cache:                  state.CacheOptions(),
-		WebhookServer:          webhookServer(o, tlsOpts),
+		WebhookServer:          newTLSServer(o, tlsOpts),
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		LeaderElection:         o.LeaderElection,
@@ -274,7 +274,7 @@ func addRotation(restConfig *rest.Config, scheme *runtime.Scheme, mgr manager.Ma
 	defer cancel()
 	// With leader election only the leader ever issues: a replica that finds
 	// no Secret keeps what it serves, or (with nothing to serve) waits, not
-	// ready, until the leader has issued (webhookServer).
+	// ready, until the leader has issued (tlsServer.awaitFiles).
 	if err := r.Ensure(ctx, !o.LeaderElection); err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
@@ -287,38 +287,6 @@ func addRotation(restConfig *rest.Config, scheme *runtime.Scheme, mgr manager.Ma
 		elected = mgr.Elected()
 	}
 	return mgr.Add(everyReplica(func(ctx context.Context) error { return r.Run(ctx, interval, elected) }))
-}
-
-// webhookServer is controller-runtime's webhook server; with rotation it
-// starts only once the cert directory holds a pair, since its certwatcher
-// fails on missing files and a replica without a certificate waits for the
-// leader to issue one.
-func webhookServer(o Options, tlsOpts []func(*tls.Config)) webhook.Server {
-	ws := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir, TLSOpts: tlsOpts})
-	if o.Rotation == nil {
-		return ws
-	}
-	return &awaitingFiles{Server: ws, dir: o.CertDir, log: o.Log.WithName("certs")}
-}
-
-type awaitingFiles struct {
-	webhook.Server
-	dir string
-	log logr.Logger
-}
-
-func (s *awaitingFiles) Start(ctx context.Context) error {
-	for logged := false; !certs.HasPair(s.dir); logged = true {
-		if !logged {
-			s.log.Info("No serving certificate yet; waiting for the leader to issue one", "certDir", s.dir)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	return s.Server.Start(ctx)
 }
 
 // everyReplica is a runnable that runs whether or not this replica leads.
