@@ -1,0 +1,52 @@
+// Command gen-state writes a generated whole-cluster state export and the
+// mesh-wide STRICT change for benchmarking `meshguard check` (see
+// test/bench/statefile and hack/bench-vs-istioctl.sh).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/meshguard/meshguard/test/bench/statefile"
+)
+
+func main() {
+	out := flag.String("o", "", "directory to write state.<ext> and change.yaml into")
+	namespaces := flag.Int("namespaces", 1000, "namespaces")
+	pods := flag.Int("pods", 100, "meshed pods per namespace")
+	format := flag.String("format", statefile.YAMLDocuments, "yaml (documents), yaml-list (kubectl get -o yaml) or json (kubectl get -o json)")
+	flag.Parse()
+	if *out == "" {
+		fmt.Fprintln(os.Stderr, "gen-state: -o DIR is required")
+		os.Exit(2)
+	}
+	if err := run(*out, statefile.Shape{Namespaces: *namespaces, PodsPerNS: *pods}, *format); err != nil {
+		fmt.Fprintln(os.Stderr, "gen-state:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, s statefile.Shape, format string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ext := "yaml"
+	if format == statefile.JSONList {
+		ext = "json"
+	}
+	f, err := os.Create(filepath.Join(dir, "state."+ext))
+	if err != nil {
+		return err
+	}
+	if err := statefile.Write(f, s, format); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d objects\n", f.Name(), s.Objects())
+	return os.WriteFile(filepath.Join(dir, "change.yaml"), []byte(statefile.Change), 0o644)
+}

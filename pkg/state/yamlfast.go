@@ -1,0 +1,602 @@
+package state
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
+
+// fastYAMLToJSON converts the block-style YAML that kubectl and the API
+// server's clients print (block mappings and sequences, plain, quoted and
+// literal scalars, empty {} and []) to JSON in one pass, without building a
+// tree. It gives up (ok false) on anything else: flow collections, anchors,
+// tags, folded or multi-line scalars, scalars whose YAML 1.1 type is not a
+// plain string, decimal integer, bool or null, and the caller falls back to
+// sigs.k8s.io/yaml for that input. Where it succeeds its output means what
+// sigs.k8s.io/yaml's YAMLToJSON means (FuzzFastYAMLToJSON checks this):
+// scalars resolve as go.yaml.in/yaml/v2 resolves them.
+//
+// With item set, src is one item of a block sequence at column 0 ("- a: 1
+// ..."), as a List's items are split, and the item itself is returned.
+func fastYAMLToJSON(src []byte, item bool) (out []byte, ok bool) {
+	if !printable(src) {
+		return nil, false
+	}
+	p := &yparser{out: make([]byte, 0, len(src)), unterminated: len(src) > 0 && src[len(src)-1] != '\n'}
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			p.lines = append(p.lines, src)
+			break
+		}
+		p.lines = append(p.lines, src[:i])
+		src = src[i+1:]
+	}
+	ind, content, found := p.peek()
+	if !found {
+		return nil, false
+	}
+	if item {
+		if ind != 0 || !isSeqItem(content) {
+			return nil, false
+		}
+		p.parseSeq(0)
+	} else {
+		p.parseNode(ind)
+	}
+	if _, _, more := p.peek(); more || p.fail {
+		return nil, false
+	}
+	if item {
+		// Exactly one element: "[" + element + "]".
+		if p.count != 1 {
+			return nil, false
+		}
+		return p.out[1 : len(p.out)-1], true
+	}
+	return p.out, true
+}
+
+// printable reports whether src holds only what YAML allows in a stream
+// (go.yaml.in/yaml/v2's is_printable), with no carriage return or byte
+// order mark, which the full parser handles.
+func printable(src []byte) bool {
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c < 0x80 {
+			if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && n <= 1 || r == 0xFEFF || !(r == 0x85 || r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+type yparser struct {
+	lines [][]byte
+	i     int // current line
+	col   int // > 0: the current line is read from this column (after "- ")
+	out   []byte
+	fail  bool
+	count int // elements of the last top-level sequence (item mode)
+	// unterminated: the input's last line has no line break.
+	unterminated bool
+}
+
+// peek returns the indentation and content of the next line that holds
+// something (blank and comment lines are skipped).
+func (p *yparser) peek() (indent int, content []byte, ok bool) {
+	for p.i < len(p.lines) {
+		line := p.lines[p.i]
+		start := p.col
+		n := start
+		for n < len(line) && line[n] == ' ' {
+			n++
+		}
+		if n < len(line) && line[n] == '\t' && start == 0 {
+			p.fail = true // tabs never indent in YAML
+			return 0, nil, false
+		}
+		if n == len(line) || line[n] == '#' {
+			if p.col > 0 {
+				p.fail = true
+				return 0, nil, false
+			}
+			p.i++
+			continue
+		}
+		if start == 0 && n == 0 && (line[0] == '%' || bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("..."))) {
+			p.fail = true
+			return 0, nil, false
+		}
+		return n, line[n:], true
+	}
+	return 0, nil, false
+}
+
+func (p *yparser) advance() { p.i++; p.col = 0 }
+
+func isSeqItem(c []byte) bool { return c[0] == '-' && (len(c) == 1 || c[1] == ' ') }
+
+// parseNode parses the mapping or sequence whose first line is at indent.
+func (p *yparser) parseNode(indent int) {
+	_, c, ok := p.peek()
+	if !ok {
+		p.fail = true
+		return
+	}
+	if isSeqItem(c) {
+		p.parseSeq(indent)
+	} else {
+		p.parseMap(indent)
+	}
+}
+
+// parseValueBelow parses what follows a "key:" or "-" with nothing after it
+// on its line: a nested block, a sequence at the key's own indent (keys
+// only), or null.
+func (p *yparser) parseValueBelow(indent int, key bool) {
+	ind, c, ok := p.peek()
+	switch {
+	case p.fail:
+	case ok && ind > indent:
+		p.parseNode(ind)
+	case ok && key && ind == indent && isSeqItem(c):
+		p.parseSeq(indent)
+	default:
+		p.out = append(p.out, "null"...)
+	}
+}
+
+func (p *yparser) parseMap(indent int) {
+	p.out = append(p.out, '{')
+	first := true
+	for !p.fail {
+		ind, c, ok := p.peek()
+		if !ok || ind < indent || isSeqItem(c) && ind == indent {
+			break
+		}
+		if ind > indent {
+			p.fail = true
+			return
+		}
+		key, rest, ok := splitKey(c)
+		if !ok {
+			p.fail = true
+			return
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		first = false
+		p.out = append(p.out, key...)
+		p.out = append(p.out, ':')
+		p.parseValue(indent, rest, true)
+	}
+	p.out = append(p.out, '}')
+}
+
+func (p *yparser) parseSeq(indent int) {
+	p.out = append(p.out, '[')
+	n := 0
+	for !p.fail {
+		ind, c, ok := p.peek()
+		if !ok || ind < indent || !isSeqItem(c) {
+			break
+		}
+		if ind > indent {
+			p.fail = true
+			return
+		}
+		if n > 0 {
+			p.out = append(p.out, ',')
+		}
+		n++
+		rest := c[1:]
+		sp := 0
+		for sp < len(rest) && rest[sp] == ' ' {
+			sp++
+		}
+		rest = rest[sp:]
+		switch {
+		case len(rest) == 0 || rest[0] == '#':
+			p.advance()
+			p.parseValueBelow(indent, false)
+		case isSeqItem(rest) || isMapEntry(rest):
+			// A compact block ("- name: x", "- - a") read from its column.
+			p.col = ind + 1 + sp
+			if isSeqItem(rest) {
+				p.parseSeq(p.col)
+			} else {
+				p.parseMap(p.col)
+			}
+		default:
+			p.parseValue(indent, rest, false)
+		}
+	}
+	p.count = n
+	p.out = append(p.out, ']')
+}
+
+// parseValue parses the value written after "key:" or "-" on the current
+// line (rest), the line's block at indent.
+func (p *yparser) parseValue(indent int, rest []byte, key bool) {
+	if len(rest) == 0 || rest[0] == '#' {
+		p.advance()
+		p.parseValueBelow(indent, key)
+		return
+	}
+	if rest[0] == '|' {
+		p.literal(indent, rest)
+		return
+	}
+	if !p.inlineScalar(rest) {
+		p.fail = true
+		return
+	}
+	p.advance()
+	// A more indented line now would continue the scalar (or be invalid).
+	if ind, _, ok := p.peek(); ok && ind > indent {
+		p.fail = true
+	}
+}
+
+// splitKey splits "key: rest" into the key as a JSON string and the rest.
+func splitKey(c []byte) (key, rest []byte, ok bool) {
+	var k []byte
+	switch c[0] {
+	case '"', '\'':
+		s, n, ok := quoted(c)
+		if !ok {
+			return nil, nil, false
+		}
+		if n > 1000 {
+			return nil, nil, false
+		}
+		k, c = s, c[n:]
+		for len(c) > 0 && c[0] == ' ' {
+			c = c[1:]
+		}
+		if len(c) == 0 || c[0] != ':' || len(c) > 1 && c[1] != ' ' {
+			return nil, nil, false
+		}
+		return k, trimLeft(c[1:]), true
+	}
+	if isIndicator(c[0]) {
+		return nil, nil, false
+	}
+	end := -1
+	for i := 0; i < len(c); i++ {
+		if c[i] == ':' && (i+1 == len(c) || c[i+1] == ' ') {
+			end = i
+			break
+		}
+		if c[i] == '#' && i > 0 && c[i-1] == ' ' {
+			return nil, nil, false
+		}
+	}
+	if end <= 0 || end > 1000 { // YAML limits implicit keys to 1024 characters
+		return nil, nil, false
+	}
+	name := bytes.TrimRight(c[:end], " ")
+	if bytes.IndexByte(name, '\t') >= 0 || string(name) == "<<" || !resolvesToString(name, true) {
+		return nil, nil, false
+	}
+	return jsonString(nil, name), trimLeft(c[end+1:]), true
+}
+
+// isMapEntry reports whether a sequence item's content opens a mapping.
+func isMapEntry(c []byte) bool {
+	_, _, ok := splitKey(c)
+	return ok
+}
+
+func trimLeft(b []byte) []byte {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	return b
+}
+
+func isIndicator(c byte) bool {
+	switch c {
+	case '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return true
+	}
+	return false
+}
+
+// inlineScalar appends the JSON of a scalar written on one line, with an
+// optional trailing comment.
+func (p *yparser) inlineScalar(v []byte) bool {
+	switch v[0] {
+	case '"', '\'':
+		s, n, ok := quoted(v)
+		if !ok || !onlyComment(v[n:]) {
+			return false
+		}
+		p.out = append(p.out, s...)
+		return true
+	case '{', '[':
+		if len(v) >= 2 && (v[0] == '{' && v[1] == '}' || v[0] == '[' && v[1] == ']') && onlyComment(v[2:]) {
+			p.out = append(p.out, v[:2]...)
+			return true
+		}
+		return false
+	}
+	if isIndicator(v[0]) && v[0] != '-' || v[0] == '-' && (len(v) == 1 || v[1] == ' ') {
+		return false
+	}
+	end := len(v)
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '#' && i > 0 && v[i-1] == ' ':
+			end = i
+		case v[i] == ':' && (i+1 == len(v) || v[i+1] == ' '):
+			return false // "a: b" as a value is not valid in a block
+		}
+		if end != len(v) {
+			break
+		}
+	}
+	s := bytes.TrimRight(v[:end], " ")
+	if bytes.IndexByte(s, '\t') >= 0 {
+		return false // tabs around plain scalars: left to the full parser
+	}
+	switch lit := string(s); {
+	case lit == "~" || lit == "null" || lit == "Null" || lit == "NULL":
+		p.out = append(p.out, "null"...)
+	case yamlTrue[lit]:
+		p.out = append(p.out, "true"...)
+	case yamlFalse[lit]:
+		p.out = append(p.out, "false"...)
+	case decimal.MatchString(lit):
+		p.out = append(p.out, lit...)
+	case !resolvesToString(s, false):
+		return false
+	default:
+		p.out = jsonString(p.out, s)
+	}
+	return true
+}
+
+var (
+	yamlTrue  = map[string]bool{"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "true": true, "True": true, "TRUE": true, "on": true, "On": true, "ON": true}
+	yamlFalse = map[string]bool{"n": true, "N": true, "no": true, "No": true, "NO": true, "false": true, "False": true, "FALSE": true, "off": true, "Off": true, "OFF": true}
+	// decimal integers that mean the same in YAML 1.1 and JSON (no sign,
+	// leading zero, underscore; small enough for int64).
+	decimal = regexp.MustCompile(`^-?[1-9][0-9]{0,17}$|^0$`)
+	// yamlFloat is go.yaml.in/yaml/v2's float syntax.
+	yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+)
+
+// resolvesToString reports whether the plain scalar s is a string to
+// go.yaml.in/yaml/v2 (not a bool, null, number, timestamp or merge key).
+// Keys may also be decimal integers, which sigs.k8s.io/yaml renders as the
+// same string.
+func resolvesToString(s []byte, isKey bool) bool {
+	if len(s) == 0 {
+		return false
+	}
+	lit := string(s)
+	switch c := s[0]; {
+	case c == '~' || lit == "null" || lit == "Null" || lit == "NULL" || yamlTrue[lit] || yamlFalse[lit]:
+		return false
+	case c == '.':
+		_, err := strconv.ParseFloat(lit, 64)
+		return err != nil && lit != ".nan" && lit != ".NaN" && lit != ".NAN" && lit != ".inf" && lit != ".Inf" && lit != ".INF"
+	case c == '+' || c == '-' || c >= '0' && c <= '9':
+		if isKey && decimal.MatchString(lit) && lit[0] != '-' {
+			return true
+		}
+		if len(lit) >= 5 && lit[4] == '-' && allDigits(lit[:4]) {
+			return false // a timestamp, perhaps
+		}
+		plain := string(bytes.ReplaceAll(s, []byte("_"), nil))
+		if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return false
+		}
+		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return false
+		}
+		if yamlFloat.MatchString(plain) || bytes.HasPrefix(s, []byte("0b")) || bytes.HasPrefix(s, []byte("-0b")) ||
+			bytes.HasPrefix(s, []byte("+.inf")) || bytes.HasPrefix(s, []byte("-.inf")) ||
+			bytes.HasPrefix(s, []byte("+.Inf")) || bytes.HasPrefix(s, []byte("-.Inf")) ||
+			bytes.HasPrefix(s, []byte("+.INF")) || bytes.HasPrefix(s, []byte("-.INF")) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func onlyComment(b []byte) bool {
+	b = trimLeft(b)
+	return len(b) == 0 || b[0] == '#' && len(b) > 0
+}
+
+// quoted reads a single- or double-quoted scalar that ends on this line and
+// returns it as a JSON string and the bytes it took.
+func quoted(v []byte) (js []byte, n int, ok bool) {
+	out := []byte{'"'}
+	if v[0] == '\'' {
+		for i := 1; i < len(v); i++ {
+			c := v[i]
+			if c == '\'' {
+				if i+1 < len(v) && v[i+1] == '\'' {
+					out = append(out, '\'')
+					i++
+					continue
+				}
+				return append(out, '"'), i + 1, true
+			}
+			var ok bool
+			if out, ok = appendJSONByte(out, c); !ok {
+				return nil, 0, false
+			}
+		}
+		return nil, 0, false
+	}
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"':
+			return append(out, '"'), i + 1, true
+		case c == '\\':
+			if i+1 >= len(v) {
+				return nil, 0, false
+			}
+			switch e := v[i+1]; e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				out = append(out, '\\', e)
+				i++
+			case 'u':
+				if i+5 >= len(v) || !isHex(v[i+2:i+6]) {
+					return nil, 0, false
+				}
+				out = append(out, v[i:i+6]...)
+				i += 5
+			default:
+				return nil, 0, false
+			}
+		default:
+			var ok bool
+			if out, ok = appendJSONByte(out, c); !ok {
+				return nil, 0, false
+			}
+		}
+	}
+	return nil, 0, false
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONByte appends c as it goes in a JSON string; other control
+// characters than tab are left to the full parser.
+func appendJSONByte(out []byte, c byte) ([]byte, bool) {
+	switch {
+	case c == '"' || c == '\\':
+		return append(out, '\\', c), true
+	case c == '\t':
+		return append(out, '\\', 't'), true
+	case c < 0x20 || c == 0x7f:
+		return out, false
+	}
+	return append(out, c), true
+}
+
+// jsonString appends s (valid UTF-8, from a plain scalar) as a JSON string.
+func jsonString(out, s []byte) []byte {
+	out = append(out, '"')
+	for _, c := range s {
+		var ok bool
+		if out, ok = appendJSONByte(out, c); !ok {
+			out = append(out, `\u00`...)
+			out = append(out, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		}
+	}
+	return append(out, '"')
+}
+
+// literal parses a "|" or "|-" block scalar of a value at indent.
+func (p *yparser) literal(indent int, header []byte) {
+	strip := false
+	switch h := bytes.TrimRight(header, " "); {
+	case len(h) == 1:
+	case h[1] == '-' && onlyComment(h[2:]):
+		strip = true
+	case onlyComment(h[1:]):
+	default:
+		p.fail = true // |+, indentation indicators: left to the full parser
+		return
+	}
+	p.advance()
+	content := -1
+	var text []byte
+	pendingBreaks := 0
+	for ; p.i < len(p.lines); p.i++ {
+		line := p.lines[p.i]
+		n := 0
+		for n < len(line) && line[n] == ' ' {
+			n++
+		}
+		if n == len(line) { // blank
+			if content >= 0 && n > content {
+				p.fail = true // spaces kept as content: left to the full parser
+				return
+			}
+			if content < 0 && n > indent {
+				p.fail = true
+				return
+			}
+			pendingBreaks++
+			continue
+		}
+		if n <= indent {
+			break
+		}
+		if line[n] == '\t' {
+			p.fail = true // a tab where indentation may continue: left to the full parser
+			return
+		}
+		if content < 0 {
+			content = n
+			if pendingBreaks > 0 {
+				p.fail = true // leading blank lines: left to the full parser
+				return
+			}
+		} else if n < content {
+			p.fail = true
+			return
+		}
+		if len(text) > 0 {
+			for ; pendingBreaks > 0; pendingBreaks-- {
+				text = append(text, '\n')
+			}
+			text = append(text, '\n')
+		}
+		pendingBreaks = 0
+		text = append(text, line[content:]...)
+	}
+	p.col = 0
+	if len(text) > 0 && !strip && !(p.i == len(p.lines) && pendingBreaks == 0 && p.unterminated) {
+		text = append(text, '\n')
+	}
+	p.out = append(p.out, '"')
+	for _, c := range text {
+		switch c {
+		case '\n':
+			p.out = append(p.out, '\\', 'n')
+		default:
+			var ok bool
+			if p.out, ok = appendJSONByte(p.out, c); !ok {
+				p.fail = true
+				return
+			}
+		}
+	}
+	p.out = append(p.out, '"')
+}

@@ -1,0 +1,124 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// sameAsSigsYAML checks that where fastYAMLToJSON succeeds it means what
+// sigs.k8s.io/yaml means.
+func sameAsSigsYAML(t *testing.T, src []byte, item bool) (fast bool) {
+	t.Helper()
+	got, ok := fastYAMLToJSON(src, item)
+	if !ok {
+		return false
+	}
+	want, err := yaml.YAMLToJSON(src)
+	if err != nil {
+		t.Fatalf("fast path accepted what sigs.k8s.io/yaml rejects (%v):\n%s", err, src)
+	}
+	var g, w any
+	dec := json.NewDecoder(bytes.NewReader(got))
+	dec.UseNumber()
+	if err := dec.Decode(&g); err != nil {
+		t.Fatalf("fast path produced invalid JSON %s: %v\nfrom:\n%s", got, err, src)
+	}
+	dec = json.NewDecoder(bytes.NewReader(want))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		t.Fatal(err)
+	}
+	if item {
+		items, ok := w.([]any)
+		if !ok || len(items) != 1 {
+			t.Fatalf("item mode on %s", want)
+		}
+		w = items[0]
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("fast path differs:\n got %s\nwant %s\nfrom:\n%s", got, want, src)
+	}
+	return true
+}
+
+var fastCases = []string{
+	"a: 1\nb: two\nc: \"3\"\nd: '4'\ne: true\nf: null\ng:\nh: ~\n",
+	"metadata:\n  labels:\n    app: x\n    version: v1\n  name: y\nspec:\n  containers:\n  - name: app\n    ports:\n    - containerPort: 8080\n      name: http\n  - name: istio-proxy\n",
+	"k: |\n  line one\n  # not a comment\n\n  line three\nnext: x\n",
+	"k: |-\n  abc\n  def\n\n\nz: 1\n",
+	"list:\n- a\n- 'b'\n- \"c\\td\"\n- - nested\n  - seq\n- key: v\n  other: w\n-\n- {}\n- []\n",
+	"podIP: 10.0.0.3\nimage: registry.example/app:1.4.2\nurl: http://x:80/y\nneg: -5\nzero: 0\nver: 1.4.2\n",
+	"annotations:\n  sidecar.istio.io/status: '{\"a\":[\"b\"],\"c\":null}'\n  x: \"quote \\\" and \\\\ back\"\n",
+	"portLevelMtls:\n  8080:\n    mode: DISABLE\n",
+	"a: b # comment\nc: 'd' # comment\n# full line\ne: [] # x\n",
+	"unicode: héllo wörld\nkey with spaces: value with spaces\n",
+}
+
+// Inputs the fast path must leave to sigs.k8s.io/yaml.
+var slowCases = []string{
+	"{a: 1}\n", "a: {b: 1}\n", "a: [1, 2]\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1.5\n", "a: 0777\n",
+	"a: 2024-01-01\n", "a: >\n  folded\n", "a: |+\n  keep\n", "a: multi\n  line\n", "a: 'open\n  quote'\n",
+	"? complex\n: key\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
+}
+
+func TestFastYAMLAgreesWithSigsYAML(t *testing.T) {
+	for _, c := range fastCases {
+		if !sameAsSigsYAML(t, []byte(c), false) {
+			t.Errorf("fast path gave up on:\n%s", c)
+		}
+	}
+	for _, c := range slowCases {
+		if _, ok := fastYAMLToJSON([]byte(c), false); ok {
+			t.Errorf("fast path accepted, want it left to sigs.k8s.io/yaml:\n%s", c)
+		}
+	}
+	item := "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: x\n"
+	if !sameAsSigsYAML(t, []byte(item), true) {
+		t.Error("item mode gave up")
+	}
+}
+
+// Every YAML file of the repository's fixtures and demo, document by
+// document: wherever the fast path answers, it agrees.
+func TestFastYAMLOnTheRepositoryFixtures(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"../../test", "../../hack", "../../pkg"} {
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	fast, total := 0, 0
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		for _, doc := range strings.Split(string(data), "\n---") {
+			if _, err := yaml.YAMLToJSON([]byte(doc)); err != nil {
+				continue
+			}
+			total++
+			if sameAsSigsYAML(t, []byte(doc), false) {
+				fast++
+			}
+		}
+	}
+	t.Logf("%d of %d documents converted by the fast path", fast, total)
+}
+
+func FuzzFastYAMLToJSON(f *testing.F) {
+	for _, c := range append(fastCases, slowCases...) {
+		f.Add([]byte(c), false)
+	}
+	f.Add([]byte("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: x\n"), true)
+	f.Fuzz(func(t *testing.T, src []byte, item bool) {
+		sameAsSigsYAML(t, src, item)
+	})
+}
