@@ -29,15 +29,18 @@ func LoadState(ctx context.Context, cfg *config.Config, files []string, loadClus
 	sess := NewSession(cfg, now)
 	switch {
 	case len(files) > 0:
-		docs, err := state.ReadFilesContext(ctx, files, state.ReadOptions{MaxFileBytes: cfg.MaxFileBytes})
+		// Streamed: only the lean objects the store keeps stay in memory.
+		n := 0
+		err := state.StreamFiles(ctx, files, state.ReadOptions{MaxFileBytes: cfg.MaxFileBytes}, func(d state.Document) error {
+			n++
+			sess.AddState(d.Object)
+			return nil
+		})
 		if err != nil {
 			return nil, badOrInterrupted(ctx, err)
 		}
-		if len(docs) == 0 {
+		if n == 0 {
 			return nil, BadInput{ErrEmptyState}
-		}
-		for _, d := range docs {
-			sess.AddState(d.Object)
 		}
 	case loadCluster != nil:
 		if err := loadCluster(ctx, sess.Store()); err != nil {

@@ -32,46 +32,94 @@ func LeanPod(obj interface{}) (interface{}, error) {
 
 // FromPod keeps the fields rules read and drops everything else.
 func FromPod(p *corev1.Pod) *Pod {
-	lp := &Pod{
-		Namespace:         p.Namespace,
-		Name:              p.Name,
-		ResourceVersion:   p.ResourceVersion,
-		Labels:            p.Labels,
-		Phase:             p.Status.Phase,
-		HostNetwork:       p.Spec.HostNetwork,
-		AmbientRedirected: p.Annotations[annotation.AmbientRedirection.Name] == "enabled",
-		DataplaneNone:     p.Labels[label.IoIstioDataplaneMode.Name] == "none",
-		InjectOptOut: p.Annotations[annotation.SidecarInject.Name] == "false" ||
-			p.Labels[label.SidecarInject.Name] == "false",
-	}
-	_, lp.Sidecar = p.Annotations[annotation.SidecarStatus.Name]
+	f := podFields{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, Labels: p.Labels,
+		Annotations: p.Annotations, HostNetwork: p.Spec.HostNetwork, Phase: p.Status.Phase}
 	for i := range p.Spec.InitContainers {
-		if p.Spec.InitContainers[i].Name == ProxyContainerName {
-			lp.Sidecar = true // native sidecar (restartPolicy: Always)
-		}
+		f.InitContainers = append(f.InitContainers, containerFields{Name: p.Spec.InitContainers[i].Name})
 	}
 	for i := range p.Spec.Containers {
 		c := &p.Spec.Containers[i]
+		cf := containerFields{Name: c.Name}
+		for _, cp := range c.Ports {
+			cf.Ports = append(cf.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort})
+		}
+		f.Containers = append(f.Containers, cf)
+	}
+	for _, c := range p.Status.Conditions {
+		f.Conditions = append(f.Conditions, conditionFields{Type: c.Type, Status: c.Status})
+	}
+	for _, ref := range p.OwnerReferences {
+		f.Owners = append(f.Owners, ownerFields{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller != nil && *ref.Controller})
+	}
+	return f.lean()
+}
+
+// podFields are the parts of a Pod the lean form is built from; the
+// informer fills them from a *corev1.Pod, the file reader straight from JSON.
+type podFields struct {
+	Namespace, Name, ResourceVersion string
+	Labels, Annotations              map[string]string
+	HostNetwork                      bool
+	InitContainers, Containers       []containerFields
+	Phase                            corev1.PodPhase
+	Conditions                       []conditionFields
+	Owners                           []ownerFields
+}
+
+type containerFields struct {
+	Name  string
+	Ports []NamedPort
+}
+
+type conditionFields struct {
+	Type   corev1.PodConditionType `json:"type"`
+	Status corev1.ConditionStatus  `json:"status"`
+}
+
+type ownerFields struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Controller bool   `json:"controller"`
+}
+
+func (f *podFields) lean() *Pod {
+	lp := &Pod{
+		Namespace:         f.Namespace,
+		Name:              f.Name,
+		ResourceVersion:   f.ResourceVersion,
+		Labels:            f.Labels,
+		Phase:             f.Phase,
+		HostNetwork:       f.HostNetwork,
+		AmbientRedirected: f.Annotations[annotation.AmbientRedirection.Name] == "enabled",
+		DataplaneNone:     f.Labels[label.IoIstioDataplaneMode.Name] == "none",
+		InjectOptOut: f.Annotations[annotation.SidecarInject.Name] == "false" ||
+			f.Labels[label.SidecarInject.Name] == "false",
+	}
+	_, lp.Sidecar = f.Annotations[annotation.SidecarStatus.Name]
+	for _, c := range f.InitContainers {
+		if c.Name == ProxyContainerName {
+			lp.Sidecar = true // native sidecar (restartPolicy: Always)
+		}
+	}
+	for _, c := range f.Containers {
 		if c.Name == ProxyContainerName {
 			lp.Sidecar = true
 			continue // the proxy's own ports are not workload ports
 		}
-		for _, cp := range c.Ports {
-			lp.Ports = append(lp.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort})
-		}
+		lp.Ports = append(lp.Ports, c.Ports...)
 	}
-	for _, c := range p.Status.Conditions {
+	for _, c := range f.Conditions {
 		if c.Type == corev1.PodReady {
 			lp.Ready = c.Status == corev1.ConditionTrue
 		}
 	}
-	for _, ref := range p.OwnerReferences {
-		if ref.Controller == nil || !*ref.Controller {
+	for _, ref := range f.Owners {
+		if !ref.Controller {
 			continue
 		}
 		lp.OwnerKind, lp.OwnerName = ref.Kind, ref.Name
 		// A ReplicaSet named <deployment>-<pod-template-hash> belongs to a Deployment.
-		if hash := p.Labels["pod-template-hash"]; ref.Kind == "ReplicaSet" && hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
+		if hash := f.Labels["pod-template-hash"]; ref.Kind == "ReplicaSet" && hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
 			lp.OwnerKind, lp.OwnerName = "Deployment", strings.TrimSuffix(ref.Name, "-"+hash)
 		}
 	}

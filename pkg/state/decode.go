@@ -61,16 +61,72 @@ func (o *Object) Reviewed() bool {
 	return o.PA != nil || o.DR != nil || o.VS != nil
 }
 
+// envelope is what every kind is read through: the metadata rules use and
+// the spec and status left raw, so that each object is scanned once and
+// only its kind's fields are decoded.
 type envelope struct {
-	APIVersion string            `json:"apiVersion"`
-	Kind       string            `json:"kind"`
-	Metadata   metav1.ObjectMeta `json:"metadata"`
-	Spec       json.RawMessage   `json:"spec"`
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Metadata   objectMeta      `json:"metadata"`
+	Spec       json.RawMessage `json:"spec"`
+	Status     json.RawMessage `json:"status"`
+}
+
+type objectMeta struct {
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace"`
+	ResourceVersion   string            `json:"resourceVersion"`
+	Labels            map[string]string `json:"labels"`
+	Annotations       map[string]string `json:"annotations"`
+	CreationTimestamp metav1.Time       `json:"creationTimestamp"`
+	OwnerReferences   []ownerFields     `json:"ownerReferences"`
+}
+
+// The parts of a Pod and a Service that their lean forms keep.
+type (
+	podSpec struct {
+		HostNetwork    bool            `json:"hostNetwork"`
+		Containers     []containerSpec `json:"containers"`
+		InitContainers []containerSpec `json:"initContainers"`
+	}
+	containerSpec struct {
+		Name  string `json:"name"`
+		Ports []struct {
+			Name          string `json:"name"`
+			ContainerPort int32  `json:"containerPort"`
+		} `json:"ports"`
+	}
+	podStatus struct {
+		Phase      corev1.PodPhase   `json:"phase"`
+		Conditions []conditionFields `json:"conditions"`
+	}
+	serviceSpec struct {
+		Selector map[string]string    `json:"selector"`
+		Ports    []corev1.ServicePort `json:"ports"`
+	}
+)
+
+func containers(specs []containerSpec) []containerFields {
+	out := make([]containerFields, len(specs))
+	for i, c := range specs {
+		out[i].Name = c.Name
+		for _, p := range c.Ports {
+			out[i].Ports = append(out[i].Ports, NamedPort{Name: p.Name, Port: p.ContainerPort})
+		}
+	}
+	return out
 }
 
 // strict rejects unknown fields in Istio specs, so that a typo (mdoe: STRICT)
 // is reported instead of silently meaning UNSET.
 var strict = jsonpb.Unmarshaler{AllowUnknownFields: false}
+
+func unmarshalPart(raw json.RawMessage, into any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, into)
+}
 
 // Decode reads one JSON object. Errors name the field that is wrong.
 func Decode(data []byte) (*Object, error) { return decode(data, "") }
@@ -106,19 +162,28 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 	}
 	switch {
 	case gv.Group == "" && env.Kind == "Pod":
-		var p corev1.Pod
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, fmt.Errorf("Pod %s: %w", env.Metadata.Name, err)
+		var spec podSpec
+		var status podStatus
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return nil, fmt.Errorf("Pod %s: spec: %w", env.Metadata.Name, err)
 		}
-		p.Namespace = env.Metadata.Namespace
-		o.Pod = FromPod(&p)
+		if err := unmarshalPart(env.Status, &status); err != nil {
+			return nil, fmt.Errorf("Pod %s: status: %w", env.Metadata.Name, err)
+		}
+		m := &env.Metadata
+		f := podFields{Namespace: interned(m.Namespace), Name: m.Name, ResourceVersion: m.ResourceVersion,
+			Labels: internedMap(m.Labels), Annotations: m.Annotations, HostNetwork: spec.HostNetwork,
+			Containers: containers(spec.Containers), InitContainers: containers(spec.InitContainers),
+			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences}
+		o.Pod = f.lean()
+		o.Annotations = nil // kept in the lean pod's flags; a cached export holds 100k of them
 	case gv.Group == "" && env.Kind == "Service":
-		var s corev1.Service
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("Service %s: %w", env.Metadata.Name, err)
+		var spec serviceSpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return nil, fmt.Errorf("Service %s: spec: %w", env.Metadata.Name, err)
 		}
-		s.Namespace = env.Metadata.Namespace
-		o.Service = FromService(&s)
+		o.Service = FromService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Metadata.Namespace, Name: env.Metadata.Name},
+			Spec: corev1.ServiceSpec{Selector: spec.Selector, Ports: spec.Ports}})
 	case gv.Group == "" && env.Kind == "Secret":
 		var sec corev1.Secret
 		if err := json.Unmarshal(data, &sec); err != nil {

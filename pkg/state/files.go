@@ -2,10 +2,8 @@ package state
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,8 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Document is one object read from a file, with where it came from.
@@ -51,34 +47,44 @@ type ReadOptions struct {
 
 // ReadFiles reads YAML or JSON files, and the *.yaml, *.yml and *.json files
 // of directories (recursively, in lexical order). Files may hold several
-// documents and `kind: List` objects as `kubectl get -o yaml` prints them.
-// Namespaced objects without a namespace are put in "default", as kubectl does.
+// documents and `kind: List` objects as `kubectl get -o yaml|json` prints
+// them; YAML and JSON are told apart by content. Namespaced objects without
+// a namespace are put in "default", as kubectl does.
 func ReadFiles(paths []string) ([]Document, error) {
 	return ReadFilesContext(context.Background(), paths, ReadOptions{})
 }
 
 // ReadFilesContext is ReadFiles that stops when ctx ends and honours opts.
-// Only regular files are read (symlinks are followed): a FIFO, device or
-// socket is bad input, named, never a read that blocks or never ends.
 func ReadFilesContext(ctx context.Context, paths []string, opts ReadOptions) ([]Document, error) {
+	var docs []Document
+	err := StreamFiles(ctx, paths, opts, func(d Document) error {
+		docs = append(docs, d)
+		return nil
+	})
+	return docs, err
+}
+
+// StreamFiles reads what ReadFiles reads and calls fn with every object, in
+// input order, as it is decoded: a whole-cluster export is never held in
+// memory, only the lean objects fn keeps. Only regular files are read
+// (symlinks are followed): a FIFO, device or socket is bad input, named,
+// never a read that blocks or never ends.
+func StreamFiles(ctx context.Context, paths []string, opts ReadOptions, fn func(Document) error) error {
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = DefaultMaxFileBytes
 	}
-	var docs []Document
 	for _, root := range paths {
 		files, err := expand(root)
 		if err != nil {
-			return nil, &InputError{Source: root, Err: err}
+			return &InputError{Source: root, Err: err}
 		}
 		for _, f := range files {
-			d, err := readFile(ctx, f, opts)
-			if err != nil {
-				return nil, err
+			if err := readFile(ctx, f, opts, fn); err != nil {
+				return err
 			}
-			docs = append(docs, d...)
 		}
 	}
-	return docs, nil
+	return nil
 }
 
 func expand(root string) ([]string, error) {
@@ -106,102 +112,60 @@ func expand(root string) ([]string, error) {
 	return files, err
 }
 
-func readFile(ctx context.Context, path string, opts ReadOptions) ([]Document, error) {
+func readFile(ctx context.Context, path string, opts ReadOptions, fn func(Document) error) error {
 	info, err := os.Stat(path) // follows symlinks: the target is what is read
 	if err != nil {
-		return nil, &InputError{Source: path, Err: err}
+		return &InputError{Source: path, Err: err}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &InputError{Source: path, Err: fmt.Errorf("not a regular file (%s): only files are read", fileType(info.Mode()))}
+		return &InputError{Source: path, Err: fmt.Errorf("not a regular file (%s): only files are read", fileType(info.Mode()))}
 	}
 	if info.Size() > opts.MaxFileBytes {
-		return nil, &InputError{Source: path, Err: fmt.Errorf("%d bytes is over the %d-byte limit per file", info.Size(), opts.MaxFileBytes)}
+		return &InputError{Source: path, Err: fmt.Errorf("%d bytes is over the %d-byte limit per file", info.Size(), opts.MaxFileBytes)}
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &InputError{Source: path, Err: err}
+		return &InputError{Source: path, Err: err}
 	}
 	defer f.Close()
 	// The file may grow after the Stat: the limit holds for what is read.
 	limited := &io.LimitedReader{R: f, N: opts.MaxFileBytes + 1}
-	reader := newDocReader(bufio.NewReader(limited))
-	var docs []Document
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", path, err)
-		}
-		raw, start, err := reader.next()
+	overLimit := func(err error) error {
 		if limited.N <= 0 {
-			return nil, &InputError{Source: path, Err: fmt.Errorf("over the %d-byte limit per file", opts.MaxFileBytes)}
+			return &InputError{Source: path, Err: fmt.Errorf("over the %d-byte limit per file", opts.MaxFileBytes)}
 		}
-		if errors.Is(err, io.EOF) {
-			return docs, nil
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("reading %s: %w", path, ctx.Err())
 		}
-		source := fmt.Sprintf("%s: document %d", path, n)
-		if err != nil {
-			return nil, &InputError{Source: source, Err: err}
-		}
-		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
-			n-- // a separator or comments only: not a document
-			continue
-		}
-		objs, err := decodeDocument(raw)
-		if err != nil {
-			return nil, &InputError{Source: source, Err: err}
-		}
-		list := len(objs) > 1 || isList(raw)
-		lines := kindLines(raw, list)
-		for i, o := range objs {
-			src := source
-			if list {
-				src = fmt.Sprintf("%s, item %d", source, i+1)
-			}
-			line := start
-			if i < len(lines) {
-				line = start + lines[i]
-			}
-			docs = append(docs, Document{Source: src, Object: o, File: path, Line: line})
-		}
+		return err
 	}
+	br := bufio.NewReaderSize(limited, 1<<20)
+	p := newPipeline(ctx, fn)
+	if isJSON(br) {
+		err = splitJSON(newJSONScanner(br), path, p.add)
+	} else {
+		err = splitYAML(&lineReader{r: br}, path, p.add)
+	}
+	return overLimit(p.finish(err))
 }
 
-// docReader splits a YAML stream at "---" lines, counting lines so that each
-// document knows where it starts.
-type docReader struct {
-	r    *bufio.Reader
-	line int // lines consumed so far
-}
-
-func newDocReader(r *bufio.Reader) *docReader { return &docReader{r: r} }
-
-// next returns the next document and the 0-based line it starts on.
-func (d *docReader) next() ([]byte, int, error) {
-	var buf bytes.Buffer
-	start := d.line
-	for {
-		line, err := d.r.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, 0, err
-		}
-		if len(line) > 0 {
-			d.line++
-		}
-		if bytes.HasPrefix(line, []byte("---")) {
-			if rest := strings.TrimSpace(string(line[3:])); rest != "" && rest[0] != '#' {
-				return nil, 0, fmt.Errorf("invalid YAML document separator: %s", rest)
+// isJSON reports whether the stream's first significant byte opens a JSON
+// value: `kubectl get -o json` output, or a JSON manifest.
+func isJSON(br *bufio.Reader) bool {
+	for n := 1; ; n *= 2 {
+		b, err := br.Peek(min(n*64, br.Size()))
+		for _, c := range b {
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case '{', '[':
+				return true
+			default:
+				return false
 			}
-			if buf.Len() > 0 {
-				return buf.Bytes(), start, nil
-			}
-			start = d.line
-		} else {
-			buf.Write(line)
 		}
-		if errors.Is(err, io.EOF) {
-			if buf.Len() > 0 {
-				return buf.Bytes(), start, nil
-			}
-			return nil, 0, io.EOF
+		if err != nil || len(b) == br.Size() {
+			return false
 		}
 	}
 }
@@ -277,52 +241,30 @@ func fileType(m fs.FileMode) string {
 	}
 }
 
-func stripComments(raw []byte) []byte {
-	var out bytes.Buffer
-	for _, line := range bytes.Split(raw, []byte("\n")) {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
-			out.Write(line)
-			out.WriteByte('\n')
-		}
-	}
-	return out.Bytes()
-}
-
-func isList(raw []byte) bool {
-	var head struct {
-		Kind string `json:"kind"`
-	}
-	js, err := yaml.YAMLToJSON(raw)
-	return err == nil && json.Unmarshal(js, &head) == nil && strings.HasSuffix(head.Kind, "List")
-}
-
-// decodeDocument turns one YAML document into objects, expanding lists.
-func decodeDocument(raw []byte) ([]*Object, error) {
-	js, err := yaml.YAMLToJSON(raw)
-	if err != nil {
-		return nil, fmt.Errorf("YAML does not parse: %w", err)
-	}
+// decodeDocument turns one JSON document into objects, expanding a List
+// (list reports that it was one).
+func decodeDocument(js []byte) (objs []*Object, list bool, err error) {
 	var head struct {
 		Kind  string            `json:"kind"`
 		Items []json.RawMessage `json:"items"`
 	}
 	if err := json.Unmarshal(js, &head); err != nil {
-		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+		return nil, false, fmt.Errorf("not a Kubernetes object: %w", err)
 	}
 	if head.Kind == "List" || (strings.HasSuffix(head.Kind, "List") && head.Items != nil) {
 		out := make([]*Object, 0, len(head.Items))
 		for i, item := range head.Items {
 			o, err := decode(item, "default")
 			if err != nil {
-				return nil, fmt.Errorf("item %d: %w", i+1, err)
+				return nil, true, fmt.Errorf("item %d: %w", i+1, err)
 			}
 			out = append(out, o)
 		}
-		return out, nil
+		return out, true, nil
 	}
 	o, err := decode(js, "default")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return []*Object{o}, nil
+	return []*Object{o}, strings.HasSuffix(head.Kind, "List"), nil
 }

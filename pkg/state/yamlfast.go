@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,7 +24,8 @@ func fastYAMLToJSON(src []byte, item bool) (out []byte, ok bool) {
 	if !printable(src) {
 		return nil, false
 	}
-	p := &yparser{out: make([]byte, 0, len(src)), unterminated: len(src) > 0 && src[len(src)-1] != '\n'}
+	p := &yparser{out: make([]byte, 0, len(src)), unterminated: len(src) > 0 && src[len(src)-1] != '\n',
+		lines: make([][]byte, 0, bytes.Count(src, []byte{'\n'})+1)}
 	for len(src) > 0 {
 		i := bytes.IndexByte(src, '\n')
 		if i < 0 {
@@ -168,17 +170,16 @@ func (p *yparser) parseMap(indent int) {
 			p.fail = true
 			return
 		}
-		key, rest, ok := splitKey(c)
-		if !ok {
-			p.fail = true
-			return
-		}
 		if !first {
 			p.out = append(p.out, ',')
 		}
 		first = false
-		p.out = append(p.out, key...)
-		p.out = append(p.out, ':')
+		out, rest, ok := splitKey(p.out, c)
+		if !ok {
+			p.fail = true
+			return
+		}
+		p.out = append(out, ':')
 		p.parseValue(indent, rest, true)
 	}
 	p.out = append(p.out, '}')
@@ -210,7 +211,7 @@ func (p *yparser) parseSeq(indent int) {
 		case len(rest) == 0 || rest[0] == '#':
 			p.advance()
 			p.parseValueBelow(indent, false)
-		case isSeqItem(rest) || isMapEntry(rest):
+		case isSeqItem(rest) || p.isMapEntry(rest):
 			// A compact block ("- name: x", "- - a") read from its column.
 			p.col = ind + 1 + sp
 			if isSeqItem(rest) {
@@ -249,26 +250,25 @@ func (p *yparser) parseValue(indent int, rest []byte, key bool) {
 	}
 }
 
-// splitKey splits "key: rest" into the key as a JSON string and the rest.
-func splitKey(c []byte) (key, rest []byte, ok bool) {
-	var k []byte
+// splitKey splits "key: rest", appending the key as a JSON string to dst.
+func splitKey(dst, c []byte) (out, rest []byte, ok bool) {
 	switch c[0] {
 	case '"', '\'':
-		s, n, ok := quoted(c)
+		s, n, ok := quoted(dst, c)
 		if !ok {
 			return nil, nil, false
 		}
 		if n > 1000 {
 			return nil, nil, false
 		}
-		k, c = s, c[n:]
+		dst, c = s, c[n:]
 		for len(c) > 0 && c[0] == ' ' {
 			c = c[1:]
 		}
 		if len(c) == 0 || c[0] != ':' || len(c) > 1 && c[1] != ' ' {
 			return nil, nil, false
 		}
-		return k, trimLeft(c[1:]), true
+		return dst, trimLeft(c[1:]), true
 	}
 	if isIndicator(c[0]) {
 		return nil, nil, false
@@ -290,12 +290,14 @@ func splitKey(c []byte) (key, rest []byte, ok bool) {
 	if bytes.IndexByte(name, '\t') >= 0 || string(name) == "<<" || !resolvesToString(name, true) {
 		return nil, nil, false
 	}
-	return jsonString(nil, name), trimLeft(c[end+1:]), true
+	return jsonString(dst, name), trimLeft(c[end+1:]), true
 }
 
 // isMapEntry reports whether a sequence item's content opens a mapping.
-func isMapEntry(c []byte) bool {
-	_, _, ok := splitKey(c)
+func (p *yparser) isMapEntry(c []byte) bool {
+	n := len(p.out)
+	_, _, ok := splitKey(p.out, c)
+	p.out = p.out[:n]
 	return ok
 }
 
@@ -319,11 +321,11 @@ func isIndicator(c byte) bool {
 func (p *yparser) inlineScalar(v []byte) bool {
 	switch v[0] {
 	case '"', '\'':
-		s, n, ok := quoted(v)
+		out, n, ok := quoted(p.out, v)
 		if !ok || !onlyComment(v[n:]) {
 			return false
 		}
-		p.out = append(p.out, s...)
+		p.out = out
 		return true
 	case '{', '[':
 		if len(v) >= 2 && (v[0] == '{' && v[1] == '}' || v[0] == '[' && v[1] == ']') && onlyComment(v[2:]) {
@@ -407,7 +409,7 @@ func resolvesToString(s []byte, isKey bool) bool {
 		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
 			return false
 		}
-		if yamlFloat.MatchString(plain) || bytes.HasPrefix(s, []byte("0b")) || bytes.HasPrefix(s, []byte("-0b")) ||
+		if yamlFloat.MatchString(plain) && parsesAsFloat(plain) || binaryInt(plain) ||
 			bytes.HasPrefix(s, []byte("+.inf")) || bytes.HasPrefix(s, []byte("-.inf")) ||
 			bytes.HasPrefix(s, []byte("+.Inf")) || bytes.HasPrefix(s, []byte("-.Inf")) ||
 			bytes.HasPrefix(s, []byte("+.INF")) || bytes.HasPrefix(s, []byte("-.INF")) {
@@ -415,6 +417,24 @@ func resolvesToString(s []byte, isKey bool) bool {
 		}
 	}
 	return true
+}
+
+func parsesAsFloat(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+// binaryInt: go.yaml.in/yaml/v2 reads 0b101 and -0b101 as integers.
+func binaryInt(plain string) bool {
+	digits, ok := strings.CutPrefix(plain, "0b")
+	if !ok {
+		if digits, ok = strings.CutPrefix(plain, "-0b"); !ok {
+			return false
+		}
+	}
+	_, errInt := strconv.ParseInt(digits, 2, 64)
+	_, errUint := strconv.ParseUint(digits, 2, 64)
+	return errInt == nil || errUint == nil
 }
 
 func allDigits(s string) bool {
@@ -431,10 +451,10 @@ func onlyComment(b []byte) bool {
 	return len(b) == 0 || b[0] == '#' && len(b) > 0
 }
 
-// quoted reads a single- or double-quoted scalar that ends on this line and
-// returns it as a JSON string and the bytes it took.
-func quoted(v []byte) (js []byte, n int, ok bool) {
-	out := []byte{'"'}
+// quoted reads a single- or double-quoted scalar that ends on this line,
+// appends it to out as a JSON string and returns the bytes it took.
+func quoted(out, v []byte) (js []byte, n int, ok bool) {
+	out = append(out, '"')
 	if v[0] == '\'' {
 		for i := 1; i < len(v); i++ {
 			c := v[i]

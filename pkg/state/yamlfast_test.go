@@ -122,3 +122,12 @@ func FuzzFastYAMLToJSON(f *testing.F) {
 		sameAsSigsYAML(t, src, item)
 	})
 }
+
+func TestFastYAMLReadsBinaryLookalikesAsStrings(t *testing.T) {
+	for _, c := range []string{"uid: 0b7e4c2d-1111-4a2b\n", "x: 0b12\n", "x: 0b101\n", "x: -0b1\n"} {
+		sameAsSigsYAML(t, []byte(c), false)
+	}
+	if _, ok := fastYAMLToJSON([]byte("uid: 0b7e4c2d-1111-4a2b\n"), false); !ok {
+		t.Error("a UID starting with 0b is a string, not left to the slow path")
+	}
+}

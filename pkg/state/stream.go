@@ -1,0 +1,419 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"sigs.k8s.io/yaml"
+)
+
+// How a file is read, whole-cluster exports in mind (`kubectl get -A -o
+// yaml` is one List of 100k items and 100 MB): the file is split into units
+// as it is read — documents, and the items of a List, whose bytes are all a
+// unit holds — and units are decoded concurrently, each straight to its
+// lean object, then handed on in input order (creation-order ties depend on
+// it). Neither the whole input nor full typed objects are ever held.
+
+type unitKind int
+
+const (
+	yamlDoc  unitKind = iota // a YAML document
+	yamlItem                 // one item of a block List ("- ..." at column 0)
+	jsonDoc                  // a top-level JSON value
+	jsonItem                 // one item of a JSON List
+)
+
+// unit is one piece of input decoded on its own.
+type unit struct {
+	raw    []byte
+	kind   unitKind
+	source string
+	file   string
+	// line is the 1-based line of raw's first byte in the file; kindLine,
+	// when set, the line of the object's kind (JSON units).
+	line, kindLine int
+}
+
+// decodeUnit turns a unit into its documents (several for a YAML or JSON
+// document that is a List written in flow style or on one line).
+func decodeUnit(u *unit) ([]Document, error) {
+	switch u.kind {
+	case yamlItem, jsonItem:
+		js := u.raw
+		if u.kind == yamlItem {
+			var err error
+			if js, err = yamlItemToJSON(u.raw); err != nil {
+				return nil, &InputError{Source: u.source, Err: err}
+			}
+		}
+		o, err := decode(js, "default")
+		if err != nil {
+			return nil, &InputError{Source: u.source, Err: err}
+		}
+		line := u.kindLine
+		if u.kind == yamlItem {
+			line = u.line + itemKindLine(u.raw)
+		}
+		return []Document{{Source: u.source, Object: o, File: u.file, Line: line}}, nil
+	}
+	js := u.raw
+	if u.kind == yamlDoc {
+		var ok bool
+		if js, ok = fastYAMLToJSON(u.raw, false); !ok {
+			var err error
+			if js, err = yaml.YAMLToJSON(u.raw); err != nil {
+				return nil, &InputError{Source: u.source, Err: fmt.Errorf("YAML does not parse: %w", err)}
+			}
+		}
+	}
+	objs, list, err := decodeDocument(js)
+	if err != nil {
+		return nil, &InputError{Source: u.source, Err: err}
+	}
+	var lines []int
+	if u.kind == yamlDoc {
+		lines = kindLines(u.raw, list)
+	}
+	docs := make([]Document, 0, len(objs))
+	for i, o := range objs {
+		d := Document{Source: u.source, Object: o, File: u.file, Line: u.line}
+		if list {
+			d.Source = fmt.Sprintf("%s, item %d", u.source, i+1)
+		}
+		switch {
+		case u.kind == jsonDoc && u.kindLine > 0 && !list:
+			d.Line = u.kindLine
+		case i < len(lines):
+			d.Line = u.line - 1 + lines[i]
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// yamlItemToJSON converts one "- ..." item of a block List.
+func yamlItemToJSON(raw []byte) ([]byte, error) {
+	if js, ok := fastYAMLToJSON(raw, true); ok {
+		return js, nil
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("YAML does not parse: %w", err)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(js, &items); err != nil || len(items) != 1 {
+		return nil, errors.New("not a Kubernetes object: a List item must be one object")
+	}
+	return items[0], nil
+}
+
+// itemKindLine is the 0-based line, within a "- ..." item, of its own
+// `kind:` (at the item's indentation, or on the "- " line).
+func itemKindLine(raw []byte) int {
+	for n := 0; len(raw) > 0; n++ {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if bytes.HasPrefix(line, []byte("- kind:")) || bytes.HasPrefix(line, []byte("  kind:")) {
+			return n
+		}
+	}
+	return 0
+}
+
+// pipeline decodes units on every core and emits their documents in order.
+type pipeline struct {
+	ctx    context.Context
+	emit   func(Document) error
+	work   chan *batch
+	order  chan *batch
+	cur    *batch
+	failed atomic.Bool
+	done   chan error
+	wg     sync.WaitGroup
+}
+
+type batch struct {
+	units []unit
+	size  int
+	docs  []Document
+	err   error
+	ready chan struct{}
+}
+
+const (
+	batchUnits = 128
+	batchBytes = 512 << 10
+)
+
+func newPipeline(ctx context.Context, emit func(Document) error) *pipeline {
+	workers := runtime.GOMAXPROCS(0)
+	p := &pipeline{ctx: ctx, emit: emit, work: make(chan *batch, 2*workers), order: make(chan *batch, 4*workers), done: make(chan error, 1)}
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for b := range p.work {
+				for i := range b.units {
+					if p.failed.Load() {
+						break
+					}
+					docs, err := decodeUnit(&b.units[i])
+					if err != nil {
+						b.err = err
+						break
+					}
+					b.docs = append(b.docs, docs...)
+				}
+				b.units = nil // the input bytes go as soon as they are decoded
+				close(b.ready)
+			}
+		}()
+	}
+	go func() {
+		var first error
+		for b := range p.order {
+			<-b.ready
+			if first != nil {
+				continue
+			}
+			if b.err != nil {
+				first = b.err
+			}
+			for _, d := range b.docs {
+				if first != nil {
+					break
+				}
+				if err := p.emit(d); err != nil {
+					first = err
+				}
+			}
+			if first != nil {
+				p.failed.Store(true)
+			}
+		}
+		p.done <- first
+	}()
+	return p
+}
+
+// add queues a unit; it fails once decoding has failed or ctx ended.
+func (p *pipeline) add(u unit) error {
+	if p.failed.Load() {
+		return errStopped
+	}
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	if p.cur == nil {
+		p.cur = &batch{ready: make(chan struct{})}
+	}
+	p.cur.units = append(p.cur.units, u)
+	p.cur.size += len(u.raw)
+	if len(p.cur.units) >= batchUnits || p.cur.size >= batchBytes {
+		p.flush()
+	}
+	return nil
+}
+
+func (p *pipeline) flush() {
+	if p.cur == nil {
+		return
+	}
+	p.order <- p.cur
+	p.work <- p.cur
+	p.cur = nil
+}
+
+var errStopped = errors.New("stopped")
+
+// finish waits for every unit and returns the first error in input order:
+// a unit's, or else the splitter's (which stopped at a later point).
+func (p *pipeline) finish(splitErr error) error {
+	p.flush()
+	close(p.work)
+	close(p.order)
+	err := <-p.done
+	p.wg.Wait()
+	if err != nil {
+		return err
+	}
+	if errors.Is(splitErr, errStopped) {
+		return nil
+	}
+	return splitErr
+}
+
+// lineReader reads lines of any length, counting them.
+type lineReader struct {
+	r    *bufio.Reader
+	line int
+	long []byte
+}
+
+// next returns the next line with its newline (valid until the next call).
+func (l *lineReader) next() ([]byte, error) {
+	b, err := l.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		l.long = append(l.long[:0], b...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = l.r.ReadSlice('\n')
+			l.long = append(l.long, b...)
+		}
+		b = l.long
+	}
+	if len(b) > 0 {
+		l.line++
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, io.EOF
+	}
+	return b, nil
+}
+
+func isBlankOrComment(line []byte) bool {
+	t := bytes.TrimSpace(line)
+	return len(t) == 0 || t[0] == '#'
+}
+
+// splitYAML splits a YAML stream into documents at "---" lines, and a
+// document whose top-level items: is a block sequence at column 0 (as
+// kubectl prints a List) into its items.
+func splitYAML(lr *lineReader, path string, add func(unit) error) error {
+	var doc []byte // the document, or with items split off, all but the items
+	docStart := 1  // line of doc's first byte
+	docN := 0      // documents with content so far
+	content := false
+	itemsAt := -1 // offset in doc of a top-level "items:" line not yet followed by an item
+	splitting := false
+	inItems := false
+	var item []byte
+	itemStart, itemN := 0, 0
+	flushItem := func() error {
+		if item == nil {
+			return nil
+		}
+		u := unit{raw: item, kind: yamlItem, source: fmt.Sprintf("%s: document %d, item %d", path, docN, itemN), file: path, line: itemStart}
+		item = nil
+		return add(u)
+	}
+	endDoc := func() error {
+		if err := flushItem(); err != nil {
+			return err
+		}
+		defer func() { doc, content, itemsAt, splitting, inItems, itemN = nil, false, -1, false, false, 0 }()
+		source := fmt.Sprintf("%s: document %d", path, docN)
+		if splitting {
+			return checkListHeader(doc, source)
+		}
+		if !content {
+			return nil
+		}
+		return add(unit{raw: doc, kind: yamlDoc, source: source, file: path, line: docStart})
+	}
+	for {
+		line, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return endDoc()
+		}
+		if err != nil {
+			return &InputError{Source: path, Err: err}
+		}
+		if bytes.HasPrefix(line, []byte("---")) {
+			if rest := strings.TrimSpace(string(line[3:])); rest != "" && rest[0] != '#' {
+				return &InputError{Source: fmt.Sprintf("%s: document %d", path, docN+1), Err: fmt.Errorf("invalid YAML document separator: %s", rest)}
+			}
+			if err := endDoc(); err != nil {
+				return err
+			}
+			docStart = lr.line + 1
+			continue
+		}
+		if !content && !isBlankOrComment(line) {
+			content = true
+			docN++
+		}
+		switch {
+		case inItems && (line[0] == '-' && (len(line) == 1 || line[1] == ' ' || line[1] == '\n')):
+			if err := flushItem(); err != nil {
+				return err
+			}
+			itemN++
+			itemStart = lr.line
+			item = append(make([]byte, 0, 1024), line...)
+		case inItems && (line[0] == ' ' || isBlankOrComment(line)):
+			if item != nil {
+				item = append(item, line...)
+			}
+		case inItems:
+			// Back at the top level after the items (kind: List, metadata).
+			if err := flushItem(); err != nil {
+				return err
+			}
+			inItems = false
+			doc = append(doc, line...)
+		case itemsAt >= 0 && !isBlankOrComment(line):
+			if line[0] == '-' && (len(line) == 1 || line[1] == ' ' || line[1] == '\n') {
+				// kubectl's layout: split the items off.
+				doc = append(doc[:itemsAt], "items: []\n"...)
+				splitting, inItems, itemsAt = true, true, -1
+				itemN = 1
+				itemStart = lr.line
+				item = append(make([]byte, 0, 1024), line...)
+				continue
+			}
+			itemsAt = -1 // another layout: the document is read whole
+			doc = append(doc, line...)
+		default:
+			if !splitting && isItemsKey(line) {
+				itemsAt = len(doc)
+			}
+			doc = append(doc, line...)
+		}
+	}
+}
+
+func isItemsKey(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("items:")) {
+		return false
+	}
+	rest := bytes.TrimSpace(line[len("items:"):])
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+// checkListHeader makes sure a document whose items were split off is a
+// List (a *List kind): other kinds have no top-level items.
+func checkListHeader(header []byte, source string) error {
+	js, ok := fastYAMLToJSON(header, false)
+	if !ok {
+		var err error
+		if js, err = yaml.YAMLToJSON(header); err != nil {
+			return &InputError{Source: source, Err: fmt.Errorf("YAML does not parse: %w", err)}
+		}
+	}
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(js, &head); err != nil {
+		return &InputError{Source: source, Err: fmt.Errorf("not a Kubernetes object: %w", err)}
+	}
+	if !strings.HasSuffix(head.Kind, "List") {
+		return &InputError{Source: source, Err: fmt.Errorf("top-level items: in a %q document; only a List holds items", head.Kind)}
+	}
+	return nil
+}
