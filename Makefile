@@ -62,14 +62,21 @@ test: lint ## Run every test with the race detector: units, fixtures, check, cha
 FUZZTIME ?= 30s
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 30s): review decoding and evaluation, state files, TLS material.
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s): review decoding and evaluation, state files, the YAML fast path, TLS material.
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./pkg/admission/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFiles$$' -fuzztime $(FUZZTIME) ./pkg/state/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastYAMLToJSON$$' -fuzztime $(FUZZTIME) ./pkg/state/
 	$(GO) test -run '^$$' -fuzz '^FuzzMaterial$$' -fuzztime $(FUZZTIME) ./pkg/trust/
 
 .PHONY: bench
 bench: ## Run the review-path benchmarks (100k pods in 1k namespaces), with the chart's GOGC.
-	GOGC=200 $(GO) test -run '^$$' -bench . -benchmem -benchtime 5000x -count 3 ./test/bench/
+	GOGC=200 $(GO) test -run '^$$' -bench . -skip '^BenchmarkCheck$$' -benchmem -benchtime 5000x -count 3 ./test/bench/
+
+bench-check: ## Benchmark `meshguard check` end to end on 14k- and 104k-object exports (YAML documents, YAML List, JSON List).
+	$(GO) test -run '^$$' -bench '^BenchmarkCheck$$' -benchtime 3x ./test/bench/
+
+bench-vs-istioctl: ## Compare check with istioctl analyze on the same exports: wall time and peak RSS (builds istioctl once).
+	hack/bench-vs-istioctl.sh
 
 ##@ Demo
 

@@ -84,10 +84,10 @@ type ownerFields struct {
 
 func (f *podFields) lean() *Pod {
 	lp := &Pod{
-		Namespace:         f.Namespace,
+		Namespace:         interned(f.Namespace),
 		Name:              f.Name,
 		ResourceVersion:   f.ResourceVersion,
-		Labels:            f.Labels,
+		Labels:            internedLabels(f.Labels),
 		Phase:             f.Phase,
 		HostNetwork:       f.HostNetwork,
 		AmbientRedirected: f.Annotations[annotation.AmbientRedirection.Name] == "enabled",

@@ -70,6 +70,8 @@ type envelope struct {
 	Metadata   objectMeta      `json:"metadata"`
 	Spec       json.RawMessage `json:"spec"`
 	Status     json.RawMessage `json:"status"`
+	// Items are a List's.
+	Items []json.RawMessage `json:"items"`
 }
 
 type objectMeta struct {
@@ -138,6 +140,12 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
 	}
+	return build(&env, data, defaultNS)
+}
+
+// build makes the object from its envelope; data is the whole object, for
+// the rare kinds decoded in full (Secrets, the mesh root ConfigMap).
+func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 	if env.Metadata.Namespace == "" && env.Kind != "Namespace" {
 		env.Metadata.Namespace = defaultNS
 	}
@@ -171,8 +179,8 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 			return nil, fmt.Errorf("Pod %s: status: %w", env.Metadata.Name, err)
 		}
 		m := &env.Metadata
-		f := podFields{Namespace: interned(m.Namespace), Name: m.Name, ResourceVersion: m.ResourceVersion,
-			Labels: internedMap(m.Labels), Annotations: m.Annotations, HostNetwork: spec.HostNetwork,
+		f := podFields{Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion,
+			Labels: m.Labels, Annotations: m.Annotations, HostNetwork: spec.HostNetwork,
 			Containers: containers(spec.Containers), InitContainers: containers(spec.InitContainers),
 			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences}
 		o.Pod = f.lean()
@@ -202,19 +210,19 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
 	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":
 		spec := &securityv1beta1.PeerAuthentication{}
-		if err := decodeSpec(gv, securityVersions, env, spec); err != nil {
+		if err := decodeSpec(gv, securityVersions, *env, spec); err != nil {
 			return nil, err
 		}
 		o.PA = FromPeerAuthenticationSpec(o.Ref, spec)
 	case gv.Group == GroupNetworking && env.Kind == "DestinationRule":
 		spec := &networkingv1alpha3.DestinationRule{}
-		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
 			return nil, err
 		}
 		o.DR = FromDestinationRuleSpec(o.Ref, spec)
 	case gv.Group == GroupNetworking && env.Kind == "VirtualService":
 		spec := &networkingv1alpha3.VirtualService{}
-		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
 			return nil, err
 		}
 		o.VS = FromVirtualServiceSpec(o.Ref, spec)
@@ -228,13 +236,13 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 		o.KubeGateway = FromKubeGatewaySpec(o.Ref, &spec)
 	case gv.Group == GroupNetworking && env.Kind == "Gateway":
 		spec := &networkingv1alpha3.Gateway{}
-		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
 			return nil, err
 		}
 		o.Gateway = FromGatewaySpec(o.Ref, spec)
 	case gv.Group == GroupNetworking && env.Kind == "ServiceEntry":
 		spec := &networkingv1alpha3.ServiceEntry{}
-		if err := decodeSpec(gv, networkingVersions, env, spec); err != nil {
+		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
 			return nil, err
 		}
 		o.ServiceEntry = FromServiceEntrySpec(o.Ref, spec)

@@ -244,16 +244,13 @@ func fileType(m fs.FileMode) string {
 // decodeDocument turns one JSON document into objects, expanding a List
 // (list reports that it was one).
 func decodeDocument(js []byte) (objs []*Object, list bool, err error) {
-	var head struct {
-		Kind  string            `json:"kind"`
-		Items []json.RawMessage `json:"items"`
-	}
-	if err := json.Unmarshal(js, &head); err != nil {
+	var env envelope
+	if err := json.Unmarshal(js, &env); err != nil {
 		return nil, false, fmt.Errorf("not a Kubernetes object: %w", err)
 	}
-	if head.Kind == "List" || (strings.HasSuffix(head.Kind, "List") && head.Items != nil) {
-		out := make([]*Object, 0, len(head.Items))
-		for i, item := range head.Items {
+	if env.Kind == "List" || (strings.HasSuffix(env.Kind, "List") && env.Items != nil) {
+		out := make([]*Object, 0, len(env.Items))
+		for i, item := range env.Items {
 			o, err := decode(item, "default")
 			if err != nil {
 				return nil, true, fmt.Errorf("item %d: %w", i+1, err)
@@ -262,9 +259,9 @@ func decodeDocument(js []byte) (objs []*Object, list bool, err error) {
 		}
 		return out, true, nil
 	}
-	o, err := decode(js, "default")
+	o, err := build(&env, js, "default")
 	if err != nil {
 		return nil, false, err
 	}
-	return []*Object{o}, strings.HasSuffix(head.Kind, "List"), nil
+	return []*Object{o}, strings.HasSuffix(env.Kind, "List"), nil
 }

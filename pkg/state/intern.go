@@ -1,6 +1,9 @@
 package state
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // The strings a whole-cluster export repeats in every pod (namespaces,
 // label keys, and label values shared by a workload's pods) are kept once:
@@ -24,6 +27,46 @@ func interned(s string) string {
 	}
 	internTable.m[s] = s
 	return s
+}
+
+// labelSets holds one map per distinct label set: the pods of a ReplicaSet
+// carry the same labels, and lean pods never change theirs, so they share it.
+var labelSets = struct {
+	sync.Mutex
+	m map[string]map[string]string
+}{m: map[string]map[string]string{}}
+
+// internedLabels returns a map equal to m, shared with every other pod
+// whose labels are the same.
+func internedLabels(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	keys := make([]string, 0, len(m))
+	size := 0
+	for k, v := range m {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 2
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	for _, k := range keys {
+		b = append(append(append(append(b, k...), 0), m[k]...), 0)
+	}
+	labelSets.Lock()
+	if shared, ok := labelSets.m[string(b)]; ok {
+		labelSets.Unlock()
+		return shared
+	}
+	labelSets.Unlock()
+	shared := internedMap(m)
+	labelSets.Lock()
+	defer labelSets.Unlock()
+	if len(labelSets.m) >= maxInterned {
+		labelSets.m = map[string]map[string]string{}
+	}
+	labelSets.m[string(b)] = shared
+	return shared
 }
 
 // internedMap returns m with its keys and values interned.

@@ -353,19 +353,53 @@ func (p *yparser) inlineScalar(v []byte) bool {
 	if bytes.IndexByte(s, '\t') >= 0 {
 		return false // tabs around plain scalars: left to the full parser
 	}
-	switch lit := string(s); {
-	case lit == "~" || lit == "null" || lit == "Null" || lit == "NULL":
+	switch c := s[0]; {
+	case c >= 'a' && c <= 'z' && !maybeWord[c] || c >= 'A' && c <= 'Z' && !maybeWord[c] || c == '/' || c == '_':
+		// Most values: a plain string no resolution can turn into anything else.
+	case isNull(s):
 		p.out = append(p.out, "null"...)
-	case yamlTrue[lit]:
+		return true
+	case yamlTrue[string(s)]:
 		p.out = append(p.out, "true"...)
-	case yamlFalse[lit]:
+		return true
+	case yamlFalse[string(s)]:
 		p.out = append(p.out, "false"...)
-	case decimal.MatchString(lit):
-		p.out = append(p.out, lit...)
+		return true
+	case isDecimal(s):
+		p.out = append(p.out, s...)
+		return true
 	case !resolvesToString(s, false):
 		return false
-	default:
-		p.out = jsonString(p.out, s)
+	}
+	p.out = jsonString(p.out, s)
+	return true
+}
+
+// maybeWord: first letters of YAML 1.1's bool and null words.
+var maybeWord = [256]bool{'y': true, 'Y': true, 'n': true, 'N': true, 't': true, 'T': true, 'f': true, 'F': true, 'o': true, 'O': true}
+
+func isNull(s []byte) bool {
+	switch string(s) {
+	case "~", "null", "Null", "NULL":
+		return true
+	}
+	return false
+}
+
+// isDecimal: a decimal integer that means the same in YAML 1.1 and JSON (no
+// sign, leading zero, underscore; small enough for int64).
+func isDecimal(s []byte) bool {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 || s[0] == '0' && (len(s) > 1 || neg) {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
 	}
 	return true
 }
@@ -373,9 +407,6 @@ func (p *yparser) inlineScalar(v []byte) bool {
 var (
 	yamlTrue  = map[string]bool{"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "true": true, "True": true, "TRUE": true, "on": true, "On": true, "ON": true}
 	yamlFalse = map[string]bool{"n": true, "N": true, "no": true, "No": true, "NO": true, "false": true, "False": true, "FALSE": true, "off": true, "Off": true, "OFF": true}
-	// decimal integers that mean the same in YAML 1.1 and JSON (no sign,
-	// leading zero, underscore; small enough for int64).
-	decimal = regexp.MustCompile(`^-?[1-9][0-9]{0,17}$|^0$`)
 	// yamlFloat is go.yaml.in/yaml/v2's float syntax.
 	yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 )
@@ -396,7 +427,7 @@ func resolvesToString(s []byte, isKey bool) bool {
 		_, err := strconv.ParseFloat(lit, 64)
 		return err != nil && lit != ".nan" && lit != ".NaN" && lit != ".NAN" && lit != ".inf" && lit != ".Inf" && lit != ".INF"
 	case c == '+' || c == '-' || c >= '0' && c <= '9':
-		if isKey && decimal.MatchString(lit) && lit[0] != '-' {
+		if isKey && isDecimal(s) && lit[0] != '-' {
 			return true
 		}
 		if len(lit) >= 5 && lit[4] == '-' && allDigits(lit[:4]) {

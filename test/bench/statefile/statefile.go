@@ -45,14 +45,17 @@ var created = metav1.NewTime(time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC))
 const sidecarStatus = `{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy","istio-data","istio-token"],"revision":"default"}`
 
 func pod(ns string, svc string, i int) *corev1.Pod {
-	hash := fmt.Sprintf("%08x", uint32(i*2654435761))[:8]
-	name := fmt.Sprintf("%s-%s-%05d", svc, hash, i)
+	// Two Deployments per Service (v1, v2); their pods share the ReplicaSet's
+	// pod-template-hash, as they do in a cluster.
+	version := fmt.Sprintf("v%d", 1+i%2)
+	hash := fmt.Sprintf("%08x", uint32(len(ns)*7919+len(svc)*104729+i%2)^crc(ns+svc))[:8]
+	name := fmt.Sprintf("%s-%s-%s", svc, hash, suffix(i))
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: ns, Name: name, UID: types.UID(fmt.Sprintf("8d3c1a6e-5b2f-4e7a-9c10-%012d", i)),
 			ResourceVersion: fmt.Sprint(200000 + i), CreationTimestamp: created,
-			Labels: map[string]string{"app": svc, "version": fmt.Sprintf("v%d", 1+i%2), "pod-template-hash": hash,
+			Labels: map[string]string{"app": svc, "version": version, "pod-template-hash": hash,
 				"security.istio.io/tlsMode": "istio"},
 			Annotations: map[string]string{"sidecar.istio.io/status": sidecarStatus},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: svc + "-" + hash,
@@ -68,6 +71,26 @@ func pod(ns string, svc string, i int) *corev1.Pod {
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: fmt.Sprintf("10.%d.%d.%d", i/65536%256, i/256%256, i%256),
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}
+}
+
+// crc is a small string hash (FNV-1a) for stable generated names.
+func crc(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+// suffix is the random-looking 5-character pod name suffix of pod i.
+func suffix(i int) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	b := make([]byte, 5)
+	for n := range b {
+		b[n] = alphabet[i%len(alphabet)]
+		i /= len(alphabet)
+	}
+	return string(b)
 }
 
 func unstr(y string) map[string]any {
@@ -185,4 +208,3 @@ spec:
   mtls:
     mode: STRICT
 `
-

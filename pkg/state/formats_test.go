@@ -1,0 +1,49 @@
+package state_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/test/bench/statefile"
+)
+
+// The same export read as YAML documents, as `kubectl get -o yaml` (a List)
+// and as `kubectl get -o json` gives the same objects in the same order.
+func TestEveryFormatOfAnExportReadsAlike(t *testing.T) {
+	shape := statefile.Shape{Namespaces: 7, PodsPerNS: 5, ServicesPerN: 2}
+	var got [][]*state.Object
+	for _, format := range []string{statefile.YAMLDocuments, statefile.YAMLList, statefile.JSONList} {
+		var buf bytes.Buffer
+		if err := statefile.Write(&buf, shape, format); err != nil {
+			t.Fatal(err)
+		}
+		// No file extension: the format is told by content.
+		p := filepath.Join(t.TempDir(), "export")
+		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		docs, err := state.ReadFilesContext(t.Context(), []string{p}, state.ReadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if len(docs) != shape.Objects() {
+			t.Fatalf("%s: %d objects, want %d", format, len(docs), shape.Objects())
+		}
+		objs := make([]*state.Object, len(docs))
+		for i, d := range docs {
+			objs[i] = d.Object
+		}
+		got = append(got, objs)
+	}
+	for f := 1; f < len(got); f++ {
+		for i := range got[0] {
+			if !reflect.DeepEqual(got[0][i], got[f][i]) {
+				t.Fatalf("object %d differs between formats:\n%+v\n%+v", i, got[0][i], got[f][i])
+			}
+		}
+	}
+}
