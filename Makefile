@@ -75,6 +75,9 @@ bench: ## Run the review-path benchmarks (100k pods in 1k namespaces), with the 
 bench-check: ## Benchmark `meshguard check` end to end on 14k- and 104k-object exports (YAML documents, YAML List, JSON List).
 	$(GO) test -run '^$$' -bench '^BenchmarkCheck$$' -benchtime 3x ./test/bench/
 
+bench-cache: ## Time serve's cache to ready against an API server holding 20k pods, 2k Services, DestinationRules and VirtualServices.
+	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -run '^$$' -bench '^BenchmarkServeCacheReady$$' -benchtime 3x -timeout 30m ./test/integration/
+
 bench-vs-istioctl: ## Compare check with istioctl analyze on the same exports: wall time and peak RSS (builds istioctl once).
 	hack/bench-vs-istioctl.sh
 

@@ -15,7 +15,7 @@ import (
 )
 
 // obj parses one manifest.
-func obj(t *testing.T, manifest string) *unstructured.Unstructured {
+func obj(t testing.TB, manifest string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(manifest), &u.Object); err != nil {
