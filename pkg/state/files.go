@@ -149,17 +149,21 @@ func readFile(ctx context.Context, path string, opts ReadOptions, fn func(Docume
 	return overLimit(p.finish(err))
 }
 
-// isJSON reports whether the stream's first significant byte opens a JSON
-// value: `kubectl get -o json` output, or a JSON manifest.
+// isJSON reports whether the stream starts with a JSON object (`kubectl get
+// -o json` output, a JSON manifest): "{" then a member name or "}". A YAML
+// flow mapping ("{apiVersion: v1, ...}") is not JSON.
 func isJSON(br *bufio.Reader) bool {
-	for n := 1; ; n *= 2 {
-		b, err := br.Peek(min(n*64, br.Size()))
+	for n := 64; ; n *= 2 {
+		b, err := br.Peek(min(n, br.Size()))
+		seen := 0
 		for _, c := range b {
-			switch c {
-			case ' ', '\t', '\n', '\r':
+			switch {
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 				continue
-			case '{', '[':
-				return true
+			case seen == 0 && c == '{':
+				seen++
+			case seen == 1:
+				return c == '"' || c == '}'
 			default:
 				return false
 			}

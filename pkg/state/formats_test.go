@@ -47,3 +47,24 @@ func TestEveryFormatOfAnExportReadsAlike(t *testing.T) {
 		}
 	}
 }
+
+// Told apart by content: a YAML flow mapping is YAML, JSON documents may be
+// separated by "---".
+func TestFormatIsToldByContent(t *testing.T) {
+	cases := map[string]string{
+		"flow.yaml": "{apiVersion: v1, kind: Namespace, metadata: {name: a}}\n",
+		"docs.json": "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"b\"}}\n",
+		"two.json":  "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}} {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"b\"}}",
+	}
+	want := map[string]int{"flow.yaml": 1, "docs.json": 2, "two.json": 2}
+	for name, content := range cases {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		docs, err := state.ReadFiles([]string{p})
+		if err != nil || len(docs) != want[name] {
+			t.Errorf("%s: %d documents, %v; want %d", name, len(docs), err, want[name])
+		}
+	}
+}

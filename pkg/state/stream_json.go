@@ -209,6 +209,10 @@ func splitJSON(s *jsonScanner, path string, add func(unit) error) error {
 			return nil
 		}
 		source := fmt.Sprintf("%s: document %d", path, n)
+		if c == '-' && s.separator() {
+			n--
+			continue // "---" between JSON documents, as in a YAML stream
+		}
 		if c != '{' {
 			return &InputError{Source: source, Err: fmt.Errorf("not a Kubernetes object: line %d: JSON value starts with %q, want an object", s.line, c)}
 		}
@@ -220,6 +224,20 @@ func splitJSON(s *jsonScanner, path string, add func(unit) error) error {
 			return &InputError{Source: source, Err: err}
 		}
 	}
+}
+
+// separator consumes a "---" line at the current position.
+func (s *jsonScanner) separator() bool {
+	for i := 0; i < 3; i++ {
+		if !s.fill() || s.buf[s.pos] != '-' {
+			return false
+		}
+		s.pos++
+	}
+	for s.fill() && s.buf[s.pos] != '\n' {
+		s.pos++
+	}
+	return true
 }
 
 func splitJSONObject(s *jsonScanner, path, source string, add func(unit) error) error {
