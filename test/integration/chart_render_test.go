@@ -164,6 +164,19 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 	}
 }
 
+// With the audit off, the webhook records no events and is granted none.
+func TestChartAuditOffGrantsNoEvents(t *testing.T) {
+	objs, err := renderChart("--set", "audit.interval=0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range into[rbacv1.ClusterRole](t, objs, "ClusterRole").Rules {
+		if slices.Contains(r.Resources, "events") {
+			t.Errorf("events granted with the audit off: %+v", r)
+		}
+	}
+}
+
 // With reports on, the webhook may write Reports and is told to; with the
 // observability values, every opt-in object is rendered.
 func TestChartObservability(t *testing.T) {
