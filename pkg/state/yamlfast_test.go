@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -118,6 +119,9 @@ func FuzzFastYAMLToJSON(f *testing.F) {
 		f.Add([]byte(c), false)
 	}
 	f.Add([]byte("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: x\n"), true)
+	if export, err := os.ReadFile(filepath.Join("testdata", "kubectl-get-A-o-yaml.yaml")); err == nil {
+		f.Add(export, false)
+	}
 	f.Fuzz(func(t *testing.T, src []byte, item bool) {
 		sameAsSigsYAML(t, src, item)
 	})
@@ -129,5 +133,30 @@ func TestFastYAMLReadsBinaryLookalikesAsStrings(t *testing.T) {
 	}
 	if _, ok := fastYAMLToJSON([]byte("uid: 0b7e4c2d-1111-4a2b\n"), false); !ok {
 		t.Error("a UID starting with 0b is a string, not left to the slow path")
+	}
+}
+
+// Real `kubectl get -A -o yaml` output (the demo's mesh, exported by kubectl
+// v1.37 from envtest): every item takes the fast path, and agrees with
+// sigs.k8s.io/yaml.
+func TestFastYAMLTakesKubectlOutput(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "kubectl-get-A-o-yaml.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	units := 0
+	err = splitYAML(&lineReader{r: bufio.NewReader(f)}, f.Name(), func(u unit) error {
+		units++
+		if u.kind != yamlItem {
+			t.Errorf("%s: not split as a List item", u.source)
+		}
+		if !sameAsSigsYAML(t, u.raw, true) {
+			t.Errorf("%s: left to the slow path:\n%s", u.source, u.raw)
+		}
+		return nil
+	})
+	if err != nil || units < 10 {
+		t.Fatalf("%d units, %v", units, err)
 	}
 }
