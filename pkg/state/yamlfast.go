@@ -514,7 +514,7 @@ func quoted(out, v []byte) (js []byte, n int, ok bool) {
 				return nil, 0, false
 			}
 			switch e := v[i+1]; e {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case '"', '\\', 'b', 'f', 'n', 'r', 't': // not \/: YAML 1.1 has no such escape
 				out = append(out, '\\', e)
 				i++
 			case 'u':
