@@ -193,10 +193,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return err
 	}
 	fmt.Println("(reviews-v2 reports NotReady through the status subresource, as its kubelet would when probes fail)")
-	if err := d.until("the drift audit records MG302 on the VirtualService", func() bool {
-		out, _ := d.run("kubectl get events -n shop --field-selector reason=MG302 -o name")
-		return strings.TrimSpace(out) != ""
-	}); err != nil {
+	if err := d.untilEvent("shop", "MG302"); err != nil {
 		return err
 	}
 	d.sh("kubectl describe virtualservice reviews -n shop")
@@ -208,10 +205,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return err
 	}
 	fmt.Println("\n(reviews-v2 is Ready again)")
-	if err := d.until("the drift audit records Resolved", func() bool {
-		out, _ := d.run("kubectl get events -n shop --field-selector reason=Resolved -o name")
-		return strings.TrimSpace(out) != ""
-	}); err != nil {
+	if err := d.untilEvent("shop", "Resolved"); err != nil {
 		return err
 	}
 	d.sh("kubectl get events -n shop --field-selector involvedObject.kind=VirtualService,involvedObject.name=reviews")
@@ -277,6 +271,14 @@ func (d *demo) until(what string, ok func() bool) error {
 		}
 	}
 	return fmt.Errorf("timed out waiting until %s", what)
+}
+
+// untilEvent waits for the drift audit to record an event with reason in ns.
+func (d *demo) untilEvent(ns, reason string) error {
+	return d.until("the drift audit records a "+reason+" event", func() bool {
+		out, _ := d.run("kubectl get events -n " + ns + " --field-selector reason=" + reason + " -o name")
+		return strings.TrimSpace(out) != ""
+	})
 }
 
 // setReady reports one pod Ready or not, as its kubelet would once probes
