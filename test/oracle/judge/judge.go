@@ -1,0 +1,194 @@
+package judge
+
+import (
+	"fmt"
+	"time"
+
+	networking "istio.io/api/networking/v1alpha3"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/config"
+)
+
+// Step is the verdict on one reviewed object of the change.
+type Step struct {
+	Operation string `json:"operation"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Broken are the paths that worked before the write and fail after it,
+	// or whose failing share grew, each with its state before.
+	Broken []Breakage `json:"broken"`
+	// Failing counts paths failing both before and after (pre-existing).
+	Failing int `json:"failing"`
+	// Paths counts the paths judged after the write.
+	Paths int `json:"paths"`
+	// Unjudged lists what the oracle cannot model in this state.
+	Unjudged []string `json:"unjudged,omitempty"`
+	// All holds every path after the write (only when asked for).
+	All []Path `json:"all,omitempty"`
+}
+
+// Breakage is one path broken by a write.
+type Breakage struct {
+	Before Path `json:"before"`
+	After  Path `json:"after"`
+}
+
+// Input is what `meshguard check` reads: the cluster state and the proposed
+// objects, judged in order, each against the state the previous one left.
+type Input struct {
+	State  []Object
+	Change []Object
+	Delete bool
+	// AllPaths keeps every path of each step's result in Step.All.
+	AllPaths bool
+}
+
+// Judge asks istiod about every reviewed object of the change in turn.
+func Judge(in Input) ([]Step, error) {
+	cur := append([]Object(nil), in.State...)
+	ord := &order{base: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	created := map[string]time.Time{}
+	for _, o := range cur {
+		created[o.Key()] = ord.next()
+	}
+	// Other kinds in the change are part of the state before any write.
+	var writes []Object
+	for _, o := range in.Change {
+		if Reviewed(o) {
+			writes = append(writes, o)
+		} else if !in.Delete {
+			cur = upsert(cur, o)
+			if _, ok := created[o.Key()]; !ok {
+				created[o.Key()] = ord.next()
+			}
+		}
+	}
+	var steps []Step
+	before, err := evaluate(cur, created)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range writes {
+		step := Step{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		if step.Namespace == "" {
+			step.Namespace = "default"
+		}
+		_, exists := find(cur, o.Key())
+		switch {
+		case in.Delete && !exists:
+			return nil, fmt.Errorf("%s: --delete of %s, which the state does not hold", o.Source, o.Key())
+		case in.Delete:
+			step.Operation = "DELETE"
+			cur = remove(cur, o.Key())
+		case exists:
+			step.Operation = "UPDATE"
+			cur = upsert(cur, o)
+		default:
+			step.Operation = "CREATE"
+			created[o.Key()] = ord.next()
+			cur = upsert(cur, o)
+		}
+		after, err := evaluate(cur, created)
+		if err != nil {
+			return nil, err
+		}
+		step.Broken, step.Failing = diff(before.paths, after.paths)
+		step.Paths, step.Unjudged = len(after.paths), after.unjudged
+		if in.AllPaths {
+			for _, k := range sortedKeys(after.paths) {
+				step.All = append(step.All, after.paths[k])
+			}
+		}
+		steps = append(steps, step)
+		before = after
+	}
+	return steps, nil
+}
+
+type evaluation struct {
+	paths    map[string]Path
+	unjudged []string
+}
+
+// Evaluate computes the paths of one state.
+func Evaluate(objs []Object) (map[string]Path, []string, error) {
+	ord := &order{base: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	created := map[string]time.Time{}
+	for _, o := range objs {
+		created[o.Key()] = ord.next()
+	}
+	e, err := evaluate(objs, created)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.paths, e.unjudged, nil
+}
+
+func evaluate(objs []Object, created map[string]time.Time) (*evaluation, error) {
+	w, err := BuildWorld(objs, created)
+	if err != nil {
+		return nil, err
+	}
+	e := &evaluation{paths: map[string]Path{}, unjudged: w.Unjudged}
+	err = withIstiod(w, func(s *xds.FakeDiscoveryServer) {
+		for _, p := range paths(w, s) {
+			e.paths[p.Key()] = p
+		}
+	})
+	return e, err
+}
+
+// diff lists the paths broken between two states: working before and
+// failing after, or failing a larger share after. A path that is gone after
+// (its VirtualService deleted, its gateway unbound) was removed on purpose.
+func diff(before, after map[string]Path) (broken []Breakage, failing int) {
+	for _, k := range sortedKeys(after) {
+		a := after[k]
+		b, ok := before[k]
+		if !ok || a.Works() {
+			continue
+		}
+		if b.Works() || a.FailShare > b.FailShare {
+			broken = append(broken, Breakage{Before: b, After: a})
+		} else {
+			failing++
+		}
+	}
+	return broken, failing
+}
+
+func find(objs []Object, key string) (int, bool) {
+	for i, o := range objs {
+		if o.Key() == key {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+func upsert(objs []Object, o Object) []Object {
+	if i, ok := find(objs, o.Key()); ok {
+		out := append([]Object(nil), objs...)
+		out[i] = o
+		return out
+	}
+	return append(append([]Object(nil), objs...), o)
+}
+
+func remove(objs []Object, key string) []Object {
+	var out []Object
+	for _, o := range objs {
+		if o.Key() != key {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func gatewaySelector(spec config.Spec) map[string]string {
+	if g, ok := spec.(*networking.Gateway); ok {
+		return g.GetSelector()
+	}
+	return nil
+}

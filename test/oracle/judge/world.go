@@ -1,0 +1,371 @@
+package judge
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"istio.io/api/annotation"
+	"istio.io/api/label"
+	"istio.io/istio/pilot/pkg/config/kube/crd"
+	"istio.io/istio/pkg/config"
+)
+
+// excludedNamespaces hold no callers meshguard reviews (its defaults).
+var excludedNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// World is one cluster state as istiod is fed it: Kubernetes objects for the
+// service registry (Pods, Services, Namespaces and the EndpointSlices the
+// endpoint controller would have made) and Istio configuration.
+type World struct {
+	Namespaces map[string]*corev1.Namespace
+	Pods       []*corev1.Pod
+	Services   []*corev1.Service
+	Configs    []config.Config
+	// Unjudged says what the oracle cannot model in this world (ambient pods,
+	// Gateway API Gateways), so a caller can skip it.
+	Unjudged []string
+
+	podByIP map[string]*corev1.Pod
+}
+
+// order dates configuration as meshguard does: objects without a
+// creationTimestamp are older than anything written later, in file order.
+type order struct {
+	base time.Time
+	seq  int
+}
+
+func (o *order) next() time.Time {
+	o.seq++
+	return o.base.Add(time.Duration(o.seq) * time.Second)
+}
+
+// istioKinds are the configuration kinds handed to istiod.
+var istioKinds = map[string]bool{
+	"networking.istio.io/DestinationRule": true, "networking.istio.io/VirtualService": true,
+	"networking.istio.io/Gateway": true, "networking.istio.io/ServiceEntry": true,
+	"networking.istio.io/Sidecar": true, "networking.istio.io/WorkloadEntry": true,
+	"security.istio.io/PeerAuthentication": true,
+}
+
+// Reviewed reports whether an object is of a kind meshguard reviews.
+func Reviewed(o Object) bool {
+	switch o.GroupVersionKind().Group + "/" + o.GetKind() {
+	case "security.istio.io/PeerAuthentication", "networking.istio.io/DestinationRule", "networking.istio.io/VirtualService":
+		return true
+	}
+	return false
+}
+
+// BuildWorld turns objects into istiod's inputs. created holds the
+// creation time to give each configuration key (kept across an UPDATE).
+func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
+	w := &World{Namespaces: map[string]*corev1.Namespace{}, podByIP: map[string]*corev1.Pod{}}
+	ips := &ipAllocator{}
+	for _, o := range objs {
+		gk := o.GroupVersionKind().Group + "/" + o.GetKind()
+		ns := o.GetNamespace()
+		if ns == "" && namespaced(o.GetKind()) {
+			ns = "default"
+			o.SetNamespace(ns)
+		}
+		switch {
+		case gk == "/Namespace":
+			var n corev1.Namespace
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &n); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Source, err)
+			}
+			w.Namespaces[n.Name] = &n
+		case gk == "/Pod":
+			var p corev1.Pod
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Source, err)
+			}
+			w.Pods = append(w.Pods, &p)
+		case gk == "/Service":
+			var s corev1.Service
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &s); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Source, err)
+			}
+			w.Services = append(w.Services, &s)
+		case gk == "gateway.networking.k8s.io/Gateway":
+			w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName())
+		case istioKinds[gk]:
+			c, err := parseConfig(o)
+			if err != nil {
+				return nil, err
+			}
+			if t, ok := created[o.Key()]; ok {
+				c.CreationTimestamp = t
+			}
+			w.Configs = append(w.Configs, c)
+		}
+	}
+	for _, ns := range namespacesOf(w) {
+		if w.Namespaces[ns] == nil {
+			w.Namespaces[ns] = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		}
+	}
+	for _, p := range w.Pods {
+		if p.Annotations[annotation.AmbientRedirection.Name] == "enabled" ||
+			(w.Namespaces[p.Namespace].Labels[label.IoIstioDataplaneMode.Name] == "ambient" && !HasSidecar(p)) {
+			w.Unjudged = append(w.Unjudged, "ambient pod "+p.Namespace+"/"+p.Name)
+		}
+		prepare(p, ips)
+		if p.Status.PodIP != "" {
+			w.podByIP[p.Status.PodIP] = p
+		}
+	}
+	for _, s := range w.Services {
+		if s.Spec.ClusterIP == "" {
+			s.Spec.ClusterIP = ips.service()
+		}
+	}
+	return w, nil
+}
+
+func namespacesOf(w *World) []string {
+	seen := map[string]bool{}
+	for _, p := range w.Pods {
+		seen[p.Namespace] = true
+	}
+	for _, s := range w.Services {
+		seen[s.Namespace] = true
+	}
+	for _, c := range w.Configs {
+		seen[c.Namespace] = true
+	}
+	seen["istio-system"] = true
+	out := make([]string, 0, len(seen))
+	for ns := range seen {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func parseConfig(o Object) (config.Config, error) {
+	// crd.ParseInputs reads the object as istioctl reads files; the
+	// bookkeeping kubectl adds (status, managedFields) is dropped first.
+	m := o.DeepCopy()
+	unstructuredClean(m.Object)
+	data, err := yaml.Marshal(m.Object)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("%s: %w", o.Source, err)
+	}
+	cfgs, _, err := crd.ParseInputs(string(data))
+	if err != nil || len(cfgs) != 1 {
+		return config.Config{}, fmt.Errorf("%s: istiod cannot read it: %v", o.Source, err)
+	}
+	return cfgs[0], nil
+}
+
+func unstructuredClean(m map[string]any) {
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		for _, k := range []string{"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp"} {
+			delete(md, k)
+		}
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+}
+
+// HasSidecar reports whether the pod runs an injected Envoy (the injector's
+// status annotation, or an istio-proxy container, native sidecars included).
+func HasSidecar(p *corev1.Pod) bool {
+	if _, ok := p.Annotations[annotation.SidecarStatus.Name]; ok {
+		return true
+	}
+	for _, cs := range [][]corev1.Container{p.Spec.Containers, p.Spec.InitContainers} {
+		for _, c := range cs {
+			if c.Name == "istio-proxy" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Finished reports whether a pod has terminated.
+func Finished(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+// Ready reports the pod's Ready condition.
+func Ready(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// prepare fills what istiod's registry needs and a state file may lack: a
+// pod IP, and the tlsMode label the injector puts on meshed pods (istiod
+// learns that a server has a sidecar only from it).
+func prepare(p *corev1.Pod, ips *ipAllocator) {
+	if Finished(p) || p.Spec.HostNetwork {
+		return
+	}
+	if p.Status.PodIP == "" {
+		p.Status.PodIP = ips.pod()
+	}
+	if p.Status.Phase == "" {
+		p.Status.Phase = corev1.PodRunning
+	}
+	if HasSidecar(p) {
+		if p.Labels == nil {
+			p.Labels = map[string]string{}
+		}
+		p.Labels[label.SecurityTlsMode.Name] = "istio"
+	}
+}
+
+type ipAllocator struct{ pods, services int }
+
+func (a *ipAllocator) pod() string {
+	a.pods++
+	return fmt.Sprintf("10.%d.%d.%d", 1+a.pods/65536, (a.pods/256)%256, a.pods%256)
+}
+
+func (a *ipAllocator) service() string {
+	a.services++
+	return fmt.Sprintf("172.20.%d.%d", (a.services/256)%256, a.services%256)
+}
+
+// Selected lists the live pods a Service selects.
+func (w *World) Selected(s *corev1.Service) []*corev1.Pod {
+	if len(s.Spec.Selector) == 0 {
+		return nil
+	}
+	var out []*corev1.Pod
+	for _, p := range w.Pods {
+		if p.Namespace == s.Namespace && !Finished(p) && !p.Spec.HostNetwork && p.Status.PodIP != "" && matches(s.Spec.Selector, p.Labels) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func matches(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// targetPort resolves a Service port on one pod (0 when a named port is missing).
+func targetPort(sp corev1.ServicePort, p *corev1.Pod) int32 {
+	tp := sp.TargetPort
+	switch {
+	case tp.Type == intstr.Int && tp.IntVal != 0:
+		return tp.IntVal
+	case tp.Type == intstr.String && tp.StrVal != "":
+		if n, err := strconv.Atoi(tp.StrVal); err == nil {
+			return int32(n)
+		}
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == tp.StrVal {
+					return cp.ContainerPort
+				}
+			}
+		}
+		return 0
+	default:
+		return sp.Port
+	}
+}
+
+// EndpointSlices are what Kubernetes' endpoint-slice controller would make for
+// the Services: one slice per Service and set of resolved target ports, with
+// each selected pod's readiness. The harness runs no controllers.
+func (w *World) EndpointSlices() []*discoveryv1.EndpointSlice {
+	var out []*discoveryv1.EndpointSlice
+	for _, s := range w.Services {
+		groups := map[string]*discoveryv1.EndpointSlice{}
+		var keys []string
+		for _, p := range w.Selected(s) {
+			var ports []discoveryv1.EndpointPort
+			var key strings.Builder
+			for _, sp := range s.Spec.Ports {
+				tp := targetPort(sp, p)
+				if tp == 0 {
+					continue
+				}
+				ports = append(ports, discoveryv1.EndpointPort{Name: ptr(sp.Name), Port: ptr(tp), Protocol: ptr(protocolOr(sp.Protocol))})
+				fmt.Fprintf(&key, "%s=%d,", sp.Name, tp)
+			}
+			slice := groups[key.String()]
+			if slice == nil {
+				slice = &discoveryv1.EndpointSlice{
+					ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: fmt.Sprintf("%s-%d", s.Name, len(groups)),
+						Labels: map[string]string{discoveryv1.LabelServiceName: s.Name, discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"}},
+					AddressType: discoveryv1.AddressTypeIPv4, Ports: ports,
+				}
+				groups[key.String()] = slice
+				keys = append(keys, key.String())
+			}
+			ready := Ready(p)
+			slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+				Addresses:  []string{p.Status.PodIP},
+				Conditions: discoveryv1.EndpointConditions{Ready: ptr(ready), Serving: ptr(ready), Terminating: ptr(false)},
+				TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name},
+			})
+		}
+		for _, k := range keys {
+			out = append(out, groups[k])
+		}
+	}
+	return out
+}
+
+func protocolOr(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// KubeObjects are the registry's inputs.
+func (w *World) KubeObjects() []runtime.Object {
+	var out []runtime.Object
+	names := make([]string, 0, len(w.Namespaces))
+	for n := range w.Namespaces {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, w.Namespaces[n])
+	}
+	for _, p := range w.Pods {
+		if Finished(p) || p.Status.PodIP == "" {
+			continue
+		}
+		out = append(out, p)
+	}
+	for _, s := range w.Services {
+		out = append(out, s)
+	}
+	for _, e := range w.EndpointSlices() {
+		out = append(out, e)
+	}
+	return out
+}
