@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	networking "istio.io/api/networking/v1alpha3"
@@ -140,13 +141,30 @@ func evaluate(objs []Object, created map[string]time.Time) (*evaluation, error) 
 }
 
 // diff lists the paths broken between two states: working before and
-// failing after, or failing a larger share after. A path that is gone after
-// (its VirtualService deleted, its gateway unbound) was removed on purpose.
+// failing after, or failing a larger share after; and new paths that fail
+// towards a host some client reached before (a gateway route to a subset its
+// proxies lack: that host's failing share grows). A path that is gone after
+// (its VirtualService deleted, its gateway unbound) was removed on purpose;
+// a new failing path to a host nobody reached before is a fresh install.
 func diff(before, after map[string]Path) (broken []Breakage, failing int) {
+	working := map[string]bool{}
+	for _, b := range before {
+		if b.Works() {
+			for _, h := range b.Destinations {
+				working[h] = true
+			}
+		}
+	}
 	for _, k := range sortedKeys(after) {
 		a := after[k]
 		b, ok := before[k]
-		if !ok || a.Works() {
+		if a.Works() {
+			continue
+		}
+		if !ok {
+			if slices.ContainsFunc(a.Destinations, func(h string) bool { return working[h] }) {
+				broken = append(broken, Breakage{Before: Path{Host: a.Host, Port: a.Port}, After: a})
+			}
 			continue
 		}
 		if b.Works() || a.FailShare > b.FailShare {

@@ -25,6 +25,10 @@ const (
 	Sidecar   = "sidecar"
 	Gateway   = "gateway"
 	Plaintext = "plaintext" // a pod without a proxy: it calls Services' cluster IPs in plaintext
+	// External callers reach a LoadBalancer, NodePort or externalIPs
+	// Service from outside the cluster (clients, load balancers' health
+	// checks), in plaintext, straight to the selected pods.
+	External = "external"
 )
 
 // Failure causes, the families meshguard's rules explain.
@@ -52,6 +56,12 @@ type Path struct {
 	FailShare int      `json:"failShare"`
 	Causes    []string `json:"causes,omitempty"`
 	Why       []string `json:"why,omitempty"`
+	// Destinations are the hosts whose clusters the path's routes send to.
+	Destinations []string `json:"destinations,omitempty"`
+	// Notes are what is wrong without failing a request: a mirror to a
+	// cluster the proxy lacks is skipped by Envoy (ShadowWriterImpl checks
+	// the cluster exists and drops the shadow otherwise).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Key identifies the path across states.
@@ -69,6 +79,7 @@ func paths(w *World, s *xds.FakeDiscoveryServer) []Path {
 	out = append(out, a.sidecarPaths()...)
 	out = append(out, a.gatewayPaths()...)
 	out = append(out, a.plaintextPaths()...)
+	out = append(out, a.externalPaths()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out
 }
@@ -213,6 +224,11 @@ func (a *analysis) routes(pc *proxyConfig, vh *route.VirtualHost, p *Path) {
 			ws = []weighted{{ra.Route.GetCluster(), 1}}
 		}
 		p.failAtLeast(a.clusters(pc, ws, p))
+		for _, m := range ra.Route.GetRequestMirrorPolicies() {
+			if pc.clusters[m.GetCluster()] == nil && len(p.Notes) < 4 {
+				p.Notes = append(p.Notes, "mirror to missing cluster "+m.GetCluster()+" is skipped")
+			}
+		}
 	}
 }
 
@@ -243,6 +259,9 @@ func (a *analysis) clusters(pc *proxyConfig, ws []weighted, p *Path) int {
 func (a *analysis) cluster(pc *proxyConfig, name string, p *Path) float64 {
 	if name == "BlackHoleCluster" || name == "PassthroughCluster" || name == "InboundPassthroughCluster" {
 		return 0 // not a Service's traffic
+	}
+	if parts := strings.Split(name, "|"); len(parts) == 4 {
+		p.dest(parts[3])
 	}
 	c := pc.clusters[name]
 	if c == nil {
@@ -318,6 +337,28 @@ func clientTransport(c *cluster.Cluster, e *endpoint.LbEndpoint) string {
 	return sendTLS
 }
 
+// excludedInbound: the pod's inbound port is left out of interception
+// (traffic.sidecar.istio.io/excludeInboundPorts, or not in an explicit
+// includeInboundPorts list); istio-cni or the init container then never
+// redirects it to Envoy.
+func excludedInbound(pod *corev1.Pod, port uint32) bool {
+	in := func(list string) bool {
+		for _, f := range strings.Split(list, ",") {
+			if strings.TrimSpace(f) == strconv.Itoa(int(port)) {
+				return true
+			}
+		}
+		return false
+	}
+	if ex, ok := pod.Annotations[annotation.SidecarTrafficExcludeInboundPorts.Name]; ok && in(ex) {
+		return true
+	}
+	if inc, ok := pod.Annotations[annotation.SidecarTrafficIncludeInboundPorts.Name]; ok && inc != "*" && !in(inc) {
+		return true
+	}
+	return false
+}
+
 // httpCluster reports whether an outbound cluster ("outbound|port|subset|host")
 // carries HTTP, by its Service port's protocol.
 func (a *analysis) httpCluster(name string) bool {
@@ -359,6 +400,13 @@ func (a *analysis) accepts(ip string, port uint32, send string, http bool, via s
 	}
 	if send == sendTLS {
 		return "", "" // the application's own TLS through the sidecar: not judged
+	}
+	if excludedInbound(pod, port) {
+		// iptables sends the port straight to the application, around Envoy.
+		if send == sendMTLS {
+			return CauseMTLSToPlain, fmt.Sprintf("%s sends Istio mTLS to %s:%d, which its sidecar does not intercept", via, ref, port)
+		}
+		return "", ""
 	}
 	if err := a.inboundCall(pod, port, send, http); err != nil {
 		if send == sendPlaintext {
@@ -480,24 +528,57 @@ func (a *analysis) plaintextPaths() []Path {
 		for _, svc := range a.w.Services {
 			servers := a.w.Selected(svc)
 			for _, sp := range svc.Spec.Ports {
-				p := Path{ClientKind: Plaintext, ClientNamespace: c.ns, Client: name, Deliberate: c.deliberate, Host: fqdn(svc), Port: uint32(sp.Port)}
-				ready, bad := 0, 0
-				for _, srv := range servers {
-					tp := targetPort(sp, srv)
-					if !Ready(srv) || tp == 0 {
-						continue
-					}
-					ready++
-					if cause, why := a.accepts(srv.Status.PodIP, uint32(tp), sendPlaintext, httpPort(sp), "kube-proxy"); cause != "" {
-						p.cause(cause, why)
-						bad++
-					}
-				}
-				if ready > 0 && bad > 0 {
-					p.FailShare = max(1, (100*bad+ready/2)/ready)
-				}
+				p := Path{ClientKind: Plaintext, ClientNamespace: c.ns, Client: name, Deliberate: c.deliberate, Host: fqdn(svc), Port: uint32(sp.Port),
+					Destinations: []string{fqdn(svc)}}
+				a.direct(servers, sp, &p)
 				out = append(out, p)
 			}
+		}
+	}
+	return out
+}
+
+// direct judges plaintext sent by kube-proxy (or a node port) to any Ready
+// server pod of a Service port.
+func (a *analysis) direct(servers []*corev1.Pod, sp corev1.ServicePort, p *Path) {
+	ready, bad := 0, 0
+	for _, srv := range servers {
+		tp := targetPort(sp, srv)
+		if !Ready(srv) || tp == 0 {
+			continue
+		}
+		ready++
+		if cause, why := a.accepts(srv.Status.PodIP, uint32(tp), sendPlaintext, httpPort(sp), "kube-proxy"); cause != "" {
+			p.cause(cause, why)
+			bad++
+		}
+	}
+	if ready > 0 && bad > 0 {
+		p.FailShare = max(1, (100*bad+ready/2)/ready)
+	}
+}
+
+// externalPaths: callers outside the cluster reach LoadBalancer, NodePort
+// and externalIPs Services in plaintext. A gateway behind such a Service is
+// a proxy that terminates them, so only app pods are judged.
+func (a *analysis) externalPaths() []Path {
+	var out []Path
+	for _, svc := range a.w.Services {
+		t := svc.Spec.Type
+		if t != corev1.ServiceTypeLoadBalancer && t != corev1.ServiceTypeNodePort && len(svc.Spec.ExternalIPs) == 0 {
+			continue
+		}
+		var servers []*corev1.Pod
+		for _, p := range a.w.Selected(svc) {
+			if !a.w.isGatewayPod(p) {
+				servers = append(servers, p)
+			}
+		}
+		for _, sp := range svc.Spec.Ports {
+			p := Path{ClientKind: External, ClientNamespace: "outside", Client: "outside", Host: fqdn(svc), Port: uint32(sp.Port),
+				Destinations: []string{fqdn(svc)}}
+			a.direct(servers, sp, &p)
+			out = append(out, p)
 		}
 	}
 	return out
@@ -535,6 +616,15 @@ reason:
 		}
 		p.Why = append(p.Why, why)
 	}
+}
+
+func (p *Path) dest(host string) {
+	for _, h := range p.Destinations {
+		if h == host {
+			return
+		}
+	}
+	p.Destinations = append(p.Destinations, host)
 }
 
 func (p *Path) fail(share int, c, why string) {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -108,6 +109,9 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			if t, ok := created[o.Key()]; ok {
 				c.CreationTimestamp = t
 			}
+			if gk == "networking.istio.io/DestinationRule" && endpointLabelSubsets(o) {
+				w.Unjudged = append(w.Unjudged, "DestinationRule "+ns+"/"+o.GetName()+" has subsets on the cluster or network of endpoints (one cluster here)")
+			}
 			w.Configs = append(w.Configs, c)
 		}
 	}
@@ -154,6 +158,22 @@ func namespacesOf(w *World) []string {
 	return out
 }
 
+// endpointLabelSubsets: subsets selecting by the cluster or network Istio
+// stamps on endpoints; the harness runs one cluster, so they mean nothing here.
+func endpointLabelSubsets(o Object) bool {
+	subsets, _, _ := unstructured.NestedSlice(o.Object, "spec", "subsets")
+	for _, s := range subsets {
+		m, _ := s.(map[string]any)
+		labels, _ := m["labels"].(map[string]any)
+		for _, k := range []string{label.TopologyCluster.Name, label.TopologyNetwork.Name} {
+			if _, ok := labels[k]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func parseConfig(o Object) (config.Config, error) {
 	// crd.ParseInputs reads the object as istioctl reads files; the
 	// bookkeeping kubectl adds (status, managedFields) is dropped first.
@@ -167,7 +187,14 @@ func parseConfig(o Object) (config.Config, error) {
 	if err != nil || len(cfgs) != 1 {
 		return config.Config{}, fmt.Errorf("%s: istiod cannot read it: %v", o.Source, err)
 	}
-	return cfgs[0], nil
+	c := cfgs[0]
+	if c.Namespace == "" {
+		c.Namespace = "default"
+	}
+	// istiod's Kubernetes config controller stamps the cluster domain on every
+	// object; short host names expand against it (ResolveShortnameToFQDN).
+	c.Domain = "cluster.local"
+	return c, nil
 }
 
 func unstructuredClean(m map[string]any) {

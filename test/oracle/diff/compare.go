@@ -1,0 +1,153 @@
+// Package diff compares meshguard's verdicts with istiod's (package judge):
+// the conformance corpus and seeded random meshes, each write judged by
+// both. A disagreement is a test failure unless a documented exception
+// below explains why meshguard differs on purpose.
+package diff
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/meshguard/meshguard/test/oracle/judge"
+)
+
+// Traffic are the rules whose verdict is a statement about paths istiod can
+// check: routes, clusters and subsets, ready endpoints, ports, hosts, TLS
+// mode against the server's sidecar and mTLS mode. The others (certificate
+// contents and trust bundles, retry amplification, conflicting policies,
+// selectors, warnings) are outside what generated config shows.
+var Traffic = map[string]bool{
+	"MG101": true, "MG201": true, "MG202": true, "MG203": true, "MG204": true,
+	"MG301": true, "MG302": true, "MG303": true, "MG304": true,
+}
+
+// Meshguard is meshguard's verdict on one write.
+type Meshguard struct {
+	// Denying lists the rules that deny it.
+	Denying []string
+}
+
+// TrafficDenied reports whether a traffic rule denies the write.
+func (m Meshguard) TrafficDenied() bool {
+	return slices.ContainsFunc(m.Denying, func(r string) bool { return Traffic[r] })
+}
+
+// Scope is how wide a PeerAuthentication write reaches.
+type Scope int
+
+// Scopes.
+const (
+	NotPolicy Scope = iota
+	MeshScope
+	NamespaceScope
+	WorkloadScope
+)
+
+// ScopeOf classifies the written object (before and after: the widest).
+func ScopeOf(objs ...*judge.Object) Scope {
+	best := NotPolicy
+	for _, o := range objs {
+		if o == nil || o.GetKind() != "PeerAuthentication" {
+			continue
+		}
+		s := WorkloadScope
+		sel, _, _ := nestedMap(o.Object, "spec", "selector", "matchLabels")
+		switch {
+		case len(sel) > 0 && o.GetNamespace() == "istio-system":
+			continue // ignored by Istio
+		case len(sel) > 0:
+		case o.GetNamespace() == "istio-system":
+			s = MeshScope
+		default:
+			s = NamespaceScope
+		}
+		if best == NotPolicy || s < best {
+			best = s
+		}
+	}
+	return best
+}
+
+func nestedMap(m map[string]any, path ...string) (map[string]any, bool, error) {
+	cur := m
+	for _, p := range path {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			return nil, false, nil
+		}
+		cur = next
+	}
+	return cur, true, nil
+}
+
+// Exception is a documented reason why meshguard and istiod differ on purpose.
+type Exception struct {
+	Name string
+	// Reason is the Istio behaviour or product decision it rests on.
+	Reason string
+}
+
+// Exceptions are the allow-list: each difference meshguard makes on purpose.
+var Exceptions = []Exception{
+	{"deliberate-outsiders", "pods kept out of the mesh on purpose (inject: false, dataplane-mode none, istio-injection=disabled, host network) " +
+		"lose plaintext access under STRICT exactly as istiod says, but their owners chose that: meshguard warns (MG102) instead of denying"},
+	{"outsiders-of-other-namespaces", "namespace-wide STRICT cuts off plaintext callers in other namespaces too; meshguard denies for the " +
+		"namespace's own accidental outsiders (the likeliest callers) and warns (MG102) for the rest, because a namespace owner cannot inject another team's pods"},
+	{"workload-policy-neighbours", "a workload-level STRICT cuts off every plaintext caller of those pods; meshguard warns (MG102): the policy's author targeted the workload on purpose"},
+}
+
+// Verdict is istiod's reading of a write, ready to compare.
+type Verdict struct {
+	// Deny: some broken path is one meshguard must deny.
+	Deny bool
+	// Excused are the exceptions that turned broken paths into warnings.
+	Excused []string
+	// Reasons describe the broken paths that require a denial.
+	Reasons []string
+}
+
+// Expect turns the oracle's broken paths into the verdict meshguard must give.
+func Expect(step judge.Step, scope Scope) Verdict {
+	var v Verdict
+	excuse := func(name string) {
+		if !slices.Contains(v.Excused, name) {
+			v.Excused = append(v.Excused, name)
+		}
+	}
+	for _, b := range step.Broken {
+		p := b.After
+		if p.ClientKind == judge.Plaintext {
+			switch {
+			case p.Deliberate:
+				excuse("deliberate-outsiders")
+				continue
+			case scope == WorkloadScope:
+				excuse("workload-policy-neighbours")
+				continue
+			case scope == NamespaceScope && p.ClientNamespace != hostNamespace(p.Host):
+				excuse("outsiders-of-other-namespaces")
+				continue
+			}
+		}
+		v.Deny = true
+		if len(v.Reasons) < 5 {
+			v.Reasons = append(v.Reasons, fmt.Sprintf("%s: %d%% failing (was %d%%): %s", p.Key(), p.FailShare, b.Before.FailShare, strings.Join(p.Why, "; ")))
+		}
+	}
+	sort.Strings(v.Excused)
+	return v
+}
+
+// hostNamespace reads the namespace of name.ns.svc.cluster.local.
+func hostNamespace(host string) string {
+	parts := strings.Split(host, ".")
+	if len(parts) >= 2 {
+		return parts[1]
+	}
+	return ""
+}
+
+// Agree reports whether meshguard's verdict matches istiod's.
+func Agree(m Meshguard, v Verdict) bool { return m.TrafficDenied() == v.Deny }
