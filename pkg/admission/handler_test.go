@@ -203,7 +203,11 @@ func TestAbsenceIsConfirmedBeforeDenying(t *testing.T) {
 
 func TestStaleRouteIsReReadBeforeDenying(t *testing.T) {
 	h := newHandler(config.Default())
-	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"}})
+	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+		Ports: []state.ServicePort{{Name: "http", Port: 9080, TargetPort: 9080}}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "reviews-v1", Phase: "Running", Ready: true, Sidecar: true,
+		Labels: map[string]string{"app": "reviews", "version": "v1"}, Ports: []state.NamedPort{{Port: 9080}}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "client", Phase: "Running", Ready: true, Sidecar: true})
 	h.Store.SetDestinationRule(&state.DestinationRule{Namespace: "legacy", Name: "reviews", Host: "reviews",
 		Subsets: []state.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}}})
 	// The cache still holds a route to v1 that the user deleted a moment ago.

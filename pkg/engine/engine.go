@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -34,17 +35,27 @@ func (v Verdict) Denied() bool {
 // Engine runs the rules with one configuration. It is safe for concurrent use.
 type Engine struct {
 	rules    map[string][]rules.Rule // by kind
+	pathKind map[string]bool         // kinds some path rule explains
 	config   *config.Config
 	policies mesh.Policies
 	routing  mesh.Routing
+	model    paths.Model
 }
 
 // New returns an engine for the given rules and configuration.
 func New(rs []rules.Rule, cfg *config.Config) *Engine {
-	e := &Engine{rules: map[string][]rules.Rule{}, config: cfg, policies: mesh.Policies{RootNamespace: cfg.RootNamespace},
-		routing: RoutingFor(cfg)}
+	e := &Engine{rules: map[string][]rules.Rule{}, pathKind: map[string]bool{}, config: cfg,
+		policies: mesh.Policies{RootNamespace: cfg.RootNamespace}, routing: RoutingFor(cfg)}
+	e.model = paths.Model{Routing: e.routing, Policies: e.policies, Excluded: cfg.Excluded}
 	for _, r := range rs {
 		if cfg.Rules[r.ID()] == config.EnforceOff {
+			continue
+		}
+		if pr, ok := r.(rules.PathRule); ok {
+			for _, k := range pr.WriteKinds() {
+				e.rules[k] = append(e.rules[k], r)
+				e.pathKind[k] = true
+			}
 			continue
 		}
 		e.rules[r.Kind()] = append(e.rules[r.Kind()], r)
@@ -84,6 +95,9 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 	after := After(before, change)
 	// One Input serves every rule and both phases: rules must not keep it.
 	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies, Routing: e.routing}
+	if e.pathKind[change.Ref.Kind] {
+		in.Traffic = e.traffic(before, after, change)
+	}
 	atPhase := func(p rules.Phase) *rules.Input {
 		in.Phase = p
 		if p == rules.After {
@@ -95,6 +109,17 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 	}
 	var v Verdict
 	for _, r := range rs {
+		if _, ok := r.(rules.PathRule); ok {
+			for _, f := range r.Check(atPhase(rules.After)) {
+				f.Action = e.enforce(r.ID(), f.Action)
+				res := Result{Finding: f}
+				if f.Preexisting && f.Action == rules.Deny {
+					res.Action, res.Preexisting = rules.Warn, true
+				}
+				v.Results = append(v.Results, res)
+			}
+			continue
+		}
 		found := r.Check(atPhase(rules.After))
 		if len(found) == 0 {
 			continue
@@ -117,6 +142,30 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 		}
 	}
 	return v
+}
+
+// traffic computes what the change does to the paths it touches.
+func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.Verdict {
+	sc := paths.NewScope()
+	m := e.model
+	for _, s := range []state.Snapshot{before, after} {
+		switch c.Ref.Kind {
+		case rules.KindVirtualService:
+			m.AddVirtualService(sc, c.OldVS)
+			m.AddVirtualService(sc, c.NewVS)
+		case rules.KindDestinationRule:
+			m.AddDestinationRule(sc, s, c.OldDR)
+			m.AddDestinationRule(sc, s, c.NewDR)
+		case rules.KindPeerAuthentication:
+			m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
+		}
+	}
+	if sc.Empty() {
+		return &paths.Verdict{}
+	}
+	clients := m.Clients(sc, before, after)
+	v := paths.Diff(m.Paths(before, clients, sc), m.Paths(after, clients, sc))
+	return &v
 }
 
 // enforce applies the configured override of a rule's action.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
@@ -96,6 +97,9 @@ type Input struct {
 	Config   *config.Config
 	Policies mesh.Policies
 	Routing  mesh.Routing
+	// Traffic is what the write does to the paths it touches (pkg/paths),
+	// computed once for every rule; nil when no rule reads it.
+	Traffic *paths.Verdict
 }
 
 // Finding is one problem a rule found.
@@ -122,6 +126,21 @@ type Finding struct {
 	// the message discloses. The webhook withholds the details from a
 	// requester who may not read one of them (no cross-namespace oracle).
 	Reveals []state.ObjectRef
+	// Preexisting marks a deny finding the rule itself found to hold before
+	// the write (path rules compare paths, not findings): it is reported as
+	// a pre-existing warning.
+	Preexisting bool
+}
+
+// PathRule is a rule that explains broken traffic paths: the engine runs it
+// for writes of each kind it names (the same breakage can come from a
+// PeerAuthentication, a DestinationRule or a VirtualService, and from a
+// DELETE as well as a CREATE), once, on Input.Traffic: it decides itself
+// what the write broke and what failed before.
+type PathRule interface {
+	Rule
+	// WriteKinds lists the kinds of writes whose broken paths it explains.
+	WriteKinds() []string
 }
 
 // Rule is one check of the catalogue.

@@ -61,6 +61,10 @@ type Snapshot interface {
 	NamespacesWithDeliberateOutsiders() []string
 	// NamespacesWithGateways lists, sorted, the namespaces running Istio gateway pods.
 	NamespacesWithGateways() []string
+	// NamespacesWithSidecarClients lists, sorted, the namespaces running live
+	// pods with a sidecar other than gateways and Istio's own components:
+	// the proxies that route with VirtualServices and DestinationRules.
+	NamespacesWithSidecarClients() []string
 
 	// Service returns the Service ns/name, or nil.
 	Service(ns, name string) *Service
@@ -146,6 +150,8 @@ type nsIndex struct {
 	accidental  map[string]*Pod
 	deliberate  int
 	gatewayPods int
+	// sidecarClients counts live pods with a sidecar that are not gateways.
+	sidecarClients int
 }
 
 func (n *nsIndex) empty() bool {
@@ -168,6 +174,7 @@ type Store struct {
 	deliberate      []string
 	unmeshedServers []string
 	gateways        []string
+	sidecarClients  []string
 
 	resolve  HostResolver
 	vsByHost map[string][]vsRef
@@ -220,6 +227,7 @@ func (s *Store) gc(name string, n *nsIndex) {
 		s.deliberate = mark(s.deliberate, name, false)
 		s.unmeshedServers = mark(s.unmeshedServers, name, false)
 		s.gateways = mark(s.gateways, name, false)
+		s.sidecarClients = mark(s.sidecarClients, name, false)
 		s.rebuildNames()
 	}
 }
@@ -351,7 +359,12 @@ func (s *Store) account(n *nsIndex, p *Pod) PodClass {
 	if c.Exempt {
 		return c
 	}
-	if c.Server {
+	if sidecarClient(p, c) {
+		n.sidecarClients++
+	}
+	// A gateway's listeners follow its Gateway's TLS, not PeerAuthentication:
+	// it enforces no STRICT, so it is no meshed server for these counts.
+	if c.Server && !c.Gateway {
 		if c.Meshed {
 			n.meshedServers++
 		} else {
@@ -385,7 +398,10 @@ func (s *Store) unaccount(n *nsIndex, name string) {
 	if c.Exempt {
 		return
 	}
-	if c.Server {
+	if sidecarClient(e.pod, c) {
+		n.sidecarClients--
+	}
+	if c.Server && !c.Gateway {
 		if c.Meshed {
 			n.meshedServers--
 		} else {
@@ -415,7 +431,11 @@ func (s *Store) markUnmeshed(name string, n *nsIndex) {
 	s.deliberate = mark(s.deliberate, name, n.deliberate > 0)
 	s.unmeshedServers = mark(s.unmeshedServers, name, len(n.unmeshedServers) > 0)
 	s.gateways = mark(s.gateways, name, n.gatewayPods > 0)
+	s.sidecarClients = mark(s.sidecarClients, name, n.sidecarClients > 0)
 }
+
+// sidecarClient: a live pod whose own sidecar routes its outbound calls.
+func sidecarClient(p *Pod, c PodClass) bool { return p.Sidecar && c.Live && !c.Gateway }
 
 // mark adds name to, or removes it from, the sorted set. A changed set is a
 // new slice, so that slices handed to readers never change under them.
@@ -529,6 +549,8 @@ func (v storeView) NamespacesWithDeliberateOutsiders() []string { return v.s.del
 func (v storeView) NamespacesWithUnmeshedServers() []string { return v.s.unmeshedServers }
 
 func (v storeView) NamespacesWithGateways() []string { return v.s.gateways }
+
+func (v storeView) NamespacesWithSidecarClients() []string { return v.s.sidecarClients }
 
 func firstByName(m map[string]*Pod, k int) []*Pod {
 	out := make([]*Pod, 0, len(m))

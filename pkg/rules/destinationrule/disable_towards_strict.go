@@ -4,88 +4,80 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// disableTowardsStrict (MG202) denies plaintext (tls mode DISABLE) towards
-// servers that enforce STRICT mTLS: every connection is reset. Wildcard hosts
-// are judged for every Service they govern (see governed).
+// disableTowardsStrict (MG202) explains paths broken because meshed clients
+// send plaintext (tls mode DISABLE) to servers whose proxies enforce STRICT
+// mTLS on that port: every connection is reset. Either order breaks it — a
+// rule with DISABLE over STRICT servers, or STRICT (namespace-wide, mesh-wide,
+// or by deleting a PERMISSIVE exception) over servers that live rules reach in
+// plaintext — so the rule explains DestinationRule, VirtualService and
+// PeerAuthentication writes alike.
 type disableTowardsStrict struct{ drRule }
 
 func (disableTowardsStrict) ID() string { return "MG202" }
 
+func (disableTowardsStrict) WriteKinds() []string {
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication}
+}
+
 func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
-	dr := in.DR
-	if dr == nil {
-		return nil
-	}
-	var services []governedService
 	var out []rules.Finding
-	for _, t := range mesh.TLSSettings(dr) {
-		if t.TLS.Mode != "DISABLE" {
-			continue
+	key := func(f rules.PathFailure) string {
+		if in.Change.Ref.Kind == rules.KindPeerAuthentication {
+			return policyField(in)
 		}
-		if services == nil {
-			services = governed(in, dr)
-		}
-		var broken, subjects []string
-		var first string
-		for _, g := range services {
-			if !applies(g, dr, t) {
+		return tlsField(in, f)
+	}
+	for _, g := range rules.GroupFailures(in.Failures(paths.PlainToStrict), key) {
+		action, held := g.Verdict()
+		var services []string
+		first := g.Failures[0].Failure
+		for _, pf := range g.Failures {
+			f := pf.Failure
+			ref := f.Service.Namespace + "/" + f.Service.Name
+			if containsPrefix(services, ref) {
 				continue
 			}
-			strict, source := r.strictPods(in, g, t)
-			if len(strict) == 0 {
-				continue
+			src := "Istio's default"
+			if f.Policy != nil {
+				src = "PeerAuthentication " + f.Policy.Namespace + "/" + f.Policy.Name
 			}
-			ref := g.Service.Namespace + "/" + g.Service.Name
-			subjects = append(subjects, ref)
-			broken = append(broken, fmt.Sprintf("%s (%d pods, PeerAuthentication %s/%s)", ref, len(strict), source.Namespace, source.Name))
-			if first == "" {
-				first = fmt.Sprintf("%s, but %d of its pods enforce STRICT mTLS (PeerAuthentication %s/%s): %s reset every connection",
-					g.FQDN, len(strict), source.Namespace, source.Name, names(strict))
-			}
+			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods STRICT by %s: %s)", ref, f.Bad, f.Ready, src, strings.Join(f.Pods, ", ")))
 		}
-		if len(broken) == 0 {
-			continue
+		rule := "a DestinationRule"
+		if first.TLS != nil {
+			rule = "DestinationRule " + first.TLS.Rule.Namespace + "/" + first.TLS.Rule.Name
 		}
-		f := rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: t.Field + ".mode", Key: t.Field, Subjects: subjects}
-		if strings.HasPrefix(dr.Host, "*") {
-			f.Message = fmt.Sprintf("DISABLE sends plaintext to %d Service(s) under %s whose pods enforce STRICT mTLS: %s — every connection is reset; use ISTIO_MUTUAL, or remove the tls block",
-				len(broken), dr.Host, serviceRefs(broken))
-		} else {
-			f.Message = "DISABLE sends plaintext to " + first + " — use ISTIO_MUTUAL, or remove the tls block"
+		f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key, Subjects: g.Clients()}
+		switch {
+		case in.Change.Ref.Kind == rules.KindPeerAuthentication:
+			f.Message = fmt.Sprintf("STRICT would reset the plaintext that %s (tls mode DISABLE) makes %s send to %s — set that rule's tls mode to ISTIO_MUTUAL (or remove its tls block) first, or keep these pods PERMISSIVE",
+				rule, rules.ClientList(g.Clients()), serviceRefs(services))
+		default:
+			f.Message = fmt.Sprintf("DISABLE sends plaintext from %s to %s: every connection is reset — use ISTIO_MUTUAL, or remove the tls block",
+				rules.ClientList(g.Clients()), serviceRefs(services))
+		}
+		if action == rules.Warn {
+			f.Message = "no client reached it before, so nothing breaks yet: " + f.Message
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-// strictPods lists the meshed pods of g (in the setting's subset) that
-// enforce STRICT on a port the setting covers, with the deciding policy.
-func (disableTowardsStrict) strictPods(in *rules.Input, g governedService, t mesh.TLSSetting) ([]*state.Pod, *state.PeerAuthentication) {
-	sub, _ := g.Rules.Subset(t.Subset)
-	var labels map[string]string
-	if sub != nil {
-		labels = sub.Labels
+// policyField is the field of a written PeerAuthentication its mode
+// findings point at (the top-level mode, or portLevelMtls when only ports
+// set one).
+func policyField(in *rules.Input) string {
+	pa := in.PA
+	if pa == nil {
+		pa = in.Change.OldPA
 	}
-	var strict []*state.Pod
-	var source *state.PeerAuthentication
-	for _, p := range livePods(in.State, g.Service, labels) {
-		if !mesh.InMesh(p, in.State.Namespace(p.Namespace)) {
-			continue
-		}
-		for _, sp := range g.Service.Ports {
-			if t.Port != 0 && uint32(sp.Port) != t.Port {
-				continue
-			}
-			if eff := in.Policies.WorkloadMode(in.State, p.Namespace, p.Labels, mesh.TargetPort(sp, p)); eff.Mode == state.ModeStrict {
-				strict, source = append(strict, p), eff.Source
-				break
-			}
-		}
+	if pa != nil && pa.Mode == "UNSET" && len(pa.PortModes) > 0 {
+		return "spec.portLevelMtls"
 	}
-	return strict, source
+	return "spec.mtls.mode"
 }

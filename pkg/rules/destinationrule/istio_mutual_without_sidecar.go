@@ -4,81 +4,95 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// istioMutualWithoutSidecar (MG201) denies ISTIO_MUTUAL towards servers with
-// no proxy to terminate Istio's mTLS: pods without a sidecar or ambient
-// enrolment, and Services without a selector, whose endpoints (the API server
-// behind kubernetes.default, hand-managed addresses) live outside the mesh.
-// Wildcard hosts are judged for every Service they govern: `*.local` with
-// ISTIO_MUTUAL over sidecar-less servers is the classic mesh-wide outage.
+// istioMutualWithoutSidecar (MG201) explains paths broken because the client
+// sends Istio mTLS (tls mode ISTIO_MUTUAL) to servers with no proxy to
+// terminate it: pods without a sidecar or ambient enrolment, and Services
+// without a selector, whose endpoints (the API server behind
+// kubernetes.default, hand-managed addresses) live outside the mesh.
+// Wildcard hosts reach every Service they govern: `*.local` with ISTIO_MUTUAL
+// over sidecar-less servers is the classic mesh-wide outage. The paths model
+// says which clients' lookup picks the rule; a DestinationRule that sets it,
+// or a VirtualService that sends traffic under it, is judged alike.
 type istioMutualWithoutSidecar struct{ drRule }
 
 func (istioMutualWithoutSidecar) ID() string { return "MG201" }
 
+func (istioMutualWithoutSidecar) WriteKinds() []string {
+	return []string{rules.KindDestinationRule, rules.KindVirtualService}
+}
+
 func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
-	dr := in.DR
-	if dr == nil {
-		return nil
-	}
-	settings := mesh.TLSSettings(dr)
-	var services []governedService
 	var out []rules.Finding
-	for _, t := range settings {
-		if t.TLS.Mode != "ISTIO_MUTUAL" {
-			continue
-		}
-		if services == nil {
-			services = governed(in, dr)
-		}
-		var broken, subjects, detail []string
-		for _, g := range services {
-			if !applies(g, dr, t) {
+	for _, g := range rules.GroupFailures(in.Failures(paths.MTLSToPlain), func(f rules.PathFailure) string { return tlsField(in, f) }) {
+		action, held := g.Verdict()
+		var services, detail []string
+		for _, pf := range g.Failures {
+			f := pf.Failure
+			ref := f.Service.Namespace + "/" + f.Service.Name
+			if containsPrefix(services, ref) {
 				continue
 			}
-			ref := g.Service.Namespace + "/" + g.Service.Name
-			if len(g.Service.Selector) == 0 {
-				broken = append(broken, ref+" (no selector: its endpoints are outside the mesh)")
+			if len(f.Service.Selector) == 0 {
+				services = append(services, ref+" (no selector: its endpoints are outside the mesh)")
 				detail = append(detail, "it has no selector, so its endpoints are outside the mesh")
-				subjects = append(subjects, ref)
 				continue
 			}
-			sub, _ := g.Rules.Subset(t.Subset)
-			var labels map[string]string
-			if sub != nil {
-				labels = sub.Labels
-			}
-			pods := livePods(in.State, g.Service, labels)
-			var without []*state.Pod
-			for _, p := range pods {
-				if !mesh.InMesh(p, in.State.Namespace(p.Namespace)) {
-					without = append(without, p)
-				}
-			}
-			if len(without) > 0 {
-				broken = append(broken, fmt.Sprintf("%s (%d of %d pods without a sidecar: %s)", ref, len(without), len(pods), names(without)))
-				detail = append(detail, fmt.Sprintf("%d of its %d pods have no sidecar (%s)", len(without), len(pods), names(without)))
-				subjects = append(subjects, ref)
-			}
+			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods without a sidecar: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
+			detail = append(detail, fmt.Sprintf("%d of its %d Ready pods have no sidecar (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 		}
-		if len(broken) == 0 {
-			continue
+		first := g.Failures[0].Failure
+		f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key, Subjects: g.Clients()}
+		host := first.Host
+		if first.TLS != nil {
+			host = first.TLS.Rule.Host
 		}
-		f := rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: t.Field + ".mode", Key: t.Field, Subjects: subjects}
-		if !strings.HasPrefix(dr.Host, "*") {
-			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s, but %s: requests to them fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
-				services[0].FQDN, detail[0])
-			out = append(out, f)
-			continue
+		if len(services) == 1 {
+			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s, but %s: requests from %s fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
+				first.Host, detail[0], rules.ClientList(g.Clients()))
+		} else {
+			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s reaches %d Service(s) whose servers have no proxy to terminate it: %s — requests to them fail the TLS handshake; inject them first, or exclude these hosts (a more specific rule with mode DISABLE) until they are",
+				host, len(services), serviceRefs(services))
 		}
-		out = append(out, rules.Finding{
-			Rule: r.ID(), Action: rules.Deny, Field: t.Field + ".mode", Key: t.Field, Subjects: subjects,
-			Message: fmt.Sprintf("ISTIO_MUTUAL towards %s reaches %d Service(s) whose servers have no proxy to terminate it: %s — requests to them fail the TLS handshake; inject them first, or exclude these hosts (a more specific rule with mode DISABLE) until they are",
-				dr.Host, len(broken), serviceRefs(broken)),
-		})
+		if action == rules.Warn {
+			f.Message = "no client reached it before, so nothing breaks yet: " + f.Message
+		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// tlsField is the field a TLS failure points at in the written object: the
+// rule's TLS setting when the written DestinationRule decided what the
+// client sends, the route's destination when a written VirtualService sends
+// traffic there, the policy's mode when a written PeerAuthentication made
+// the server STRICT. "" when the written object is not involved.
+func tlsField(in *rules.Input, pf rules.PathFailure) string {
+	f := pf.Failure
+	switch {
+	case in.DR != nil || in.Change.OldDR != nil:
+		if f.TLS != nil && in.DR != nil && f.TLS.Rule.Namespace == in.DR.Namespace && f.TLS.Rule.Name == in.DR.Name {
+			return f.TLS.Setting.Field + ".mode"
+		}
+		if pf.Broken {
+			return "spec" // the write changed which rule decides (a deletion, a shadowing rule)
+		}
+	case in.VS != nil:
+		if f.VS != nil && f.VS.Namespace == in.VS.Namespace && f.VS.Name == in.VS.Name {
+			return f.Field
+		}
+	}
+	return ""
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, x := range list {
+		if strings.HasPrefix(x, prefix+" ") {
+			return true
+		}
+	}
+	return false
 }

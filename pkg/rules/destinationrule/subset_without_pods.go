@@ -3,69 +3,82 @@ package destinationrule
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// subsetWithoutPods (MG203) flags a subset that selects no running pod of the
-// host's Service. It denies when a VirtualService sends traffic to it (those
-// requests fail with 503) and warns otherwise.
+// subsetWithoutPods (MG203) explains paths a DestinationRule write breaks by
+// leaving a routed subset with no Ready pod (new labels that select pods
+// still starting or none at all: Argo Rollouts relabelling on its first
+// rollout), and warns about subsets that select no running pod of the host's
+// Service while nothing routes to them. Pending pods are not running.
 type subsetWithoutPods struct{ drRule }
 
 func (subsetWithoutPods) ID() string { return "MG203" }
 
+func (subsetWithoutPods) WriteKinds() []string { return []string{rules.KindDestinationRule} }
+
 func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 	dr := in.DR
+	var out []rules.Finding
+	explained := map[string]bool{}
+	for _, g := range rules.GroupFailures(in.Failures(paths.NoReady), func(f rules.PathFailure) string {
+		if f.Failure.Dest.Subset == "" || dr == nil {
+			return ""
+		}
+		for i, s := range dr.Subsets {
+			if s.Name == f.Failure.Dest.Subset {
+				return fmt.Sprintf("spec.subsets[%d].labels", i)
+			}
+		}
+		return ""
+	}) {
+		action, held := g.Verdict()
+		f := g.Failures[0].Failure
+		explained[f.Dest.Subset] = true
+		sub := subsetLabels(dr, f.Dest.Subset)
+		via := "the default route"
+		if f.VS != nil {
+			via = "VirtualService " + f.VS.Namespace + "/" + f.VS.Name
+		}
+		msg := fmt.Sprintf("subset %s selects no Ready pod of Service %s/%s (labels %s: %d running or starting, none Ready), and %s sends %d%% of its traffic there for %s: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods are Ready",
+			f.Dest.Subset, f.Service.Namespace, f.Service.Name, labelText(sub), f.Live, via, g.MaxShare(), rules.ClientList(g.Clients()), f.Dest.Subset)
+		if action == rules.Warn {
+			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
+		}
+		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: f.Dest.Subset,
+			Subjects: g.Clients(), Message: msg})
+	}
 	if dr == nil {
-		return nil
+		return out
 	}
 	res := target(in, dr)
 	if res.Service == nil || len(res.Service.Selector) == 0 {
-		return nil // MG205 reports hosts that match no Service; hand-managed endpoints select no pods
+		return out // MG205 reports hosts that match no Service; hand-managed endpoints select no pods
 	}
-	var out []rules.Finding
 	for i, sub := range dr.Subsets {
-		if !mesh.JudgedByPods(sub.Labels) || len(livePods(in.State, res.Service, sub.Labels)) > 0 {
+		if explained[sub.Name] || !mesh.JudgedByPods(sub.Labels) || len(runningPods(in.State, res.Service, sub.Labels)) > 0 {
 			continue // endpoint labels (cluster, zone) cannot be judged from pods
 		}
-		f := rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name}
-		if vs, share := r.routedTo(in, dr, res.FQDN, sub.Name); vs != nil {
-			f.Action, f.Subjects = rules.Deny, []string{vs.Namespace + "/" + vs.Name}
-			f.Missing = []state.ObjectRef{{Group: state.GroupNetworking, Kind: rules.KindVirtualService, Namespace: vs.Namespace, Name: vs.Name}}
-			f.Message = fmt.Sprintf("subset %s selects no running pod of Service %s/%s (labels %s), and VirtualService %s/%s sends %d%% of its traffic there: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods run",
-				sub.Name, res.Service.Namespace, res.Service.Name, labelText(sub.Labels), vs.Namespace, vs.Name, share, sub.Name)
-		} else {
-			f.Message = fmt.Sprintf("subset %s selects no running pod of Service %s/%s (labels %s); routing to it would fail",
-				sub.Name, res.Service.Namespace, res.Service.Name, labelText(sub.Labels))
-		}
-		out = append(out, f)
+		out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name,
+			Message: fmt.Sprintf("subset %s selects no running pod of Service %s/%s (labels %s); routing to it would fail",
+				sub.Name, res.Service.Namespace, res.Service.Name, labelText(sub.Labels))})
 	}
 	return out
 }
 
-// routedTo returns a VirtualService that sends traffic to subset of fqdn
-// through this rule, with the share it sends.
-func (subsetWithoutPods) routedTo(in *rules.Input, dr *state.DestinationRule, fqdn, subset string) (*state.VirtualService, int32) {
-	for _, vs := range in.State.VirtualServicesRouting(fqdn) {
-		if !mesh.Exported(dr.ExportTo, dr.Namespace, vs.Namespace) {
-			continue
-		}
-		var found *state.VirtualService
-		var share int32
-		vs.Destinations(func(_ string, d state.Destination, weighted []state.Destination, mirror bool) bool {
-			if mirror || d.Subset != subset || in.Routing.Hosts.FQDN(d.Host, vs.Namespace) != fqdn {
-				return true
-			}
-			if w, ok := routeShare(d, weighted); ok {
-				found, share = vs, w
-				return false
-			}
-			return true
-		})
-		if found != nil {
-			return found, share
+// runningPods are the pods of svc carrying labels that run (not pending,
+// not finished).
+func runningPods(s state.Snapshot, svc *state.Service, labels map[string]string) []*state.Pod {
+	var out []*state.Pod
+	for _, p := range livePods(s, svc, labels) {
+		if p.Phase != corev1.PodPending {
+			out = append(out, p)
 		}
 	}
-	return nil, 0
+	return out
 }

@@ -46,9 +46,10 @@ const fixes = `inject or enroll them (label the namespace, then kubectl rollout 
 
 func (r strictWithoutSidecar) meshWide(in *rules.Input) []rules.Finding {
 	meshEff := in.Policies.MeshMode(in.State)
-	if meshEff.Mode != state.ModeStrict || !meshStrictEnforced(in, meshEff) {
+	if meshEff.Mode != state.ModeStrict {
 		return nil
 	}
+	enforced := meshStrictEnforced(in, meshEff)
 	var namespaces, pods []string
 	total := 0
 	// Only namespaces with accidental outsiders can fail; the store keeps
@@ -66,6 +67,13 @@ func (r strictWithoutSidecar) meshWide(in *rules.Input) []rules.Finding {
 	}
 	if total == 0 {
 		return nil
+	}
+	if !enforced {
+		// Every namespace with meshed servers was STRICT already: no path
+		// changes now, but namespaces that come to inherit the policy will.
+		return []rules.Finding{{Rule: r.ID(), Action: rules.Warn, Field: modeField(in.PA), Key: "mesh-idle", Subjects: namespaces,
+			Message: fmt.Sprintf("mesh-wide STRICT changes no server now (every namespace with meshed servers enforces STRICT already), but servers that come to inherit it will reject plaintext from %s outside the mesh in %s",
+				plural(total, "pod", "pods"), list(namespaces[:min(len(namespaces), examples)], len(namespaces)))}}
 	}
 	return []rules.Finding{{
 		Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: "mesh", Subjects: namespaces,
@@ -102,11 +110,18 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 	}}
 }
 
-// meshStrictEnforced reports whether the mesh-wide STRICT reaches a namespace
-// where a meshed server enforces it. It stops at the first such namespace.
+// meshStrictEnforced reports whether the mesh-wide STRICT newly reaches a
+// namespace where a meshed server enforces it: one governed by the mesh
+// policy that was not STRICT before the write. When every namespace with
+// meshed servers was STRICT already (by policies of their own), the mesh-wide
+// policy breaks no path that worked (istiod's generated listeners are the
+// same), so it is not judged here; a namespace that took STRICT from the
+// mesh policy before still counts, so that keeping it is a pre-existing
+// finding. It stops at the first such namespace.
 func meshStrictEnforced(in *rules.Input, meshEff mesh.Effective) bool {
 	for _, ns := range in.State.NamespaceNames() {
-		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) {
+		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) &&
+			(in.Phase == rules.Before || in.Policies.InheritsMesh(in.Prior, ns) || in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict) {
 			return true
 		}
 	}

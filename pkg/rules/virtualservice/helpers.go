@@ -61,3 +61,12 @@ func namespaces(n int) string {
 	}
 	return strconv.Itoa(n) + " more namespaces"
 }
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

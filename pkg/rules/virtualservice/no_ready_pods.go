@@ -3,17 +3,22 @@ package virtualservice
 import (
 	"fmt"
 
-	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// noReadyPods (MG302) denies sending traffic (weight > 0, or the only
-// destination) to a subset or host with no Ready pod. Weight 0 is fine: that
-// is how a canary is staged.
+// noReadyPods (MG302) explains routes that send traffic to a subset or host
+// with no Ready pod: those requests fail with 503. Weight 0 is fine: that is
+// how a canary is staged. It denies when the write breaks a path that worked
+// or raises the failing share of a host that was reached (a canary weight
+// raised from 40% to 60% while its pods are down); a route that already
+// failed warns, and so does a host nothing reached before (a fresh install
+// whose pods are not Ready yet).
 type noReadyPods struct{ vsRule }
 
 func (noReadyPods) ID() string { return "MG302" }
+
+func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
 func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS
@@ -21,36 +26,27 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	var out []rules.Finding
-	vs.Destinations(func(field string, d state.Destination, weighted []state.Destination, mirror bool) bool {
-		w := share(d, weighted)
-		if mirror || w <= 0 {
-			return true
+	for _, g := range rules.GroupFailures(in.Failures(paths.NoReady), func(f rules.PathFailure) string {
+		if !sameVS(f.Failure.VS, vs) {
+			return ""
 		}
-		res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
-		if res.Service == nil || len(res.Service.Selector) == 0 {
-			return true // MG303; or endpoints managed by hand, which no pod count describes
+		return f.Failure.Field
+	}) {
+		action, held := g.Verdict()
+		f := g.Failures[0].Failure
+		what := f.Host
+		if f.Dest.Subset != "" {
+			what = "subset " + f.Dest.Subset + " of " + f.Dest.Host
+		} else {
+			what = f.Dest.Host
 		}
-		var labels map[string]string
-		if d.Subset != "" {
-			l, ok := in.Routing.SubsetLabels(in.State, vs, res.FQDN, res.ServiceNamespace, d.Subset)
-			if !ok {
-				return true // MG301
-			}
-			labels = l
+		msg := fmt.Sprintf("sends %d%% of the route's traffic to %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — wait until its pods are Ready, or give it weight 0",
+			g.MaxShare(), what, f.Live)
+		if action == rules.Warn {
+			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
 		}
-		if !mesh.JudgedByPods(labels) {
-			return true // a subset on endpoint labels Istio adds itself (cluster, zone)
-		}
-		c := mesh.CountPods(in.State, res.Service, labels)
-		if c.Ready > 0 {
-			return true
-		}
-		out = append(out, rules.Finding{
-			Rule: r.ID(), Action: rules.Deny, Field: field, Key: field,
-			Message: fmt.Sprintf("sends %d%% of the route's traffic to %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — wait until its pods are Ready, or give it weight 0",
-				w, subsetText(d), c.Live),
-		})
-		return true
-	})
+		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: f.Field, Key: f.Field,
+			Subjects: g.Clients(), Message: msg})
+	}
 	return out
 }

@@ -1,0 +1,166 @@
+package paths
+
+import (
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Change is one path as a write leaves it.
+type Change struct {
+	// Before is the path before the write (nil: it did not exist).
+	Before *Path
+	After  *Path
+	// New are the failures after the write that were not there before.
+	New []Failure
+}
+
+// Verdict is what a write does to the paths it touches.
+type Verdict struct {
+	// Broken paths worked before and fail after, or fail a larger share of
+	// traffic to a host that was reached before: the write breaks them.
+	Broken []Change
+	// Failing paths fail after the write without being broken by it: they
+	// failed as much before, or their hosts were never reached (a fresh
+	// install whose pods are not Ready yet).
+	Failing []Change
+}
+
+// Diff compares the paths of the same targets and clients before and after
+// a write.
+func Diff(before, after []Path) Verdict {
+	prior := make(map[string]*Path, len(before))
+	reached := map[string]bool{}
+	for i := range before {
+		p := &before[i]
+		prior[p.Key()] = p
+		for h, ok := range p.Reached {
+			if ok {
+				reached[h] = true
+			}
+		}
+	}
+	var v Verdict
+	for i := range after {
+		a := &after[i]
+		if a.Works() {
+			continue
+		}
+		b := prior[a.Key()]
+		c := Change{Before: b, After: a, New: newFailures(b, a)}
+		worked := b != nil && b.Works()
+		grew := (b == nil || a.FailShare > b.FailShare) && failingReached(a, reached)
+		if worked || grew {
+			v.Broken = append(v.Broken, c)
+		} else {
+			v.Failing = append(v.Failing, c)
+		}
+	}
+	return v
+}
+
+func newFailures(b, a *Path) []Failure {
+	if b == nil {
+		return a.Failures
+	}
+	old := map[string]int{}
+	for _, f := range b.Failures {
+		old[f.key()] = max(old[f.key()], f.Share)
+	}
+	var out []Failure
+	for _, f := range a.Failures {
+		if share, ok := old[f.key()]; !ok || f.Share > share {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// failingReached reports whether a failure of p is towards a host some
+// client reached before the write.
+func failingReached(p *Path, reached map[string]bool) bool {
+	for _, f := range p.Failures {
+		if reached[f.Host] {
+			return true
+		}
+	}
+	return false
+}
+
+// AddDestinationRule puts in scope every host the rule governs (its own, or
+// each Service a wildcard matches) with the hosts routed to them.
+func (m Model) AddDestinationRule(sc *Scope, s state.Snapshot, dr *state.DestinationRule) {
+	if dr == nil || len(dr.WorkloadSelector) > 0 {
+		return
+	}
+	pattern := m.Routing.Hosts.FQDN(dr.Host, dr.Namespace)
+	if !strings.HasPrefix(pattern, "*") {
+		m.AddDestination(sc, s, pattern)
+		return
+	}
+	for _, ns := range s.NamespaceNames() {
+		for _, svc := range s.Services(ns) {
+			if fqdn := m.Routing.Hosts.FQDN(svc.Name, svc.Namespace); mesh.HostScore(pattern, fqdn) > 0 {
+				m.AddDestination(sc, s, fqdn)
+			}
+		}
+	}
+}
+
+// AddPeerAuthentication puts in scope the hosts whose clients a policy
+// change can break through routing: a server that turns STRICT resets what
+// meshed clients send it in plaintext, which they do only under a rule with
+// tls DISABLE. So the scope is the Services the policy covers that such a
+// rule governs (for a mesh-wide policy, every rule with DISABLE is visited:
+// there are few). Plaintext from pods outside the mesh is judged apart, from
+// the per-namespace aggregates (MG101).
+func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.PeerAuthentication) {
+	for _, pa := range pas {
+		if pa == nil {
+			continue
+		}
+		switch m.Policies.LevelOf(pa) {
+		case mesh.LevelMesh:
+			for _, ns := range s.NamespaceNames() {
+				for _, dr := range s.DestinationRules(ns) {
+					if disables(dr) {
+						m.AddDestinationRule(sc, s, dr)
+					}
+				}
+			}
+		case mesh.LevelNamespace, mesh.LevelWorkload:
+			for _, svc := range s.Services(pa.Namespace) {
+				if pa.HasSelector() && !selectsAny(s, svc, pa.Selector) {
+					continue
+				}
+				fqdn := m.Routing.Hosts.FQDN(svc.Name, svc.Namespace)
+				for _, ns := range s.DestinationRuleNamespaces(fqdn) {
+					for _, dr := range s.DestinationRules(ns) {
+						if disables(dr) {
+							m.AddDestination(sc, s, fqdn)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func disables(dr *state.DestinationRule) bool {
+	for _, t := range mesh.TLSSettings(dr) {
+		if t.TLS.Mode == "DISABLE" {
+			return true
+		}
+	}
+	return false
+}
+
+func selectsAny(s state.Snapshot, svc *state.Service, selector map[string]string) bool {
+	found := false
+	s.ForEachServicePod(svc.Namespace, svc.Name, func(p *state.Pod) bool {
+		found = state.SelectorMatches(selector, p.Labels)
+		return !found
+	})
+	return found
+}

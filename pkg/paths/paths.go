@@ -1,0 +1,386 @@
+// Package paths models who can reach what: for a set of hosts, every class
+// of client proxy (sidecars per namespace whose view can differ, one class
+// for every other namespace with sidecars, each gateway) and every port,
+// the route istiod would give that client, the clusters it sends to, whether
+// the client's DestinationRule lookup defines them, how much of the traffic
+// reaches a Ready endpoint, and whether what the client sends (its rule's
+// TLS mode, or auto mTLS by the endpoint's sidecar) is what the server
+// accepts (its effective PeerAuthentication mode per port).
+//
+// A write is judged by the paths of the hosts it touches, before and after
+// (Diff): a path that worked and fails, or whose failing share grows, is
+// broken by the write. This is what istiod generates for the proxies, and
+// test/oracle checks it against istiod itself.
+package paths
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// Cause is why traffic on a path fails.
+type Cause int
+
+// Causes, each the family of a catalogue rule.
+const (
+	// NoHost: the destination host resolves to no Service or ServiceEntry;
+	// the proxy has no such cluster (503).
+	NoHost Cause = iota + 1
+	// NoPort: the destination Service has no such port (503).
+	NoPort
+	// NoSubset: the client's DestinationRule lookup does not define the
+	// subset, so its proxy has no such cluster (503 NC).
+	NoSubset
+	// NoReady: no Ready endpoint behind the cluster (503 UH).
+	NoReady
+	// MTLSToPlain: the client sends Istio mTLS (ISTIO_MUTUAL) to servers
+	// without a proxy to terminate it.
+	MTLSToPlain
+	// PlainToStrict: the client sends plaintext (tls DISABLE) to servers
+	// whose proxies enforce STRICT on that port.
+	PlainToStrict
+)
+
+func (c Cause) String() string {
+	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict"}[c]
+}
+
+// Client is one class of proxies that see the same configuration for the
+// hosts judged.
+type Client struct {
+	// Gateway is "ns/name" of the gateway the proxies run; empty for sidecars.
+	Gateway string
+	// Namespace is where the proxies run (their DestinationRule lookup and
+	// exportTo visibility). For sidecars, Other stands for every namespace
+	// with sidecars that holds no rule or route of its own for the hosts.
+	Namespace string
+}
+
+// Other is the namespace of the class of all other sidecars.
+const Other = ""
+
+func (c Client) String() string {
+	switch {
+	case c.Gateway != "":
+		return "gateway " + c.Gateway + " (" + c.Namespace + ")"
+	case c.Namespace == Other:
+		return "sidecars in namespaces without a route or rule of their own for it"
+	default:
+		return "sidecars in " + c.Namespace
+	}
+}
+
+// Failure is one destination of a route that fails for some of its traffic.
+type Failure struct {
+	Cause Cause
+	// Share is the percentage of the route's traffic that fails here.
+	Share int
+	// VS routes there (nil: the default route of the host); Field is the
+	// destination's path in it.
+	VS    *state.VirtualService
+	Field string
+	Dest  state.Destination
+	// Host is the destination as Istio resolves it; Service is its Service.
+	Host    string
+	Service *state.Service
+	Port    uint32
+	// Rules is what the client's lookup found for the host.
+	Rules mesh.RuleSet
+	// TLS is the rule setting that decided what the client sends (nil: auto
+	// mTLS), Policy the policy that made the server STRICT.
+	TLS    *TLSChoice
+	Policy *state.PeerAuthentication
+	// Live and Ready count the endpoints' pods, Bad the Ready ones that
+	// refuse the traffic; Pods names the first few of those.
+	Live, Ready, Bad int
+	Pods             []string
+}
+
+// TLSChoice is a client TLS setting and where it is written.
+type TLSChoice struct {
+	Rule    *state.DestinationRule
+	Setting mesh.TLSSetting
+}
+
+// key identifies the failing destination across before and after, whatever
+// the cause: traffic that failed one way before (a subset undefined) and
+// fails another way after (its pods not Ready) is not newly broken.
+func (f Failure) key() string {
+	return fmt.Sprintf("%s|%s|%s|%d", f.Field, f.Host, f.Dest.Subset, f.Port)
+}
+
+// Path is what one client class gets calling one host on one port.
+type Path struct {
+	Client Client
+	// Host is the requested host: a Service's name for sidecars, the host a
+	// VirtualService binds on a gateway.
+	Host string
+	Port uint32
+	// FailShare is the worst share (percent) of one route's traffic that fails.
+	FailShare int
+	Failures  []Failure
+	// Reached are the destination hosts and whether traffic reaches them.
+	Reached map[string]bool
+}
+
+// Key identifies the path across states.
+func (p *Path) Key() string {
+	return fmt.Sprintf("%s|%s|%s|%d", p.Client.Gateway, p.Client.Namespace, p.Host, p.Port)
+}
+
+// Works reports whether every route of the path succeeds.
+func (p *Path) Works() bool { return p.FailShare == 0 }
+
+// Model computes paths with Istio's semantics and meshguard's configuration.
+type Model struct {
+	Routing  mesh.Routing
+	Policies mesh.Policies
+	// Excluded namespaces hold no clients meshguard judges.
+	Excluded func(ns string) bool
+}
+
+// Target is a requested host on sidecars (Gateway empty) or on one gateway.
+type Target struct {
+	Gateway string
+	Host    string
+}
+
+// Scope is what a write touches: the requested hosts whose paths can change.
+type Scope struct {
+	targets map[Target]bool
+}
+
+// NewScope returns an empty scope.
+func NewScope() *Scope { return &Scope{targets: map[Target]bool{}} }
+
+// Add puts a target in the scope.
+func (sc *Scope) Add(t Target) { sc.targets[t] = true }
+
+// Empty reports whether nothing is in scope.
+func (sc *Scope) Empty() bool { return len(sc.targets) == 0 }
+
+// Targets lists the targets, sorted.
+func (sc *Scope) Targets() []Target {
+	out := make([]Target, 0, len(sc.targets))
+	for t := range sc.targets {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Gateway != out[j].Gateway {
+			return out[i].Gateway < out[j].Gateway
+		}
+		return out[i].Host < out[j].Host
+	})
+	return out
+}
+
+// AddVirtualService puts every host vs binds in the scope: its hosts for
+// sidecars when it applies to them, and on each gateway it names.
+func (m Model) AddVirtualService(sc *Scope, vs *state.VirtualService) {
+	if vs == nil {
+		return
+	}
+	for _, h := range vs.Hosts {
+		if state.OnMesh(vs) {
+			sc.Add(Target{Host: m.Routing.Hosts.FQDN(h, vs.Namespace)})
+		}
+		for _, g := range vs.Gateways {
+			if g != "mesh" {
+				sc.Add(Target{Gateway: state.GatewayKey(g, vs.Namespace), Host: h})
+			}
+		}
+	}
+}
+
+// AddDestination puts a destination host in scope: its own default route
+// for sidecars and every host whose VirtualServices route to it, in s.
+func (m Model) AddDestination(sc *Scope, s state.Snapshot, fqdn string) {
+	sc.Add(Target{Host: fqdn})
+	for _, vs := range s.VirtualServicesRouting(fqdn) {
+		m.AddVirtualService(sc, vs)
+	}
+}
+
+// Paths computes the paths of every target of sc in s, for the clients of
+// clients (computed once for both sides of a write, so that keys match).
+func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, sc *Scope) []Path {
+	var out []Path
+	for _, t := range sc.Targets() {
+		for _, c := range clients[t] {
+			for _, port := range m.ports(s, t) {
+				p := Path{Client: c, Host: t.Host, Port: port}
+				m.judge(s, &p, t)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// ports are the listener ports of a target: the Service's for sidecars, the
+// HTTP servers' of the gateway that accept the host.
+func (m Model) ports(s state.Snapshot, t Target) []uint32 {
+	if t.Gateway == "" {
+		ns, name, ok := m.Routing.Hosts.ServiceName(t.Host)
+		if !ok {
+			return nil // not a cluster Service: no sidecar listener is judged
+		}
+		svc := s.Service(ns, name)
+		if svc == nil {
+			return nil
+		}
+		out := make([]uint32, 0, len(svc.Ports))
+		for _, p := range svc.Ports {
+			out = append(out, uint32(p.Port))
+		}
+		return out
+	}
+	gw := m.gateway(s, t.Gateway)
+	if gw == nil {
+		return nil
+	}
+	var out []uint32
+	for _, srv := range gw.Servers {
+		if httpProtocol(srv.Protocol) && !slices.Contains(out, srv.Port) {
+			out = append(out, srv.Port)
+		}
+	}
+	return out
+}
+
+func (m Model) gateway(s state.Snapshot, key string) *state.Gateway {
+	ns, name, _ := strings.Cut(key, "/")
+	if gw := s.Gateway(ns, name); gw != nil {
+		return gw
+	}
+	return s.KubeGateway(ns, name)
+}
+
+func httpProtocol(p string) bool {
+	switch strings.ToUpper(p) {
+	case "HTTP", "HTTPS", "HTTP2", "GRPC", "":
+		return true
+	}
+	return false
+}
+
+// Clients lists, for each target of sc, the client classes that call it,
+// from both states of a write (a class present on one side only still gets
+// a path on both, so that nothing is compared with nothing).
+func (m Model) Clients(sc *Scope, states ...state.Snapshot) map[Target][]Client {
+	out := map[Target][]Client{}
+	for _, t := range sc.Targets() {
+		var cs []Client
+		for _, s := range states {
+			for _, c := range m.clientsOf(s, t) {
+				if !slices.Contains(cs, c) {
+					cs = append(cs, c)
+				}
+			}
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].String() < cs[j].String() })
+		out[t] = cs
+	}
+	return out
+}
+
+func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
+	if t.Gateway != "" {
+		var out []Client
+		for _, ns := range m.gatewayNamespaces(s, t.Gateway) {
+			out = append(out, Client{Gateway: t.Gateway, Namespace: ns})
+		}
+		return out
+	}
+	// Namespaces whose view of the host can differ: those holding a route
+	// or a rule for it or for its destinations, and those their exportTo names.
+	views := map[string]bool{}
+	addExports := func(exportTo []string) {
+		for _, e := range exportTo {
+			if e != "." && e != "*" && e != "~" {
+				views[e] = true
+			}
+		}
+	}
+	dests := []string{t.Host}
+	for _, vs := range s.VirtualServicesOnMesh(t.Host) {
+		views[vs.Namespace] = true
+		addExports(vs.ExportTo)
+		for _, h := range state.RoutedHosts(vs, s.ResolveHost) {
+			if !slices.Contains(dests, h) {
+				dests = append(dests, h)
+			}
+		}
+	}
+	for _, d := range dests {
+		for _, ns := range s.DestinationRuleNamespaces(d) {
+			views[ns] = true
+			for _, dr := range s.DestinationRules(ns) {
+				addExports(dr.ExportTo)
+			}
+		}
+	}
+	sidecars := s.NamespacesWithSidecarClients()
+	var out []Client
+	listed := 0
+	for ns := range views {
+		if _, found := slices.BinarySearch(sidecars, ns); !found {
+			continue
+		}
+		listed++
+		if !m.excluded(ns) {
+			out = append(out, Client{Namespace: ns})
+		}
+	}
+	// Every other namespace with sidecars resolves alike: no rule or route
+	// of its own, and named by no exportTo.
+	others := len(sidecars) - listed
+	for _, ns := range sidecars {
+		if !views[ns] && m.excluded(ns) {
+			others--
+		}
+	}
+	if others > 0 {
+		out = append(out, Client{Namespace: Other})
+	}
+	return out
+}
+
+func (m Model) excluded(ns string) bool { return m.Excluded != nil && m.Excluded(ns) }
+
+// gatewayNamespaces are the namespaces of the pods a gateway runs on: those
+// an Istio Gateway's selector picks among the gateway pods; a Gateway API
+// Gateway's own namespace (its controller deploys it there).
+func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
+	ns, name, _ := strings.Cut(key, "/")
+	gw := s.Gateway(ns, name)
+	if gw == nil {
+		if s.KubeGateway(ns, name) != nil {
+			return []string{ns}
+		}
+		return nil
+	}
+	if len(gw.Selector) == 0 {
+		return nil
+	}
+	var out []string
+	for _, gns := range s.NamespacesWithGateways() {
+		found := false
+		s.ForEachPod(gns, func(p *state.Pod) bool {
+			if !p.Finished() && p.Sidecar && state.SelectorMatches(gw.Selector, p.Labels) {
+				found = true
+				return false
+			}
+			return true
+		})
+		if found {
+			out = append(out, gns)
+		}
+	}
+	return out
+}

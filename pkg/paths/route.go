@@ -1,0 +1,412 @@
+package paths
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// examples is how many failing pods a failure names.
+const examples = 3
+
+// judge fills p: the route its client gets for the target, and what each
+// destination of each route does with the traffic.
+func (m Model) judge(s state.Snapshot, p *Path, t Target) {
+	p.Reached = map[string]bool{}
+	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
+		var total int32
+		for _, d := range rt.dests {
+			total += d.weight
+		}
+		if total == 0 {
+			continue
+		}
+		failed := 0.0
+		var fs []Failure
+		for _, d := range rt.dests {
+			if d.weight == 0 {
+				continue
+			}
+			share := float64(d.weight) / float64(total)
+			f, frac := m.destination(s, p, rt.vs, d)
+			if frac > 0 {
+				failed += share * frac
+				f.Share = max(1, int(100*share*frac+0.5))
+				fs = append(fs, f)
+			}
+		}
+		if pct := int(100*failed + 0.5); failed > 0 {
+			p.FailShare = max(p.FailShare, max(pct, 1))
+		}
+		p.Failures = append(p.Failures, fs...)
+	}
+}
+
+// virtualServices are the VirtualServices Istio gives the client for the
+// target, in the order it applies them (push_context.go,
+// VirtualServicesForGateway): those private to the client's namespace, then
+// those exported to it by name, then public ones, each in creation order.
+// Sidecars keep only the first VirtualService for a host (a later one for the
+// same host is dropped); gateways combine the routes of all of them.
+func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.VirtualService {
+	var cands []*state.VirtualService
+	if t.Gateway == "" {
+		cands = s.VirtualServicesOnMesh(t.Host)
+	} else {
+		gw := m.gateway(s, t.Gateway)
+		for _, vs := range s.VirtualServicesOnGateway(t.Gateway) {
+			if gw != nil && slices.Contains(vs.Hosts, t.Host) && mesh.GatewayServesHost(gw, t.Host, vs.Namespace) {
+				cands = append(cands, vs)
+			}
+		}
+	}
+	var out []*state.VirtualService
+	for _, vs := range cands {
+		if vsRank(vs, c.Namespace) >= 0 {
+			out = append(out, vs)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *state.VirtualService) int {
+		if ra, rb := vsRank(a, c.Namespace), vsRank(b, c.Namespace); ra != rb {
+			return ra - rb
+		}
+		if older(a, b) {
+			return -1
+		}
+		if older(b, a) {
+			return 1
+		}
+		return 0
+	})
+	if t.Gateway == "" && len(out) > 1 {
+		out = out[:1]
+	}
+	return out
+}
+
+func older(a, b *state.VirtualService) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+// vsRank places a VirtualService in the client namespace's index: 0 private
+// to it, 1 exported to it by name, 2 public; -1 invisible. Other stands for
+// namespaces no exportTo names.
+func vsRank(vs *state.VirtualService, ns string) int {
+	if len(vs.ExportTo) == 0 || slices.Contains(vs.ExportTo, "*") {
+		return 2
+	}
+	rank := -1
+	for _, e := range vs.ExportTo {
+		switch {
+		case ns == Other:
+		case (e == "." || e == vs.Namespace) && ns == vs.Namespace:
+			return 0
+		case e == ns:
+			rank = 1
+		}
+	}
+	return rank
+}
+
+type weightedDest struct {
+	d      state.Destination
+	field  string
+	weight int32
+}
+
+type route struct {
+	vs    *state.VirtualService // nil: the host's default route
+	dests []weightedDest
+}
+
+// routes are the request classes of the path: each route of the client's
+// VirtualServices that applies to it (HTTP routes on HTTP ports and
+// gateways, TCP routes on other ports), or the host's default route.
+func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualService) []route {
+	gw := "mesh"
+	if t.Gateway != "" {
+		gw = t.Gateway
+	}
+	var out []route
+	routed := false
+	for _, vs := range vss {
+		useHTTP := t.Gateway != "" || m.httpPort(s, t.Host, p.Port) || len(vs.TCP) == 0
+		if useHTTP {
+			routed = routed || len(vs.HTTP) > 0
+			for i := range vs.HTTP {
+				r := &vs.HTTP[i]
+				if r.Terminal || !appliesTo(r, vs, gw) {
+					continue
+				}
+				rt := weighted(r.Route, func(j int) string { return fmt.Sprintf("spec.http[%d].route[%d].destination", i, j) })
+				rt.vs = vs
+				out = append(out, rt)
+			}
+			continue
+		}
+		routed = true
+		for i, tr := range vs.TCP {
+			rt := weighted(tr, func(j int) string { return fmt.Sprintf("spec.tcp[%d].route[%d].destination", i, j) })
+			rt.vs = vs
+			out = append(out, rt)
+		}
+	}
+	if routed || t.Gateway != "" {
+		return out // a gateway host without a route has no virtual host: nothing to judge
+	}
+	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}}}
+}
+
+func weighted(ds []state.Destination, field func(int) string) route {
+	var r route
+	for j, d := range ds {
+		w := d.Weight
+		if len(ds) == 1 {
+			w = 1
+		}
+		r.dests = append(r.dests, weightedDest{d: d, field: field(j), weight: w})
+	}
+	return r
+}
+
+// appliesTo reports whether an HTTP route applies on gateway gw ("mesh" for
+// sidecars): no match restricts it, or some match block names gw.
+func appliesTo(r *state.HTTPRoute, vs *state.VirtualService, gw string) bool {
+	if len(r.Matches) == 0 {
+		return true
+	}
+	for _, mt := range r.Matches {
+		if len(mt.Gateways) == 0 {
+			return true
+		}
+		for _, g := range mt.Gateways {
+			if state.GatewayKey(g, vs.Namespace) == gw {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// httpPort reports whether a Service port carries HTTP for Istio (name
+// prefix or appProtocol), or is unnamed (protocol sniffing sends HTTP
+// requests through HTTP routes).
+func (m Model) httpPort(s state.Snapshot, host string, port uint32) bool {
+	ns, name, ok := m.Routing.Hosts.ServiceName(host)
+	if !ok {
+		return true
+	}
+	svc := s.Service(ns, name)
+	if svc == nil {
+		return true
+	}
+	for _, sp := range svc.Ports {
+		if uint32(sp.Port) != port {
+			continue
+		}
+		proto := strings.ToLower(sp.Name)
+		if sp.AppProtocol != "" {
+			proto = strings.ToLower(sp.AppProtocol)
+		}
+		if i := strings.IndexByte(proto, '-'); i >= 0 {
+			proto = proto[:i]
+		}
+		switch proto {
+		case "http", "http2", "grpc", "grpc-web", "":
+			return true
+		}
+		return !knownProtocol(proto)
+	}
+	return true
+}
+
+func knownProtocol(p string) bool {
+	switch p {
+	case "tcp", "tls", "https", "mongo", "mysql", "redis", "udp":
+		return true
+	}
+	return false
+}
+
+// destination judges one destination of a route: the failure and the
+// fraction of its traffic that fails (0: it works).
+func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, wd weightedDest) (Failure, float64) {
+	ns := p.Client.Namespace
+	written := ns
+	if vs != nil {
+		written = vs.Namespace
+	}
+	d := wd.d
+	res := m.Routing.Hosts.Resolve(s, d.Host, written)
+	f := Failure{VS: vs, Field: wd.field, Dest: d, Host: res.FQDN, Service: res.Service}
+	if res.Service == nil {
+		if res.Entry != nil {
+			return f, 0 // a ServiceEntry's endpoints are not judged here
+		}
+		f.Cause = NoHost
+		return f, 1
+	}
+	svc := res.Service
+	// pilot/pkg/networking/core/route: GetDestinationCluster — the
+	// destination's port, else the Service's only port, else the listener's.
+	port := d.Port
+	if port == 0 {
+		if len(svc.Ports) == 1 {
+			port = uint32(svc.Ports[0].Port)
+		} else {
+			port = p.Port
+		}
+	}
+	f.Port = port
+	sp, ok := servicePort(svc, port)
+	if !ok {
+		f.Cause = NoPort
+		return f, 1
+	}
+	f.Rules = m.Routing.Lookup(s, res.FQDN, ns, svc.Namespace)
+	var labels map[string]string
+	if d.Subset != "" {
+		sub, _ := f.Rules.Subset(d.Subset)
+		if sub == nil {
+			f.Cause = NoSubset
+			return f, 1
+		}
+		labels = sub.Labels
+	}
+	tls := m.clientTLS(f.Rules, d.Subset, port)
+	f.TLS = tls
+	if len(svc.Selector) == 0 {
+		// Hand-managed endpoints (the API server behind kubernetes.default)
+		// are outside the mesh: they cannot terminate Istio mTLS.
+		if tls != nil && tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
+			f.Cause = MTLSToPlain
+			return f, 1
+		}
+		p.Reached[res.FQDN] = true
+		return f, 0
+	}
+	if !mesh.JudgedByPods(labels) {
+		p.Reached[res.FQDN] = true
+		return f, 0 // endpoint labels Istio adds (cluster, zone): not judged from pods
+	}
+	var bad []string
+	var cause Cause
+	s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
+		if pod.Finished() || !state.SelectorMatches(labels, pod.Labels) {
+			return true
+		}
+		f.Live++
+		target := mesh.TargetPort(sp, pod)
+		if !pod.Ready || target == 0 {
+			return true
+		}
+		f.Ready++
+		if c, pa := m.accepts(s, pod, target, tls); c != 0 {
+			cause, f.Policy = c, pa
+			bad = append(bad, pod.Name)
+		}
+		return true
+	})
+	if f.Ready == 0 {
+		f.Cause = NoReady
+		return f, 1
+	}
+	if len(bad) == 0 {
+		p.Reached[res.FQDN] = true
+		return f, 0
+	}
+	if len(bad) < f.Ready {
+		p.Reached[res.FQDN] = true
+	}
+	slices.Sort(bad)
+	f.Cause, f.Bad, f.Pods = cause, len(bad), bad[:min(len(bad), examples)]
+	return f, float64(len(bad)) / float64(f.Ready)
+}
+
+func servicePort(svc *state.Service, port uint32) (state.ServicePort, bool) {
+	for _, sp := range svc.Ports {
+		if uint32(sp.Port) == port {
+			return sp, true
+		}
+	}
+	return state.ServicePort{}, false
+}
+
+// clientTLS is the TLS setting the client's rule applies to a subset and
+// port: the subset's own policy over the rule's, port-level over top-level
+// (pilot/pkg/networking/core/cluster_traffic_policy.go); nil: auto mTLS.
+func (m Model) clientTLS(rs mesh.RuleSet, subset string, port uint32) *TLSChoice {
+	if !rs.Found() {
+		return nil
+	}
+	var choice *TLSChoice
+	owner := rs.PolicyOwner()
+	for _, dr := range rs.Rules {
+		for _, t := range mesh.TLSSettings(dr) {
+			switch {
+			case t.Subset == "" && dr != owner:
+				continue // only the oldest rule's top-level policy survives the merge
+			case t.Subset != "" && t.Subset != subset:
+				continue
+			case t.Subset != "":
+				if _, from := rs.Subset(subset); from != dr {
+					continue
+				}
+			}
+			if t.Port != 0 && t.Port != port {
+				continue
+			}
+			if choice == nil || rank(t) > rank(choice.Setting) {
+				choice = &TLSChoice{Rule: dr, Setting: t}
+			}
+		}
+	}
+	return choice
+}
+
+// rank orders settings by precedence: subset over top level, port-level
+// over the whole host.
+func rank(t mesh.TLSSetting) int {
+	r := 0
+	if t.Subset != "" {
+		r += 2
+	}
+	if t.Port != 0 {
+		r++
+	}
+	return r
+}
+
+// accepts reports why the server pod refuses what the client sends to its
+// target port, if it does: Istio mTLS to a pod without a proxy, plaintext to
+// a proxy enforcing STRICT. Auto mTLS sends mTLS exactly to pods with a
+// sidecar (their endpoints carry tlsMode istio), which always works.
+func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLSChoice) (Cause, *state.PeerAuthentication) {
+	if tls == nil {
+		return 0, nil
+	}
+	meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
+	switch tls.Setting.TLS.Mode {
+	case "ISTIO_MUTUAL":
+		if !meshed {
+			return MTLSToPlain, nil
+		}
+	case "DISABLE":
+		if !meshed {
+			return 0, nil
+		}
+		if eff := m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target); eff.Mode == state.ModeStrict {
+			return PlainToStrict, eff.Source
+		}
+	}
+	return 0, nil
+}

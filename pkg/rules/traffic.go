@@ -1,0 +1,139 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/paths"
+)
+
+// PathFailure is one failing destination of one path, as a path rule sees it.
+type PathFailure struct {
+	Path    *paths.Path
+	Failure paths.Failure
+	// Broken: the write broke it (else it failed before, or its host was
+	// never reached: a fresh install).
+	Broken bool
+	// Held: the path failed as much before the write.
+	Held bool
+}
+
+// Failures returns the failures of cause c on the paths the write touches:
+// the new failures of broken paths, and every failure of paths failing
+// without being broken.
+func (in *Input) Failures(c paths.Cause) []PathFailure {
+	if in.Traffic == nil {
+		return nil
+	}
+	var out []PathFailure
+	for _, ch := range in.Traffic.Broken {
+		for _, f := range ch.New {
+			if f.Cause == c {
+				out = append(out, PathFailure{Path: ch.After, Failure: f, Broken: true})
+			}
+		}
+	}
+	for _, ch := range in.Traffic.Failing {
+		// The path failed as much before (perhaps another way: a subset
+		// undefined then, unready now), or its host was never reached.
+		held := ch.Before != nil && !ch.Before.Works()
+		for _, f := range ch.After.Failures {
+			if f.Cause == c {
+				out = append(out, PathFailure{Path: ch.After, Failure: f, Held: held})
+			}
+		}
+	}
+	return out
+}
+
+// Group collects path failures under a key (a field of the written object),
+// in first-seen order.
+type Group struct {
+	Key      string
+	Failures []PathFailure
+}
+
+// GroupFailures groups fs by key(f); failures whose key is "" are dropped.
+func GroupFailures(fs []PathFailure, key func(PathFailure) string) []Group {
+	var out []Group
+	idx := map[string]int{}
+	for _, f := range fs {
+		k := key(f)
+		if k == "" {
+			continue
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, Group{Key: k})
+		}
+		out[i].Failures = append(out[i].Failures, f)
+	}
+	return out
+}
+
+// Broken reports whether the write broke any failure of the group.
+func (g Group) Broken() bool {
+	for _, f := range g.Failures {
+		if f.Broken {
+			return true
+		}
+	}
+	return false
+}
+
+// Held reports whether every failure of the group was there before.
+func (g Group) Held() bool {
+	for _, f := range g.Failures {
+		if !f.Held {
+			return false
+		}
+	}
+	return true
+}
+
+// Clients names the client classes of the group, sorted, once each.
+func (g Group) Clients() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range g.Failures {
+		if n := f.Path.Client.String(); !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// MaxShare is the largest failing share among the group's failures.
+func (g Group) MaxShare() int {
+	m := 0
+	for _, f := range g.Failures {
+		m = max(m, f.Failure.Share)
+	}
+	return m
+}
+
+// Verdict returns the action and pre-existing flag of a group: a write that
+// broke it denies; one that failed before is pre-existing; one whose host
+// was never reached warns (nothing worked there yet).
+func (g Group) Verdict() (Action, bool) {
+	switch {
+	case g.Broken():
+		return Deny, false
+	case g.Held():
+		return Deny, true
+	default:
+		return Warn, false
+	}
+}
+
+// ClientList renders client classes for messages: up to three, and how many more.
+func ClientList(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:3], ", ") + ", and more"
+}
