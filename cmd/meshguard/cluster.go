@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/server"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -43,6 +44,9 @@ func (f *stateFlags) config() (*config.Config, error) {
 	cfg, err := config.Load(*f.configFile)
 	if err != nil {
 		return nil, err
+	}
+	if err := rules.CheckConfig(cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", *f.configFile, err)
 	}
 	if *f.root != "" {
 		cfg.RootNamespace = *f.root

@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/server"
 )
 
@@ -58,6 +59,11 @@ func serve(args []string) int {
 	ctrl.SetLogger(log)
 	setup := log.WithName("setup")
 	cfg, err := config.Load(*configFile)
+	if err == nil {
+		if err = rules.CheckConfig(cfg); err != nil {
+			err = fmt.Errorf("config %s: %w", *configFile, err)
+		}
+	}
 	if err != nil {
 		setup.Error(err, "Invalid configuration")
 		return 2

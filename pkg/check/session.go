@@ -142,6 +142,9 @@ func (s *Session) AdoptStore() {
 			for _, dr := range snap.DestinationRules(ns) {
 				s.known[refKey{state.GroupNetworking, rules.KindDestinationRule, ns, dr.Name}] = &state.Object{DR: dr}
 			}
+			for _, vs := range snap.VirtualServices(ns) {
+				s.known[refKey{state.GroupNetworking, rules.KindVirtualService, ns, vs.Name}] = &state.Object{VS: vs}
+			}
 		}
 		return nil
 	})

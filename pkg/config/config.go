@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -36,6 +37,13 @@ type Config struct {
 	ClusterDomain string `json:"clusterDomain,omitempty"`
 	// Rules overrides the action of individual rules: deny, warn or off.
 	Rules map[string]Enforcement `json:"rules,omitempty"`
+	// Enforcement is deny (the default) or warn: every deny becomes a
+	// warning saying the write would have been denied.
+	Enforcement Mode `json:"enforcement,omitempty"`
+	// Exceptions let named findings through for a while.
+	Exceptions []Exception `json:"exceptions,omitempty"`
+	// MaxExceptionDays caps how far ahead an exception may expire (0: 180).
+	MaxExceptionDays int `json:"maxExceptionDays,omitempty"`
 	// BreakGlassGroups are user groups whose writes are admitted with a warning.
 	BreakGlassGroups []string `json:"breakGlassGroups,omitempty"`
 	// RetryLimit is the most retry attempts a route may configure (MG306).
@@ -159,8 +167,12 @@ func (c *Config) LoadAnchors() error {
 	return nil
 }
 
-// Validate checks values that the schema alone cannot.
-func (c *Config) Validate() error {
+// Validate checks values that the schema alone cannot, as of now.
+func (c *Config) Validate() error { return c.ValidateAt(time.Now()) }
+
+// ValidateAt checks values that the schema alone cannot, as of now (the
+// expiry of exceptions is bounded from it).
+func (c *Config) ValidateAt(now time.Time) error {
 	if c.RootNamespace == "" {
 		return fmt.Errorf("rootNamespace: must not be empty")
 	}
@@ -185,7 +197,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("rules.%s: %q is not deny, warn or off", id, e)
 		}
 	}
-	return nil
+	return c.validateExceptions(now)
 }
 
 // Excluded reports whether ns is outside meshguard's view.

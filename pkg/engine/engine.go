@@ -5,6 +5,7 @@ package engine
 
 import (
 	"slices"
+	"time"
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -20,6 +21,11 @@ type Result struct {
 	// reported with Action warn so that nobody is blocked from editing or
 	// fixing an already-broken object.
 	Preexisting bool
+	// Exception names the configured exception that let this finding
+	// through (its Message says so too).
+	Exception string `json:",omitempty"`
+	// WouldDeny: a deny turned into a warning by `enforcement: warn`.
+	WouldDeny bool `json:",omitempty"`
 }
 
 // Verdict is the outcome of one write.
@@ -40,6 +46,9 @@ type Engine struct {
 	policies mesh.Policies
 	routing  mesh.Routing
 	model    paths.Model
+
+	// Now is the clock exceptions expire by (nil: time.Now).
+	Now func() time.Time
 }
 
 // New returns an engine for the given rules and configuration.
@@ -141,6 +150,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 			v.Results = append(v.Results, res)
 		}
 	}
+	e.settle(change.Ref, &v)
 	return v
 }
 
@@ -153,6 +163,8 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 		case rules.KindVirtualService:
 			m.AddVirtualService(sc, c.OldVS)
 			m.AddVirtualService(sc, c.NewVS)
+			m.AddRoutedHosts(sc, c.OldVS)
+			m.AddRoutedHosts(sc, c.NewVS)
 		case rules.KindDestinationRule:
 			m.AddDestinationRule(sc, s, c.OldDR)
 			m.AddDestinationRule(sc, s, c.NewDR)

@@ -48,6 +48,9 @@ func Diff(before, after []Path) Verdict {
 			continue
 		}
 		b := prior[a.Key()]
+		if b != nil && !b.Routed {
+			b = nil // no route before: the path is new
+		}
 		c := Change{Before: b, After: a, New: newFailures(b, a)}
 		worked := b != nil && b.Works()
 		grew := (b == nil || a.FailShare > b.FailShare) && failingReached(a, reached)
@@ -120,24 +123,36 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 		if pa == nil {
 			continue
 		}
+		// Rules that choose what clients send meet the policy's modes: DISABLE
+		// in a rule against STRICT, ISTIO_MUTUAL in a rule against DISABLE.
+		judged := func(dr *state.DestinationRule) bool {
+			return hasTLSMode(dr, "DISABLE") || (disablesAny(pa) && hasTLSMode(dr, "ISTIO_MUTUAL"))
+		}
 		switch m.Policies.LevelOf(pa) {
 		case mesh.LevelMesh:
 			for _, ns := range s.NamespaceNames() {
 				for _, dr := range s.DestinationRules(ns) {
-					if disables(dr) {
+					if judged(dr) {
 						m.AddDestinationRule(sc, s, dr)
 					}
 				}
 			}
 		case mesh.LevelNamespace, mesh.LevelWorkload:
+			// A namespace-wide DISABLE turns clients' auto mTLS to plaintext
+			// for every Service of the namespace (see Model.clientTLS).
+			inferred := m.Policies.LevelOf(pa) == mesh.LevelNamespace && pa.Mode == state.ModeDisable
 			for _, svc := range s.Services(pa.Namespace) {
+				if inferred {
+					m.AddDestination(sc, s, m.Routing.Hosts.FQDN(svc.Name, svc.Namespace))
+					continue
+				}
 				if pa.HasSelector() && !selectsAny(s, svc, pa.Selector) {
 					continue
 				}
 				fqdn := m.Routing.Hosts.FQDN(svc.Name, svc.Namespace)
 				for _, ns := range s.DestinationRuleNamespaces(fqdn) {
 					for _, dr := range s.DestinationRules(ns) {
-						if disables(dr) {
+						if judged(dr) {
 							m.AddDestination(sc, s, fqdn)
 						}
 					}
@@ -147,9 +162,23 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 	}
 }
 
-func disables(dr *state.DestinationRule) bool {
+func hasTLSMode(dr *state.DestinationRule, mode string) bool {
 	for _, t := range mesh.TLSSettings(dr) {
-		if t.TLS.Mode == "DISABLE" {
+		if t.TLS.Mode == mode {
+			return true
+		}
+	}
+	return false
+}
+
+// disablesAny reports whether a policy turns mTLS off anywhere: its own mode
+// or one of its ports.
+func disablesAny(pa *state.PeerAuthentication) bool {
+	if pa.Mode == state.ModeDisable {
+		return true
+	}
+	for _, m := range pa.PortModes {
+		if m == state.ModeDisable {
 			return true
 		}
 	}

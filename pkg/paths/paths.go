@@ -101,10 +101,13 @@ type Failure struct {
 	Pods             []string
 }
 
-// TLSChoice is a client TLS setting and where it is written.
+// TLSChoice is a client TLS setting and where it is written: a rule's
+// setting, or plaintext istiod infers from a namespace or mesh policy with
+// mode DISABLE (Rule nil, Inferred that policy).
 type TLSChoice struct {
-	Rule    *state.DestinationRule
-	Setting mesh.TLSSetting
+	Rule     *state.DestinationRule
+	Inferred *state.PeerAuthentication
+	Setting  mesh.TLSSetting
 }
 
 // key identifies the failing destination across before and after, whatever
@@ -126,6 +129,10 @@ type Path struct {
 	Failures  []Failure
 	// Reached are the destination hosts and whether traffic reaches them.
 	Reached map[string]bool
+	// Routed: the client has a route for the host at all. A gateway has
+	// none for a host no VirtualService binds to it: no traffic, not
+	// traffic that works.
+	Routed bool
 }
 
 // Key identifies the path across states.
@@ -195,6 +202,22 @@ func (m Model) AddVirtualService(sc *Scope, vs *state.VirtualService) {
 			}
 		}
 	}
+}
+
+// AddRoutedHosts puts in scope the sidecars' own paths to each host vs
+// routes to, without what else routes there: whether those hosts were
+// reached before tells a write that breaks working traffic from a fresh
+// install's first route.
+func (m Model) AddRoutedHosts(sc *Scope, vs *state.VirtualService) {
+	if vs == nil {
+		return
+	}
+	vs.Destinations(func(_ string, d state.Destination, _ []state.Destination, mirror bool) bool {
+		if !mirror && d.Host != "" {
+			sc.Add(Target{Host: m.Routing.Hosts.FQDN(d.Host, vs.Namespace)})
+		}
+		return true
+	})
 }
 
 // AddDestination puts a destination host in scope: its own default route

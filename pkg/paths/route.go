@@ -17,6 +17,7 @@ const examples = 3
 func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 	p.Reached = map[string]bool{}
 	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
+		p.Routed = true
 		var total int32
 		for _, d := range rt.dests {
 			total += d.weight
@@ -139,8 +140,9 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	var out []route
 	routed := false
 	for _, vs := range vss {
-		useHTTP := t.Gateway != "" || m.httpPort(s, t.Host, p.Port) || len(vs.TCP) == 0
-		if useHTTP {
+		// A sidecar's listener for a TCP port applies tcp routes only; with
+		// none, the host's default route (http routes never apply there).
+		if t.Gateway != "" || m.httpPort(s, t.Host, p.Port) {
 			routed = routed || len(vs.HTTP) > 0
 			for i := range vs.HTTP {
 				r := &vs.HTTP[i]
@@ -153,7 +155,7 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 			}
 			continue
 		}
-		routed = true
+		routed = routed || len(vs.TCP) > 0
 		for i, tr := range vs.TCP {
 			rt := weighted(tr, func(j int) string { return fmt.Sprintf("spec.tcp[%d].route[%d].destination", i, j) })
 			rt.vs = vs
@@ -282,7 +284,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		}
 		labels = sub.Labels
 	}
-	tls := m.clientTLS(f.Rules, d.Subset, port)
+	tls := m.clientTLS(s, f.Rules, svc, d.Subset, port)
 	f.TLS = tls
 	if len(svc.Selector) == 0 {
 		// Hand-managed endpoints (the API server behind kubernetes.default)
@@ -344,7 +346,22 @@ func servicePort(svc *state.Service, port uint32) (state.ServicePort, bool) {
 // clientTLS is the TLS setting the client's rule applies to a subset and
 // port: the subset's own policy over the rule's, port-level over top-level
 // (pilot/pkg/networking/core/cluster_traffic_policy.go); nil: auto mTLS.
-func (m Model) clientTLS(rs mesh.RuleSet, subset string, port uint32) *TLSChoice {
+//
+// Without one, auto mTLS decides; but istiod first infers the Service's mode
+// from the PeerAuthentication of its namespace (or the mesh), ignoring
+// workload policies (push_context.go BestEffortInferServiceMTLSMode): when
+// that is DISABLE, the client's cluster sends plaintext to every endpoint.
+func (m Model) clientTLS(s state.Snapshot, rs mesh.RuleSet, svc *state.Service, subset string, port uint32) *TLSChoice {
+	choice := m.ruleTLS(rs, subset, port)
+	if choice == nil {
+		if eff := m.Policies.NamespaceMode(s, svc.Namespace); eff.Mode == state.ModeDisable {
+			return &TLSChoice{Inferred: eff.Source, Setting: mesh.TLSSetting{TLS: &state.ClientTLS{Mode: "DISABLE"}}}
+		}
+	}
+	return choice
+}
+
+func (m Model) ruleTLS(rs mesh.RuleSet, subset string, port uint32) *TLSChoice {
 	if !rs.Found() {
 		return nil
 	}
@@ -390,18 +407,36 @@ func rank(t mesh.TLSSetting) int {
 // target port, if it does: Istio mTLS to a pod without a proxy, plaintext to
 // a proxy enforcing STRICT. Auto mTLS sends mTLS exactly to pods with a
 // sidecar (their endpoints carry tlsMode istio), which always works.
+//
+// A port left out of interception (traffic.sidecar.istio.io/
+// excludeInboundPorts) reaches the application around Envoy: it takes
+// plaintext, and Istio mTLS to it fails — auto mTLS included, since the
+// endpoint still carries tlsMode istio (unless its mode there is DISABLE,
+// for which istiod drops that label: endpoints/mtls_checker.go).
 func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLSChoice) (Cause, *state.PeerAuthentication) {
-	if tls == nil {
-		return 0, nil
-	}
 	meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
-	switch tls.Setting.TLS.Mode {
-	case "ISTIO_MUTUAL":
-		if !meshed {
+	intercepted := !pod.Sidecar || pod.InboundIntercepted(target)
+	if tls == nil {
+		if pod.Sidecar && !intercepted && m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode != state.ModeDisable {
 			return MTLSToPlain, nil
 		}
+		return 0, nil
+	}
+	switch tls.Setting.TLS.Mode {
+	case "ISTIO_MUTUAL":
+		if !meshed || !intercepted {
+			return MTLSToPlain, nil
+		}
+		// A port whose mode is DISABLE gets only a plaintext filter chain:
+		// the proxy cannot terminate mTLS there. (Auto mTLS never meets
+		// this: istiod drops the endpoint's tlsMode label for it.)
+		if pod.Sidecar {
+			if eff := m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target); eff.Mode == state.ModeDisable {
+				return MTLSToPlain, eff.Source
+			}
+		}
 	case "DISABLE":
-		if !meshed {
+		if !meshed || !intercepted {
 			return 0, nil
 		}
 		if eff := m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target); eff.Mode == state.ModeStrict {

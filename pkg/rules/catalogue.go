@@ -1,5 +1,13 @@
 package rules
 
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/meshguard/meshguard/pkg/config"
+)
+
 // Entry describes one rule of the catalogue.
 type Entry struct {
 	ID          string
@@ -162,7 +170,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG310", Kind: KindVirtualService, Default: Warn,
 		Title:       "Upper-case header match",
-		Description: "Header matches with upper-case names never match: headers arrive lower-case.",
+		Description: "Header matches with upper-case names: Envoy lower-cases them (they match), but Istio's API wants lower-case keys.",
 		Fix:         "Write header names in lower case.",
 	},
 	{
@@ -211,4 +219,19 @@ func Lookup(id string) (Entry, bool) {
 		}
 	}
 	return Entry{}, false
+}
+
+// CheckConfig reports the first rule ID a configuration names (an override
+// or an exception) that the catalogue does not hold: a typo there would
+// silently change nothing.
+func CheckConfig(c *config.Config) error {
+	ids := c.RuleIDs()
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if e, ok := Lookup(id); !ok {
+			return fmt.Errorf("%s: %s is not a meshguard rule (see `meshguard rules`)", ids[id], id)
+		} else if e.Retired {
+			return fmt.Errorf("%s: %s is retired and never reports", ids[id], id)
+		}
+	}
+	return nil
 }

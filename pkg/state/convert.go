@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strconv"
 	"strings"
 
 	"istio.io/api/annotation"
@@ -96,6 +97,13 @@ func (f *podFields) lean() *Pod {
 			f.Labels[label.SidecarInject.Name] == "false",
 	}
 	_, lp.Sidecar = f.Annotations[annotation.SidecarStatus.Name]
+	lp.Excluded = portList(f.Annotations[annotation.SidecarTrafficExcludeInboundPorts.Name])
+	if inc, ok := f.Annotations[annotation.SidecarTrafficIncludeInboundPorts.Name]; ok && strings.TrimSpace(inc) != "*" {
+		lp.Intercepted = portList(inc)
+		if lp.Intercepted == nil {
+			lp.Intercepted = []uint32{} // "" intercepts nothing
+		}
+	}
 	for _, c := range f.InitContainers {
 		if c.Name == ProxyContainerName {
 			lp.Sidecar = true // native sidecar (restartPolicy: Always)
@@ -126,9 +134,22 @@ func (f *podFields) lean() *Pod {
 	return lp
 }
 
+// portList reads a comma-separated list of ports; entries that are no port
+// number are skipped.
+func portList(s string) []uint32 {
+	var out []uint32
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16); err == nil && n > 0 {
+			out = append(out, uint32(n))
+		}
+	}
+	return out
+}
+
 // FromService keeps a Service's selector and ports.
 func FromService(s *corev1.Service) *Service {
-	ls := &Service{Namespace: s.Namespace, Name: s.Name, Selector: s.Spec.Selector}
+	ls := &Service{Namespace: s.Namespace, Name: s.Name, Selector: s.Spec.Selector,
+		External: s.Spec.Type == corev1.ServiceTypeLoadBalancer || s.Spec.Type == corev1.ServiceTypeNodePort || len(s.Spec.ExternalIPs) > 0}
 	for _, p := range s.Spec.Ports {
 		sp := ServicePort{Name: p.Name, Port: p.Port, Protocol: p.Protocol}
 		if p.AppProtocol != nil {

@@ -103,8 +103,10 @@ type (
 		Conditions []conditionFields `json:"conditions"`
 	}
 	serviceSpec struct {
-		Selector map[string]string    `json:"selector"`
-		Ports    []corev1.ServicePort `json:"ports"`
+		Selector    map[string]string    `json:"selector"`
+		Ports       []corev1.ServicePort `json:"ports"`
+		Type        corev1.ServiceType   `json:"type"`
+		ExternalIPs []string             `json:"externalIPs"`
 	}
 )
 
@@ -191,7 +193,7 @@ func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 			return nil, fmt.Errorf("Service %s: spec: %w", env.Metadata.Name, err)
 		}
 		o.Service = FromService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Metadata.Namespace, Name: env.Metadata.Name},
-			Spec: corev1.ServiceSpec{Selector: spec.Selector, Ports: spec.Ports}})
+			Spec: corev1.ServiceSpec{Selector: spec.Selector, Ports: spec.Ports, Type: spec.Type, ExternalIPs: spec.ExternalIPs}})
 	case gv.Group == "" && env.Kind == "Secret":
 		var sec corev1.Secret
 		if err := json.Unmarshal(data, &sec); err != nil {

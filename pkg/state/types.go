@@ -5,6 +5,7 @@
 package state
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,6 +54,20 @@ type Pod struct {
 	InjectOptOut bool
 	HostNetwork  bool
 	Ready        bool
+	// Intercepted lists, when not nil, the only inbound ports the sidecar
+	// intercepts; Excluded the ones it leaves to the application
+	// (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts).
+	// Traffic to other ports reaches the application around Envoy.
+	Intercepted, Excluded []uint32
+}
+
+// InboundIntercepted reports whether the pod's sidecar sees inbound traffic
+// to a container port (iptables or istio-cni redirect it to Envoy).
+func (p *Pod) InboundIntercepted(port uint32) bool {
+	if slices.Contains(p.Excluded, port) {
+		return false
+	}
+	return p.Intercepted == nil || slices.Contains(p.Intercepted, port)
 }
 
 // Finished reports whether the pod has terminated and serves nothing any more.
@@ -83,6 +98,7 @@ func (p *Pod) DeepCopyObject() runtime.Object {
 		}
 	}
 	c.Ports = append([]NamedPort(nil), p.Ports...)
+	c.Intercepted, c.Excluded = slices.Clone(p.Intercepted), slices.Clone(p.Excluded)
 	return &c
 }
 
@@ -109,6 +125,10 @@ type Service struct {
 	Name      string
 	Selector  map[string]string
 	Ports     []ServicePort
+	// External: reachable from outside the cluster (type LoadBalancer or
+	// NodePort, or externalIPs): clients and load balancers' health checks
+	// call its pods in plaintext, through no proxy of the mesh.
+	External bool
 }
 
 // MTLSMode is a PeerAuthentication mutual TLS mode.

@@ -3,6 +3,9 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -143,7 +146,7 @@ func TestCanaryToUnreadyPodsIsDeniedUntilTheyAreReady(t *testing.T) {
 	cleanupObject(t, canary)
 
 	// MG203: with the canary in place, a rule edit that leaves v2 selecting
-	// no pod is denied.
+	// no Ready pod is denied: 10% of working traffic would fail.
 	broken := obj(t, `{apiVersion: networking.istio.io/v1beta1, kind: DestinationRule, metadata: {name: reviews, namespace: rt-shop},
   spec: {host: reviews, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}, subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2-typo}}]}}`)
 	eventually(t, "relabelled subset denied", func() error {
@@ -153,7 +156,7 @@ func TestCanaryToUnreadyPodsIsDeniedUntilTheyAreReady(t *testing.T) {
 			return err
 		}
 		broken.SetResourceVersion(cur.GetResourceVersion())
-		return deniedWith(k8s.Update(ctx(), broken.DeepCopy()), "[MG203] spec.subsets[1].labels: subset v2 selects no running pod of Service rt-shop/reviews")
+		return deniedWith(k8s.Update(ctx(), broken.DeepCopy()), "[MG203] spec.subsets[1].labels: subset v2 selects no Ready pod of Service rt-shop/reviews")
 	})
 }
 
@@ -166,7 +169,32 @@ func TestDeletingRoutedDestinationRule(t *testing.T) {
 	eventually(t, "route to v1 allowed", func() error { return k8s.Create(ctx(), vs.DeepCopy()) })
 	dr := obj(t, `{apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: {name: reviews, namespace: rt-shop}}`)
 	eventually(t, "deleting the routed rule denied", func() error {
-		return deniedWith(k8s.Delete(ctx(), dr.DeepCopy()), "[MG204] spec.subsets: deleting the rule leaves subset v1 undefined for proxies in rt-shop, but VirtualService rt-shop/reviews-v1 sends 100% of a route's traffic to it")
+		return deniedWith(k8s.Delete(ctx(), dr.DeepCopy()), "[MG204] spec.subsets: deleting the rule leaves subset v1 undefined for sidecars in rt-shop, but VirtualService rt-shop/reviews-v1 sends 100% of a route's traffic to it")
+	})
+	t.Run("check against the live cluster judges the same deletes", func(t *testing.T) {
+		// The live objects are adopted, so --delete finds both kinds.
+		bin, dir := meshguardBinary(t), t.TempDir()
+		for _, c := range []struct {
+			manifest, want string
+			exit           int
+		}{
+			{`{apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: {name: reviews, namespace: rt-shop}}`, "[MG204]", 1},
+			{`{apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: {name: reviews-v1, namespace: rt-shop}}`, "no findings", 0},
+		} {
+			f := filepath.Join(dir, "delete.yaml")
+			if err := os.WriteFile(f, []byte(c.manifest), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "check", "--delete", "-f", f, "--kubeconfig", kubeconfig).CombinedOutput()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			if code != c.exit || !strings.Contains(string(out), c.want) {
+				t.Errorf("check --delete %s: want exit %d with %q, got %d:\n%s", c.manifest, c.exit, c.want, code, out)
+			}
+		}
 	})
 	if err := k8s.Delete(ctx(), vs); err != nil {
 		t.Fatal(err)

@@ -47,14 +47,19 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 			}
 			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods STRICT by %s: %s)", ref, f.Bad, f.Ready, src, strings.Join(f.Pods, ", ")))
 		}
-		rule := "a DestinationRule"
-		if first.TLS != nil {
-			rule = "DestinationRule " + first.TLS.Rule.Namespace + "/" + first.TLS.Rule.Name
+		rule := "a DestinationRule (tls mode DISABLE)"
+		switch {
+		case first.TLS != nil && first.TLS.Rule != nil:
+			rule = "DestinationRule " + first.TLS.Rule.Namespace + "/" + first.TLS.Rule.Name + " (tls mode DISABLE)"
+		case first.TLS != nil && first.TLS.Inferred != nil:
+			// istiod infers a Service's mode from its namespace's policy and
+			// turns auto mTLS off for it, whatever the workload policies say.
+			rule = fmt.Sprintf("auto mTLS, turned to plaintext by the DISABLE of PeerAuthentication %s/%s,", first.TLS.Inferred.Namespace, first.TLS.Inferred.Name)
 		}
 		f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key, Subjects: g.Clients()}
 		switch {
 		case in.Change.Ref.Kind == rules.KindPeerAuthentication:
-			f.Message = fmt.Sprintf("STRICT would reset the plaintext that %s (tls mode DISABLE) makes %s send to %s — set that rule's tls mode to ISTIO_MUTUAL (or remove its tls block) first, or keep these pods PERMISSIVE",
+			f.Message = fmt.Sprintf("%s makes %s send plaintext to %s, whose proxies enforce STRICT there: every connection is reset — use ISTIO_MUTUAL (or drop the DISABLE) first, or keep these pods PERMISSIVE",
 				rule, rules.ClientList(g.Clients()), serviceRefs(services))
 		default:
 			f.Message = fmt.Sprintf("DISABLE sends plaintext from %s to %s: every connection is reset — use ISTIO_MUTUAL, or remove the tls block",

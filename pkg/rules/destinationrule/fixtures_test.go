@@ -10,10 +10,12 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG201": {
-		"preexisting legacy/billing":    {`warn pre-existing spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar"`},
-		"wildcard istio-system/default": {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards *.local reaches 3 Service(s) whose servers have no proxy to terminate it: legacy/billing (1 of 1 Ready pods without a sidecar: billing-0); default/kubernetes (no selector: its endpoints are outside the mesh); legacy/ledger-db (no selector"`},
-		"wildcard default/api-server":   {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards kubernetes.default.svc.cluster.local, but it has no selector, so its endpoints are outside the mesh"`},
-		"mutual legacy/billing":         {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar (billing-0): requests from sidecars in"`},
+		"preexisting legacy/billing":           {`warn pre-existing spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar"`},
+		"wildcard istio-system/default":        {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards *.local reaches 3 Service(s) whose servers have no proxy to terminate it: legacy/billing (1 of 1 Ready pods without a sidecar on that port: billing-0); default/kubernetes (no selector: its endpoints are outside the mesh); legacy/ledger-db (no selector"`},
+		"wildcard default/api-server":          {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards kubernetes.default.svc.cluster.local, but it has no selector, so its endpoints are outside the mesh"`},
+		"port-disabled shop/productpage-plain": {`deny spec.portLevelMtls "ISTIO_MUTUAL towards productpage.shop.svc.cluster.local, but PeerAuthentication shop/productpage-plain sets DISABLE on that port of 1 of its 1 Ready pods (productpage-1)"`},
+		"port-disabled shop/reviews-plain":     {},
+		"mutual legacy/billing":                {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in"`},
 	},
 	"MG202": {
 		"preexisting shop/ratings-plain": {`warn pre-existing spec.trafficPolicy.tls.mode "DISABLE sends plaintext from sidecars in shop to shop/ratings (1 of 1 Ready pods STRICT by PeerAuthentication shop/ratings-strict"`},

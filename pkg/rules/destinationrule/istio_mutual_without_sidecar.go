@@ -21,13 +21,25 @@ type istioMutualWithoutSidecar struct{ drRule }
 
 func (istioMutualWithoutSidecar) ID() string { return "MG201" }
 
+// A PeerAuthentication that sets DISABLE on a port leaves its proxies no
+// mTLS filter chain there, so clients whose rule says ISTIO_MUTUAL fail the
+// same way: the policy write is judged too.
 func (istioMutualWithoutSidecar) WriteKinds() []string {
-	return []string{rules.KindDestinationRule, rules.KindVirtualService}
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication}
 }
 
 func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
-	for _, g := range rules.GroupFailures(in.Failures(paths.MTLSToPlain), func(f rules.PathFailure) string { return tlsField(in, f) }) {
+	key := func(f rules.PathFailure) string {
+		if in.Change.Ref.Kind != rules.KindPeerAuthentication {
+			return tlsField(in, f)
+		}
+		if pa := in.PA; pa != nil && pa.Mode != "DISABLE" && len(pa.PortModes) > 0 {
+			return "spec.portLevelMtls"
+		}
+		return "spec.mtls.mode"
+	}
+	for _, g := range rules.GroupFailures(in.Failures(paths.MTLSToPlain), key) {
 		action, held := g.Verdict()
 		var services, detail []string
 		for _, pf := range g.Failures {
@@ -36,24 +48,43 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 			if containsPrefix(services, ref) {
 				continue
 			}
+			if f.Policy != nil {
+				why := fmt.Sprintf("PeerAuthentication %s/%s sets DISABLE on that port of %d of its %d Ready pods (%s), whose proxies then accept only plaintext there",
+					f.Policy.Namespace, f.Policy.Name, f.Bad, f.Ready, strings.Join(f.Pods, ", "))
+				services = append(services, ref+" ("+why+")")
+				detail = append(detail, why)
+				continue
+			}
 			if len(f.Service.Selector) == 0 {
 				services = append(services, ref+" (no selector: its endpoints are outside the mesh)")
 				detail = append(detail, "it has no selector, so its endpoints are outside the mesh")
 				continue
 			}
-			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods without a sidecar: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
-			detail = append(detail, fmt.Sprintf("%d of its %d Ready pods have no sidecar (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
+			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods without a sidecar on that port: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
+			detail = append(detail, fmt.Sprintf("%d of its %d Ready pods have no sidecar on that port, or one that does not intercept it (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 		}
 		first := g.Failures[0].Failure
 		f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key, Subjects: g.Clients()}
 		host := first.Host
-		if first.TLS != nil {
+		if first.TLS != nil && first.TLS.Rule != nil {
 			host = first.TLS.Rule.Host
 		}
-		if len(services) == 1 {
-			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s, but %s: requests from %s fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
-				first.Host, detail[0], rules.ClientList(g.Clients()))
-		} else {
+		mode := "ISTIO_MUTUAL"
+		if first.TLS == nil {
+			mode = "auto mTLS (the endpoints carry tlsMode istio)"
+		}
+		switch {
+		case len(services) == 1 && first.Policy != nil:
+			fix := "keep the port PERMISSIVE until the DestinationRule stops forcing ISTIO_MUTUAL (with tls unset, auto mTLS sends plaintext where mTLS is disabled)"
+			if in.Change.Ref.Kind != rules.KindPeerAuthentication {
+				fix = "leave tls unset for this host (auto mTLS sends plaintext where mTLS is disabled), or make that port PERMISSIVE first"
+			}
+			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — %s",
+				mode, first.Host, detail[0], rules.ClientList(g.Clients()), fix)
+		case len(services) == 1:
+			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
+				mode, first.Host, detail[0], rules.ClientList(g.Clients()))
+		default:
 			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s reaches %d Service(s) whose servers have no proxy to terminate it: %s — requests to them fail the TLS handshake; inject them first, or exclude these hosts (a more specific rule with mode DISABLE) until they are",
 				host, len(services), serviceRefs(services))
 		}
@@ -74,7 +105,7 @@ func tlsField(in *rules.Input, pf rules.PathFailure) string {
 	f := pf.Failure
 	switch {
 	case in.DR != nil || in.Change.OldDR != nil:
-		if f.TLS != nil && in.DR != nil && f.TLS.Rule.Namespace == in.DR.Namespace && f.TLS.Rule.Name == in.DR.Name {
+		if f.TLS != nil && f.TLS.Rule != nil && in.DR != nil && f.TLS.Rule.Namespace == in.DR.Namespace && f.TLS.Rule.Name == in.DR.Name {
 			return f.TLS.Setting.Field + ".mode"
 		}
 		if pf.Broken {

@@ -18,6 +18,8 @@ var fixtures = map[string]map[string][]string{
 		"override legacy/migration (unset)": {`deny spec.mtls.mode "the mesh-wide STRICT of istio-system/default now reaching"`},
 		"override istio-system/default":     {`warn pre-existing spec.mtls.mode "mesh-wide STRICT would reject plaintext from 2 pods outside"`},
 		"preexisting legacy/strict":         {`warn pre-existing spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh"`},
+		"external shop/default":             {`deny spec.mtls.mode "STRICT would reject the plaintext that callers outside the cluster (clients, load balancers' health checks) send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80: web-5d9c7f-8xk2p"`},
+		"external shop/web-strict":          {`deny spec.mtls.mode "send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80"`},
 	},
 	"MG102": {
 		"addons istio-system/default": {`warn spec.mtls.mode "4 pods outside the mesh (4 kept out on purpose) in batch, cache, and 2 more would be refused"`},

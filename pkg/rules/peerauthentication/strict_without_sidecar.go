@@ -2,6 +2,8 @@ package peerauthentication
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
@@ -29,14 +31,82 @@ func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 	if !ok {
 		return nil
 	}
+	var out []rules.Finding
 	switch level {
 	case mesh.LevelMesh:
-		return r.meshWide(in)
+		out = r.meshWide(in)
 	case mesh.LevelNamespace:
-		return r.namespaceWide(in, in.Change.Ref.Namespace)
-	default:
-		return nil // workload policies need no coverage of their neighbours (MG102)
+		out = r.namespaceWide(in, in.Change.Ref.Namespace)
+	case mesh.LevelIgnored:
+		return nil
 	}
+	// Workload policies need no coverage of their in-mesh neighbours (MG102),
+	// but callers from outside the cluster are cut off at any level.
+	return append(out, r.externalCallers(in, level)...)
+}
+
+// externalCallers denies STRICT over meshed pods that a Service reachable
+// from outside the cluster (LoadBalancer, NodePort, externalIPs) selects
+// directly: outside clients and cloud load balancers' health checks send
+// plaintext, and no proxy of the mesh sits in front of them. A port left out
+// of interception or kept PERMISSIVE still takes it; gateways enforce no
+// PeerAuthentication, so Services fronting them are fine.
+func (r strictWithoutSidecar) externalCallers(in *rules.Input, level mesh.Level) []rules.Finding {
+	nss := []string{in.Change.Ref.Namespace}
+	if level == mesh.LevelMesh {
+		nss = in.State.NamespaceNames()
+	}
+	var out []rules.Finding
+	for _, ns := range nss {
+		if in.Config.Excluded(ns) {
+			continue
+		}
+		for _, svc := range in.State.Services(ns) {
+			if !svc.External {
+				continue
+			}
+			var pods []string
+			var ports []string
+			count := 0
+			in.State.ForEachServicePod(svc.Namespace, svc.Name, func(p *state.Pod) bool {
+				if p.Finished() || !p.Ready || (!p.Sidecar && !mesh.Ambient(p, in.State.Namespace(p.Namespace))) || gatewayPod(p) {
+					return true
+				}
+				for _, sp := range svc.Ports {
+					target := mesh.TargetPort(sp, p)
+					if target == 0 || (p.Sidecar && !p.InboundIntercepted(target)) {
+						continue
+					}
+					if in.Policies.WorkloadMode(in.State, p.Namespace, p.Labels, target).Mode == state.ModeStrict {
+						count++
+						if len(pods) < examples {
+							pods = append(pods, p.Name)
+						}
+						port := fmt.Sprint(sp.Port)
+						if !slices.Contains(ports, port) {
+							ports = append(ports, port)
+						}
+						break
+					}
+				}
+				return true
+			})
+			if count == 0 {
+				continue
+			}
+			ref := svc.Namespace + "/" + svc.Name
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: "external:" + ref, Subjects: []string{ref},
+				Message: fmt.Sprintf("STRICT would reject the plaintext that callers outside the cluster (clients, load balancers' health checks) send through Service %s, reachable from outside, to %s on port %s: %s — keep those ports PERMISSIVE (portLevelMtls), exclude them from interception (traffic.sidecar.istio.io/excludeInboundPorts), or route outside traffic through an ingress gateway",
+					ref, plural(count, "meshed pod", "meshed pods"), strings.Join(ports, ", "), list(pods, count))})
+		}
+	}
+	return out
+}
+
+// gatewayPod: an Istio ingress or egress gateway (its listeners follow its
+// Gateway's TLS, not PeerAuthentication).
+func gatewayPod(p *state.Pod) bool {
+	return p.Labels["istio"] == "ingressgateway" || p.Labels["istio"] == "egressgateway"
 }
 
 // fixes are the remedies that work for an accidental outsider: a PERMISSIVE

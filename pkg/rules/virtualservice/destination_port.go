@@ -4,47 +4,60 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
-// destinationPort (MG304) denies a destination port the Service does not
-// expose, and a missing port towards a multi-port Service where Istio cannot
-// infer one: from a gateway, or towards another host than the one served.
+// destinationPort (MG304) explains routes to a port the destination Service
+// does not expose: the proxy has no such cluster (503). A destination
+// without a port takes the Service's only port, or else the listener's port
+// (pilot/pkg/networking/core/route: GetDestinationCluster) — so a sidecar
+// route without a port to another multi-port Service works where that
+// Service has the port being called (Flagger's podinfo -> podinfo-primary),
+// and breaks on a gateway, whose listener port (80, 443) the Service seldom
+// has. A port that does not exist warns even when no client uses the route yet.
 type destinationPort struct{ vsRule }
 
 func (destinationPort) ID() string { return "MG304" }
+
+func (destinationPort) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
 func (r destinationPort) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS
 	if vs == nil {
 		return nil
 	}
-	var served []string
-	for _, h := range vs.Hosts {
-		served = append(served, in.Routing.Hosts.FQDN(h, vs.Namespace))
-	}
 	var out []rules.Finding
+	seen := map[string]bool{}
+	for _, g := range routeFailures(in, paths.NoPort) {
+		action, held := g.Verdict()
+		f := g.Failures[0].Failure
+		seen[f.Field] = true
+		finding := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Key: f.Field, Subjects: g.Clients()}
+		if f.Dest.Port != 0 {
+			finding.Field = f.Field + ".port.number"
+			finding.Message = fmt.Sprintf("port %d is not a port of Service %s/%s (it exposes %s): those requests fail with 503 — use one of its ports (Service ports, not container ports)",
+				f.Dest.Port, f.Service.Namespace, f.Service.Name, ports(f.Service))
+		} else {
+			finding.Field = f.Field + ".port"
+			finding.Message = fmt.Sprintf("no destination port, so Istio uses the port called (%d) for %s, but Service %s/%s exposes %d ports (%s) and not that one: those requests fail with 503 — set destination.port.number",
+				f.Port, rules.ClientList(g.Clients()), f.Service.Namespace, f.Service.Name, len(f.Service.Ports), ports(f.Service))
+		}
+		if action == rules.Warn {
+			finding.Message = "nothing reached that host before, so nothing breaks yet: " + finding.Message
+		}
+		out = append(out, finding)
+	}
 	vs.Destinations(func(field string, d state.Destination, _ []state.Destination, _ bool) bool {
-		res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
-		svc := res.Service
-		if svc == nil {
+		if seen[field] || d.Port == 0 {
 			return true
 		}
-		switch {
-		case d.Port != 0 && !slices.ContainsFunc(svc.Ports, func(p state.ServicePort) bool { return uint32(p.Port) == d.Port }):
-			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field + ".port.number", Key: field,
-				Message: fmt.Sprintf("port %d is not a port of Service %s/%s (it exposes %s): those requests fail with 503 — use one of its ports (Service ports, not container ports)",
+		svc := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace).Service
+		if svc != nil && !slices.ContainsFunc(svc.Ports, func(p state.ServicePort) bool { return uint32(p.Port) == d.Port }) {
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field + ".port.number", Key: field,
+				Message: fmt.Sprintf("port %d is not a port of Service %s/%s (it exposes %s); no client uses this route yet, but when one does those requests fail with 503 — use one of its ports",
 					d.Port, svc.Namespace, svc.Name, ports(svc))})
-		case d.Port == 0 && len(svc.Ports) > 1 && (mesh.BoundToGateway(vs) || !slices.Contains(served, res.FQDN)):
-			why := "the route is bound to a gateway"
-			if !mesh.BoundToGateway(vs) {
-				why = "it is not the host this VirtualService serves"
-			}
-			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field + ".port", Key: field,
-				Message: fmt.Sprintf("Service %s/%s exposes %d ports (%s) and %s, so Istio cannot pick one — set destination.port.number",
-					svc.Namespace, svc.Name, len(svc.Ports), ports(svc), why)})
 		}
 		return true
 	})

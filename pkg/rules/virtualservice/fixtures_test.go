@@ -10,6 +10,7 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
+		"tcp-port legacy/ledger-db":     {},
 		"preexisting shop/reviews":      {`warn pre-existing spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in shop use"`},
 		"gateway shop/reviews-public":   {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
 		"lookup shop/reviews (v2)":      {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
@@ -28,9 +29,9 @@ var fixtures = map[string]map[string][]string{
 		"hosts shop/external":     {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
 	},
 	"MG304": {
-		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
-		"ports shop/reviews":       {`deny spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews (it exposes"`},
-		"ports shop/productpage":   {`deny spec.http[0].route[0].destination.port "Service shop/ratings exposes 2 ports (9080, 9090) and it is"`},
+		"preexisting shop/reviews":  {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
+		"ports shop/reviews":        {`deny spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews (it exposes"`},
+		"ports shop/ratings-public": {`deny spec.http[0].route[0].destination.port "no destination port, so Istio uses the port called (80) for gateway istio-system/public-gw (istio-system), but Service shop/ratings exposes 2 ports (9080, 9090) and not that one"`},
 	},
 	"MG305": {
 		"preexisting shop/typo":       {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},
@@ -54,10 +55,11 @@ var fixtures = map[string]map[string][]string{
 		"order shop/shadowed": {`warn spec.http[1] "http[1] can never match: http[0] above it matches every"`},
 	},
 	"MG309": {
-		"protocol shop/ratings": {`warn spec.http[0].route "HTTP route to ratings port 9080 (named \"web\") with no"`},
+		"protocol shop/ratings":     {`warn spec.http[0].route "HTTP route to ratings port 9080 (named \"web\") with no"`},
+		"protocol legacy/ledger-db": {`warn spec.http[0].route "HTTP route to ledger-db port 5432, which its name declares TCP: sidecars apply only tcp routes there"`},
 	},
 	"MG310": {
-		"headers shop/upper": {`warn spec.http[0].match[0].headers "header X-User never matches: headers arrive lower-case;"`},
+		"headers shop/upper": {`warn spec.http[0].match[0].headers "header X-User is written in upper case: Envoy lower-cases header names, so it matches x-user"`},
 	},
 }
 

@@ -26,12 +26,7 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	var out []rules.Finding
-	for _, g := range rules.GroupFailures(in.Failures(paths.NoReady), func(f rules.PathFailure) string {
-		if !sameVS(f.Failure.VS, vs) {
-			return ""
-		}
-		return f.Failure.Field
-	}) {
+	for _, g := range routeFailures(in, paths.NoReady) {
 		action, held := g.Verdict()
 		f := g.Failures[0].Failure
 		what := f.Host

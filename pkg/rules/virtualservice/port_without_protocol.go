@@ -63,10 +63,25 @@ func (r portWithoutProtocol) Check(in *rules.Input) []rules.Finding {
 					continue
 				}
 				seen[key] = true
-				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.http[%d].route", i), Key: key,
-					Message: fmt.Sprintf("HTTP route to %s port %d (named %q) with no protocol: Istio may treat it as TCP; name it http-… or set appProtocol", d.Host, p.Port, p.Name)})
+				msg := fmt.Sprintf("HTTP route to %s port %d (named %q) with no protocol: Istio may treat it as TCP; name it http-… or set appProtocol", d.Host, p.Port, p.Name)
+				if proto := declaredProtocol(p.Name); proto != "" {
+					msg = fmt.Sprintf("HTTP route to %s port %d, which its name declares %s: sidecars apply only tcp routes there, so this route never applies to that port; name it http-… if it carries HTTP", d.Host, p.Port, proto)
+				}
+				out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.http[%d].route", i), Key: key, Message: msg})
 			}
 		}
 	}
 	return out
+}
+
+// declaredProtocol is the non-HTTP protocol a port name declares to Istio
+// ("tcp", "mongo-db"), or "" when it declares none.
+func declaredProtocol(name string) string {
+	name = strings.ToLower(name)
+	for _, proto := range []string{"tcp", "mongo", "mysql", "redis"} {
+		if name == proto || strings.HasPrefix(name, proto+"-") {
+			return strings.ToUpper(proto)
+		}
+	}
+	return ""
 }

@@ -33,16 +33,22 @@ func (r undefinedSubset) Check(in *rules.Input) []rules.Finding {
 		return nil
 	}
 	var out []rules.Finding
-	groups := rules.GroupFailures(in.Failures(paths.NoSubset), func(f rules.PathFailure) string {
-		if !sameVS(f.Failure.VS, vs) {
+	for _, g := range routeFailures(in, paths.NoSubset) {
+		out = append(out, r.route(in, g))
+	}
+	return append(out, r.mirrors(in, vs)...)
+}
+
+// routeFailures groups the failures of cause c by the destination field of
+// the written VirtualService they come from; failures of other
+// VirtualServices' routes are not the write's to explain.
+func routeFailures(in *rules.Input, c paths.Cause) []rules.Group {
+	return rules.GroupFailures(in.Failures(c), func(f rules.PathFailure) string {
+		if !sameVS(f.Failure.VS, in.VS) {
 			return ""
 		}
 		return f.Failure.Field
 	})
-	for _, g := range groups {
-		out = append(out, r.route(in, g))
-	}
-	return append(out, r.mirrors(in, vs)...)
 }
 
 func sameVS(a, b *state.VirtualService) bool {

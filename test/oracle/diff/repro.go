@@ -54,7 +54,7 @@ func writeCase(t *testing.T, name string, state []judge.Object, change judge.Obj
 	if del {
 		flag = " --delete"
 	}
-	note := fmt.Sprintf("meshguard: %s\nistiod:    deny=%v excused=%v\n  %s\n\nreproduce:\n  meshguard check --state %[4]s/state.yaml -f %[4]s/change.yaml%[5]s -o json\n  (cd test/oracle && go run ./cmd/judge --state %[4]s/state.yaml -f %[4]s/change.yaml%[5]s --paths)\n",
+	note := fmt.Sprintf("meshguard: %s\nistiod:    deny=%v excused=%v\n  %s\n\nreproduce:\n  meshguard check --state %[5]s/state.yaml -f %[5]s/change.yaml%[6]s -o json\n  (cd test/oracle && go run ./cmd/judge --state %[5]s/state.yaml -f %[5]s/change.yaml%[6]s --paths)\n",
 		meshguard, v.Deny, v.Excused, strings.Join(v.Reasons, "\n  "), dir, flag)
 	if err := os.WriteFile(filepath.Join(dir, "verdicts.txt"), []byte(note), 0o644); err != nil {
 		t.Fatal(err)

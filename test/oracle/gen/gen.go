@@ -368,6 +368,7 @@ func (b *builder) destinationRule(s svcInfo, name string) map[string]any {
 	if b.chance(0.05) {
 		b.feature("dr:workload-selector")
 		spec["workloadSelector"] = map[string]any{"matchLabels": map[string]any{"app": "client-" + ns}}
+		delete(spec, "exportTo") // Istio refuses exportTo beyond the namespace with a selector
 	}
 	o["spec"] = spec
 	b.feature("kind:DestinationRule")

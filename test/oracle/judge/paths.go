@@ -104,7 +104,14 @@ func httpPort(sp corev1.ServicePort) bool {
 			return true
 		}
 	}
-	return false
+	// A port without a known protocol is sniffed: HTTP requests take the
+	// HTTP routes (pkg/config/protocol: Unsupported).
+	for _, pre := range []string{"tcp", "tls", "https", "mongo", "mysql", "redis", "udp"} {
+		if p == pre || strings.HasPrefix(p, pre+"-") {
+			return false
+		}
+	}
+	return true
 }
 
 // sidecarGroups are the meshed, live, non-gateway pods grouped by namespace
