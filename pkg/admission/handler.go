@@ -78,6 +78,7 @@ var reviewedGroups = map[string]string{
 func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
 	dryRun := req.DryRun != nil && *req.DryRun
+	wouldDeny := false // enforcement: warn turned a deny into a warning
 	// The request's key/values are attached only when something is logged:
 	// WithValues on every review would cost an allocation-heavy logger clone.
 	log := func() logr.Logger {
@@ -95,6 +96,8 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 			decision = "error"
 		case !resp.Allowed:
 			decision = "denied"
+		case wouldDeny:
+			decision = "would_deny"
 		}
 		kind := kindLabel(req.Kind.Kind)
 		reviews.WithLabelValues(kind, operationLabel(string(req.Operation)), decision, strconv.FormatBool(dryRun)).Inc()
@@ -152,8 +155,16 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	}
 	for _, r := range verdict.Results {
 		findings.WithLabelValues(r.Rule, string(r.Action)).Inc()
-		if r.Action == rules.Deny {
+		switch {
+		case r.Action == rules.Deny:
 			log().Info("Denying", keyRule, r.Rule)
+		case r.WouldDeny:
+			wouldDeny = true
+			log().Info("Would deny (enforcement: warn)", keyRule, r.Rule)
+		}
+		if r.Exception != "" {
+			excepted.WithLabelValues(r.Exception).Inc()
+			log().Info("Excepted", keyRule, r.Rule, "exception", r.Exception)
 		}
 	}
 	denial, warnings := Render(verdict)

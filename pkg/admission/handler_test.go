@@ -176,9 +176,13 @@ func TestWarningsStayWithinTheAPIServerBudget(t *testing.T) {
 
 func TestAbsenceIsConfirmedBeforeDenying(t *testing.T) {
 	h := newHandler(config.Default())
-	// The pods are cached, their Service was created a moment ago and is not.
-	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "late-1", Phase: "Running", Ready: true, Labels: map[string]string{"app": "late"}})
-	vs := `{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"late","namespace":"legacy"},"spec":{"hosts":["late"],"http":[{"route":[{"destination":{"host":"late"}}]}]}}`
+	// Sidecars call reviews; the route sends them to late, whose pods are
+	// cached but whose Service was created a moment ago and is not.
+	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+		Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "reviews-1", Phase: "Running", Ready: true, Sidecar: true, Labels: map[string]string{"app": "reviews"}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "late-1", Phase: "Running", Ready: true, Sidecar: true, Labels: map[string]string{"app": "late"}})
+	vs := `{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"late","namespace":"legacy"},"spec":{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"late"}}]}]}}`
 	req := request(admissionv1.Create, "VirtualService", "networking.istio.io", "legacy", vs)
 
 	resp := h.Handle(context.Background(), req)

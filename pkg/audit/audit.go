@@ -35,7 +35,7 @@ func Run(sess *check.Session, cfg *config.Config, namespaces []string) report.Re
 				continue
 			}
 			rep.Findings = append(rep.Findings, report.Finding{Rule: r.Rule, Action: string(r.Action), Operation: Operation,
-				Kind: o.Ref.Kind, Namespace: o.Ref.Namespace, Name: o.Ref.Name, Field: r.Field, Message: r.Message})
+				Kind: o.Ref.Kind, Namespace: o.Ref.Namespace, Name: o.Ref.Name, Field: r.Field, Message: r.Message, Exception: r.Exception})
 			rep.Denied = rep.Denied || r.Action == rules.Deny
 		}
 	}

@@ -117,7 +117,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		for _, r := range verdict.Results {
 			rep.Findings = append(rep.Findings, Finding{
 				Rule: r.Rule, Action: string(r.Action), Operation: string(change.Operation), Kind: obj.Ref.Kind,
-				Namespace: obj.Ref.Namespace, Name: obj.Ref.Name, Field: r.Field, Message: r.Message, Preexisting: r.Preexisting,
+				Namespace: obj.Ref.Namespace, Name: obj.Ref.Name, Field: r.Field, Message: r.Message, Preexisting: r.Preexisting, Exception: r.Exception,
 				File: d.File, Line: d.Line,
 			})
 		}

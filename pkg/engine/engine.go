@@ -176,7 +176,7 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 		return &paths.Verdict{}
 	}
 	clients := m.Clients(sc, before, after)
-	v := paths.Diff(m.Paths(before, clients, sc), m.Paths(after, clients, sc))
+	v := paths.Diff(m.Paths(before, clients, sc), m.Paths(after, clients, sc), m.PlaintextReach(before))
 	return &v
 }
 

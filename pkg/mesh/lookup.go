@@ -87,9 +87,11 @@ func (r Routing) Lookup(s state.Snapshot, fqdn, clientNS, serviceNS string) Rule
 	root := r.root()
 	if clientNS != root {
 		if rs := r.mostSpecific(s, clientNS, fqdn, func(dr *state.DestinationRule) bool { return localTo(dr, clientNS) }); rs.Found() {
+			rs.Rules = consolidate(rs.Rules, nil)
 			return rs
 		}
 	} else if rs := r.mostSpecific(s, root, fqdn, privateOnly); rs.Found() {
+		rs.Rules = consolidate(rs.Rules, nil)
 		return rs
 	}
 	for _, ns := range []string{serviceNS, root} {
@@ -97,12 +99,73 @@ func (r Routing) Lookup(s state.Snapshot, fqdn, clientNS, serviceNS string) Rule
 			continue
 		}
 		rs := r.mostSpecific(s, ns, fqdn, func(dr *state.DestinationRule) bool { return !privateOnly(dr) })
-		rs.Rules = filterRules(rs.Rules, func(dr *state.DestinationRule) bool { return exportedTo(dr.ExportTo, clientNS) })
+		rs.Rules = consolidate(rs.Rules, func(exportTo []string) bool { return exportedTo(exportTo, clientNS) })
 		if rs.Found() {
 			return rs
 		}
 	}
 	return RuleSet{}
+}
+
+// consolidate follows istiod's merge of one namespace's rules for one host
+// (pilot/pkg/model/destination_rule.go mergeDestinationRule, with
+// EnableEnhancedDestinationRuleMerge, its default) and returns the rules a
+// sidecar ends up with. Rules are taken oldest first; one whose exportTo
+// equals an entry's, or is a superset of a non-empty one, merges into that
+// entry (the entry's first policy stays, its subsets are added); otherwise,
+// or when a later entry differs, it also stands as an entry of its own
+// (the loop's last comparison decides, as istiod's does). Of the entries
+// visible to the client, the sidecar uses the last
+// (SidecarScope.DestinationRule keeps the last one without a selector).
+// visible nil: every entry is.
+func consolidate(drs []*state.DestinationRule, visible func(exportTo []string) bool) []*state.DestinationRule {
+	if len(drs) < 2 && (visible == nil || len(drs) == 0 || visible(drs[0].ExportTo)) {
+		return drs
+	}
+	type entry struct {
+		exportTo []string
+		from     []*state.DestinationRule
+	}
+	var entries []*entry
+	for _, dr := range drs {
+		set := exportSet(dr.ExportTo)
+		separate := true
+		for _, e := range entries {
+			switch {
+			case slices.Equal(set, e.exportTo), len(e.exportTo) > 0 && superset(set, e.exportTo):
+				separate = false
+				e.from = append(e.from, dr)
+			default:
+				separate = true
+			}
+		}
+		if separate || len(entries) == 0 {
+			entries = append(entries, &entry{exportTo: set, from: []*state.DestinationRule{dr}})
+		}
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if visible == nil || visible(entries[i].exportTo) {
+			return entries[i].from
+		}
+	}
+	return nil
+}
+
+// exportSet is an exportTo list as the set istiod compares: sorted, once each.
+func exportSet(exportTo []string) []string {
+	out := slices.Clone(exportTo)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// superset reports whether sorted set a holds every element of sorted set b.
+func superset(a, b []string) bool {
+	for _, x := range b {
+		if _, ok := slices.BinarySearch(a, x); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // mostSpecific returns the rules of ns that pass in and whose host is the
@@ -174,15 +237,6 @@ func exportedTo(exportTo []string, ns string) bool {
 	return false
 }
 
-func filterRules(drs []*state.DestinationRule, keep func(*state.DestinationRule) bool) []*state.DestinationRule {
-	var out []*state.DestinationRule
-	for _, dr := range drs {
-		if keep(dr) {
-			out = append(out, dr)
-		}
-	}
-	return out
-}
 
 // ClientNamespaces lists, sorted and once each, the namespaces whose proxies
 // use vs for traffic to fqdn and whose DestinationRule lookup can differ: the

@@ -55,6 +55,21 @@ func TestLookup(t *testing.T) {
 		{name: "rules for one host in one namespace merge, oldest first",
 			rules:  []*state.DestinationRule{dr("shop", "b", 1, "reviews", nil, "v2"), dr("shop", "a", 0, "reviews", nil, "v1")},
 			client: "frontend", want: "shop/a, shop/b"},
+		// EnableEnhancedDestinationRuleMerge: only rules with equal exportTo
+		// (or a superset of a non-empty one) merge; the sidecar takes the
+		// last entry it can see.
+		{name: "rules with different exportTo do not merge: the newer entry wins",
+			rules:  []*state.DestinationRule{dr("shop", "a", 0, "reviews", nil, "v1"), dr("shop", "b", 1, "reviews", []string{"."}, "v2")},
+			client: "shop", want: "shop/b"},
+		{name: "no exportTo and exportTo * are different sets to istiod",
+			rules:  []*state.DestinationRule{dr("shop", "a", 0, "reviews", []string{"*"}, "v1"), dr("shop", "b", 1, "reviews", nil, "v2")},
+			client: "shop", want: "shop/b"},
+		{name: "a superset of a non-empty exportTo merges",
+			rules:  []*state.DestinationRule{dr("shop", "a", 0, "reviews", []string{"."}, "v1"), dr("shop", "b", 1, "reviews", []string{".", "frontend"}, "v2")},
+			client: "shop", want: "shop/a, shop/b"},
+		{name: "another namespace sees only the entries exported to it",
+			rules:  []*state.DestinationRule{dr("shop", "a", 0, "reviews", []string{"frontend"}, "v1"), dr("shop", "b", 1, "reviews", []string{"batch"}, "v2")},
+			client: "frontend", want: "shop/a"},
 		{name: "a root proxy uses a root rule exported to the root namespace alone first",
 			rules:  []*state.DestinationRule{dr("shop", "reviews", 0, "reviews", nil, "v1"), dr("istio-system", "gw", 1, reviews, []string{"."})},
 			client: "istio-system", want: "istio-system/gw"},

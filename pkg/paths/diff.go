@@ -28,8 +28,9 @@ type Verdict struct {
 }
 
 // Diff compares the paths of the same targets and clients before and after
-// a write.
-func Diff(before, after []Path) Verdict {
+// a write. elsewhere reports whether clients the paths do not cover (pods
+// outside the mesh) reached a host before; nil: none did.
+func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 	prior := make(map[string]*Path, len(before))
 	reached := map[string]bool{}
 	for i := range before {
@@ -53,7 +54,7 @@ func Diff(before, after []Path) Verdict {
 		}
 		c := Change{Before: b, After: a, New: newFailures(b, a)}
 		worked := b != nil && b.Works()
-		grew := (b == nil || a.FailShare > b.FailShare) && failingReached(a, reached)
+		grew := (b == nil || a.FailShare > b.FailShare) && failingReached(a, reached, elsewhere)
 		if worked || grew {
 			v.Broken = append(v.Broken, c)
 		} else {
@@ -82,13 +83,70 @@ func newFailures(b, a *Path) []Failure {
 
 // failingReached reports whether a failure of p is towards a host some
 // client reached before the write.
-func failingReached(p *Path, reached map[string]bool) bool {
+func failingReached(p *Path, reached map[string]bool, elsewhere func(string) bool) bool {
 	for _, f := range p.Failures {
 		if reached[f.Host] {
 			return true
 		}
 	}
+	if elsewhere == nil {
+		return false
+	}
+	for _, f := range p.Failures {
+		if f.Service != nil && elsewhere(f.Host) {
+			return true
+		}
+	}
 	return false
+}
+
+// PlaintextReach returns whether pods outside the mesh reach a host in s:
+// some exist, and its Service has a Ready pod that takes plaintext on one of
+// its ports (no proxy, a port the sidecar leaves alone, or a mode other than
+// STRICT). kube-proxy sends them straight to the pods, whatever the routes.
+// Answers are remembered per host.
+func (m Model) PlaintextReach(s state.Snapshot) func(fqdn string) bool {
+	callers := len(s.NamespacesWithAccidentalOutsiders())+len(s.NamespacesWithDeliberateOutsiders()) > 0
+	memo := map[string]bool{}
+	return func(fqdn string) bool {
+		if !callers {
+			return false
+		}
+		if r, ok := memo[fqdn]; ok {
+			return r
+		}
+		reached := false
+		if ns, name, ok := m.Routing.Hosts.ServiceName(fqdn); ok {
+			if svc := s.Service(ns, name); svc != nil && len(svc.Selector) > 0 {
+				reached = m.takesPlaintext(s, svc)
+			}
+		}
+		memo[fqdn] = reached
+		return reached
+	}
+}
+
+func (m Model) takesPlaintext(s state.Snapshot, svc *state.Service) bool {
+	found := false
+	s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
+		if !pod.Ready || pod.Finished() {
+			return true
+		}
+		for _, sp := range svc.Ports {
+			target := mesh.TargetPort(sp, pod)
+			if target == 0 {
+				continue
+			}
+			meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
+			if !meshed || (pod.Sidecar && !pod.InboundIntercepted(target)) ||
+				m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode != state.ModeStrict {
+				found = true
+				return false
+			}
+		}
+		return true
+	})
+	return found
 }
 
 // AddDestinationRule puts in scope every host the rule governs (its own, or

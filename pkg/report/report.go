@@ -23,8 +23,10 @@ type Finding struct {
 	Field       string `json:"field"`
 	Message     string `json:"message"`
 	Preexisting bool   `json:"preexisting"`
-	File        string `json:"file,omitempty"`
-	Line        int    `json:"line,omitempty"`
+	// Exception names the configured exception that let the finding through.
+	Exception string `json:"exception,omitempty"`
+	File      string `json:"file,omitempty"`
+	Line      int    `json:"line,omitempty"`
 }
 
 // Report is the JSON document `-o json` prints.

@@ -56,6 +56,14 @@ type sarifResult struct {
 	Level     string          `json:"level"`
 	Message   sarifText       `json:"message"`
 	Locations []sarifLocation `json:"locations"`
+	// Suppressions record a configured exception (SARIF's "external"
+	// suppression: decided outside the scanned files).
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification"`
 }
 
 type sarifLocation struct {
@@ -106,6 +114,9 @@ func writeSARIF(w io.Writer, r Report) error {
 			msg = f.Field + ": pre-existing: " + f.Message
 		}
 		res := sarifResult{RuleID: f.Rule, Level: level(f.Action), Message: sarifText{msg}}
+		if f.Exception != "" {
+			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: "meshguard exception " + f.Exception}}
+		}
 		if f.File != "" {
 			uri := f.File
 			if rel, err := filepath.Rel(cwd, f.File); err == nil && filepath.IsAbs(f.File) {

@@ -52,6 +52,9 @@ type Options struct {
 	// MetricsBindAddress serves /metrics ("0" disables).
 	MetricsBindAddress string
 	Config             *config.Config
+	// Now is the clock exceptions expire by and reviews are dated with
+	// (nil: time.Now; tests set their own).
+	Now func() time.Time
 	Log                logr.Logger
 	// Namespace is meshguard's own namespace (leader lease, certificate Secret).
 	Namespace string
@@ -201,6 +204,8 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		}
 	}
 	eng := engine.New(registry.Rules(), o.Config)
+	eng.Now = o.Now
+	admission.ReportExceptions(o.Config, o.Now)
 	if o.AuditInterval > 0 {
 		drift := &audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
 			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit"),
@@ -217,6 +222,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	}
 	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
 		Engine: eng,
+		Now:    o.Now,
 		Store:  store,
 		Config: o.Config,
 		Log:    o.Log.WithName("admission"),

@@ -9,6 +9,9 @@ import (
 
 // duplicateRules (MG206) warns about two DestinationRules for one host in one
 // namespace: subsets merge, but only the oldest rule's trafficPolicy applies.
+// Rules whose exportTo differ are not merged at all (istiod's enhanced merge):
+// the namespace's sidecars then use one of them and ignore the other whole,
+// which the lookup (mesh.Routing.Lookup) says.
 type duplicateRules struct{ drRule }
 
 func (duplicateRules) ID() string { return "MG206" }
@@ -20,8 +23,23 @@ func (r duplicateRules) Check(in *rules.Input) []rules.Finding {
 	}
 	fqdn := in.Routing.Hosts.FQDN(dr.Host, dr.Namespace)
 	var out []rules.Finding
+	svcNS := ""
+	if ns, _, ok := in.Routing.Hosts.ServiceName(fqdn); ok {
+		svcNS = ns
+	}
+	used := in.Routing.Lookup(in.State, fqdn, dr.Namespace, svcNS)
 	for _, other := range in.State.DestinationRules(dr.Namespace) { // oldest first
 		if other.Name == dr.Name || len(other.WorkloadSelector) > 0 || in.Routing.Hosts.FQDN(other.Host, other.Namespace) != fqdn {
+			continue
+		}
+		if used.Contains(dr) != used.Contains(other) {
+			kept, ignored := dr, other
+			if used.Contains(other) {
+				kept, ignored = other, dr
+			}
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: "spec.host", Key: other.Name,
+				Message: fmt.Sprintf("%s/%s also configures %s with another exportTo, so istiod does not merge them: sidecars in %s use %s alone and ignore %s (its subsets and trafficPolicy)",
+					other.Namespace, other.Name, fqdn, dr.Namespace, kept.Name, ignored.Name)})
 			continue
 		}
 		winner, loser := other, dr

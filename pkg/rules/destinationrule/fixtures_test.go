@@ -44,7 +44,8 @@ var fixtures = map[string]map[string][]string{
 		"hosts shop/nosuch":         {`warn spec.host "host nosuch matches no Service and no ServiceEntry, so this"`},
 	},
 	"MG206": {
-		"duplicates shop/reviews-extra": {`warn spec.host "shop/reviews also configures"`, `warn spec.subsets[0].name "subset v1 is also defined by shop/reviews; only one"`},
+		"duplicates shop/reviews-private": {`warn spec.host "shop/reviews also configures reviews.shop.svc.cluster.local with another exportTo, so istiod does not merge them: sidecars in shop use reviews-private alone and ignore reviews"`},
+		"duplicates shop/reviews-extra":   {`warn spec.host "shop/reviews also configures"`, `warn spec.subsets[0].name "subset v1 is also defined by shop/reviews; only one"`},
 	},
 	"MG207": {
 		"outliers shop/reviews": {`warn spec.trafficPolicy "shop/reviews splits traffic across subsets v1, v2, but no"`},

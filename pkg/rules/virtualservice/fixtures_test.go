@@ -23,10 +23,11 @@ var fixtures = map[string]map[string][]string{
 		"ready shop/reviews":       {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
 	},
 	"MG303": {
-		"preexisting shop/nosuch": {`warn pre-existing spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
-		"hosts legacy/dotted":     {`deny spec.http[0].route[0].destination.host "host reviews.shop is not expanded by Istio (only names"`},
-		"hosts shop/nosuch":       {`deny spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
-		"hosts shop/external":     {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
+		"preexisting shop/productpage": {`warn pre-existing spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
+		"hosts legacy/dotted":          {`deny spec.http[0].route[0].destination.host "host reviews.shop is not expanded by Istio (only names"`},
+		"hosts shop/productpage":       {`deny spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},
+		"hosts shop/nosuch":            {`warn spec.http[0].route[0].destination.host "no client uses this route yet, but when one does it fails: host nosuch resolves to"`},
+		"hosts shop/external":          {`warn spec.http[0].route[0].destination.host "host unknown.example.org matches no Service or"`},
 	},
 	"MG304": {
 		"preexisting shop/reviews":  {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/meshguard/meshguard/test/oracle/judge"
 )
 
@@ -96,6 +98,34 @@ var Exceptions = []Exception{
 	{"outsiders-of-other-namespaces", "namespace-wide STRICT cuts off plaintext callers in other namespaces too; meshguard denies for the " +
 		"namespace's own accidental outsiders (the likeliest callers) and warns (MG102) for the rest, because a namespace owner cannot inject another team's pods"},
 	{"workload-policy-neighbours", "a workload-level STRICT cuts off every plaintext caller of those pods; meshguard warns (MG102): the policy's author targeted the workload on purpose"},
+	{"servers-not-ready-yet", "MG101 counts Running pods that are not Ready yet as the servers they are about to be: STRICT over them breaks their plaintext callers " +
+		"the moment they turn Ready. istiod judges the instant; the case is excused when istiod denies once those pods are Ready"},
+}
+
+// ReadyAll returns objs with every Running pod Ready: the state a moment
+// later, when pods still starting serve.
+func ReadyAll(objs []judge.Object) []judge.Object {
+	out := make([]judge.Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+		if o.GetKind() != "Pod" {
+			continue
+		}
+		if phase, _, _ := unstructured.NestedString(o.Object, "status", "phase"); phase != "Running" {
+			continue
+		}
+		c := judge.Object{Unstructured: o.DeepCopy(), Source: o.Source}
+		conds, _, _ := unstructured.NestedSlice(c.Object, "status", "conditions")
+		for j, cond := range conds {
+			if m, ok := cond.(map[string]any); ok && m["type"] == "Ready" {
+				m["status"] = "True"
+				conds[j] = m
+			}
+		}
+		_ = unstructured.SetNestedSlice(c.Object, conds, "status", "conditions")
+		out[i] = c
+	}
+	return out
 }
 
 // Verdict is istiod's reading of a write, ready to compare.

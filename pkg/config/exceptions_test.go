@@ -1,0 +1,101 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshguard/meshguard/pkg/config"
+)
+
+var today = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+
+func parse(t *testing.T, body string) (*config.Config, error) {
+	t.Helper()
+	c := config.Default()
+	if err := yaml.UnmarshalStrict([]byte(body), c); err != nil {
+		t.Fatal(err)
+	}
+	return c, c.ValidateAt(today)
+}
+
+func TestExceptionsValidate(t *testing.T) {
+	c, err := parse(t, `
+enforcement: warn
+exceptions:
+- name: payments-retries
+  rules: [MG306]
+  namespaces: [payments, "team-*"]
+  kinds: [VirtualService]
+  names: ["checkout-*"]
+  reason: "vendor SDK retries idempotent calls; INC-4411"
+  expires: "2027-03-31"
+- name: until-noon
+  rules: [MG101]
+  reason: migration window
+  expires: "2026-12-04T12:00:00Z"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Enforcement != config.ModeWarn {
+		t.Errorf("enforcement = %q", c.Enforcement)
+	}
+	e := c.Exceptions[0]
+	// A date holds through that day, UTC.
+	if got, want := e.Until(), time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("until = %v, want %v", got, want)
+	}
+	if !e.Live(time.Date(2027, 3, 31, 23, 59, 0, 0, time.UTC)) || e.Live(time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("a date-only expiry must hold through its last day and no longer")
+	}
+	for _, m := range []struct {
+		rule, kind, ns, name string
+		want                 bool
+	}{
+		{"MG306", "VirtualService", "payments", "checkout-eu", true},
+		{"MG306", "VirtualService", "team-blue", "checkout-us", true},
+		{"MG306", "VirtualService", "payments", "cart", false},         // name glob
+		{"MG306", "DestinationRule", "payments", "checkout-eu", false}, // kind
+		{"MG301", "VirtualService", "payments", "checkout-eu", false},  // rule
+		{"MG306", "VirtualService", "teams", "checkout-eu", false},     // namespace glob
+	} {
+		if got := e.Matches(m.rule, m.kind, m.ns, m.name); got != m.want {
+			t.Errorf("Matches(%s %s %s/%s) = %v, want %v", m.rule, m.kind, m.ns, m.name, got, m.want)
+		}
+	}
+	if !c.Exceptions[1].Matches("MG101", "PeerAuthentication", "anything", "any") {
+		t.Error("an exception without namespaces, kinds or names covers every object")
+	}
+}
+
+func TestExceptionsRefused(t *testing.T) {
+	valid := "  rules: [MG306]\n  reason: r\n  expires: \"2027-01-31\"\n"
+	for body, want := range map[string]string{
+		"exceptions:\n- rules: [MG306]\n  reason: r\n  expires: \"2027-01-31\"\n":                                 "exceptions[0]: name is required",
+		"exceptions:\n- name: a\n" + valid + "- name: a\n" + valid:                                                "exceptions[1] (a): another exception has the same name",
+		"exceptions:\n- name: a\n  reason: r\n  expires: \"2027-01-31\"\n":                                        "exceptions[0] (a): rules is required",
+		"exceptions:\n- name: a\n  rules: [MG306]\n  expires: \"2027-01-31\"\n":                                   "exceptions[0] (a): reason is required",
+		"exceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n":                                                 "exceptions[0] (a): expires is required",
+		"exceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: next week\n":                           `expires: "next week" is not an RFC 3339 date`,
+		"exceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: \"2027-12-31\"\n":                      "expires 2027-12-31 is more than 180 days ahead (maxExceptionDays)",
+		"maxExceptionDays: 400\nexceptions:\n- name: a\n  rules: [XX1]\n  reason: r\n  expires: \"2027-12-31\"\n": `rules: "XX1" is not a rule ID`,
+		"exceptions:\n- name: a\n  rules: [MG306]\n  kinds: [Gateway]\n  reason: r\n  expires: \"2027-01-31\"\n":  `kinds: "Gateway" is not one of`,
+		"exceptions:\n- name: a\n  rules: [MG306]\n  names: [\"[\"]\n  reason: r\n  expires: \"2027-01-31\"\n":    `"[" is not a valid glob`,
+		"enforcement: dryrun\n": `enforcement: "dryrun" is not deny or warn`,
+	} {
+		if _, err := parse(t, body); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", body, err, want)
+		}
+	}
+	// An exception that has run out still loads: it is reported as expired.
+	if _, err := parse(t, "exceptions:\n- name: old\n  rules: [MG306]\n  reason: r\n  expires: \"2026-01-31\"\n"); err != nil {
+		t.Errorf("an expired exception must load: %v", err)
+	}
+	// A longer maximum admits a later expiry.
+	if _, err := parse(t, "maxExceptionDays: 400\nexceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: \"2027-12-31\"\n"); err != nil {
+		t.Errorf("maxExceptionDays: %v", err)
+	}
+}
