@@ -59,6 +59,14 @@ test: lint ## Run every test with the race detector: units, fixtures, check, cha
 	@# The memory bound under load is measured without the race detector, which inflates it.
 	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -count=1 -run '^TestParallelGiantReviewsStayBounded$$' ./test/integration/
 
+ORACLE_N ?= 2000
+ORACLE_SEED ?=
+
+.PHONY: oracle
+oracle: ## Judge the conformance corpus and ORACLE_N seeded random meshes (default 2000, ~15 min) with meshguard and with istiod (test/oracle; first build ~10 min).
+	cd test/oracle && ORACLE_N=$(ORACLE_N) ORACLE_SEED=$(ORACLE_SEED) $(GO) test -count=1 -timeout 120m -v \
+	  -run '^(TestConformanceAgainstIstiod|TestRandomMeshesAgainstIstiod)$$' ./diff/
+
 FUZZTIME ?= 30s
 
 .PHONY: fuzz

@@ -237,7 +237,6 @@ func exportedTo(exportTo []string, ns string) bool {
 	return false
 }
 
-
 // ClientNamespaces lists, sorted and once each, the namespaces whose proxies
 // use vs for traffic to fqdn and whose DestinationRule lookup can differ: the
 // namespaces of the Gateways it binds; and, when it applies to sidecars (no

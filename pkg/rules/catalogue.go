@@ -74,7 +74,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
 		Title:       "ISTIO_MUTUAL towards pods without a proxy",
-		Description: "TLS mode ISTIO_MUTUAL towards servers with no proxy to terminate it: pods without a sidecar or ambient enrolment, or a Service without selector (kubernetes.default, hand-managed endpoints). Wildcard hosts (*.local) are judged for every Service they govern.",
+		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService and PeerAuthentication writes; wildcard hosts (*.local) for every Service they govern.",
 		Fix:         "Inject the server pods first, or use DISABLE for the host until they are.",
 	},
 	{
@@ -86,7 +86,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG203", Kind: KindDestinationRule, Default: Deny,
 		Title:       "Subset without running pods",
-		Description: "A subset that selects no running pod of the host's Service. Denies when a VirtualService sends traffic to it (weight > 0 or sole destination); warns otherwise.",
+		Description: "A subset that selects no Ready pod of the host's Service. Denies when routed traffic that worked would fail (weight > 0 or sole destination, or a growing share); warns for subsets nothing routes to, and for a fresh install whose pods are not Ready yet.",
 		Fix:         "Fix the subset labels, or route 0% to the subset until its pods run.",
 	},
 	{
@@ -104,7 +104,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG206", Kind: KindDestinationRule, Default: Warn,
 		Title:       "Duplicate DestinationRules",
-		Description: "Two DestinationRules for one host in one namespace: subsets merge but only the oldest trafficPolicy applies; or a subset name defined twice.",
+		Description: "Two DestinationRules for one host in one namespace: subsets merge but only the oldest trafficPolicy applies, or, when their exportTo differ, istiod does not merge them and the namespace's sidecars use one alone; or a subset name defined twice.",
 		Fix:         "Merge the rules into one.",
 	},
 	{
@@ -122,13 +122,13 @@ var Catalogue = []Entry{
 	{
 		ID: "MG302", Kind: KindVirtualService, Default: Deny,
 		Title:       "Traffic to a backend with no ready pod",
-		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready pod.",
+		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready pod, where that traffic worked before; a fresh install (nothing reached the host yet) warns.",
 		Fix:         "Wait until the pods are Ready, or give the destination weight 0.",
 	},
 	{
 		ID: "MG303", Kind: KindVirtualService, Default: Deny,
 		Title:       "Destination host resolves to nothing",
-		Description: "A destination host that resolves to no Service (short names, cluster names, and `name.ns` forms Istio does not expand); warns for unregistered external names.",
+		Description: "A destination host that resolves to no Service (short names, cluster names, and `name.ns` forms Istio does not expand) on a route some client uses; warns for routes no client uses yet and for unregistered external names.",
 		Fix:         "Write the Service's short name or name.ns.svc.cluster.local; register external hosts with a ServiceEntry.",
 	},
 	{
@@ -164,7 +164,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG309", Kind: KindVirtualService, Default: Warn,
 		Title:       "HTTP route to a port without protocol",
-		Description: "HTTP routes used by sidecars towards a Service port without an http-/grpc-/https- name prefix or appProtocol: Istio may treat it as TCP.",
+		Description: "HTTP routes used by sidecars towards a Service port without an http-/grpc-/https- name prefix or appProtocol (Istio may treat it as TCP), or one whose name declares TCP, where http routes never apply.",
 		Fix:         "Name the port http-<name> or set appProtocol.",
 	},
 	{

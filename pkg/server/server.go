@@ -55,7 +55,7 @@ type Options struct {
 	// Now is the clock exceptions expire by and reviews are dated with
 	// (nil: time.Now; tests set their own).
 	Now func() time.Time
-	Log                logr.Logger
+	Log logr.Logger
 	// Namespace is meshguard's own namespace (leader lease, certificate Secret).
 	Namespace string
 	// LeaderElection elects the replica that renews the certificate.

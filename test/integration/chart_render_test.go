@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -242,10 +243,12 @@ func TestChartBreakGlassAndCertManager(t *testing.T) {
 // `check --config` use, strictly (unknown keys are errors), with every value
 // the chart sets arriving intact.
 func TestChartConfigLoadsThroughTheConfigLoader(t *testing.T) {
+	expires := time.Now().UTC().AddDate(0, 0, 30).Format(time.DateOnly)
 	for name, args := range map[string][]string{
 		"defaults": nil,
 		"overrides": {"--set", "config.rules.MG101=warn", "--set", "config.retryLimit=2", "--set", "breakGlass.groups[0]=sre",
-			"--set", "config.rootNamespace=mesh-root", "--set", "config.fleetHosts[0]=*.global"},
+			"--set", "config.rootNamespace=mesh-root", "--set", "config.fleetHosts[0]=*.global", "--set", "config.enforcement=warn",
+			"--set-json", `config.exceptions=[{"name":"payments-retries","rules":["MG306"],"namespaces":["payments"],"reason":"INC-4411","expires":"` + expires + `"}]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs, err := renderChart(args...)
@@ -270,6 +273,10 @@ func TestChartConfigLoadsThroughTheConfigLoader(t *testing.T) {
 				!slices.Equal(c.ExcludedNamespaces, want.ExcludedNamespaces) || !slices.Equal(c.BreakGlassGroups, want.BreakGlassGroups) ||
 				!slices.Equal(c.FleetHosts, want.FleetHosts) || len(c.Rules) != len(want.Rules) || c.Rules["MG101"] != want.Rules["MG101"] {
 				t.Errorf("loaded %+v, want %+v", c, want)
+			}
+			if name == "overrides" && (c.Enforcement != config.ModeWarn || len(c.Exceptions) != 1 || c.Exceptions[0].Name != "payments-retries" ||
+				c.Exceptions[0].Expires != expires || !c.Exceptions[0].Matches("MG306", "VirtualService", "payments", "checkout")) {
+				t.Errorf("enforcement %q, exceptions %+v: want warn and payments-retries until %s", c.Enforcement, c.Exceptions, expires)
 			}
 		})
 	}

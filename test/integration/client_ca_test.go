@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -11,9 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"go.uber.org/zap/zapcore"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/meshguard/meshguard/pkg/server"
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
@@ -28,30 +24,8 @@ func TestClientCertificateRequired(t *testing.T) {
 	if err := os.WriteFile(caFile, apiServerCA.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := startWebhook(t, server.Options{ClientCAFile: caFile, Config: suiteConfig()})
 	wio := &testEnv.WebhookInstallOptions
-	mgr, err := server.New(cfg, server.Options{
-		Host: "127.0.0.1", Port: port, CertDir: wio.LocalServingCertDir, ClientCAFile: caFile,
-		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probe), MetricsBindAddress: "0",
-		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(c) }()
-	defer func() { cancel(); <-done }()
-	if err := waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe), done); err != nil {
-		t.Fatal(err)
-	}
 
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(wio.LocalServingCAData)

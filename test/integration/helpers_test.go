@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	"go.uber.org/zap/zapcore"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/meshguard/meshguard/pkg/server"
 )
 
 const deniedPrefix = `admission webhook "validate.meshguard.io" denied the request: `
@@ -141,4 +146,34 @@ func cleanupObject(t *testing.T, obj client.Object) {
 			t.Errorf("cleanup of %s: %v", obj.GetName(), err)
 		}
 	})
+}
+
+// startWebhook runs a second webhook server in the test process, on
+// loopback with the suite's serving certificate, until the test ends, and
+// returns its port. o supplies what differs (configuration, client CA).
+func startWebhook(t *testing.T, o server.Options) int {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Host, o.Port, o.CertDir = "127.0.0.1", port, testEnv.WebhookInstallOptions.LocalServingCertDir
+	o.HealthProbeBindAddress, o.MetricsBindAddress = fmt.Sprintf("127.0.0.1:%d", probe), "0"
+	o.Log = zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel))
+	mgr, err := server.New(cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(run) }()
+	t.Cleanup(func() { stop(); <-done })
+	if err := waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe), done); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

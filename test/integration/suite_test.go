@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +43,12 @@ var (
 	readyz string
 	// testEnv is the control plane, for tests that add users.
 	testEnv *envtest.Environment
+	// clockAhead moves the suite webhook's clock (exceptions expire by it).
+	clockAhead atomic.Int64
 )
+
+// suiteNow is the suite webhook's clock: the time, plus what a test moved it.
+func suiteNow() time.Time { return time.Now().Add(time.Duration(clockAhead.Load())) }
 
 // warningRecorder captures the warnings the API server relays from the webhook.
 type warningRecorder struct {
@@ -129,9 +135,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	// The webhook is registered exactly as the chart renders it (with a
-	// break-glass group), so its rules, selectors and matchConditions are
-	// what these tests exercise.
-	vwc, err := chartWebhook("--set", "breakGlass.groups[0]="+breakGlassGroup)
+	// break-glass group, and one namespace left to the enforcement: warn
+	// webhook a test starts), so its rules, selectors and matchConditions
+	// are what these tests exercise.
+	vwc, err := chartWebhook("--set", "breakGlass.groups[0]="+breakGlassGroup, "--set", "webhook.excludedNamespaces[0]="+warnModeNamespace)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -188,6 +195,7 @@ func run(m *testing.M) int {
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probePort), MetricsBindAddress: "0",
 		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
+		Now:           suiteNow,
 		AuditInterval: time.Second, // the drift tests wait for one cycle
 		Reports:       true,
 	})
@@ -224,6 +232,12 @@ func run(m *testing.M) int {
 func suiteConfig() *config.Config {
 	c := config.Default()
 	c.BreakGlassGroups = []string{breakGlassGroup}
+	c.Exceptions = []config.Exception{{Name: "payments-retries", Rules: []string{"MG306"}, Namespaces: []string{exceptedNamespace},
+		Kinds: []string{"VirtualService"}, Names: []string{"checkout-*"}, Reason: "vendor SDK retries idempotent calls; INC-4411",
+		Expires: time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)}}
+	if err := c.Validate(); err != nil {
+		panic(err) // the suite's own configuration
+	}
 	return c
 }
 
