@@ -68,3 +68,50 @@ func TestFormatIsToldByContent(t *testing.T) {
 		}
 	}
 }
+
+// Layouts other tools write read like kubectl's: a List whose items are
+// indented under items:, anchors in one item used by a later one, and a JSON
+// document followed by YAML ones after "---".
+func TestOtherEmittersLayoutsRead(t *testing.T) {
+	svc := func(name, selector string) string {
+		return "  - apiVersion: v1\n    kind: Service\n    metadata: {name: " + name + ", namespace: shop}\n    spec:\n      selector: " + selector + "\n      ports: [{name: http, port: 9080}]\n"
+	}
+	cases := map[string]struct {
+		content string
+		want    []string // namespace/name of each object, with reviews' selector checked
+	}{
+		"indented items": {"apiVersion: v1\nkind: List\nitems:\n" + svc("reviews", "{app: reviews}") + svc("ratings", "{app: ratings}"),
+			[]string{"Service shop/reviews", "Service shop/ratings"}},
+		"an anchor used by a later item": {"apiVersion: v1\nkind: List\nitems:\n" +
+			"- apiVersion: v1\n  kind: Service\n  metadata: {name: reviews, namespace: shop}\n  spec: {selector: &sel {app: reviews}, ports: [{name: http, port: 9080}]}\n" +
+			"- apiVersion: v1\n  kind: Service\n  metadata: {name: reviews-canary, namespace: shop}\n  spec:\n    selector: *sel\n    ports: [{name: http, port: 9080}]\n" +
+			"- apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata: {name: reviews, namespace: shop}\n  spec: {hosts: [\"*.shop.svc.cluster.local\"]}\n",
+			[]string{"Service shop/reviews", "Service shop/reviews-canary", "VirtualService shop/reviews"}},
+		"JSON then YAML": {"{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"reviews\", \"namespace\": \"shop\"}, \"spec\": {\"selector\": {\"app\": \"reviews\"}}}\n---\n" +
+			"apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"ratings\"}}\n",
+			[]string{"Service shop/reviews", "Namespace /shop", "Namespace /ratings"}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "state.yaml")
+			if err := os.WriteFile(p, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			docs, err := state.ReadFiles([]string{p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range docs {
+				r := d.Object.Ref
+				got = append(got, r.Kind+" "+r.Namespace+"/"+r.Name)
+				if s := d.Object.Service; s != nil && s.Name != "ratings" && s.Selector["app"] != "reviews" {
+					t.Errorf("%s: selector %v, want app=reviews", r.Name, s.Selector)
+				}
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("read %v, want %v", got, c.want)
+			}
+		})
+	}
+}

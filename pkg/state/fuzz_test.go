@@ -20,6 +20,9 @@ func FuzzReadFiles(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}}]}`))
+	// Anchors across the items of one List, and JSON then YAML after "---".
+	f.Add([]byte("kind: List\nitems:\n- kind: Pod\n  metadata: &m {name: a}\n- kind: Pod\n  metadata: *m\n- kind: Pod\n  metadata: *nosuch\n"))
+	f.Add([]byte("{\"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n---\nkind: Namespace\nmetadata: {name: b}\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(dir, "state.yaml")

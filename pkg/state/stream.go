@@ -41,6 +41,9 @@ type unit struct {
 	// line is the 1-based line of raw's first byte in the file; kindLine,
 	// when set, the line of the object's kind (JSON units).
 	line, kindLine int
+	// anchors are the earlier items of the same List that define YAML
+	// anchors, for an item that may use them (yamlItem only).
+	anchors []byte
 }
 
 // decodeUnit turns a unit into its documents (several for a YAML or JSON
@@ -51,7 +54,7 @@ func decodeUnit(u *unit) ([]Document, error) {
 		js := u.raw
 		if u.kind == yamlItem {
 			var err error
-			if js, err = yamlItemToJSON(u.raw); err != nil {
+			if js, err = yamlItemToJSON(u.raw, u.anchors); err != nil {
 				return nil, &InputError{Source: u.source, Err: err}
 			}
 		}
@@ -100,20 +103,48 @@ func decodeUnit(u *unit) ([]Document, error) {
 	return docs, nil
 }
 
-// yamlItemToJSON converts one "- ..." item of a block List.
-func yamlItemToJSON(raw []byte) ([]byte, error) {
-	if js, ok := fastYAMLToJSON(raw, true); ok {
-		return js, nil
+// yamlItemToJSON converts one "- ..." item of a block List. anchors holds
+// the List's earlier items that define anchors: parsed before the item, in
+// one sequence, they give its aliases their values (the item is the last).
+func yamlItemToJSON(raw, anchors []byte) ([]byte, error) {
+	if anchors == nil {
+		if js, ok := fastYAMLToJSON(raw, true); ok {
+			return js, nil
+		}
 	}
-	js, err := yaml.YAMLToJSON(raw)
+	js, err := yaml.YAMLToJSON(append(anchors[:len(anchors):len(anchors)], raw...))
 	if err != nil {
 		return nil, fmt.Errorf("YAML does not parse: %w", err)
 	}
 	var items []json.RawMessage
-	if err := json.Unmarshal(js, &items); err != nil || len(items) != 1 {
+	if err := json.Unmarshal(js, &items); err != nil || len(items) == 0 || (anchors == nil && len(items) != 1) {
 		return nil, errors.New("not a Kubernetes object: a List item must be one object")
 	}
-	return items[0], nil
+	return items[len(items)-1], nil
+}
+
+// definesAnchor and mayUseAlias tell, cheaply and erring towards yes,
+// whether a List item defines a YAML anchor ("&name") or may use an alias
+// ("*name"): YAML lets a later item of one List refer to an earlier one's
+// anchor, so such items are parsed with the anchors before them.
+func definesAnchor(item []byte) bool { return hasMarker(item, '&') }
+
+func mayUseAlias(item []byte) bool { return hasMarker(item, '*') }
+
+// hasMarker reports whether c follows a space, "[", "{" or "," and precedes
+// a name, as an anchor or alias does in block or flow YAML.
+func hasMarker(b []byte, c byte) bool {
+	for i := bytes.IndexByte(b, c); i >= 0; {
+		if i > 0 && i+1 < len(b) && strings.IndexByte(" [{,", b[i-1]) >= 0 && strings.IndexByte(" \t\n,]}", b[i+1]) < 0 {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], c)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // itemKindLine is the 0-based line, within a "- ..." item, of its own
@@ -295,20 +326,33 @@ func isBlankOrComment(line []byte) bool {
 // document whose top-level items: is a block sequence at column 0 (as
 // kubectl prints a List) into its items.
 func splitYAML(lr *lineReader, path string, add func(unit) error) error {
-	var doc []byte // the document, or with items split off, all but the items
-	docStart := 1  // line of doc's first byte
-	docN := 0      // documents with content so far
+	return splitYAMLAfter(lr, path, 0, add)
+}
+
+// splitYAMLAfter splits the rest of a stream whose first docN documents
+// (JSON ones) were read already.
+func splitYAMLAfter(lr *lineReader, path string, docN int, add func(unit) error) error {
+	var doc []byte         // the document, or with items split off, all but the items
+	docStart := lr.line + 1 // line of doc's first byte
 	content := false
 	itemsAt := -1 // offset in doc of a top-level "items:" line not yet followed by an item
 	splitting := false
 	inItems := false
 	var item []byte
 	itemStart, itemN := 0, 0
+	var anchors []byte // this List's items that define anchors, in order
 	flushItem := func() error {
 		if item == nil {
 			return nil
 		}
 		u := unit{raw: item, kind: yamlItem, source: fmt.Sprintf("%s: document %d, item %d", path, docN, itemN), file: path, line: itemStart}
+		if anchors != nil && mayUseAlias(item) {
+			u.anchors = anchors
+		}
+		if definesAnchor(item) {
+			// A fresh slice each time: units already handed on keep theirs.
+			anchors = append(anchors[:len(anchors):len(anchors)], item...)
+		}
 		item = nil
 		return add(u)
 	}
@@ -316,7 +360,7 @@ func splitYAML(lr *lineReader, path string, add func(unit) error) error {
 		if err := flushItem(); err != nil {
 			return err
 		}
-		defer func() { doc, content, itemsAt, splitting, inItems, itemN = nil, false, -1, false, false, 0 }()
+		defer func() { doc, content, itemsAt, splitting, inItems, itemN, anchors = nil, false, -1, false, false, 0, nil }()
 		source := fmt.Sprintf("%s: document %d", path, docN)
 		if splitting {
 			return checkListHeader(doc, source)

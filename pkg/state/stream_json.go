@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -200,6 +201,7 @@ func isJSONDelim(c byte) bool {
 // splitJSON splits a stream of JSON values; a List object's items are
 // units of their own, the rest of it is checked to be a List.
 func splitJSON(s *jsonScanner, path string, add func(unit) error) error {
+	separated := false
 	for n := 1; ; n++ {
 		c, ok := s.peek()
 		if !ok {
@@ -211,7 +213,14 @@ func splitJSON(s *jsonScanner, path string, add func(unit) error) error {
 		source := fmt.Sprintf("%s: document %d", path, n)
 		if c == '-' && s.separator() {
 			n--
+			separated = true
 			continue // "---" between JSON documents, as in a YAML stream
+		}
+		if c != '{' && separated {
+			// A YAML document after "---": the rest of the stream is YAML
+			// (which may hold JSON documents too).
+			rest := io.MultiReader(bytes.NewReader(s.buf[s.pos:s.end]), s.r)
+			return splitYAMLAfter(&lineReader{r: bufio.NewReaderSize(rest, 1<<20), line: s.line - 1}, path, n-1, add)
 		}
 		if c != '{' {
 			return &InputError{Source: source, Err: fmt.Errorf("not a Kubernetes object: line %d: JSON value starts with %q, want an object", s.line, c)}
