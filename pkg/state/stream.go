@@ -332,7 +332,7 @@ func splitYAML(lr *lineReader, path string, add func(unit) error) error {
 // splitYAMLAfter splits the rest of a stream whose first docN documents
 // (JSON ones) were read already.
 func splitYAMLAfter(lr *lineReader, path string, docN int, add func(unit) error) error {
-	var doc []byte         // the document, or with items split off, all but the items
+	var doc []byte          // the document, or with items split off, all but the items
 	docStart := lr.line + 1 // line of doc's first byte
 	content := false
 	itemsAt := -1 // offset in doc of a top-level "items:" line not yet followed by an item
@@ -360,7 +360,9 @@ func splitYAMLAfter(lr *lineReader, path string, docN int, add func(unit) error)
 		if err := flushItem(); err != nil {
 			return err
 		}
-		defer func() { doc, content, itemsAt, splitting, inItems, itemN, anchors = nil, false, -1, false, false, 0, nil }()
+		defer func() {
+			doc, content, itemsAt, splitting, inItems, itemN, anchors = nil, false, -1, false, false, 0, nil
+		}()
 		source := fmt.Sprintf("%s: document %d", path, docN)
 		if splitting {
 			return checkListHeader(doc, source)
