@@ -36,6 +36,9 @@ func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 	for i := range before {
 		p := &before[i]
 		prior[p.Key()] = p
+		if !p.Works() {
+			continue // a host is in service when a path to it works whole
+		}
 		for h, ok := range p.Reached {
 			if ok {
 				reached[h] = true
@@ -54,7 +57,9 @@ func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 		}
 		c := Change{Before: b, After: a, New: newFailures(b, a)}
 		worked := b != nil && b.Works()
-		grew := (b == nil || a.FailShare > b.FailShare) && failingReached(a, reached, elsewhere)
+		// An existing path failing more is broken; a new one is when it
+		// fails towards a host in service (else: a fresh install).
+		grew := (b != nil && a.FailShare > b.FailShare) || (b == nil && failingReached(a, reached, elsewhere))
 		if worked || grew {
 			v.Broken = append(v.Broken, c)
 		} else {
@@ -101,10 +106,10 @@ func failingReached(p *Path, reached map[string]bool, elsewhere func(string) boo
 }
 
 // PlaintextReach returns whether pods outside the mesh reach a host in s:
-// some exist, and its Service has a Ready pod that takes plaintext on one of
-// its ports (no proxy, a port the sidecar leaves alone, or a mode other than
-// STRICT). kube-proxy sends them straight to the pods, whatever the routes.
-// Answers are remembered per host.
+// some exist, and on one of its Service's ports every Ready pod takes
+// plaintext (no proxy, a port the sidecar leaves alone, or a mode other
+// than STRICT) — kube-proxy sends them straight to any of the pods,
+// whatever the routes. Answers are remembered per host.
 func (m Model) PlaintextReach(s state.Snapshot) func(fqdn string) bool {
 	callers := len(s.NamespacesWithAccidentalOutsiders())+len(s.NamespacesWithDeliberateOutsiders()) > 0
 	memo := map[string]bool{}
@@ -127,26 +132,24 @@ func (m Model) PlaintextReach(s state.Snapshot) func(fqdn string) bool {
 }
 
 func (m Model) takesPlaintext(s state.Snapshot, svc *state.Service) bool {
-	found := false
-	s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
-		if !pod.Ready || pod.Finished() {
+	for _, sp := range svc.Ports {
+		ready, refused := 0, false
+		s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
+			target := mesh.TargetPort(sp, pod)
+			if !pod.Ready || pod.Finished() || target == 0 {
+				return true
+			}
+			ready++
+			meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
+			refused = meshed && (!pod.Sidecar || pod.InboundIntercepted(target)) &&
+				m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode == state.ModeStrict
+			return !refused
+		})
+		if ready > 0 && !refused {
 			return true
 		}
-		for _, sp := range svc.Ports {
-			target := mesh.TargetPort(sp, pod)
-			if target == 0 {
-				continue
-			}
-			meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
-			if !meshed || (pod.Sidecar && !pod.InboundIntercepted(target)) ||
-				m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode != state.ModeStrict {
-				found = true
-				return false
-			}
-		}
-		return true
-	})
-	return found
+	}
+	return false
 }
 
 // AddDestinationRule puts in scope every host the rule governs (its own, or
@@ -186,7 +189,8 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 		judged := func(dr *state.DestinationRule) bool {
 			return hasTLSMode(dr, "DISABLE") || (disablesAny(pa) && hasTLSMode(dr, "ISTIO_MUTUAL"))
 		}
-		switch m.Policies.LevelOf(pa) {
+		level := m.Policies.LevelOf(pa)
+		switch level {
 		case mesh.LevelMesh:
 			for _, ns := range s.NamespaceNames() {
 				for _, dr := range s.DestinationRules(ns) {
@@ -194,17 +198,27 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 						m.AddDestinationRule(sc, s, dr)
 					}
 				}
+				// Clients infer plaintext from a namespace's mode, mesh-wide
+				// DISABLE included: workloads that enforce STRICT anyway
+				// are where that meets a refusal.
+				for _, wp := range s.PeerAuthentications(ns) {
+					if wp.HasSelector() && strictAny(wp) {
+						m.addSelected(sc, s, wp)
+					}
+				}
 			}
 		case mesh.LevelNamespace, mesh.LevelWorkload:
-			// A namespace-wide DISABLE turns clients' auto mTLS to plaintext
-			// for every Service of the namespace (see Model.clientTLS).
-			inferred := m.Policies.LevelOf(pa) == mesh.LevelNamespace && pa.Mode == state.ModeDisable
+			// Clients' auto mTLS sends plaintext to every Service of a
+			// namespace whose own mode is DISABLE (see Model.clientTLS): a
+			// namespace-wide DISABLE, or a workload policy under one.
+			inferred := (level == mesh.LevelNamespace && pa.Mode == state.ModeDisable) ||
+				(level == mesh.LevelWorkload && m.Policies.NamespaceMode(s, pa.Namespace).Mode == state.ModeDisable)
 			for _, svc := range s.Services(pa.Namespace) {
-				if inferred {
-					m.AddDestination(sc, s, m.Routing.Hosts.FQDN(svc.Name, svc.Namespace))
+				if pa.HasSelector() && !selectsAny(s, svc, pa.Selector) {
 					continue
 				}
-				if pa.HasSelector() && !selectsAny(s, svc, pa.Selector) {
+				if inferred {
+					m.AddDestination(sc, s, m.Routing.Hosts.FQDN(svc.Name, svc.Namespace))
 					continue
 				}
 				fqdn := m.Routing.Hosts.FQDN(svc.Name, svc.Namespace)
@@ -223,6 +237,28 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 func hasTLSMode(dr *state.DestinationRule, mode string) bool {
 	for _, t := range mesh.TLSSettings(dr) {
 		if t.TLS.Mode == mode {
+			return true
+		}
+	}
+	return false
+}
+
+// addSelected puts in scope the Services whose pods a workload policy selects.
+func (m Model) addSelected(sc *Scope, s state.Snapshot, pa *state.PeerAuthentication) {
+	for _, svc := range s.Services(pa.Namespace) {
+		if selectsAny(s, svc, pa.Selector) {
+			m.AddDestination(sc, s, m.Routing.Hosts.FQDN(svc.Name, svc.Namespace))
+		}
+	}
+}
+
+// strictAny reports whether a policy enforces STRICT anywhere.
+func strictAny(pa *state.PeerAuthentication) bool {
+	if pa.Mode == state.ModeStrict {
+		return true
+	}
+	for _, m := range pa.PortModes {
+		if m == state.ModeStrict {
 			return true
 		}
 	}

@@ -115,6 +115,11 @@ func tlsField(in *rules.Input, pf rules.PathFailure) string {
 		if f.VS != nil && f.VS.Namespace == in.VS.Namespace && f.VS.Name == in.VS.Name {
 			return f.Field
 		}
+		if f.VS == nil && pf.Broken && in.Change.OldVS != nil {
+			return "spec.hosts" // the host was dropped: its clients take the default route
+		}
+	case in.Change.OldVS != nil && pf.Broken:
+		return "spec" // deleted: its clients take another route
 	}
 	return ""
 }

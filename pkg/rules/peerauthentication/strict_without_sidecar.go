@@ -103,6 +103,34 @@ func (r strictWithoutSidecar) externalCallers(in *rules.Input, level mesh.Level)
 	return out
 }
 
+// strictServers reports whether some meshed pod of ns enforces STRICT on a
+// port. Without workload policies in ns that is the namespace's mode over its
+// meshed servers; with them, pods a workload policy keeps PERMISSIVE (or
+// DISABLE) enforce nothing, and a namespace whose every meshed pod is so
+// excepted changes no path.
+func strictServers(in *rules.Input, ns string) bool {
+	s := in.State
+	if s.Coverage(ns).MeshedServers == 0 {
+		return false
+	}
+	workload := false
+	for _, pa := range s.PeerAuthentications(ns) {
+		workload = workload || pa.HasSelector()
+	}
+	if !workload {
+		return in.Policies.NamespaceMode(s, ns).Mode == state.ModeStrict
+	}
+	found := false
+	s.ForEachPod(ns, func(p *state.Pod) bool {
+		if p.Finished() || gatewayPod(p) || !(p.Sidecar || mesh.Ambient(p, s.Namespace(ns))) {
+			return true
+		}
+		found = in.Policies.StrictAnywhere(s, p)
+		return !found
+	})
+	return found
+}
+
 // gatewayPod: an Istio ingress or egress gateway (its listeners follow its
 // Gateway's TLS, not PeerAuthentication).
 func gatewayPod(p *state.Pod) bool {
@@ -161,7 +189,7 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 	eff := in.Policies.NamespaceMode(in.State, ns)
 	cov := in.State.Coverage(ns)
 	// STRICT over a namespace without a meshed server enforces nothing.
-	if eff.Mode != state.ModeStrict || cov.AccidentalOutsiders == 0 || cov.MeshedServers == 0 {
+	if eff.Mode != state.ModeStrict || cov.AccidentalOutsiders == 0 || !strictServers(in, ns) {
 		return nil
 	}
 	var pods []string
@@ -190,7 +218,7 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 // finding. It stops at the first such namespace.
 func meshStrictEnforced(in *rules.Input, meshEff mesh.Effective) bool {
 	for _, ns := range in.State.NamespaceNames() {
-		if in.State.Coverage(ns).MeshedServers > 0 && governedByMeshStrict(in, ns, meshEff) &&
+		if strictServers(in, ns) && governedByMeshStrict(in, ns, meshEff) &&
 			(in.Phase == rules.Before || in.Policies.InheritsMesh(in.Prior, ns) || in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict) {
 			return true
 		}

@@ -21,6 +21,7 @@ var fixtures = map[string]map[string][]string{
 	"MG302": {
 		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
 		"ready shop/reviews":       {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
+		"delete shop/podinfo":      {`deny spec "sidecars in shop to the host's own Service shop/podinfo, which has no Ready pod (0 running, none Ready)"`},
 	},
 	"MG303": {
 		"preexisting shop/productpage": {`warn pre-existing spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},

@@ -20,9 +20,11 @@ func (noReadyPods) ID() string { return "MG302" }
 
 func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
+// Deleting a VirtualService sends its clients down the host's default route:
+// when the host's own Service has no Ready pod (Flagger routes podinfo to
+// podinfo-primary; podinfo itself selects nothing), that breaks them too.
 func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
-	vs := in.VS
-	if vs == nil {
+	if in.VS == nil && in.Change.OldVS == nil {
 		return nil
 	}
 	var out []rules.Finding
@@ -37,10 +39,18 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		}
 		msg := fmt.Sprintf("sends %d%% of the route's traffic to %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — wait until its pods are Ready, or give it weight 0",
 			g.MaxShare(), what, f.Live)
+		if g.Key == "spec" || g.Key == "spec.hosts" {
+			how := "deleting it"
+			if g.Key == "spec.hosts" {
+				how = "no longer routing " + f.Host
+			}
+			msg = fmt.Sprintf("%s sends %s to the host's own Service %s/%s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — keep the route until that Service has Ready pods",
+				how, rules.ClientList(g.Clients()), f.Service.Namespace, f.Service.Name, f.Live)
+		}
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
 		}
-		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: f.Field, Key: f.Field,
+		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key,
 			Subjects: g.Clients(), Message: msg})
 	}
 	return out

@@ -42,13 +42,33 @@ func (r undefinedSubset) Check(in *rules.Input) []rules.Finding {
 // routeFailures groups the failures of cause c by the destination field of
 // the written VirtualService they come from; failures of other
 // VirtualServices' routes are not the write's to explain.
+//
+// A deletion, or an update that drops a host, sends clients down the host's
+// default route: the failures it breaks there are reported at "spec" and
+// "spec.hosts".
 func routeFailures(in *rules.Input, c paths.Cause) []rules.Group {
 	return rules.GroupFailures(in.Failures(c), func(f rules.PathFailure) string {
-		if !sameVS(f.Failure.VS, in.VS) {
+		if fallback := fallbackField(in, f); fallback != "" {
+			return fallback
+		}
+		if in.VS == nil || !sameVS(f.Failure.VS, in.VS) {
 			return ""
 		}
 		return f.Failure.Field
 	})
+}
+
+// fallbackField is where a failure on a default route belongs when the
+// written VirtualService gave its clients that route: "spec" for a deletion,
+// "spec.hosts" for an update; "" otherwise.
+func fallbackField(in *rules.Input, f rules.PathFailure) string {
+	if !f.Broken || f.Failure.VS != nil || in.Change.OldVS == nil {
+		return ""
+	}
+	if in.VS == nil {
+		return "spec"
+	}
+	return "spec.hosts"
 }
 
 func sameVS(a, b *state.VirtualService) bool {

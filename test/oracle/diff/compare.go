@@ -98,12 +98,12 @@ var Exceptions = []Exception{
 	{"outsiders-of-other-namespaces", "namespace-wide STRICT cuts off plaintext callers in other namespaces too; meshguard denies for the " +
 		"namespace's own accidental outsiders (the likeliest callers) and warns (MG102) for the rest, because a namespace owner cannot inject another team's pods"},
 	{"workload-policy-neighbours", "a workload-level STRICT cuts off every plaintext caller of those pods; meshguard warns (MG102): the policy's author targeted the workload on purpose"},
-	{"servers-not-ready-yet", "MG101 counts Running pods that are not Ready yet as the servers they are about to be: STRICT over them breaks their plaintext callers " +
-		"the moment they turn Ready. istiod judges the instant; the case is excused when istiod denies once those pods are Ready"},
+	{"servers-not-ready-yet", "MG101 counts pods that are Pending or not Ready yet as the servers they are about to be: STRICT over them breaks their plaintext callers " +
+		"the moment they turn Ready. istiod judges the instant; the case is excused when istiod denies once those pods run Ready"},
 }
 
-// ReadyAll returns objs with every Running pod Ready: the state a moment
-// later, when pods still starting serve.
+// ReadyAll returns objs with every Pending or Running pod Running and Ready:
+// the state a moment later, when pods still starting serve.
 func ReadyAll(objs []judge.Object) []judge.Object {
 	out := make([]judge.Object, len(objs))
 	for i, o := range objs {
@@ -111,18 +111,12 @@ func ReadyAll(objs []judge.Object) []judge.Object {
 		if o.GetKind() != "Pod" {
 			continue
 		}
-		if phase, _, _ := unstructured.NestedString(o.Object, "status", "phase"); phase != "Running" {
+		if phase, _, _ := unstructured.NestedString(o.Object, "status", "phase"); phase != "Running" && phase != "Pending" {
 			continue
 		}
 		c := judge.Object{Unstructured: o.DeepCopy(), Source: o.Source}
-		conds, _, _ := unstructured.NestedSlice(c.Object, "status", "conditions")
-		for j, cond := range conds {
-			if m, ok := cond.(map[string]any); ok && m["type"] == "Ready" {
-				m["status"] = "True"
-				conds[j] = m
-			}
-		}
-		_ = unstructured.SetNestedSlice(c.Object, conds, "status", "conditions")
+		_ = unstructured.SetNestedField(c.Object, "Running", "status", "phase")
+		_ = unstructured.SetNestedSlice(c.Object, []any{map[string]any{"type": "Ready", "status": "True"}}, "status", "conditions")
 		out[i] = c
 	}
 	return out
