@@ -3,12 +3,9 @@ package destinationrule
 import (
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // subsetWithoutPods (MG203) explains paths a DestinationRule write breaks by
@@ -61,24 +58,15 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		return out // MG205 reports hosts that match no Service; hand-managed endpoints select no pods
 	}
 	for i, sub := range dr.Subsets {
-		if explained[sub.Name] || !mesh.JudgedByPods(sub.Labels) || len(runningPods(in.State, res.Service, sub.Labels)) > 0 {
-			continue // endpoint labels (cluster, zone) cannot be judged from pods
+		// Endpoint labels (cluster, zone) cannot be judged from pods; pods
+		// still starting (a new ReplicaSet the canary subset was just
+		// pointed at) are on their way, not a mistake.
+		if explained[sub.Name] || !mesh.JudgedByPods(sub.Labels) || len(livePods(in.State, res.Service, sub.Labels)) > 0 {
+			continue
 		}
 		out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name,
 			Message: fmt.Sprintf("subset %s selects no running pod of Service %s/%s (labels %s); routing to it would fail",
 				sub.Name, res.Service.Namespace, res.Service.Name, labelText(sub.Labels))})
-	}
-	return out
-}
-
-// runningPods are the pods of svc carrying labels that run (not pending,
-// not finished).
-func runningPods(s state.Snapshot, svc *state.Service, labels map[string]string) []*state.Pod {
-	var out []*state.Pod
-	for _, p := range livePods(s, svc, labels) {
-		if p.Phase != corev1.PodPending {
-			out = append(out, p)
-		}
 	}
 	return out
 }
