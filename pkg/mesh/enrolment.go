@@ -10,17 +10,39 @@ import (
 )
 
 // InjectionEnabled reports whether pods created in ns later will join the
-// mesh: sidecar injection (istio-injection=enabled or an istio.io/rev label)
-// or ambient enrolment (istio.io/dataplane-mode=ambient).
-func InjectionEnabled(ns *state.Namespace) bool {
+// mesh: sidecar injection (istio-injection=enabled, or an istio.io/rev label
+// that an injector in s serves) or ambient enrolment
+// (istio.io/dataplane-mode=ambient). istio-injection=disabled wins over a
+// revision label, as the injectors' namespace selectors make it. When s holds
+// no injector at all (a state file without MutatingWebhookConfigurations),
+// a revision label counts: unknown is not missing.
+func InjectionEnabled(s state.Snapshot, ns *state.Namespace) bool {
 	if ns == nil {
 		return false
 	}
 	if ns.Labels["istio-injection"] == "enabled" || ns.Labels[label.IoIstioDataplaneMode.Name] == "ambient" {
 		return true
 	}
-	_, rev := ns.Labels[label.IoIstioRev.Name]
-	return rev && ns.Labels["istio-injection"] != "disabled"
+	rev, ok := ns.Labels[label.IoIstioRev.Name]
+	if !ok || ns.Labels["istio-injection"] == "disabled" {
+		return false
+	}
+	served, known := s.ServesRevision(rev)
+	return served || !known
+}
+
+// RevisionUnserved reports whether ns asks for a revision no injector in s
+// serves (known only when s holds injectors).
+func RevisionUnserved(s state.Snapshot, ns *state.Namespace) (rev string, unserved bool) {
+	if ns == nil || ns.Labels["istio-injection"] == "enabled" {
+		return "", false
+	}
+	rev, ok := ns.Labels[label.IoIstioRev.Name]
+	if !ok || ns.Labels["istio-injection"] == "disabled" {
+		return "", false
+	}
+	served, known := s.ServesRevision(rev)
+	return rev, known && !served
 }
 
 // Ambient reports whether the pod's inbound traffic is captured by ztunnel:

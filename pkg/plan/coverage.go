@@ -88,7 +88,7 @@ func Compute(s state.Snapshot, cfg *config.Config) Coverage {
 		}
 		ns := s.Namespace(name)
 		cov := s.Coverage(name)
-		row := NamespaceCoverage{Name: name, Enrolment: enrolment(ns), MeshedServers: cov.MeshedServers,
+		row := NamespaceCoverage{Name: name, Enrolment: enrolment(s, ns), MeshedServers: cov.MeshedServers,
 			UnmeshedServers: cov.UnmeshedServers, Accidental: cov.AccidentalOutsiders, Deliberate: cov.DeliberateOutsiders,
 			UnmeshedOwners: owners(s.AccidentalOutsiders(name, cov.AccidentalOutsiders)), Policy: pol.NamespacePolicy(s, name)}
 		if ns != nil {
@@ -132,7 +132,7 @@ func (c Coverage) ByBlocking() []NamespaceCoverage {
 	return rows
 }
 
-func enrolment(ns *state.Namespace) string {
+func enrolment(s state.Snapshot, ns *state.Namespace) string {
 	if ns == nil {
 		return EnrolNone
 	}
@@ -141,7 +141,8 @@ func enrolment(ns *state.Namespace) string {
 		return EnrolAmbient
 	case ns.Labels["istio-injection"] == "enabled":
 		return EnrolInjection
-	case ns.Labels[label.IoIstioRev.Name] != "" && ns.Labels["istio-injection"] != "disabled":
+	case ns.Labels[label.IoIstioRev.Name] != "" && mesh.InjectionEnabled(s, ns):
+		// A revision no injector serves gets no sidecars: not enrolled.
 		return EnrolRevision
 	default:
 		return EnrolNone

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 
 	"github.com/golang/protobuf/jsonpb" //nolint:staticcheck // Istio's API types are generated for this package.
@@ -24,6 +25,7 @@ const (
 	// GroupGatewayAPI is the Kubernetes Gateway API, whose Gateways a
 	// VirtualService may bind by name as well as Istio's.
 	GroupGatewayAPI = "gateway.networking.k8s.io"
+	GroupAdmission  = "admissionregistration.k8s.io"
 )
 
 // Served versions of the reviewed kinds; every one carries the same spec.
@@ -49,6 +51,9 @@ type Object struct {
 	KubeGateway *Gateway
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
+	// Injector is an Istio sidecar injector's MutatingWebhookConfiguration,
+	// reduced to the revisions it serves.
+	Injector *Injector
 	// Material summarises a Secret holding TLS material; the Secret's data,
 	// private keys included, is not kept.
 	Material *trust.Material
@@ -208,6 +213,12 @@ func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 		}
 		cm.Namespace = env.Metadata.Namespace
 		o.Root = MeshRoot(&cm)
+	case gv.Group == GroupAdmission && env.Kind == "MutatingWebhookConfiguration":
+		var mwc admissionregistrationv1.MutatingWebhookConfiguration
+		if err := json.Unmarshal(data, &mwc); err != nil {
+			return nil, fmt.Errorf("MutatingWebhookConfiguration %s: %w", env.Metadata.Name, err)
+		}
+		o.Injector = FromMutatingWebhookConfiguration(&mwc)
 	case gv.Group == "" && env.Kind == "Namespace":
 		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
 	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":

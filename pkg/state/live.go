@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -78,6 +79,15 @@ func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.Re
 			se := o.(*networkingv1.ServiceEntry)
 			store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
 		}, store.DeleteServiceEntry},
+		// Which istio.io/rev values get sidecars: the injectors' configurations.
+		{&admissionregistrationv1.MutatingWebhookConfiguration{}, func(o runtime.Object) {
+			mwc := o.(*admissionregistrationv1.MutatingWebhookConfiguration)
+			if inj := FromMutatingWebhookConfiguration(mwc); inj != nil {
+				store.SetInjector(inj)
+			} else {
+				store.DeleteInjector("", mwc.Name)
+			}
+		}, store.DeleteInjector},
 	}
 	var regs []toolscache.ResourceEventHandlerRegistration
 	for _, f := range feeds {
@@ -194,6 +204,15 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 	}
 	for _, se := range ses.Items {
 		store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
+	}
+	var mwcs admissionregistrationv1.MutatingWebhookConfigurationList
+	if err := c.List(ctx, &mwcs); err != nil {
+		return fmt.Errorf("listing mutatingwebhookconfigurations: %w", err)
+	}
+	for i := range mwcs.Items {
+		if inj := FromMutatingWebhookConfiguration(&mwcs.Items[i]); inj != nil {
+			store.SetInjector(inj)
+		}
 	}
 	return nil
 }

@@ -98,6 +98,11 @@ type Snapshot interface {
 	KubeGateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
+	// ServesRevision reports whether a sidecar injector in the state serves
+	// istio.io/rev=rev; known is false when the state holds no injector at
+	// all (a state file without MutatingWebhookConfigurations), and then
+	// nothing is known about revisions.
+	ServesRevision(rev string) (served, known bool)
 	// ResolveHost resolves a host written in namespace ns to its index key.
 	ResolveHost(host, ns string) string
 }
@@ -185,6 +190,8 @@ type Store struct {
 	vsByGateway map[string][]vsRef
 	vsOnMesh    map[string][]vsRef // by resolved spec.hosts, for sidecar-bound services
 	entries     []*ServiceEntry
+	// injectors are Istio's sidecar injectors, by configuration name.
+	injectors map[string]*Injector
 }
 
 // NewStore returns an empty store that classifies pods with classify.
@@ -585,6 +592,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetGateway(o.KubeGateway)
 	case o.ServiceEntry != nil:
 		s.SetServiceEntry(o.ServiceEntry)
+	case o.Injector != nil:
+		s.SetInjector(o.Injector)
 	}
 }
 
@@ -609,5 +618,34 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteKubeGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
+	case ref.Group == GroupAdmission && ref.Kind == "MutatingWebhookConfiguration":
+		s.DeleteInjector("", ref.Name)
 	}
+}
+
+// SetInjector adds or replaces a sidecar injector.
+func (s *Store) SetInjector(inj *Injector) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.injectors == nil {
+		s.injectors = map[string]*Injector{}
+	}
+	s.injectors[inj.Name] = inj
+}
+
+// DeleteInjector removes the injector of a MutatingWebhookConfiguration
+// (cluster-scoped: ns is ignored).
+func (s *Store) DeleteInjector(_, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.injectors, name)
+}
+
+func (v storeView) ServesRevision(rev string) (served, known bool) {
+	for _, inj := range v.s.injectors {
+		if slices.Contains(inj.Revisions, rev) {
+			return true, true
+		}
+	}
+	return false, len(v.s.injectors) > 0
 }

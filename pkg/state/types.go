@@ -6,8 +6,10 @@ package state
 
 import (
 	"slices"
+	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -188,3 +190,51 @@ func SelectorMatches(selector, labels map[string]string) bool {
 	}
 	return true
 }
+
+// Injector is what meshguard keeps of an Istio sidecar injector's
+// MutatingWebhookConfiguration: the istio.io/rev values its webhooks select
+// namespaces by (a revision's own injector, or a revision tag's). A namespace
+// labelled istio.io/rev=X gets sidecars only if some injector serves X.
+type Injector struct {
+	Name      string
+	Revisions []string
+}
+
+// injectorWebhook is the suffix of the webhooks Istio's injectors register
+// (namespace.sidecar-injector.istio.io, rev.object.sidecar-injector.istio.io, ...).
+const injectorWebhook = "sidecar-injector.istio.io"
+
+// FromMutatingWebhookConfiguration returns the injector a configuration
+// registers, or nil when none of its webhooks is Istio's sidecar injector.
+func FromMutatingWebhookConfiguration(mwc *admissionregistrationv1.MutatingWebhookConfiguration) *Injector {
+	var inj *Injector
+	for _, w := range mwc.Webhooks {
+		if !strings.HasSuffix(w.Name, injectorWebhook) {
+			continue
+		}
+		if inj == nil {
+			inj = &Injector{Name: mwc.Name}
+		}
+		for _, sel := range []*metav1.LabelSelector{w.NamespaceSelector, w.ObjectSelector} {
+			if sel == nil {
+				continue
+			}
+			if v, ok := sel.MatchLabels[revLabel]; ok {
+				inj.Revisions = append(inj.Revisions, v)
+			}
+			for _, e := range sel.MatchExpressions {
+				if e.Key == revLabel && e.Operator == metav1.LabelSelectorOpIn {
+					inj.Revisions = append(inj.Revisions, e.Values...)
+				}
+			}
+		}
+	}
+	if inj != nil {
+		slices.Sort(inj.Revisions)
+		inj.Revisions = slices.Compact(inj.Revisions)
+	}
+	return inj
+}
+
+// revLabel is Istio's revision label (istio.io/api/label IoIstioRev).
+const revLabel = "istio.io/rev"

@@ -51,7 +51,10 @@ var fixtures = map[string]map[string][]string{
 		"root istio-system/gateway-strict":        {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 	},
 	"MG108": {
-		"labels batch/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
+		"labels batch/strict":     {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
+		"revisions tagged/strict": {},
+		"revisions canary/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (canary (istio.io/rev=canary, which no injector serves)): new pods there get no sidecar"`},
+		"revisions optout/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (optout): new pods there get no sidecar"`},
 	},
 }
 

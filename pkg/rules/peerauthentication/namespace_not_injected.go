@@ -26,7 +26,7 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 		meshEff := in.Policies.MeshMode(in.State)
 		for _, ns := range in.State.NamespaceNames() {
 			// Cheap tests first; empty namespaces are noise here.
-			if ns == pa.Namespace || mesh.InjectionEnabled(in.State.Namespace(ns)) || in.State.Coverage(ns).Pods == 0 {
+			if ns == pa.Namespace || mesh.InjectionEnabled(in.State, in.State.Namespace(ns)) || in.State.Coverage(ns).Pods == 0 {
 				continue
 			}
 			if governedByMeshStrict(in, ns, meshEff) {
@@ -42,9 +42,14 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	}
 	var bare []string
 	for _, ns := range candidates {
-		if !mesh.InjectionEnabled(in.State.Namespace(ns)) { // already known for mesh-wide
-			bare = append(bare, ns)
+		n := in.State.Namespace(ns)
+		if mesh.InjectionEnabled(in.State, n) { // already known for mesh-wide
+			continue
 		}
+		if rev, unserved := mesh.RevisionUnserved(in.State, n); unserved {
+			ns += " (istio.io/rev=" + rev + ", which no injector serves)"
+		}
+		bare = append(bare, ns)
 	}
 	if len(bare) == 0 {
 		return nil

@@ -111,7 +111,7 @@ func inMesh(in *rules.Input) bool {
 		return true
 	})
 	if live == 0 {
-		return mesh.InjectionEnabled(in.State.Namespace(res.Service.Namespace))
+		return mesh.InjectionEnabled(in.State, in.State.Namespace(res.Service.Namespace))
 	}
 	return meshed == live
 }
