@@ -69,7 +69,7 @@ func TestAlertsAndDashboardQueryExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"MeshguardAuditViolations", "MeshguardAuditStale", "MeshguardReviewLatencyHigh", "MeshguardReviewErrors"}
+	want := []string{"MeshguardAuditViolations", "MeshguardAuditStale", "MeshguardReviewLatencyHigh", "MeshguardReviewErrors", "MeshguardExceptionExpiringSoon"}
 	if strings.Join(alerts, ",") != strings.Join(want, ",") {
 		t.Errorf("alerts: want %v, got %v", want, alerts)
 	}

@@ -18,6 +18,8 @@ var fixtures = map[string]map[string][]string{
 		"mutual legacy/billing":                {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in"`},
 	},
 	"MG202": {
+		"strict shop/productpage-strict": {`deny spec.mtls.mode "DestinationRule shop/productpage-plain (tls mode DISABLE) makes sidecars in shop send plaintext to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication shop/productpage-strict: productpage-1)"`},
+		"strict shop/reviews-strict":     {},
 		"preexisting shop/ratings-plain": {`warn pre-existing spec.trafficPolicy.tls.mode "DISABLE sends plaintext from sidecars in shop to shop/ratings (1 of 1 Ready pods STRICT by PeerAuthentication shop/ratings-strict"`},
 		"wildcard shop/shop-plain":       {`deny spec.trafficPolicy.tls.mode "to shop/ratings (1 of 1 Ready pods STRICT by PeerAuthentication shop/ratings-strict: ratings-1): every connection is reset"`},
 		"plaintext shop/ratings":         {`deny spec.trafficPolicy.portLevelSettings[0].tls.mode "DISABLE sends plaintext from sidecars in"`},
@@ -29,6 +31,7 @@ var fixtures = map[string]map[string][]string{
 		"unrouted shop/reviews":         {`warn spec.subsets[2].labels "subset v3 selects no running pod of Service shop/reviews"`},
 	},
 	"MG204": {
+		"teardown legacy/billing":       {},
 		"preexisting shop/reviews":      {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop, but VirtualService shop/reviews sends 100%"`},
 		"shadow frontend/reviews-local": {`deny spec.subsets "this rule would win the DestinationRule lookup of sidecars in frontend for reviews.shop.svc.cluster.local without defining subset v1, but VirtualService frontend/reviews-canary sends 80%"`},
 		"shadow frontend/shop-tls": {

@@ -11,6 +11,8 @@ import (
 var fixtures = map[string]map[string][]string{
 	"MG301": {
 		"tcp-port legacy/ledger-db":     {},
+		"growth shop/reviews (raise)":   {`deny spec.http[0].route[1].destination.subset "routes 60% of the route's traffic to subset v3"`},
+		"growth shop/reviews (lower)":   {`warn pre-existing spec.http[0].route[1].destination.subset "routes 30% of the route's traffic to subset v3"`},
 		"preexisting shop/reviews":      {`warn pre-existing spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in shop use"`},
 		"gateway shop/reviews-public":   {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
 		"lookup shop/reviews (v2)":      {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
@@ -21,6 +23,7 @@ var fixtures = map[string]map[string][]string{
 	"MG302": {
 		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
 		"ready shop/reviews":       {`deny spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews,"`},
+		"fresh shop/details":       {`warn pre-existing spec.http[0].route[0].destination "sends 100% of the route's traffic to subset v1 of details, which has no Ready pod (1 running, none Ready)"`},
 		"delete shop/podinfo":      {`deny spec "sidecars in shop to the host's own Service shop/podinfo, which has no Ready pod (0 running, none Ready)"`},
 	},
 	"MG303": {
