@@ -72,6 +72,7 @@ func decodeUnit(u *unit) ([]Document, error) {
 	if u.kind == yamlDoc {
 		var ok bool
 		if js, ok = fastYAMLToJSON(u.raw, false); !ok {
+			slowDocuments.Add(1)
 			var err error
 			if js, err = yaml.YAMLToJSON(u.raw); err != nil {
 				return nil, &InputError{Source: u.source, Err: fmt.Errorf("YAML does not parse: %w", err)}
@@ -103,6 +104,16 @@ func decodeUnit(u *unit) ([]Document, error) {
 	return docs, nil
 }
 
+// slowDocuments counts the YAML documents and List items the fast path
+// left to sigs.k8s.io/yaml (see SlowPathDocuments).
+var slowDocuments atomic.Int64
+
+// SlowPathDocuments is how many YAML documents and List items this process
+// has read through sigs.k8s.io/yaml because the fast path gave up on them:
+// constructs it does not take (flow collections, anchors, tags, ...). The
+// benchmarks report it; it should stay near zero for what emitters print.
+func SlowPathDocuments() int64 { return slowDocuments.Load() }
+
 // yamlItemToJSON converts one "- ..." item of a block List. anchors holds
 // the List's earlier items that define anchors: parsed before the item, in
 // one sequence, they give its aliases their values (the item is the last).
@@ -112,6 +123,7 @@ func yamlItemToJSON(raw, anchors []byte) ([]byte, error) {
 			return js, nil
 		}
 	}
+	slowDocuments.Add(1)
 	js, err := yaml.YAMLToJSON(append(anchors[:len(anchors):len(anchors)], raw...))
 	if err != nil {
 		return nil, fmt.Errorf("YAML does not parse: %w", err)

@@ -8,13 +8,14 @@ import (
 	"unicode/utf8"
 )
 
-// fastYAMLToJSON converts the block-style YAML that kubectl and the API
-// server's clients print (block mappings and sequences, plain, quoted and
-// literal scalars, empty {} and []) to JSON in one pass, without building a
-// tree. It gives up (ok false) on anything else: flow collections, anchors,
-// tags, folded or multi-line scalars, scalars whose YAML 1.1 type is not a
-// plain string, decimal integer, bool or null, and the caller falls back to
-// sigs.k8s.io/yaml for that input. Where it succeeds its output means what
+// fastYAMLToJSON converts the block-style YAML that kubectl, PyYAML, yq and
+// the API server's clients print (block mappings and sequences, plain,
+// quoted, literal and folded scalars, plain and quoted scalars continued
+// over several lines, empty {} and []) to JSON in one pass, without building
+// a tree. It gives up (ok false) on anything else: flow collections,
+// anchors, tags, keep chomping and indentation indicators, scalars whose
+// YAML 1.1 type is not a plain string, decimal integer, bool or null, and
+// the caller falls back to sigs.k8s.io/yaml for that input. Where it succeeds its output means what
 // sigs.k8s.io/yaml's YAMLToJSON means (FuzzFastYAMLToJSON checks this):
 // scalars resolve as go.yaml.in/yaml/v2 resolves them.
 //
@@ -235,8 +236,15 @@ func (p *yparser) parseValue(indent int, rest []byte, key bool) {
 		p.parseValueBelow(indent, key)
 		return
 	}
-	if rest[0] == '|' {
+	if rest[0] == '|' || rest[0] == '>' {
 		p.literal(indent, rest)
+		return
+	}
+	if end := p.continued(indent); end > p.i+1 {
+		// More indented lines follow: a scalar continued over them.
+		if !p.multiline(rest, end) {
+			p.fail = true
+		}
 		return
 	}
 	if !p.inlineScalar(rest) {
@@ -248,6 +256,115 @@ func (p *yparser) parseValue(indent int, rest []byte, key bool) {
 	if ind, _, ok := p.peek(); ok && ind > indent {
 		p.fail = true
 	}
+}
+
+// continued returns the index of the first line after the current one that
+// holds content at indent or less (or the end): the lines before it, when
+// any holds content, continue the current line's scalar. Trailing blank lines
+// are not counted.
+func (p *yparser) continued(indent int) int {
+	end := p.i + 1
+	for j := p.i + 1; j < len(p.lines); j++ {
+		line := p.lines[j]
+		n := 0
+		for n < len(line) && line[n] == ' ' {
+			n++
+		}
+		if n == len(line) {
+			continue // blank: inside the scalar only if content follows
+		}
+		if n <= indent {
+			break
+		}
+		end = j + 1
+	}
+	return end
+}
+
+// maxContinued bounds the lines one quoted scalar may span on the fast path.
+const maxContinued = 256
+
+// multiline appends the scalar that starts with first on the current line
+// and continues on the lines before end, folded as YAML folds flow scalars
+// (each line trimmed; one line break becomes a space, each blank line a
+// line feed; in double quotes an escaped line break joins without one), and
+// moves past it. It reports false for what it leaves to the full parser: a
+// comment or an indicator at the start of a plain continuation, ": " or " #"
+// inside one, tabs, blank lines inside quotes, a quote not closed by the
+// last line.
+func (p *yparser) multiline(first []byte, end int) bool {
+	if end-p.i > maxContinued {
+		return false
+	}
+	quote := first[0]
+	plain := quote != '"' && quote != '\''
+	buf := append([]byte(nil), trimRightKeepEscape(first, quote)...)
+	if plain && (bytes.Contains(buf, []byte(" #")) || bytes.IndexByte(buf, '\t') >= 0) {
+		return false
+	}
+	breaks, last := 0, 0 // last: where the last line starts in buf
+	for j := p.i + 1; j < end; j++ {
+		line := trimRightKeepEscape(trimLeft(p.lines[j]), quote)
+		if len(line) == 0 {
+			breaks++
+			continue
+		}
+		if bytes.IndexByte(line, '\t') >= 0 {
+			return false
+		}
+		if plain {
+			if isIndicator(line[0]) || bytes.Contains(line, []byte(": ")) || line[len(line)-1] == ':' || bytes.Contains(line, []byte(" #")) {
+				return false
+			}
+		} else if breaks > 0 {
+			return false
+		}
+		switch {
+		case breaks > 0:
+			for ; breaks > 0; breaks-- {
+				buf = append(buf, '\n')
+			}
+		case quote == '"' && escapedBreak(buf):
+			buf = buf[:len(buf)-1]
+		default:
+			buf = append(buf, ' ')
+		}
+		last = len(buf)
+		buf = append(buf, line...)
+	}
+	if plain {
+		p.i, p.col = end, 0
+		return p.inlineScalar(buf)
+	}
+	// The quote must close on the last line, followed by nothing or a
+	// comment set off by a space.
+	out, n, ok := quoted(p.out, buf)
+	if !ok || n <= last || n < len(buf) && (buf[n] != ' ' || !onlyComment(buf[n:])) {
+		return false
+	}
+	p.out = out
+	p.i, p.col = end, 0
+	return true
+}
+
+// trimRightKeepEscape drops a line's trailing spaces, but in double quotes
+// not one a backslash escapes.
+func trimRightKeepEscape(line []byte, quote byte) []byte {
+	t := bytes.TrimRight(line, " ")
+	if quote == '"' && len(t) < len(line) && escapedBreak(t) {
+		return line[:len(t)+1]
+	}
+	return t
+}
+
+// escapedBreak reports whether a double-quoted line ends in a backslash that
+// escapes its line break (an odd number of them).
+func escapedBreak(b []byte) bool {
+	n := 0
+	for i := len(b) - 1; i >= 0 && b[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // splitKey splits "key: rest", appending the key as a JSON string to dst.
@@ -517,6 +634,9 @@ func quoted(out, v []byte) (js []byte, n int, ok bool) {
 			case '"', '\\', 'b', 'f', 'n', 'r', 't': // not \/: YAML 1.1 has no such escape
 				out = append(out, '\\', e)
 				i++
+			case ' ': // an escaped space (PyYAML keeps spaces at a line break so)
+				out = append(out, ' ')
+				i++
 			case 'u':
 				if i+5 >= len(v) || !isHex(v[i+2:i+6]) {
 					return nil, 0, false
@@ -572,16 +692,20 @@ func jsonString(out, s []byte) []byte {
 	return append(out, '"')
 }
 
-// literal parses a "|" or "|-" block scalar of a value at indent.
+// literal parses a literal ("|", "|-") or folded (">", ">-") block scalar
+// of a value at indent. Folding joins adjacent lines with a space and keeps
+// a line feed per blank line; a folded scalar with more indented lines
+// (kept as they are) is left to the full parser.
 func (p *yparser) literal(indent int, header []byte) {
 	strip := false
+	fold := header[0] == '>'
 	switch h := bytes.TrimRight(header, " "); {
 	case len(h) == 1:
 	case h[1] == '-' && onlyComment(h[2:]):
 		strip = true
 	case onlyComment(h[1:]):
 	default:
-		p.fail = true // |+, indentation indicators: left to the full parser
+		p.fail = true // |+, >+, indentation indicators: left to the full parser
 		return
 	}
 	p.advance()
@@ -619,11 +743,18 @@ func (p *yparser) literal(indent int, header []byte) {
 				p.fail = true // leading blank lines: left to the full parser
 				return
 			}
-		} else if n < content {
+		} else if n < content || fold && n > content {
 			p.fail = true
 			return
 		}
-		if len(text) > 0 {
+		switch {
+		case len(text) > 0 && fold && pendingBreaks == 0:
+			text = append(text, ' ')
+		case len(text) > 0 && fold:
+			for ; pendingBreaks > 0; pendingBreaks-- {
+				text = append(text, '\n')
+			}
+		case len(text) > 0:
 			for ; pendingBreaks > 0; pendingBreaks-- {
 				text = append(text, '\n')
 			}

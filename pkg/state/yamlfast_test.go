@@ -60,12 +60,25 @@ var fastCases = []string{
 	"portLevelMtls:\n  8080:\n    mode: DISABLE\n",
 	"a: b # comment\nc: 'd' # comment\n# full line\ne: [] # x\n",
 	"unicode: héllo wörld\nkey with spaces: value with spaces\n",
+	// PyYAML, yq and ruamel wrap long scalars at 80 columns.
+	"a: multi\n  line\n",
+	"description: a plain scalar that PyYAML wrapped because it ran past eighty\n  columns, continued here\n\n  and after a blank line\nnext: x\n",
+	"- first item\n  wrapped\n- second\n",
+	"a: 'open\n  quote'\n",
+	"msg: 'it''s single quoted and\n  wrapped'\nb: 1\n",
+	"msg: \"double quoted \\\"and\\\" wrapped\n  over lines\"\n",
+	"msg: \"kept space \\\n  \\ after an escaped break\"\n",
+	"msg: \"joined\\\n  here\"\n",
+	"a: >\n  folded\n",
+	"a: >-\n  folded into\n  one line\n\n  and a paragraph\nb: x\n",
+	"spec:\n  containers:\n  - args:\n    - --a long argument\n      wrapped\n    name: x\n",
 }
 
 // Inputs the fast path must leave to sigs.k8s.io/yaml.
 var slowCases = []string{
 	"{a: 1}\n", "a: {b: 1}\n", "a: [1, 2]\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1.5\n", "a: 0777\n",
-	"a: 2024-01-01\n", "a: >\n  folded\n", "a: |+\n  keep\n", "a: multi\n  line\n", "a: 'open\n  quote'\n",
+	"a: 2024-01-01\n", "a: |+\n  keep\n", "a: >+\n  keep\n", "a: >\n  folded\n    more indented\n",
+	"a: plain\n  # comment inside\n", "a: plain\n  - dash\n", "a: plain\n  b: c\n", "a: 'quoted\n\n  blank'\n",
 	"? complex\n: key\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
 }
 

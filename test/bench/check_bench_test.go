@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/test/bench/statefile"
 )
 
@@ -84,12 +85,13 @@ func peakHeap(f func()) uint64 {
 func BenchmarkCheck(b *testing.B) {
 	for _, pods := range []int{10, 100} {
 		shape := statefile.Shape{Namespaces: 1000, PodsPerNS: pods}
-		for _, format := range []string{statefile.YAMLDocuments, statefile.YAMLList, statefile.JSONList} {
+		for _, format := range []string{statefile.YAMLDocuments, statefile.YAMLList, statefile.YAMLWrapped, statefile.JSONList} {
 			b.Run(fmt.Sprintf("objects=%dk/%s", shape.Objects()/1000, format), func(b *testing.B) {
 				path := exportFile(b, shape, format)
 				info, _ := os.Stat(path)
 				change := filepath.Join(filepath.Dir(path), "change.yaml")
 				var peak uint64
+				slow := state.SlowPathDocuments()
 				b.ResetTimer()
 				for b.Loop() {
 					runtime.GC()
@@ -103,6 +105,7 @@ func BenchmarkCheck(b *testing.B) {
 				}
 				b.ReportMetric(float64(info.Size())/float64(shape.Objects()), "input-B/object")
 				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+				b.ReportMetric(float64(state.SlowPathDocuments()-slow)/float64(b.N), "slow-path-docs/op")
 			})
 		}
 	}

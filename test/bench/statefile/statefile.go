@@ -26,7 +26,16 @@ const (
 	YAMLDocuments = "yaml"      // one object per `---` document
 	YAMLList      = "yaml-list" // kubectl get -o yaml
 	JSONList      = "json"      // kubectl get -o json
+	// YAMLWrapped is a List whose pods carry a long, spaced annotation:
+	// emitters with a line width (PyYAML's safe_dump, yq, ruamel, and the
+	// go-yaml behind sigs.k8s.io/yaml, all at 80) continue it on the next
+	// lines.
+	YAMLWrapped = "yaml-wrapped"
 )
+
+// note is the long annotation YAMLWrapped gives pods (as a change-cause or a
+// description might read).
+const note = "rolled out by the payments pipeline after the canary analysis passed; see the release notes for the migration steps and the owners to page"
 
 // Shape sizes the export.
 type Shape struct {
@@ -172,6 +181,22 @@ func Write(w io.Writer, s Shape, format string) error {
 			return err
 		})
 		_, _ = bw.WriteString("kind: List\nmetadata:\n  resourceVersion: \"\"\n")
+	case YAMLWrapped:
+		_, _ = bw.WriteString("apiVersion: v1\nitems:\n")
+		err = s.each(func(obj any) error {
+			if p, ok := obj.(*corev1.Pod); ok {
+				c := *p
+				c.Annotations = map[string]string{"sidecar.istio.io/status": sidecarStatus, "kubernetes.io/change-cause": note}
+				obj = &c
+			}
+			b, err := yaml.Marshal([]any{obj})
+			if err != nil {
+				return err
+			}
+			_, err = bw.Write(b)
+			return err
+		})
+		_, _ = bw.WriteString("kind: List\nmetadata:\n  resourceVersion: ''\n")
 	case JSONList:
 		_, _ = bw.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n")
 		first := true
@@ -190,7 +215,7 @@ func Write(w io.Writer, s Shape, format string) error {
 		})
 		_, _ = bw.WriteString("\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n")
 	default:
-		return fmt.Errorf("format %q: want %s, %s or %s", format, YAMLDocuments, YAMLList, JSONList)
+		return fmt.Errorf("format %q: want %s, %s, %s or %s", format, YAMLDocuments, YAMLList, YAMLWrapped, JSONList)
 	}
 	if err != nil {
 		return err
