@@ -40,12 +40,18 @@ func fastYAMLToJSON(src []byte, item bool) (out []byte, ok bool) {
 	if !found {
 		return nil, false
 	}
-	if item {
+	switch {
+	case item:
 		if ind != 0 || !isSeqItem(content) {
 			return nil, false
 		}
 		p.parseSeq(0)
-	} else {
+	case content[0] == '{' || content[0] == '[':
+		// A document in flow style ({apiVersion: v1, kind: List, ...}).
+		if !p.flowLines(content, len(p.lines)) {
+			return nil, false
+		}
+	default:
 		p.parseNode(ind)
 	}
 	if _, _, more := p.peek(); more || p.fail {
@@ -297,10 +303,14 @@ func (p *yparser) multiline(first []byte, end int) bool {
 		return false
 	}
 	quote := first[0]
+	if quote == '{' || quote == '[' {
+		return p.flowLines(first, end)
+	}
 	plain := quote != '"' && quote != '\''
 	buf := append([]byte(nil), trimRightKeepEscape(first, quote)...)
-	if plain && (bytes.Contains(buf, []byte(" #")) || bytes.IndexByte(buf, '\t') >= 0) {
-		return false
+	if plain && (bytes.Contains(buf, []byte(" #")) || bytes.IndexByte(buf, '\t') >= 0 ||
+		bytes.Contains(buf, []byte(": ")) || len(buf) > 0 && buf[len(buf)-1] == ':') {
+		return false // a comment ends the scalar; a colon makes a key of it
 	}
 	breaks, last := 0, 0 // last: where the last line starts in buf
 	for j := p.i + 1; j < end; j++ {
@@ -355,6 +365,32 @@ func trimRightKeepEscape(line []byte, quote byte) []byte {
 		return line[:len(t)+1]
 	}
 	return t
+}
+
+// flowLines appends a flow collection that starts with first on the current
+// line and continues on the lines before end (line breaks inside flow
+// collections fold to spaces), and moves past it. Lines holding a "#" (a
+// comment, or one inside quotes) and quoted scalars broken over lines are
+// left to the full parser.
+func (p *yparser) flowLines(first []byte, end int) bool {
+	buf := append([]byte(nil), bytes.TrimRight(first, " ")...)
+	for j := p.i + 1; j < end; j++ {
+		line := bytes.Trim(p.lines[j], " ")
+		if len(line) == 0 {
+			continue
+		}
+		buf = append(append(buf, ' '), line...)
+	}
+	if bytes.IndexByte(buf, '#') >= 0 || bytes.IndexByte(buf, '\t') >= 0 {
+		return false
+	}
+	n := len(p.out)
+	if !p.flowOnly(buf) {
+		p.out = p.out[:n]
+		return false
+	}
+	p.i, p.col = end, 0
+	return true
 }
 
 // escapedBreak reports whether a double-quoted line ends in a backslash that
@@ -445,11 +481,7 @@ func (p *yparser) inlineScalar(v []byte) bool {
 		p.out = out
 		return true
 	case '{', '[':
-		if len(v) >= 2 && (v[0] == '{' && v[1] == '}' || v[0] == '[' && v[1] == ']') && onlyComment(v[2:]) {
-			p.out = append(p.out, v[:2]...)
-			return true
-		}
-		return false
+		return p.flowOnly(v)
 	}
 	if isIndicator(v[0]) && v[0] != '-' || v[0] == '-' && (len(v) == 1 || v[1] == ' ') {
 		return false
@@ -470,6 +502,12 @@ func (p *yparser) inlineScalar(v []byte) bool {
 	if bytes.IndexByte(s, '\t') >= 0 {
 		return false // tabs around plain scalars: left to the full parser
 	}
+	return p.plainScalar(s)
+}
+
+// plainScalar appends the JSON of plain scalar s as go.yaml.in/yaml/v2
+// resolves it (string, null, bool or decimal integer), or reports false.
+func (p *yparser) plainScalar(s []byte) bool {
 	switch c := s[0]; {
 	case c >= 'a' && c <= 'z' && !maybeWord[c] || c >= 'A' && c <= 'Z' && !maybeWord[c] || c == '/' || c == '_':
 		// Most values: a plain string no resolution can turn into anything else.
@@ -490,6 +528,146 @@ func (p *yparser) inlineScalar(v []byte) bool {
 	}
 	p.out = jsonString(p.out, s)
 	return true
+}
+
+// flowOnly appends the flow collection v holds, with nothing after it but a
+// comment set off by a space.
+func (p *yparser) flowOnly(v []byte) bool {
+	n, ok := p.flow(v, 0)
+	return ok && (n == len(v) || v[n] == ' ' && onlyComment(v[n:]))
+}
+
+// maxFlowDepth bounds the nesting of flow collections on the fast path.
+const maxFlowDepth = 32
+
+// flow appends the JSON of the flow mapping or sequence that starts at v[0]
+// ("{name: a, ports: [{port: 80}]}", as people write YAML by hand) and
+// returns how many bytes it took. Keys and scalars follow the block rules;
+// what else flow YAML allows (implicit pairs in sequences, "?" keys, empty
+// keys, comments inside, anchors, tags) is left to the full parser.
+func (p *yparser) flow(v []byte, depth int) (int, bool) {
+	if depth > maxFlowDepth {
+		return 0, false
+	}
+	closing := byte(']')
+	if v[0] == '{' {
+		closing = '}'
+	}
+	p.out = append(p.out, v[0])
+	i := 1
+	for n := 0; ; n++ {
+		i = skipSpaces(v, i)
+		if i < len(v) && v[i] == closing {
+			p.out = append(p.out, closing)
+			return i + 1, true
+		}
+		if n > 0 {
+			if i >= len(v) || v[i] != ',' {
+				return 0, false
+			}
+			if i = skipSpaces(v, i+1); i < len(v) && v[i] == closing {
+				p.out = append(p.out, closing) // a trailing comma
+				return i + 1, true
+			}
+			p.out = append(p.out, ',')
+		}
+		if i >= len(v) || v[i] == ',' {
+			return 0, false
+		}
+		if closing == '}' {
+			k, ok := p.flowKey(v[i:])
+			if !ok {
+				return 0, false
+			}
+			p.out = append(p.out, ':')
+			if i = skipSpaces(v, i+k); i < len(v) && (v[i] == ',' || v[i] == '}') {
+				p.out = append(p.out, "null"...)
+				continue
+			}
+			if i >= len(v) {
+				return 0, false
+			}
+		}
+		m, ok := p.flowNode(v[i:], depth)
+		if !ok {
+			return 0, false
+		}
+		i += m
+	}
+}
+
+func skipSpaces(v []byte, i int) int {
+	for i < len(v) && v[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// flowKey appends a flow mapping's key and returns the bytes up to and
+// including its ":".
+func (p *yparser) flowKey(v []byte) (int, bool) {
+	if v[0] == '"' || v[0] == '\'' {
+		out, n, ok := quoted(p.out, v)
+		if !ok || n > 1000 {
+			return 0, false
+		}
+		if n = skipSpaces(v, n); n >= len(v) || v[n] != ':' {
+			return 0, false
+		}
+		p.out = out
+		return n + 1, true
+	}
+	if isIndicator(v[0]) {
+		return 0, false
+	}
+	for i := 0; i < len(v) && i <= 1000; i++ {
+		switch c := v[i]; {
+		case c == ':' && (i+1 == len(v) || v[i+1] == ' '):
+			name := bytes.TrimRight(v[:i], " ")
+			if len(name) == 0 || string(name) == "<<" || !resolvesToString(name, true) {
+				return 0, false
+			}
+			p.out = jsonString(p.out, name)
+			return i + 1, true
+		case c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '\t' || c == ':':
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// flowNode appends one value of a flow collection and returns its length.
+func (p *yparser) flowNode(v []byte, depth int) (int, bool) {
+	switch v[0] {
+	case '{', '[':
+		return p.flow(v, depth+1)
+	case '"', '\'':
+		out, n, ok := quoted(p.out, v)
+		if !ok {
+			return 0, false
+		}
+		p.out = out
+		return n, true
+	}
+	if isIndicator(v[0]) && v[0] != '-' || v[0] == '-' && (len(v) == 1 || v[1] == ' ' || v[1] == ',') {
+		return 0, false
+	}
+	end := len(v)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ',' || c == ']' || c == '}' {
+			end = i
+			break
+		}
+		if c == '[' || c == '{' || c == '#' || c == '\t' || c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == ',') {
+			return 0, false // a pair, a nested opening or a comment inside: left to the full parser
+		}
+	}
+	s := bytes.TrimRight(v[:end], " ")
+	if len(s) == 0 || !p.plainScalar(s) {
+		return 0, false
+	}
+	return end, true
 }
 
 // maybeWord: first letters of YAML 1.1's bool and null words.

@@ -72,11 +72,18 @@ var fastCases = []string{
 	"a: >\n  folded\n",
 	"a: >-\n  folded into\n  one line\n\n  and a paragraph\nb: x\n",
 	"spec:\n  containers:\n  - args:\n    - --a long argument\n      wrapped\n    name: x\n",
+	// Flow style, as people write YAML by hand.
+	"{a: 1}\n", "a: {b: 1}\n", "a: [1, {b: c}]\nd: {e: [f]}\n", "a: [1, 2]\n", "a: [1, 2,]\n", "a: {}\nb: []\n",
+	"metadata: {name: reviews, namespace: shop, labels: {app: reviews, \"version\": 'v1'}}\nspec: {ports: [{name: http, port: 9080}], selector: null}\n",
+	"- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n- [x, y, true, ~, -5]\n",
+	"spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}}],\n    retries: {attempts: 3}}]}\n",
+	"{apiVersion: v1, kind: List,\n  items: [{kind: Pod}]}\n",
+	"a: {\"k\":\"v\", \"n\": 1}\n",
 }
 
 // Inputs the fast path must leave to sigs.k8s.io/yaml.
 var slowCases = []string{
-	"{a: 1}\n", "a: {b: 1}\n", "a: [1, 2]\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1.5\n", "a: 0777\n",
+	"a: {b: 1: 2}\n", "a: [b: c]\n", "a: {? b: c}\n", "a: {b: 1} # x\n  c\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1.5\n", "a: 0777\n",
 	"a: 2024-01-01\n", "a: |+\n  keep\n", "a: >+\n  keep\n", "a: >\n  folded\n    more indented\n",
 	"a: plain\n  # comment inside\n", "a: plain\n  - dash\n", "a: plain\n  b: c\n", "a: 'quoted\n\n  blank'\n",
 	"? complex\n: key\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",

@@ -85,7 +85,7 @@ func peakHeap(f func()) uint64 {
 func BenchmarkCheck(b *testing.B) {
 	for _, pods := range []int{10, 100} {
 		shape := statefile.Shape{Namespaces: 1000, PodsPerNS: pods}
-		for _, format := range []string{statefile.YAMLDocuments, statefile.YAMLList, statefile.YAMLWrapped, statefile.JSONList} {
+		for _, format := range []string{statefile.YAMLDocuments, statefile.YAMLList, statefile.YAMLWrapped, statefile.YAMLFlow, statefile.JSONList} {
 			b.Run(fmt.Sprintf("objects=%dk/%s", shape.Objects()/1000, format), func(b *testing.B) {
 				path := exportFile(b, shape, format)
 				info, _ := os.Stat(path)

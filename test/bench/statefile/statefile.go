@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +32,13 @@ const (
 	// go-yaml behind sigs.k8s.io/yaml, all at 80) continue it on the next
 	// lines.
 	YAMLWrapped = "yaml-wrapped"
+	// YAMLFlow is YAML as people write it by hand and some generators emit
+	// it: a comment, then each object as one flow mapping with plain keys.
+	YAMLFlow = "yaml-flow"
 )
+
+// plainKey matches a JSON object key that YAML can write unquoted.
+var plainKey = regexp.MustCompile(`"([A-Za-z][A-Za-z0-9_./-]*)":`)
 
 // note is the long annotation YAMLWrapped gives pods (as a change-cause or a
 // description might read).
@@ -197,6 +204,16 @@ func Write(w io.Writer, s Shape, format string) error {
 			return err
 		})
 		_, _ = bw.WriteString("kind: List\nmetadata:\n  resourceVersion: ''\n")
+	case YAMLFlow:
+		err = s.each(func(obj any) error {
+			b, err := json.Marshal(obj)
+			if err != nil {
+				return err
+			}
+			_, _ = bw.WriteString("---\n# generated; do not edit\n")
+			_, _ = bw.Write(plainKey.ReplaceAll(b, []byte("$1: ")))
+			return bw.WriteByte('\n')
+		})
 	case JSONList:
 		_, _ = bw.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n")
 		first := true
@@ -215,7 +232,7 @@ func Write(w io.Writer, s Shape, format string) error {
 		})
 		_, _ = bw.WriteString("\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n")
 	default:
-		return fmt.Errorf("format %q: want %s, %s, %s or %s", format, YAMLDocuments, YAMLList, YAMLWrapped, JSONList)
+		return fmt.Errorf("format %q: want %s, %s, %s, %s or %s", format, YAMLDocuments, YAMLList, YAMLWrapped, YAMLFlow, JSONList)
 	}
 	if err != nil {
 		return err
