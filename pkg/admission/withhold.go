@@ -3,11 +3,14 @@ package admission
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/rules"
@@ -23,37 +26,50 @@ type Authorizer func(ctx context.Context, user authenticationv1.UserInfo, ref st
 // revoked permission stops disclosing soon.
 const accessTTL = 30 * time.Second
 
-// maxAccessEntries bounds the cache; it is cleared when full.
+// maxAccessEntries bounds the cache (least recently used answers go first).
 const maxAccessEntries = 4096
 
-type accessEntry struct {
-	allowed bool
-	expires time.Time
-}
-
-// accessCache remembers SubjectAccessReview answers briefly.
+// accessCache remembers SubjectAccessReview answers briefly, keyed by the
+// whole user (name, UID, groups and extra: the authorizer may decide on any
+// of them) and the object.
 type accessCache struct {
-	mu      sync.Mutex
-	entries map[string]accessEntry
+	once sync.Once
+	lru  *cache.LRUExpireCache
 }
 
-func (c *accessCache) get(key string, now time.Time) (bool, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || now.After(e.expires) {
+func (c *accessCache) answers() *cache.LRUExpireCache {
+	c.once.Do(func() { c.lru = cache.NewLRUExpireCache(maxAccessEntries) })
+	return c.lru
+}
+
+func (c *accessCache) get(key string) (allowed, ok bool) {
+	v, ok := c.answers().Get(key)
+	if !ok {
 		return false, false
 	}
-	return e.allowed, true
+	return v.(bool), true
 }
 
-func (c *accessCache) put(key string, allowed bool, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= maxAccessEntries {
-		c.entries = map[string]accessEntry{}
+func (c *accessCache) put(key string, allowed bool) { c.answers().Add(key, allowed, accessTTL) }
+
+// accessKey identifies a user and an object for the cache: every field of
+// the user info, extra included, in a stable order.
+func accessKey(user authenticationv1.UserInfo, ref state.ObjectRef) string {
+	var b strings.Builder
+	b.WriteString(user.Username)
+	b.WriteByte(0)
+	b.WriteString(user.UID)
+	b.WriteByte(0)
+	b.WriteString(strings.Join(user.Groups, "\x01"))
+	for _, k := range slices.Sorted(maps.Keys(user.Extra)) {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strings.Join(user.Extra[k], "\x01"))
 	}
-	c.entries[key] = accessEntry{allowed: allowed, expires: now.Add(accessTTL)}
+	b.WriteByte(0)
+	b.WriteString(ref.Kind + "/" + ref.Namespace + "/" + ref.Name)
+	return b.String()
 }
 
 // withhold rewrites, in place, every finding that discloses a Secret or
@@ -84,15 +100,14 @@ func (h *Handler) withhold(ctx context.Context, ns string, user authenticationv1
 }
 
 func (h *Handler) mayGet(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
-	key := user.Username + "\x00" + user.UID + "\x00" + strings.Join(user.Groups, ",") + "\x00" + ref.Kind + "/" + ref.Namespace + "/" + ref.Name
-	now := time.Now()
-	if allowed, ok := h.access.get(key, now); ok {
+	key := accessKey(user, ref)
+	if allowed, ok := h.access.get(key); ok {
 		return allowed, nil
 	}
 	allowed, err := h.Authorize(ctx, user, ref)
 	if err != nil {
 		return false, fmt.Errorf("asking whether %s may get %s %s/%s: %w", user.Username, ref.Kind, ref.Namespace, ref.Name, err)
 	}
-	h.access.put(key, allowed, now)
+	h.access.put(key, allowed)
 	return allowed, nil
 }

@@ -127,7 +127,10 @@ func containers(specs []containerSpec) []containerFields {
 }
 
 // strict rejects unknown fields in Istio specs, so that a typo (mdoe: STRICT)
-// is reported instead of silently meaning UNSET.
+// is reported instead of silently meaning UNSET. It stays golang/protobuf's
+// jsonpb rather than protojson on purpose: jsonpb reads Durations with
+// time.ParseDuration ("500ms", "3m"), as Istio accepts them, where protojson
+// takes only seconds ("0.5s") and would refuse valid VirtualServices.
 var strict = jsonpb.Unmarshaler{AllowUnknownFields: false}
 
 func unmarshalPart(raw json.RawMessage, into any) error {
