@@ -59,6 +59,13 @@ test: lint ## Run every test with the race detector: units, fixtures, check, cha
 	@# The memory bound under load is measured without the race detector, which inflates it.
 	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -count=1 -run '^TestParallelGiantReviewsStayBounded$$' ./test/integration/
 
+MUTATE ?= ./pkg/engine ./pkg/paths ./pkg/mesh ./pkg/rules/peerauthentication ./pkg/rules/destinationrule ./pkg/rules/virtualservice
+
+.PHONY: mutate
+mutate: ## Mutation testing (gremlins) over MUTATE: per package, the killed share of covered mutants (efficacy) and the covered share (mutant coverage).
+	@gremlins=$$(hack/tools.sh gremlins); for p in $(MUTATE); do echo "== $$p"; \
+	  $$gremlins unleash --workers 1 --timeout-coefficient 4 -S lt $$p 2>&1 | grep -E 'LIVED|TIMED OUT|Killed:|Timed out:|efficacy|coverage' || exit 1; done
+
 ORACLE_N ?= 2000
 ORACLE_SEED ?=
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds pinned tools into bin/ from the Go module proxy, once, and prints the
-# path of the one asked for: hack/tools.sh helm|istioctl
+# path of the one asked for: hack/tools.sh helm|istioctl|gremlins
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
+GREMLINS_VERSION="${GREMLINS_VERSION:-v0.6.0}"
 # istioctl for hack/bench-vs-istioctl.sh: the proxy serves this commit of
 # istio.io/istio, with istio.io/api and client-go replaced by their tags and
 # go-control-plane by versions it serves (it refuses the pseudo-versions
@@ -17,6 +18,16 @@ case "${1:-}" in
       tmp="$(mktemp -d)"
       GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
       mkdir -p "$root/bin" && mv "$tmp/helm" "$bin" && rmdir "$tmp"
+    fi
+    echo "$bin"
+    ;;
+  gremlins)
+    bin="$root/bin/gremlins-$GREMLINS_VERSION"
+    if [ ! -x "$bin" ]; then
+      echo "tools: building gremlins $GREMLINS_VERSION (a minute, once)" >&2
+      tmp="$(mktemp -d)"
+      GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION" >&2
+      mkdir -p "$root/bin" && mv "$tmp/gremlins" "$bin" && rmdir "$tmp"
     fi
     echo "$bin"
     ;;
@@ -46,7 +57,7 @@ case "${1:-}" in
     echo "$bin"
     ;;
   *)
-    echo "usage: hack/tools.sh helm|istioctl" >&2
+    echo "usage: hack/tools.sh helm|istioctl|gremlins" >&2
     exit 2
     ;;
 esac

@@ -45,7 +45,7 @@ var fixtures = map[string]map[string][]string{
 		"gateways shop/wrong-host":    {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 	},
 	"MG306": {
-		"preexisting shop/storm": {`warn pre-existing spec.http[0].retries.attempts "5 retries make up to 6 tries per request"`, `warn spec.http[0].retries "retries towards reviews without outlier detection"`},
+		"preexisting shop/storm": {`warn pre-existing spec.http[0].retries.attempts "5 retries make up to 6 tries per request"`},
 		"retries shop/storm":     {`deny spec.http[0].retries.attempts "5 retries make up to 6 tries per request: load multiplies"`, `warn spec.http[0].retries "retries towards reviews without outlier detection keep"`},
 		"retries shop/fourxx":    {`warn spec.http[0].retries.retryOn "retryOn 4xx retries client errors, which fail the same way"`},
 		"retries shop/slow":      {`warn spec.http[0].retries.perTryTimeout "worst case 3×1s + backoff = 3.05s exceeds the route timeout 2s"`},

@@ -62,6 +62,12 @@ func (r retries) Check(in *rules.Input) []rules.Finding {
 					tries, rt.PerTryTimeout, worst.Round(time.Millisecond), route.Timeout))
 			}
 		}
+		// Advice about outlier detection is given when retries are written,
+		// not on every later edit of the route: a controller that only moves
+		// weights (Flagger, Argo Rollouts) would hear it on each step.
+		if retriesKept(in, i) {
+			continue
+		}
 		for _, d := range route.Route {
 			res := in.Routing.Hosts.Resolve(in.State, d.Host, vs.Namespace)
 			if res.Service == nil || r.hasOutlierDetection(in, res.FQDN, res.ServiceNamespace, d.Subset) {
@@ -84,4 +90,23 @@ func (retries) hasOutlierDetection(in *rules.Input, fqdn, serviceNS, subset stri
 	}
 	sub, _ := rs.Subset(subset)
 	return sub != nil && mesh.Ejects(sub.Policy)
+}
+
+// retriesKept reports whether an update leaves route i's retries as they
+// were (same policy, same destinations' hosts).
+func retriesKept(in *rules.Input, i int) bool {
+	old := in.Change.OldVS
+	if in.Change.Operation != rules.Update || old == nil || i >= len(old.HTTP) {
+		return false
+	}
+	was, now := old.HTTP[i], in.VS.HTTP[i]
+	if was.Retries == nil || *was.Retries != *now.Retries || len(was.Route) != len(now.Route) {
+		return false
+	}
+	for j := range now.Route {
+		if was.Route[j].Host != now.Route[j].Host || was.Route[j].Subset != now.Route[j].Subset {
+			return false
+		}
+	}
+	return true
 }
