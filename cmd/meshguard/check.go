@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/meshguard/meshguard/pkg/check"
-	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/cluster"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -50,7 +50,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			return state.FetchTrust(ctx, c, view, secrets, roots)
+			return cluster.FetchTrust(ctx, c, view, secrets, roots)
 		},
 	}, stdout)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/cluster"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/server"
@@ -77,7 +78,7 @@ func (f *stateFlags) loadCluster(ctx context.Context, store *state.Store) error 
 	if err != nil {
 		return err
 	}
-	return state.LoadCluster(ctx, c, store)
+	return cluster.LoadCluster(ctx, c, store)
 }
 
 // session loads the state into a session, from files or the live cluster.

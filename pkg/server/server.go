@@ -32,6 +32,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/audit"
 	"github.com/meshguard/meshguard/pkg/certs"
+	"github.com/meshguard/meshguard/pkg/cluster"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -153,7 +154,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 o.Log,
-		Cache:                  state.CacheOptions(),
+		Cache:                  cluster.CacheOptions(),
 		WebhookServer:          newTLSServer(o, tlsOpts),
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
@@ -178,17 +179,17 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	// GetWebhookServer also adds the server to the manager's runnables.
 	ws := mgr.GetWebhookServer()
 	store := mesh.NewStore(o.Config.ClusterDomain)
-	regs, err := state.Feed(context.Background(), mgr.GetCache(), store)
+	regs, err := cluster.Feed(context.Background(), mgr.GetCache(), store)
 	if err != nil {
 		return nil, err
 	}
 	// Gateway API Gateways are watched only when their CRD is served at
 	// start; one installed later is read directly when a route binds it.
-	switch served, err := state.KubeGatewaysServed(mgr.GetRESTMapper()); {
+	switch served, err := cluster.KubeGatewaysServed(mgr.GetRESTMapper()); {
 	case err != nil:
 		return nil, err
 	case served:
-		reg, err := state.FeedKubeGateways(context.Background(), mgr.GetCache(), store)
+		reg, err := cluster.FeedKubeGateways(context.Background(), mgr.GetCache(), store)
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +211,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		drift := &audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
 			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit"),
 			Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-				return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+				return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
 			}}
 		if o.Reports {
 			drift.Reports = &audit.Reports{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
@@ -228,13 +229,13 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Log:    o.Log.WithName("admission"),
 		Synced: func() bool { return synced(regs)(nil) == nil },
 		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
-			return state.Confirm(ctx, mgr.GetAPIReader(), refs)
+			return cluster.Confirm(ctx, mgr.GetAPIReader(), refs)
 		},
 		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-			return state.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+			return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
 		},
 		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
-			return state.MayGet(ctx, mgr.GetClient(), user, ref)
+			return cluster.MayGet(ctx, mgr.GetClient(), user, ref)
 		},
 	}}, o.Config.Limits))
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -8,28 +8,10 @@ import (
 	"istio.io/api/label"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/cache"
 )
 
 // ProxyContainerName is the name Istio gives its injected proxy container.
 const ProxyContainerName = "istio-proxy"
-
-// LeanPod is an informer transform: it replaces a *corev1.Pod with the lean
-// *Pod before the informer stores it, so full pod specs are never cached.
-// It is idempotent, as client-go requires of transforms.
-func LeanPod(obj interface{}) (interface{}, error) {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return FromPod(o), nil
-	case cache.DeletedFinalStateUnknown:
-		if p, ok := o.Obj.(*corev1.Pod); ok {
-			o.Obj = FromPod(p)
-		}
-		return o, nil
-	default:
-		return obj, nil
-	}
-}
 
 // FromPod keeps the fields rules read and drops everything else.
 func FromPod(p *corev1.Pod) *Pod {

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/cluster"
 	"github.com/meshguard/meshguard/pkg/plan"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -76,7 +77,7 @@ func livePlan(t *testing.T) plan.Plan {
 	cfg := suiteConfig()
 	c, cancel := context.WithTimeout(ctx(), 30*time.Second)
 	defer cancel()
-	sess, err := check.LoadState(c, cfg, nil, func(c context.Context, s *state.Store) error { return state.LoadCluster(c, k8s, s) }, time.Now)
+	sess, err := check.LoadState(c, cfg, nil, func(c context.Context, s *state.Store) error { return cluster.LoadCluster(c, k8s, s) }, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,15 @@
-package state
+// Package cluster is meshguard's view of the live cluster: the informers that
+// keep a state.Store in step (lean pods, stripped metadata), one listing of
+// everything for `check` without --state, the direct reads that confirm what
+// the cache is missing, the TLS material read per review, and access checks.
+// The rule engine never imports it: rules read state.Snapshot only.
+package cluster
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/meshguard/meshguard/pkg/state"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 
@@ -49,40 +55,40 @@ func stripMetadata(obj interface{}) (interface{}, error) {
 
 // Feed keeps store in step with the informers of c. It returns the handler
 // registrations; the store is complete once all of them have synced.
-func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.ResourceEventHandlerRegistration, error) {
+func Feed(ctx context.Context, c cache.Informers, store *state.Store) ([]toolscache.ResourceEventHandlerRegistration, error) {
 	feeds := []struct {
 		obj    client.Object
 		set    func(runtime.Object)
 		delete func(ns, name string)
 	}{
-		{&corev1.Namespace{}, func(o runtime.Object) { store.SetNamespace(FromNamespace(o.(*corev1.Namespace))) },
+		{&corev1.Namespace{}, func(o runtime.Object) { store.SetNamespace(state.FromNamespace(o.(*corev1.Namespace))) },
 			func(_, name string) { store.DeleteNamespace(name) }},
-		{&corev1.Service{}, func(o runtime.Object) { store.SetService(FromService(o.(*corev1.Service))) }, store.DeleteService},
-		{&corev1.Pod{}, func(o runtime.Object) { store.SetPod(o.(*Pod)) }, store.DeletePod},
+		{&corev1.Service{}, func(o runtime.Object) { store.SetService(state.FromService(o.(*corev1.Service))) }, store.DeleteService},
+		{&corev1.Pod{}, func(o runtime.Object) { store.SetPod(o.(*state.Pod)) }, store.DeletePod},
 		{&securityv1.PeerAuthentication{}, func(o runtime.Object) {
 			pa := o.(*securityv1.PeerAuthentication)
-			store.SetPeerAuthentication(FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
+			store.SetPeerAuthentication(state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
 		}, store.DeletePeerAuthentication},
 		{&networkingv1.DestinationRule{}, func(o runtime.Object) {
 			dr := o.(*networkingv1.DestinationRule)
-			store.SetDestinationRule(FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
+			store.SetDestinationRule(state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
 		}, store.DeleteDestinationRule},
 		{&networkingv1.VirtualService{}, func(o runtime.Object) {
 			vs := o.(*networkingv1.VirtualService)
-			store.SetVirtualService(FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
+			store.SetVirtualService(state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
 		}, store.DeleteVirtualService},
 		{&networkingv1.Gateway{}, func(o runtime.Object) {
 			gw := o.(*networkingv1.Gateway)
-			store.SetGateway(FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
+			store.SetGateway(state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
 		}, store.DeleteGateway},
 		{&networkingv1.ServiceEntry{}, func(o runtime.Object) {
 			se := o.(*networkingv1.ServiceEntry)
-			store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
+			store.SetServiceEntry(state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
 		}, store.DeleteServiceEntry},
 		// Which istio.io/rev values get sidecars: the injectors' configurations.
 		{&admissionregistrationv1.MutatingWebhookConfiguration{}, func(o runtime.Object) {
 			mwc := o.(*admissionregistrationv1.MutatingWebhookConfiguration)
-			if inj := FromMutatingWebhookConfiguration(mwc); inj != nil {
+			if inj := state.FromMutatingWebhookConfiguration(mwc); inj != nil {
 				store.SetInjector(inj)
 			} else {
 				store.DeleteInjector("", mwc.Name)
@@ -116,26 +122,43 @@ func Feed(ctx context.Context, c cache.Informers, store *Store) ([]toolscache.Re
 	return regs, nil
 }
 
-func refOf(m *metav1.ObjectMeta) ObjectRef {
-	return ObjectRef{Namespace: m.Namespace, Name: m.Name, Created: m.CreationTimestamp.Time}
+// LeanPod is an informer transform: it replaces a *corev1.Pod with the lean
+// *Pod before the informer stores it, so full pod specs are never cached.
+// It is idempotent, as client-go requires of transforms.
+func LeanPod(obj interface{}) (interface{}, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return state.FromPod(o), nil
+	case toolscache.DeletedFinalStateUnknown:
+		if p, ok := o.Obj.(*corev1.Pod); ok {
+			o.Obj = state.FromPod(p)
+		}
+		return o, nil
+	default:
+		return obj, nil
+	}
+}
+
+func refOf(m *metav1.ObjectMeta) state.ObjectRef {
+	return state.ObjectRef{Namespace: m.Namespace, Name: m.Name, Created: m.CreationTimestamp.Time}
 }
 
 // LoadCluster fills store with one listing of the live cluster (for `check`
 // without --state).
-func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
+func LoadCluster(ctx context.Context, c client.Reader, store *state.Store) error {
 	var nss corev1.NamespaceList
 	if err := c.List(ctx, &nss); err != nil {
 		return fmt.Errorf("listing namespaces: %w", err)
 	}
 	for i := range nss.Items {
-		store.SetNamespace(FromNamespace(&nss.Items[i]))
+		store.SetNamespace(state.FromNamespace(&nss.Items[i]))
 	}
 	var svcs corev1.ServiceList
 	if err := c.List(ctx, &svcs); err != nil {
 		return fmt.Errorf("listing services: %w", err)
 	}
 	for i := range svcs.Items {
-		store.SetService(FromService(&svcs.Items[i]))
+		store.SetService(state.FromService(&svcs.Items[i]))
 	}
 	var pods corev1.PodList
 	if err := c.List(ctx, &pods, client.Limit(500)); err != nil {
@@ -143,7 +166,7 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 	}
 	for {
 		for i := range pods.Items {
-			store.SetPod(FromPod(&pods.Items[i]))
+			store.SetPod(state.FromPod(&pods.Items[i]))
 		}
 		if pods.Continue == "" {
 			break
@@ -159,28 +182,28 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 		return fmt.Errorf("listing peerauthentications: %w", err)
 	}
 	for _, pa := range pas.Items {
-		store.SetPeerAuthentication(FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
+		store.SetPeerAuthentication(state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
 	}
 	var drs networkingv1.DestinationRuleList
 	if err := c.List(ctx, &drs); err != nil {
 		return fmt.Errorf("listing destinationrules: %w", err)
 	}
 	for _, dr := range drs.Items {
-		store.SetDestinationRule(FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
+		store.SetDestinationRule(state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
 	}
 	var vss networkingv1.VirtualServiceList
 	if err := c.List(ctx, &vss); err != nil {
 		return fmt.Errorf("listing virtualservices: %w", err)
 	}
 	for _, vs := range vss.Items {
-		store.SetVirtualService(FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
+		store.SetVirtualService(state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
 	}
 	var gws networkingv1.GatewayList
 	if err := c.List(ctx, &gws); err != nil {
 		return fmt.Errorf("listing gateways: %w", err)
 	}
 	for _, gw := range gws.Items {
-		store.SetGateway(FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
+		store.SetGateway(state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
 	}
 	kgws := &unstructured.UnstructuredList{}
 	kgws.SetGroupVersionKind(KubeGatewayGVK.GroupVersion().WithKind("GatewayList"))
@@ -203,14 +226,14 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 		return fmt.Errorf("listing serviceentries: %w", err)
 	}
 	for _, se := range ses.Items {
-		store.SetServiceEntry(FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
+		store.SetServiceEntry(state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
 	}
 	var mwcs admissionregistrationv1.MutatingWebhookConfigurationList
 	if err := c.List(ctx, &mwcs); err != nil {
 		return fmt.Errorf("listing mutatingwebhookconfigurations: %w", err)
 	}
 	for i := range mwcs.Items {
-		if inj := FromMutatingWebhookConfiguration(&mwcs.Items[i]); inj != nil {
+		if inj := state.FromMutatingWebhookConfiguration(&mwcs.Items[i]); inj != nil {
 			store.SetInjector(inj)
 		}
 	}
@@ -221,31 +244,31 @@ func LoadCluster(ctx context.Context, c client.Reader, store *Store) error {
 // cache) and returns those that exist and those that no longer do. A ref
 // without a name lists its kind in its namespace. Only the kinds findings can
 // rest on are supported.
-func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*Object, gone []ObjectRef, err error) {
+func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (found []*state.Object, gone []state.ObjectRef, err error) {
 	for _, r := range refs {
 		key := client.ObjectKey{Namespace: r.Namespace, Name: r.Name}
 		switch r.Kind {
 		case "Service":
 			var svc corev1.Service
 			if err := c.Get(ctx, key, &svc); err == nil {
-				found = append(found, &Object{Service: FromService(&svc)})
+				found = append(found, &state.Object{Service: state.FromService(&svc)})
 			} else if !apierrors.IsNotFound(err) {
 				return nil, nil, fmt.Errorf("reading Service %s: %w", key, err)
 			}
 		case "Gateway":
-			if r.Group == GroupGatewayAPI {
+			if r.Group == state.GroupGatewayAPI {
 				gw, err := getKubeGateway(ctx, c, key)
 				if err != nil {
 					return nil, nil, err
 				}
 				if gw != nil {
-					found = append(found, &Object{KubeGateway: gw})
+					found = append(found, &state.Object{KubeGateway: gw})
 				}
 				continue
 			}
 			var gw networkingv1.Gateway
 			if err := c.Get(ctx, key, &gw); err == nil {
-				found = append(found, &Object{Gateway: FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)})
+				found = append(found, &state.Object{Gateway: state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)})
 			} else if !apierrors.IsNotFound(err) {
 				return nil, nil, fmt.Errorf("reading Gateway %s: %w", key, err)
 			}
@@ -254,7 +277,7 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*O
 			var vs networkingv1.VirtualService
 			switch err := c.Get(ctx, key, &vs); {
 			case err == nil:
-				found = append(found, &Object{VS: FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec)})
+				found = append(found, &state.Object{VS: state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec)})
 			case apierrors.IsNotFound(err):
 				gone = append(gone, r)
 			default:
@@ -266,7 +289,7 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*O
 				return nil, nil, fmt.Errorf("listing DestinationRules in %s: %w", r.Namespace, err)
 			}
 			for _, dr := range list.Items {
-				found = append(found, &Object{DR: FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)})
+				found = append(found, &state.Object{DR: state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)})
 			}
 		}
 	}
@@ -274,11 +297,11 @@ func Confirm(ctx context.Context, c client.Reader, refs []ObjectRef) (found []*O
 }
 
 // KubeGatewayGVK is the Gateway API Gateway version meshguard reads.
-var KubeGatewayGVK = schema.GroupVersionKind{Group: GroupGatewayAPI, Version: "v1", Kind: "Gateway"}
+var KubeGatewayGVK = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1", Kind: "Gateway"}
 
 // getKubeGateway reads one Gateway API Gateway; nil when it does not exist or
 // the API is not served at all.
-func getKubeGateway(ctx context.Context, c client.Reader, key client.ObjectKey) (*Gateway, error) {
+func getKubeGateway(ctx context.Context, c client.Reader, key client.ObjectKey) (*state.Gateway, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(KubeGatewayGVK)
 	switch err := c.Get(ctx, key, u); {
@@ -291,8 +314,8 @@ func getKubeGateway(ctx context.Context, c client.Reader, key client.ObjectKey) 
 }
 
 // kubeGatewayFrom reduces an unstructured Gateway API Gateway to the lean form.
-func kubeGatewayFrom(u *unstructured.Unstructured) (*Gateway, error) {
-	var spec KubeGatewaySpec
+func kubeGatewayFrom(u *unstructured.Unstructured) (*state.Gateway, error) {
+	var spec state.KubeGatewaySpec
 	if raw, ok := u.Object["spec"]; ok {
 		data, err := json.Marshal(raw)
 		if err != nil {
@@ -302,13 +325,13 @@ func kubeGatewayFrom(u *unstructured.Unstructured) (*Gateway, error) {
 			return nil, fmt.Errorf("Gateway API Gateway %s/%s: spec: %w", u.GetNamespace(), u.GetName(), err)
 		}
 	}
-	return FromKubeGatewaySpec(ObjectRef{Namespace: u.GetNamespace(), Name: u.GetName(), Created: u.GetCreationTimestamp().Time}, &spec), nil
+	return state.FromKubeGatewaySpec(state.ObjectRef{Namespace: u.GetNamespace(), Name: u.GetName(), Created: u.GetCreationTimestamp().Time}, &spec), nil
 }
 
 // FeedKubeGateways adds Gateway API Gateways to the feeds of store. Call it
 // only when the API is served (see KubeGatewaysServed): an informer for a kind
 // the API server does not know never syncs.
-func FeedKubeGateways(ctx context.Context, c cache.Informers, store *Store) (toolscache.ResourceEventHandlerRegistration, error) {
+func FeedKubeGateways(ctx context.Context, c cache.Informers, store *state.Store) (toolscache.ResourceEventHandlerRegistration, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(KubeGatewayGVK)
 	inf, err := c.GetInformer(ctx, u)
@@ -364,7 +387,7 @@ func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets 
 		case err != nil:
 			return fmt.Errorf("reading Secret %s: %w", key, err)
 		default:
-			view.Secrets[ref[0]+"/"+ref[1]] = InspectSecret(&sec)
+			view.Secrets[ref[0]+"/"+ref[1]] = state.InspectSecret(&sec)
 		}
 	}
 	for _, ns := range rootNamespaces {
@@ -380,7 +403,7 @@ func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets 
 			return fmt.Errorf("reading ConfigMap %s/%s: %w", ns, trust.MeshRootConfigMap, err)
 		default:
 			// A root that does not parse cannot be judged against; MG403 says so.
-			view.Roots[ns] = MeshRoot(&cm)
+			view.Roots[ns] = state.MeshRoot(&cm)
 		}
 	}
 	return nil
@@ -388,7 +411,7 @@ func FetchTrust(ctx context.Context, c client.Reader, view *trust.View, secrets 
 
 // MayGet asks the API server, with a SubjectAccessReview, whether user may
 // get the Secret or ConfigMap ref names.
-func MayGet(ctx context.Context, c client.Client, user authenticationv1.UserInfo, ref ObjectRef) (bool, error) {
+func MayGet(ctx context.Context, c client.Client, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
 	extra := map[string]authorizationv1.ExtraValue{}
 	for k, v := range user.Extra {
 		extra[k] = authorizationv1.ExtraValue(v)
