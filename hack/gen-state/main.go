@@ -16,7 +16,7 @@ func main() {
 	out := flag.String("o", "", "directory to write state.<ext> and change.yaml into")
 	namespaces := flag.Int("namespaces", 1000, "namespaces")
 	pods := flag.Int("pods", 100, "meshed pods per namespace")
-	format := flag.String("format", statefile.YAMLDocuments, "yaml (documents), yaml-list (kubectl get -o yaml) or json (kubectl get -o json)")
+	format := flag.String("format", statefile.YAMLDocuments, "yaml (documents), yaml-list (kubectl get -o yaml), yaml-wrapped (a List with long annotations, wrapped at 80 columns), yaml-flow (hand-written flow style with comments) or json (kubectl get -o json); written to state.yaml, state.json or state-<format>.yaml")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen-state: -o DIR is required")
@@ -32,11 +32,15 @@ func run(dir string, s statefile.Shape, format string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ext := "yaml"
-	if format == statefile.JSONList {
-		ext = "json"
+	name := "state.yaml"
+	switch format {
+	case statefile.YAMLDocuments:
+	case statefile.JSONList:
+		name = "state.json"
+	default:
+		name = "state-" + format + ".yaml"
 	}
-	f, err := os.Create(filepath.Join(dir, "state."+ext))
+	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		return err
 	}

@@ -190,6 +190,14 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 			if strings.ContainsAny(r.Message, "\n") || !strings.Contains(r.Message, " ") {
 				t.Errorf("%s %s: malformed message %q", w.Key(), id, r.Message)
 			}
+			// The catalogue's default bounds what a rule may ask for: a warn
+			// rule never denies (a deny rule may warn: pre-existing, fresh
+			// installs, advice).
+			if e, ok := rules.Lookup(id); !ok || e.Retired {
+				t.Errorf("%s: %s is not a live catalogue rule", w.Key(), id)
+			} else if e.Default == rules.Warn && r.Action == rules.Deny {
+				t.Errorf("%s %s: a warn rule denied: %q", w.Key(), id, r.Message)
+			}
 		}
 		sort.Slice(w.Findings, func(i, j int) bool { return w.Findings[i].String() < w.Findings[j].String() })
 		out = append(out, w)
