@@ -169,7 +169,11 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 			m.AddDestinationRule(sc, s, c.OldDR)
 			m.AddDestinationRule(sc, s, c.NewDR)
 		case rules.KindPeerAuthentication:
-			m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
+			// A policy write changes no rule, Service or pod: the hosts it
+			// reaches are the same in both states, so one scan finds them.
+			if s == before {
+				m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
+			}
 		}
 	}
 	if sc.Empty() {

@@ -234,14 +234,7 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 	}
 }
 
-func hasTLSMode(dr *state.DestinationRule, mode string) bool {
-	for _, t := range mesh.TLSSettings(dr) {
-		if t.TLS.Mode == mode {
-			return true
-		}
-	}
-	return false
-}
+func hasTLSMode(dr *state.DestinationRule, mode string) bool { return mesh.HasTLSMode(dr, mode) }
 
 // addSelected puts in scope the Services whose pods a workload policy selects.
 func (m Model) addSelected(sc *Scope, s state.Snapshot, pa *state.PeerAuthentication) {
