@@ -147,33 +147,8 @@ func TLSSettings(dr *state.DestinationRule) []TLSSetting {
 }
 
 // HasTLSMode reports whether any TLS setting of the rule (top level, port
-// level, subsets) has mode: TLSSettings without building field paths, for
-// the scans of every rule a mesh-wide write makes.
-func HasTLSMode(dr *state.DestinationRule, mode string) bool {
-	has := func(tp *state.TrafficPolicy) bool {
-		if tp == nil {
-			return false
-		}
-		if tp.TLS != nil && tp.TLS.Mode == mode {
-			return true
-		}
-		for _, pp := range tp.Ports {
-			if pp.TLS != nil && pp.TLS.Mode == mode {
-				return true
-			}
-		}
-		return false
-	}
-	if has(dr.Policy) {
-		return true
-	}
-	for i := range dr.Subsets {
-		if has(dr.Subsets[i].Policy) {
-			return true
-		}
-	}
-	return false
-}
+// level, subsets) has mode: TLSSettings without building field paths.
+func HasTLSMode(dr *state.DestinationRule, mode string) bool { return dr.SetsTLSMode(mode) }
 
 // HasOutlierDetection reports whether the rule (or the subset's policy) sets outlier detection.
 func HasOutlierDetection(dr *state.DestinationRule, subset string) bool {

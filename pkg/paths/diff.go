@@ -192,12 +192,12 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 		level := m.Policies.LevelOf(pa)
 		switch level {
 		case mesh.LevelMesh:
-			for _, ns := range s.NamespaceNames() {
-				for _, dr := range s.DestinationRules(ns) {
-					if judged(dr) {
-						m.AddDestinationRule(sc, s, dr)
-					}
+			for _, dr := range s.DestinationRulesSettingTLS() {
+				if judged(dr) {
+					m.AddDestinationRule(sc, s, dr)
 				}
+			}
+			for _, ns := range s.NamespaceNames() {
 				// Clients infer plaintext from a namespace's mode, mesh-wide
 				// DISABLE included: workloads that enforce STRICT anyway
 				// are where that meets a refusal.

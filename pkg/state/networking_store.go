@@ -111,6 +111,16 @@ func (s *Store) indexDR(dr *DestinationRule, delta int) {
 	if len(dr.WorkloadSelector) > 0 {
 		return
 	}
+	key := dr.Namespace + "/" + dr.Name
+	switch {
+	case delta < 0:
+		delete(s.tlsRules, key)
+	case dr.SetsTLSMode("DISABLE") || dr.SetsTLSMode("ISTIO_MUTUAL"):
+		if s.tlsRules == nil {
+			s.tlsRules = map[string]*DestinationRule{}
+		}
+		s.tlsRules[key] = dr
+	}
 	h := s.resolve(dr.Host, dr.Namespace)
 	byNS := s.drHosts[h]
 	if byNS == nil {
@@ -361,3 +371,50 @@ func (v storeView) KubeGateway(ns, name string) *Gateway {
 func (v storeView) ServiceEntries() []*ServiceEntry { return v.s.entries }
 
 func (v storeView) ResolveHost(host, ns string) string { return v.s.resolve(host, ns) }
+
+func (v storeView) DestinationRulesSettingTLS() []*DestinationRule {
+	out := make([]*DestinationRule, 0, len(v.s.tlsRules))
+	for _, dr := range v.s.tlsRules {
+		out = append(out, dr)
+	}
+	sortByRef(out)
+	return out
+}
+
+// sortByRef orders rules by namespace, then name.
+func sortByRef(drs []*DestinationRule) {
+	slices.SortFunc(drs, func(a, b *DestinationRule) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+// SetsTLSMode reports whether any TLS setting of the rule (top level, port
+// level, subsets) has mode.
+func (dr *DestinationRule) SetsTLSMode(mode string) bool {
+	has := func(tp *TrafficPolicy) bool {
+		if tp == nil {
+			return false
+		}
+		if tp.TLS != nil && tp.TLS.Mode == mode {
+			return true
+		}
+		for _, pp := range tp.Ports {
+			if pp.TLS != nil && pp.TLS.Mode == mode {
+				return true
+			}
+		}
+		return false
+	}
+	if has(dr.Policy) {
+		return true
+	}
+	for i := range dr.Subsets {
+		if has(dr.Subsets[i].Policy) {
+			return true
+		}
+	}
+	return false
+}

@@ -70,6 +70,24 @@ func (o drOverlay) DestinationRules(ns string) []*DestinationRule {
 
 func (o drOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
 
+// DestinationRulesSettingTLS takes the written namespace's rules from the
+// overlay, the others from the base.
+func (o drOverlay) DestinationRulesSettingTLS() []*DestinationRule {
+	var out []*DestinationRule
+	for _, dr := range o.Snapshot.DestinationRulesSettingTLS() {
+		if dr.Namespace != o.ns {
+			out = append(out, dr)
+		}
+	}
+	for _, dr := range o.list {
+		if len(dr.WorkloadSelector) == 0 && (dr.SetsTLSMode("DISABLE") || dr.SetsTLSMode("ISTIO_MUTUAL")) {
+			out = append(out, dr)
+		}
+	}
+	sortByRef(out)
+	return out
+}
+
 // DestinationRuleNamespaces re-decides the written namespace from its new
 // rule list; the others come from the base.
 func (o drOverlay) DestinationRuleNamespaces(host string) []string {

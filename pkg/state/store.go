@@ -72,6 +72,11 @@ type Snapshot interface {
 	ForEachServicePod(ns, name string, fn func(*Pod) bool)
 	// DestinationRules lists the rules of ns, oldest first.
 	DestinationRules(ns string) []*DestinationRule
+	// DestinationRulesSettingTLS lists, by namespace and name, the rules
+	// without workloadSelector that set TLS mode DISABLE or ISTIO_MUTUAL
+	// somewhere: what a mesh-wide policy write meets, without walking every
+	// rule.
+	DestinationRulesSettingTLS() []*DestinationRule
 	// DestinationRuleNamespaces lists, sorted, the namespaces holding a rule
 	// without workloadSelector whose resolved host is host or a wildcard
 	// covering it.
@@ -192,6 +197,9 @@ type Store struct {
 	entries     []*ServiceEntry
 	// injectors are Istio's sidecar injectors, by configuration name.
 	injectors map[string]*Injector
+	// tlsRules are the rules without workloadSelector that set TLS mode
+	// DISABLE or ISTIO_MUTUAL somewhere, by namespace/name.
+	tlsRules map[string]*DestinationRule
 }
 
 // NewStore returns an empty store that classifies pods with classify.
