@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -109,6 +110,44 @@ func TestOverlayReplacesOnePolicy(t *testing.T) {
 		}
 		if len(v.PeerAuthentications("shop")) != 2 {
 			t.Errorf("the base state changed")
+		}
+		return nil
+	})
+}
+
+// The rules that set a TLS mode are indexed as they are written, replaced
+// and deleted, and an overlay for a DestinationRule write keeps the index.
+func TestDestinationRulesSettingTLS(t *testing.T) {
+	s := state.NewStore(func(*state.Pod, *state.Namespace, bool) state.PodClass { return state.PodClass{} })
+	mutual := &state.DestinationRule{Namespace: "shop", Name: "reviews", Host: "reviews", Policy: &state.TrafficPolicy{TLS: &state.ClientTLS{Mode: "ISTIO_MUTUAL"}}}
+	plainPort := &state.DestinationRule{Namespace: "legacy", Name: "billing", Host: "billing",
+		Policy: &state.TrafficPolicy{Ports: map[uint32]*state.PortPolicy{8080: {TLS: &state.ClientTLS{Mode: "DISABLE"}}}}}
+	simple := &state.DestinationRule{Namespace: "ext", Name: "api", Host: "api.example.com", Policy: &state.TrafficPolicy{TLS: &state.ClientTLS{Mode: "SIMPLE"}}}
+	for _, dr := range []*state.DestinationRule{mutual, plainPort, simple} {
+		s.SetDestinationRule(dr)
+	}
+	names := func(drs []*state.DestinationRule) string {
+		var out []string
+		for _, dr := range drs {
+			out = append(out, dr.Namespace+"/"+dr.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	_ = s.View(func(v state.Snapshot) error {
+		if got := names(v.DestinationRulesSettingTLS()); got != "legacy/billing,shop/reviews" {
+			t.Errorf("indexed %q", got)
+		}
+		cleared := state.WithDestinationRule(v, "shop", "reviews", &state.DestinationRule{Namespace: "shop", Name: "reviews", Host: "reviews"})
+		if got := names(cleared.DestinationRulesSettingTLS()); got != "legacy/billing" {
+			t.Errorf("after an overlay that drops the TLS: %q", got)
+		}
+		return nil
+	})
+	s.SetDestinationRule(&state.DestinationRule{Namespace: "shop", Name: "reviews", Host: "reviews"})
+	s.DeleteDestinationRule("legacy", "billing")
+	_ = s.View(func(v state.Snapshot) error {
+		if got := names(v.DestinationRulesSettingTLS()); got != "" {
+			t.Errorf("after replacing and deleting: %q", got)
 		}
 		return nil
 	})
