@@ -158,7 +158,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.Verdict {
 	sc := paths.NewScope()
 	m := e.model
-	for _, s := range []state.Snapshot{before, after} {
+	for i, s := range []state.Snapshot{before, after} {
 		switch c.Ref.Kind {
 		case rules.KindVirtualService:
 			m.AddVirtualService(sc, c.OldVS)
@@ -171,7 +171,7 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 		case rules.KindPeerAuthentication:
 			// A policy write changes no rule, Service or pod: the hosts it
 			// reaches are the same in both states, so one scan finds them.
-			if s == before {
+			if i == 0 { // (snapshots are not comparable: overlays hold slices)
 				m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
 			}
 		}
