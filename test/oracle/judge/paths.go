@@ -560,7 +560,12 @@ func (a *analysis) direct(servers []*corev1.Pod, sp corev1.ServicePort, p *Path)
 			bad++
 		}
 	}
-	if ready > 0 && bad > 0 {
+	switch {
+	case ready == 0:
+		// Nothing answers: kube-proxy has no endpoint to send them to.
+		p.cause(CauseNoEndpoints, "no Ready server pod")
+		p.FailShare = 100
+	case bad > 0:
 		p.FailShare = max(1, (100*bad+ready/2)/ready)
 	}
 }
