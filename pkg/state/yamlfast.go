@@ -371,7 +371,9 @@ func trimRightKeepEscape(line []byte, quote byte) []byte {
 // line and continues on the lines before end (line breaks inside flow
 // collections fold to spaces), and moves past it. Lines holding a "#" (a
 // comment, or one inside quotes) and quoted scalars broken over lines are
-// left to the full parser.
+// left to the full parser. The lines are joined with "\n" so that flow
+// can tell a break from a space: an implicit key must sit on one line with
+// its ":" ("{0\n: }" is an error to YAML).
 func (p *yparser) flowLines(first []byte, end int) bool {
 	buf := append([]byte(nil), bytes.TrimRight(first, " ")...)
 	for j := p.i + 1; j < end; j++ {
@@ -379,7 +381,7 @@ func (p *yparser) flowLines(first []byte, end int) bool {
 		if len(line) == 0 {
 			continue
 		}
-		buf = append(append(buf, ' '), line...)
+		buf = append(append(buf, '\n'), line...)
 	}
 	if bytes.IndexByte(buf, '#') >= 0 || bytes.IndexByte(buf, '\t') >= 0 {
 		return false
@@ -556,7 +558,7 @@ func (p *yparser) flow(v []byte, depth int) (int, bool) {
 	p.out = append(p.out, v[0])
 	i := 1
 	for n := 0; ; n++ {
-		i = skipSpaces(v, i)
+		i = skipBlanks(v, i)
 		if i < len(v) && v[i] == closing {
 			p.out = append(p.out, closing)
 			return i + 1, true
@@ -565,7 +567,7 @@ func (p *yparser) flow(v []byte, depth int) (int, bool) {
 			if i >= len(v) || v[i] != ',' {
 				return 0, false
 			}
-			if i = skipSpaces(v, i+1); i < len(v) && v[i] == closing {
+			if i = skipBlanks(v, i+1); i < len(v) && v[i] == closing {
 				p.out = append(p.out, closing) // a trailing comma
 				return i + 1, true
 			}
@@ -580,7 +582,7 @@ func (p *yparser) flow(v []byte, depth int) (int, bool) {
 				return 0, false
 			}
 			p.out = append(p.out, ':')
-			if i = skipSpaces(v, i+k); i < len(v) && (v[i] == ',' || v[i] == '}') {
+			if i = skipBlanks(v, i+k); i < len(v) && (v[i] == ',' || v[i] == '}') {
 				p.out = append(p.out, "null"...)
 				continue
 			}
@@ -598,6 +600,14 @@ func (p *yparser) flow(v []byte, depth int) (int, bool) {
 
 func skipSpaces(v []byte, i int) int {
 	for i < len(v) && v[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// skipBlanks skips spaces and the line breaks flowLines keeps.
+func skipBlanks(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\n') {
 		i++
 	}
 	return i
@@ -622,15 +632,15 @@ func (p *yparser) flowKey(v []byte) (int, bool) {
 	}
 	for i := 0; i < len(v) && i <= 1000; i++ {
 		switch c := v[i]; {
-		case c == ':' && (i+1 == len(v) || v[i+1] == ' '):
+		case c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == '\n'):
 			name := bytes.TrimRight(v[:i], " ")
 			if len(name) == 0 || string(name) == "<<" || !resolvesToString(name, true) {
 				return 0, false
 			}
 			p.out = jsonString(p.out, name)
 			return i + 1, true
-		case c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '\t' || c == ':':
-			return 0, false
+		case c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '\t' || c == ':' || c == '\n':
+			return 0, false // an implicit key ends on its line
 		}
 	}
 	return 0, false
@@ -659,11 +669,15 @@ func (p *yparser) flowNode(v []byte, depth int) (int, bool) {
 			end = i
 			break
 		}
-		if c == '[' || c == '{' || c == '#' || c == '\t' || c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == ',') {
+		if c == '[' || c == '{' || c == '#' || c == '\t' || c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == ',' || v[i+1] == '\n') {
 			return 0, false // a pair, a nested opening or a comment inside: left to the full parser
 		}
 	}
-	s := bytes.TrimRight(v[:end], " ")
+	s := bytes.TrimRight(v[:end], " \n")
+	if bytes.IndexByte(s, '\n') >= 0 {
+		// A plain scalar over lines: each break folds to a space.
+		s = bytes.ReplaceAll(s, []byte{'\n'}, []byte{' '})
+	}
 	if len(s) == 0 || !p.plainScalar(s) {
 		return 0, false
 	}

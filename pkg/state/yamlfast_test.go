@@ -79,6 +79,7 @@ var fastCases = []string{
 	"spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}}],\n    retries: {attempts: 3}}]}\n",
 	"{apiVersion: v1, kind: List,\n  items: [{kind: Pod}]}\n",
 	"a: {\"k\":\"v\", \"n\": 1}\n",
+	"a: {b:\n    c, d: [e\n    f,\n    g]}\n",
 }
 
 // Inputs the fast path must leave to sigs.k8s.io/yaml.
@@ -86,7 +87,9 @@ var slowCases = []string{
 	"a: {b: 1: 2}\n", "a: [b: c]\n", "a: {? b: c}\n", "a: {b: 1} # x\n  c\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: 1.5\n", "a: 0777\n",
 	"a: 2024-01-01\n", "a: |+\n  keep\n", "a: >+\n  keep\n", "a: >\n  folded\n    more indented\n",
 	"a: plain\n  # comment inside\n", "a: plain\n  - dash\n", "a: plain\n  b: c\n", "a: 'quoted\n\n  blank'\n",
-	"? complex\n: key\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
+	"? complex\n: key\n",
+	// An implicit key and its ":" share a line, in flow as in block.
+	"{0\n: }\n", "a: {b\n  c: d}\n", "a: {\"b\"\n  : c}\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
 }
 
 func TestFastYAMLAgreesWithSigsYAML(t *testing.T) {
