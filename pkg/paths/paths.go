@@ -147,8 +147,9 @@ func (p *Path) Works() bool { return p.FailShare == 0 }
 type Model struct {
 	Routing  mesh.Routing
 	Policies mesh.Policies
-	// Excluded namespaces hold no clients meshguard judges.
-	Excluded func(ns string) bool
+	// Excluded namespaces hold no clients meshguard judges (the
+	// configuration's excludedNamespaces: names, a short list).
+	Excluded []string
 }
 
 // Target is a requested host on sidecars (Gateway empty) or on one gateway.
@@ -361,10 +362,11 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 		}
 	}
 	// Every other namespace with sidecars resolves alike: no rule or route
-	// of its own, and named by no exportTo.
+	// of its own, and named by no exportTo. Excluded ones are counted from
+	// the short exclusion list, not by walking every namespace.
 	others := len(sidecars) - listed
-	for _, ns := range sidecars {
-		if !views[ns] && m.excluded(ns) {
+	for i, ns := range m.Excluded {
+		if _, found := slices.BinarySearch(sidecars, ns); found && !views[ns] && slices.Index(m.Excluded, ns) == i {
 			others--
 		}
 	}
@@ -374,7 +376,7 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 	return out
 }
 
-func (m Model) excluded(ns string) bool { return m.Excluded != nil && m.Excluded(ns) }
+func (m Model) excluded(ns string) bool { return slices.Contains(m.Excluded, ns) }
 
 // gatewayNamespaces are the namespaces of the pods a gateway runs on: those
 // an Istio Gateway's selector picks among the gateway pods; a Gateway API

@@ -1,0 +1,77 @@
+package paths_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// sidecarMesh holds a Service "reviews" in shop and meshed client pods in
+// each of nss; shop's VirtualService for reviews gives shop a view of its own.
+func sidecarMesh(nss ...string) *state.Store {
+	s := mesh.NewStore(mesh.DefaultClusterDomain)
+	for _, ns := range append([]string{"shop"}, nss...) {
+		s.SetNamespace(&state.Namespace{Name: ns})
+		s.SetPod(&state.Pod{Namespace: ns, Name: "client", Labels: map[string]string{"app": "client"},
+			Phase: "Running", Ready: true, Sidecar: true})
+	}
+	s.SetService(&state.Service{Namespace: "shop", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+		Ports: []state.ServicePort{{Name: "http", Port: 9080, TargetPort: 9080}}})
+	s.SetVirtualService(&state.VirtualService{Namespace: "shop", Name: "reviews", Hosts: []string{"reviews"},
+		HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: "reviews"}}}}})
+	return s
+}
+
+func clientsOfReviews(t *testing.T, s *state.Store, excluded ...string) []paths.Client {
+	t.Helper()
+	m := paths.Model{Routing: mesh.Routing{Hosts: mesh.Hosts{Domain: mesh.DefaultClusterDomain}, Root: "istio-system"},
+		Policies: mesh.Policies{RootNamespace: "istio-system"}, Excluded: excluded}
+	sc := paths.NewScope()
+	target := paths.Target{Host: "reviews.shop.svc.cluster.local"}
+	sc.Add(target)
+	var out []paths.Client
+	_ = s.View(func(v state.Snapshot) error {
+		out = m.Clients(sc, v)[target]
+		return nil
+	})
+	return out
+}
+
+// The namespaces with no view of their own form one class, Other, which
+// exists only while some of them is not excluded.
+func TestClientsGroupOtherNamespacesLeavingExcludedOut(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		nss       []string
+		excluded  []string
+		wantOther bool
+	}{
+		{"other namespaces with sidecars", []string{"a", "b"}, nil, true},
+		{"one of two excluded", []string{"a", "b"}, []string{"b"}, true},
+		{"all excluded", []string{"a", "b"}, []string{"a", "b"}, false},
+		{"excluded named twice", []string{"a", "b"}, []string{"a", "a"}, true},
+		{"excluded namespace without sidecars", []string{"a"}, []string{"kube-system"}, true},
+		{"no other namespace", nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := clientsOfReviews(t, sidecarMesh(tc.nss...), tc.excluded...)
+			if !slices.Contains(got, paths.Client{Namespace: "shop"}) {
+				t.Errorf("clients %v: want shop, which holds the route", got)
+			}
+			if has := slices.Contains(got, paths.Client{Namespace: paths.Other}); has != tc.wantOther {
+				t.Errorf("clients %v: Other class present = %v, want %v", got, has, tc.wantOther)
+			}
+		})
+	}
+}
+
+// An excluded namespace holding the route is no client class of its own.
+func TestClientsLeaveOutAnExcludedNamespaceWithAView(t *testing.T) {
+	got := clientsOfReviews(t, sidecarMesh("a"), "shop")
+	if want := []paths.Client{{Namespace: paths.Other}}; !slices.Equal(got, want) {
+		t.Errorf("clients %v, want %v", got, want)
+	}
+}
