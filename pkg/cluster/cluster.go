@@ -9,14 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/meshguard/meshguard/pkg/state"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	securityv1 "istio.io/client-go/pkg/apis/security/v1"
-
-	"github.com/meshguard/meshguard/pkg/trust"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +24,9 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // CacheOptions are the cache settings the live Store relies on: pods are
@@ -53,73 +51,79 @@ func stripMetadata(obj interface{}) (interface{}, error) {
 	return obj, nil
 }
 
-// Feed keeps store in step with the informers of c. It returns the handler
-// registrations; the store is complete once all of them have synced.
-func Feed(ctx context.Context, c cache.Informers, store *state.Store) ([]toolscache.ResourceEventHandlerRegistration, error) {
-	feeds := []struct {
-		obj    client.Object
-		set    func(runtime.Object)
-		delete func(ns, name string)
-	}{
-		{&corev1.Namespace{}, func(o runtime.Object) { store.SetNamespace(state.FromNamespace(o.(*corev1.Namespace))) },
-			func(_, name string) { store.DeleteNamespace(name) }},
-		{&corev1.Service{}, func(o runtime.Object) { store.SetService(state.FromService(o.(*corev1.Service))) }, store.DeleteService},
-		{&corev1.Pod{}, func(o runtime.Object) { store.SetPod(o.(*state.Pod)) }, store.DeletePod},
-		{&securityv1.PeerAuthentication{}, func(o runtime.Object) {
-			pa := o.(*securityv1.PeerAuthentication)
-			store.SetPeerAuthentication(state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
-		}, store.DeletePeerAuthentication},
-		{&networkingv1.DestinationRule{}, func(o runtime.Object) {
-			dr := o.(*networkingv1.DestinationRule)
-			store.SetDestinationRule(state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
-		}, store.DeleteDestinationRule},
-		{&networkingv1.VirtualService{}, func(o runtime.Object) {
-			vs := o.(*networkingv1.VirtualService)
-			store.SetVirtualService(state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
-		}, store.DeleteVirtualService},
-		{&networkingv1.Gateway{}, func(o runtime.Object) {
-			gw := o.(*networkingv1.Gateway)
-			store.SetGateway(state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
-		}, store.DeleteGateway},
-		{&networkingv1.ServiceEntry{}, func(o runtime.Object) {
-			se := o.(*networkingv1.ServiceEntry)
-			store.SetServiceEntry(state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
-		}, store.DeleteServiceEntry},
-		// Which istio.io/rev values get sidecars: the injectors' configurations.
-		{&admissionregistrationv1.MutatingWebhookConfiguration{}, func(o runtime.Object) {
-			mwc := o.(*admissionregistrationv1.MutatingWebhookConfiguration)
-			if inj := state.FromMutatingWebhookConfiguration(mwc); inj != nil {
-				store.SetInjector(inj)
-			} else {
-				store.DeleteInjector("", mwc.Name)
-			}
-		}, store.DeleteInjector},
-	}
-	var regs []toolscache.ResourceEventHandlerRegistration
-	for _, f := range feeds {
-		inf, err := c.GetInformer(ctx, f.obj)
-		if err != nil {
-			return nil, fmt.Errorf("informer for %T: %w", f.obj, err)
+// Feed keeps store in step with the informers of c, one per watched kind of
+// state.Kinds. A kind watched only if served (the Gateway API) is skipped
+// when the API server does not know it (an informer for it would never
+// sync) and returned in unserved; one installed later is read directly when
+// a route binds it. Feed returns the handler registrations; the store is
+// complete once all of them have synced.
+func Feed(ctx context.Context, c cache.Informers, mapper meta.RESTMapper, store *state.Store) (regs []toolscache.ResourceEventHandlerRegistration, unserved []state.Kind, err error) {
+	for _, k := range state.Kinds {
+		if k.Access == state.OnDemand {
+			continue
 		}
-		set, del := f.set, f.delete
-		reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o interface{}) { set(o.(runtime.Object)) },
-			UpdateFunc: func(_, o interface{}) { set(o.(runtime.Object)) },
-			DeleteFunc: func(o interface{}) {
-				if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
-					o = d.Obj
-				}
-				if m, err := meta.Accessor(o); err == nil {
-					del(m.GetNamespace(), m.GetName())
-				}
-			},
-		})
+		l, err := liveKind(k)
 		if err != nil {
-			return nil, fmt.Errorf("handler for %T: %w", f.obj, err)
+			return nil, nil, err
+		}
+		if k.Access == state.WatchedIfServed {
+			switch _, err := mapper.RESTMapping(schema.GroupKind{Group: k.Group, Kind: k.Kind}, l.version); {
+			case meta.IsNoMatchError(err):
+				unserved = append(unserved, k)
+				continue
+			case err != nil:
+				return nil, nil, fmt.Errorf("looking up %s: %w", k, err)
+			}
+		}
+		reg, err := feed(ctx, c, store, k, l)
+		if err != nil {
+			return nil, nil, err
 		}
 		regs = append(regs, reg)
 	}
-	return regs, nil
+	return regs, unserved, nil
+}
+
+// feed registers the handler that applies one kind's events to store.
+func feed(ctx context.Context, c cache.Informers, store *state.Store, k state.Kind, l live) (toolscache.ResourceEventHandlerRegistration, error) {
+	inf, err := c.GetInformer(ctx, l.obj())
+	if err != nil {
+		return nil, fmt.Errorf("informer for %s: %w", k, err)
+	}
+	remove := func(o interface{}) {
+		if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		if m, err := meta.Accessor(o); err == nil {
+			store.Remove(k.Ref(m.GetNamespace(), m.GetName()))
+		}
+	}
+	set := func(o interface{}) {
+		obj, ok := o.(runtime.Object)
+		if !ok {
+			return
+		}
+		switch lean, err := l.lean(obj); {
+		case err != nil:
+			// An object the API server accepted but meshguard cannot read
+			// (a Gateway API spec of an unknown shape) is left out, as if
+			// absent; rules that need it confirm by a direct read.
+			remove(o)
+		case lean == nil:
+			remove(o) // no longer of interest (an injector that stopped injecting)
+		default:
+			store.Apply(lean)
+		}
+	}
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    set,
+		UpdateFunc: func(_, o interface{}) { set(o) },
+		DeleteFunc: remove,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handler for %s: %w", k, err)
+	}
+	return reg, nil
 }
 
 // LeanPod is an informer transform: it replaces a *corev1.Pod with the lean
@@ -144,100 +148,56 @@ func refOf(m *metav1.ObjectMeta) state.ObjectRef {
 }
 
 // LoadCluster fills store with one listing of the live cluster (for `check`
-// without --state).
+// without --state): every watched kind of state.Kinds, 500 objects a page.
+// A kind watched only if served is skipped when the API server does not
+// know it.
 func LoadCluster(ctx context.Context, c client.Reader, store *state.Store) error {
-	var nss corev1.NamespaceList
-	if err := c.List(ctx, &nss); err != nil {
-		return fmt.Errorf("listing namespaces: %w", err)
-	}
-	for i := range nss.Items {
-		store.SetNamespace(state.FromNamespace(&nss.Items[i]))
-	}
-	var svcs corev1.ServiceList
-	if err := c.List(ctx, &svcs); err != nil {
-		return fmt.Errorf("listing services: %w", err)
-	}
-	for i := range svcs.Items {
-		store.SetService(state.FromService(&svcs.Items[i]))
-	}
-	var pods corev1.PodList
-	if err := c.List(ctx, &pods, client.Limit(500)); err != nil {
-		return fmt.Errorf("listing pods: %w", err)
-	}
-	for {
-		for i := range pods.Items {
-			store.SetPod(state.FromPod(&pods.Items[i]))
+	for _, k := range state.Kinds {
+		if k.Access == state.OnDemand {
+			continue
 		}
-		if pods.Continue == "" {
-			break
+		l, err := liveKind(k)
+		if err != nil {
+			return err
 		}
-		next := pods.Continue
-		pods = corev1.PodList{}
-		if err := c.List(ctx, &pods, client.Limit(500), client.Continue(next)); err != nil {
-			return fmt.Errorf("listing pods: %w", err)
-		}
-	}
-	var pas securityv1.PeerAuthenticationList
-	if err := c.List(ctx, &pas); err != nil {
-		return fmt.Errorf("listing peerauthentications: %w", err)
-	}
-	for _, pa := range pas.Items {
-		store.SetPeerAuthentication(state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec))
-	}
-	var drs networkingv1.DestinationRuleList
-	if err := c.List(ctx, &drs); err != nil {
-		return fmt.Errorf("listing destinationrules: %w", err)
-	}
-	for _, dr := range drs.Items {
-		store.SetDestinationRule(state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec))
-	}
-	var vss networkingv1.VirtualServiceList
-	if err := c.List(ctx, &vss); err != nil {
-		return fmt.Errorf("listing virtualservices: %w", err)
-	}
-	for _, vs := range vss.Items {
-		store.SetVirtualService(state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec))
-	}
-	var gws networkingv1.GatewayList
-	if err := c.List(ctx, &gws); err != nil {
-		return fmt.Errorf("listing gateways: %w", err)
-	}
-	for _, gw := range gws.Items {
-		store.SetGateway(state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec))
-	}
-	kgws := &unstructured.UnstructuredList{}
-	kgws.SetGroupVersionKind(KubeGatewayGVK.GroupVersion().WithKind("GatewayList"))
-	switch err := c.List(ctx, kgws); {
-	case err == nil:
-		for i := range kgws.Items {
-			gw, err := kubeGatewayFrom(&kgws.Items[i])
-			if err != nil {
-				return err
-			}
-			store.SetGateway(gw)
-		}
-	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
-		// The Gateway API is not installed: nothing to read.
-	default:
-		return fmt.Errorf("listing Gateway API gateways: %w", err)
-	}
-	var ses networkingv1.ServiceEntryList
-	if err := c.List(ctx, &ses); err != nil {
-		return fmt.Errorf("listing serviceentries: %w", err)
-	}
-	for _, se := range ses.Items {
-		store.SetServiceEntry(state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec))
-	}
-	var mwcs admissionregistrationv1.MutatingWebhookConfigurationList
-	if err := c.List(ctx, &mwcs); err != nil {
-		return fmt.Errorf("listing mutatingwebhookconfigurations: %w", err)
-	}
-	for i := range mwcs.Items {
-		if inj := state.FromMutatingWebhookConfiguration(&mwcs.Items[i]); inj != nil {
-			store.SetInjector(inj)
+		if err := loadKind(ctx, c, store, k, l); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func loadKind(ctx context.Context, c client.Reader, store *state.Store, k state.Kind, l live) error {
+	for next := ""; ; {
+		list := l.list()
+		opts := []client.ListOption{client.Limit(500)}
+		if next != "" {
+			opts = append(opts, client.Continue(next))
+		}
+		switch err := c.List(ctx, list, opts...); {
+		case err == nil:
+		case k.Access == state.WatchedIfServed && (meta.IsNoMatchError(err) || apierrors.IsNotFound(err)):
+			return nil // the API is not installed: nothing to read
+		default:
+			return fmt.Errorf("listing %s: %w", k, err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", k, err)
+		}
+		for _, item := range items {
+			lean, err := l.lean(item)
+			if err != nil {
+				return err
+			}
+			if lean != nil {
+				store.Apply(lean)
+			}
+		}
+		if next = list.GetContinue(); next == "" {
+			return nil
+		}
+	}
 }
 
 // Confirm reads the objects refs name straight from the API server (no
@@ -326,51 +286,6 @@ func kubeGatewayFrom(u *unstructured.Unstructured) (*state.Gateway, error) {
 		}
 	}
 	return state.FromKubeGatewaySpec(state.ObjectRef{Namespace: u.GetNamespace(), Name: u.GetName(), Created: u.GetCreationTimestamp().Time}, &spec), nil
-}
-
-// FeedKubeGateways adds Gateway API Gateways to the feeds of store. Call it
-// only when the API is served (see KubeGatewaysServed): an informer for a kind
-// the API server does not know never syncs.
-func FeedKubeGateways(ctx context.Context, c cache.Informers, store *state.Store) (toolscache.ResourceEventHandlerRegistration, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(KubeGatewayGVK)
-	inf, err := c.GetInformer(ctx, u)
-	if err != nil {
-		return nil, fmt.Errorf("informer for Gateway API Gateways: %w", err)
-	}
-	set := func(o interface{}) {
-		if u, ok := o.(*unstructured.Unstructured); ok {
-			if gw, err := kubeGatewayFrom(u); err == nil {
-				store.SetGateway(gw)
-			}
-		}
-	}
-	return inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    set,
-		UpdateFunc: func(_, o interface{}) { set(o) },
-		DeleteFunc: func(o interface{}) {
-			if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
-				o = d.Obj
-			}
-			if m, err := meta.Accessor(o); err == nil {
-				store.DeleteKubeGateway(m.GetNamespace(), m.GetName())
-			}
-		},
-	})
-}
-
-// KubeGatewaysServed reports whether the API server serves Gateway API
-// Gateways (the CRD is installed).
-func KubeGatewaysServed(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(KubeGatewayGVK.GroupKind(), KubeGatewayGVK.Version)
-	switch {
-	case err == nil:
-		return true, nil
-	case meta.IsNoMatchError(err):
-		return false, nil
-	default:
-		return false, fmt.Errorf("looking up Gateway API Gateways: %w", err)
-	}
 }
 
 // FetchTrust reads, uncached, the Secrets a review needs (each given as

@@ -179,23 +179,14 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	// GetWebhookServer also adds the server to the manager's runnables.
 	ws := mgr.GetWebhookServer()
 	store := mesh.NewStore(o.Config.ClusterDomain)
-	regs, err := cluster.Feed(context.Background(), mgr.GetCache(), store)
+	regs, unserved, err := cluster.Feed(context.Background(), mgr.GetCache(), mgr.GetRESTMapper(), store)
 	if err != nil {
 		return nil, err
 	}
-	// Gateway API Gateways are watched only when their CRD is served at
-	// start; one installed later is read directly when a route binds it.
-	switch served, err := cluster.KubeGatewaysServed(mgr.GetRESTMapper()); {
-	case err != nil:
-		return nil, err
-	case served:
-		reg, err := cluster.FeedKubeGateways(context.Background(), mgr.GetCache(), store)
-		if err != nil {
-			return nil, err
-		}
-		regs = append(regs, reg)
-	default:
-		o.Log.Info("Gateway API Gateways are not served; VirtualServices binding them are confirmed by direct reads")
+	for _, k := range unserved {
+		// Gateway API Gateways are watched only when their CRD is served at
+		// start; one installed later is read directly when a route binds it.
+		o.Log.Info("not served, so not watched; objects binding it are confirmed by direct reads", "kind", k.String())
 	}
 	// The registry is process-wide: the first manager of the process exports
 	// its store (a second one exists only in tests).

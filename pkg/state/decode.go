@@ -28,12 +28,6 @@ const (
 	GroupAdmission  = "admissionregistration.k8s.io"
 )
 
-// Served versions of the reviewed kinds; every one carries the same spec.
-var (
-	securityVersions   = []string{"v1beta1", "v1"}
-	networkingVersions = []string{"v1alpha3", "v1beta1", "v1"}
-)
-
 // Object is one decoded object. Exactly one of the typed fields is set for
 // the kinds meshguard keeps; other kinds carry only Ref.
 type Object struct {
@@ -59,6 +53,13 @@ type Object struct {
 	Material *trust.Material
 	// Root is the mesh root of an istio-ca-root-cert ConfigMap.
 	Root *trust.Root
+}
+
+// Kept reports whether the object was decoded into one of the typed fields
+// (a kind of Kinds), not left a bare reference.
+func (o *Object) Kept() bool {
+	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Material != nil || o.Root != nil
 }
 
 // Reviewed reports whether the object is of a kind meshguard reviews on write.

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 func TestChartLintsStrictly(t *testing.T) {
@@ -161,6 +162,34 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 	for _, k := range []string{"PrometheusRule", "ServiceMonitor"} {
 		if slices.Contains(kinds(objs), k) {
 			t.Errorf("%s is rendered by default; it needs its CRD and is opt-in", k)
+		}
+	}
+}
+
+// The ClusterRole grants exactly how the webhook reads each kind of
+// state.Kinds: get, list and watch for the watched ones, get alone for the
+// ones read on demand. A kind added to the table without its RBAC rule fails
+// here, as does a watched kind whose listing the chart forgot.
+func TestChartGrantsWhatTheKindsTableReads(t *testing.T) {
+	objs, err := renderChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := into[rbacv1.ClusterRole](t, objs, "ClusterRole").Rules
+	for _, k := range state.Kinds {
+		var verbs []string
+		for _, r := range rules {
+			if slices.Contains(r.APIGroups, k.Group) && slices.Contains(r.Resources, k.Resource) && len(r.ResourceNames) == 0 {
+				verbs = append(verbs, r.Verbs...)
+			}
+		}
+		slices.Sort(verbs)
+		want := []string{"get", "list", "watch"}
+		if k.Access == state.OnDemand {
+			want = []string{"get"}
+		}
+		if !slices.Equal(slices.Compact(verbs), want) {
+			t.Errorf("%s: the ClusterRole grants %v, want %v", k, verbs, want)
 		}
 	}
 }

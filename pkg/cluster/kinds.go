@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"fmt"
+
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// live is how one watched kind of state.Kinds is read from the API server:
+// the typed object the informer and listing use, and its lean conversion.
+type live struct {
+	version string
+	obj     func() client.Object
+	list    func() client.ObjectList
+	// lean turns what the cache or a listing holds into what the store
+	// applies; nil when the store keeps nothing of it (a
+	// MutatingWebhookConfiguration that is no sidecar injector).
+	lean func(runtime.Object) (*state.Object, error)
+}
+
+// liveKinds covers every watched kind of state.Kinds (a test holds it to
+// that). Kinds read on demand (Secrets, ConfigMaps) are not here: they are
+// read one object at a time (see TLSView) and never listed or watched.
+var liveKinds = map[schema.GroupKind]live{
+	{Kind: "Namespace"}: {"v1", func() client.Object { return &corev1.Namespace{} }, func() client.ObjectList { return &corev1.NamespaceList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			return &state.Object{NS: state.FromNamespace(o.(*corev1.Namespace))}, nil
+		}},
+	{Kind: "Service"}: {"v1", func() client.Object { return &corev1.Service{} }, func() client.ObjectList { return &corev1.ServiceList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			return &state.Object{Service: state.FromService(o.(*corev1.Service))}, nil
+		}},
+	{Kind: "Pod"}: {"v1", func() client.Object { return &corev1.Pod{} }, func() client.ObjectList { return &corev1.PodList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			switch p := o.(type) {
+			case *state.Pod: // the informer's transform made it lean already
+				return &state.Object{Pod: p}, nil
+			case *corev1.Pod:
+				return &state.Object{Pod: state.FromPod(p)}, nil
+			}
+			return nil, fmt.Errorf("unexpected %T for a pod", o)
+		}},
+	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: {"v1",
+		func() client.Object { return &securityv1.PeerAuthentication{} }, func() client.ObjectList { return &securityv1.PeerAuthenticationList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			pa := o.(*securityv1.PeerAuthentication)
+			return &state.Object{PA: state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec)}, nil
+		}},
+	{Group: state.GroupNetworking, Kind: "DestinationRule"}: {"v1",
+		func() client.Object { return &networkingv1.DestinationRule{} }, func() client.ObjectList { return &networkingv1.DestinationRuleList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			dr := o.(*networkingv1.DestinationRule)
+			return &state.Object{DR: state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)}, nil
+		}},
+	{Group: state.GroupNetworking, Kind: "VirtualService"}: {"v1",
+		func() client.Object { return &networkingv1.VirtualService{} }, func() client.ObjectList { return &networkingv1.VirtualServiceList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			vs := o.(*networkingv1.VirtualService)
+			return &state.Object{VS: state.FromVirtualServiceSpec(refOf(&vs.ObjectMeta), &vs.Spec)}, nil
+		}},
+	{Group: state.GroupNetworking, Kind: "Gateway"}: {"v1",
+		func() client.Object { return &networkingv1.Gateway{} }, func() client.ObjectList { return &networkingv1.GatewayList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			gw := o.(*networkingv1.Gateway)
+			return &state.Object{Gateway: state.FromGatewaySpec(refOf(&gw.ObjectMeta), &gw.Spec)}, nil
+		}},
+	{Group: state.GroupNetworking, Kind: "ServiceEntry"}: {"v1",
+		func() client.Object { return &networkingv1.ServiceEntry{} }, func() client.ObjectList { return &networkingv1.ServiceEntryList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			se := o.(*networkingv1.ServiceEntry)
+			return &state.Object{ServiceEntry: state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec)}, nil
+		}},
+	// Read unstructured: meshguard does not link the Gateway API's types.
+	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: {KubeGatewayGVK.Version,
+		func() client.Object {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(KubeGatewayGVK)
+			return u
+		},
+		func() client.ObjectList {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(KubeGatewayGVK.GroupVersion().WithKind("GatewayList"))
+			return l
+		},
+		func(o runtime.Object) (*state.Object, error) {
+			gw, err := kubeGatewayFrom(o.(*unstructured.Unstructured))
+			if err != nil {
+				return nil, err
+			}
+			return &state.Object{KubeGateway: gw}, nil
+		}},
+	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: {"v1",
+		func() client.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
+		func() client.ObjectList { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			if inj := state.FromMutatingWebhookConfiguration(o.(*admissionregistrationv1.MutatingWebhookConfiguration)); inj != nil {
+				return &state.Object{Injector: inj}, nil
+			}
+			return nil, nil
+		}},
+}
+
+// liveKind returns how kind k is read live.
+func liveKind(k state.Kind) (live, error) {
+	l, ok := liveKinds[schema.GroupKind{Group: k.Group, Kind: k.Kind}]
+	if !ok {
+		return live{}, fmt.Errorf("internal error: no live reader for %s", k)
+	}
+	return l, nil
+}

@@ -1,0 +1,83 @@
+package state
+
+// Access is how the webhook reads a kind from the live cluster.
+type Access int
+
+const (
+	// Watched kinds are kept in step by an informer (get, list, watch).
+	Watched Access = iota
+	// WatchedIfServed kinds are watched when their CRD is installed and
+	// skipped, not an error, when it is not (the Gateway API).
+	WatchedIfServed
+	// OnDemand kinds are read one object at a time during a review and never
+	// cached (get only, never list or watch): Secrets and ConfigMaps, so that
+	// no private key sits in memory and no cluster-wide listing of Secrets is
+	// granted.
+	OnDemand
+)
+
+// Kind is one kind of object meshguard reads: from manifests and state
+// files, and from the live cluster. Kinds is the one table of them; the
+// decoder, the store, the informers, the cluster listing and the chart's
+// RBAC rules each cover every entry, and tests hold them to it (pkg/state,
+// pkg/cluster, test/integration's chart tests).
+type Kind struct {
+	Group, Kind string
+	// Resource is the plural resource name (RBAC, error messages).
+	Resource string
+	// Versions are the served versions meshguard decodes, oldest first;
+	// for the Istio kinds every one carries the same spec.
+	Versions []string
+	// Namespaced is false for cluster-scoped kinds.
+	Namespaced bool
+	Access     Access
+}
+
+// Kinds are the kinds meshguard reads, in the order a listing of the live
+// cluster loads them (namespaces before what lives in them).
+var Kinds = []Kind{
+	{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched},
+	{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched},
+	{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched},
+	{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched},
+	{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched},
+	{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched},
+	{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched},
+	{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched},
+	{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed},
+	// Which istio.io/rev values an injector serves.
+	{Group: GroupAdmission, Kind: "MutatingWebhookConfiguration", Resource: "mutatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched},
+	// A DestinationRule's or Gateway's credentialName.
+	{Kind: "Secret", Resource: "secrets", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand},
+	// istio-ca-root-cert, the mesh root; other ConfigMaps are not read.
+	{Kind: "ConfigMap", Resource: "configmaps", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand},
+}
+
+// Served versions of the Istio kinds.
+var (
+	securityVersions   = []string{"v1beta1", "v1"}
+	networkingVersions = []string{"v1alpha3", "v1beta1", "v1"}
+)
+
+// KindOf returns the table's entry for group and kind.
+func KindOf(group, kind string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Group == group && k.Kind == kind {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Ref names an object of this kind.
+func (k Kind) Ref(ns, name string) ObjectRef {
+	return ObjectRef{Group: k.Group, Kind: k.Kind, Namespace: ns, Name: name}
+}
+
+// String is the kind as kubectl names it: "pods", "gateways.gateway.networking.k8s.io".
+func (k Kind) String() string {
+	if k.Group == "" {
+		return k.Resource
+	}
+	return k.Resource + "." + k.Group
+}

@@ -1,0 +1,121 @@
+package state_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// kindCase is, for one kind of the table, a minimal object of it as a
+// manifest holds it, and how to tell the store holds it (nil for kinds read
+// on demand, which the store never keeps).
+type kindCase struct {
+	manifest string
+	held     func(state.Snapshot) bool
+}
+
+// Objects named "x" in namespace "shop".
+var kindCases = map[string]kindCase{
+	"/Namespace": {`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}`,
+		func(s state.Snapshot) bool { return s.Namespace("x") != nil }},
+	"/Service": {`{"apiVersion":"v1","kind":"Service","metadata":{"name":"x","namespace":"shop"},"spec":{"selector":{"app":"x"},"ports":[{"port":80}]}}`,
+		func(s state.Snapshot) bool { return s.Service("shop", "x") != nil }},
+	"/Pod": {`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","namespace":"shop"},"status":{"phase":"Running"}}`,
+		func(s state.Snapshot) bool {
+			found := false
+			s.ForEachPod("shop", func(p *state.Pod) bool { found = p.Name == "x"; return !found })
+			return found
+		}},
+	"security.istio.io/PeerAuthentication": {`{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"x","namespace":"shop"},"spec":{"mtls":{"mode":"STRICT"}}}`,
+		func(s state.Snapshot) bool { return len(s.PeerAuthentications("shop")) == 1 }},
+	"networking.istio.io/DestinationRule": {`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"x","namespace":"shop"},"spec":{"host":"x"}}`,
+		func(s state.Snapshot) bool { return len(s.DestinationRules("shop")) == 1 }},
+	"networking.istio.io/VirtualService": {`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"x","namespace":"shop"},"spec":{"hosts":["x"]}}`,
+		func(s state.Snapshot) bool { return s.VirtualService("shop", "x") != nil }},
+	"networking.istio.io/Gateway": {`{"apiVersion":"networking.istio.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"selector":{"istio":"ingressgateway"}}}`,
+		func(s state.Snapshot) bool { return s.Gateway("shop", "x") != nil }},
+	"networking.istio.io/ServiceEntry": {`{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"x","namespace":"shop"},"spec":{"hosts":["api.example.com"]}}`,
+		func(s state.Snapshot) bool { return len(s.ServiceEntries()) == 1 }},
+	"gateway.networking.k8s.io/Gateway": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"gatewayClassName":"istio"}}`,
+		func(s state.Snapshot) bool { return s.KubeGateway("shop", "x") != nil }},
+	"admissionregistration.k8s.io/MutatingWebhookConfiguration": {`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"x"},` +
+		`"webhooks":[{"name":"rev.namespace.sidecar-injector.istio.io","namespaceSelector":{"matchExpressions":[{"key":"istio.io/rev","operator":"In","values":["canary"]}]}}]}`,
+		func(s state.Snapshot) bool { served, _ := s.ServesRevision("canary"); return served }},
+	"/Secret":    {`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x","namespace":"shop"},"data":{}}`, nil},
+	"/ConfigMap": {`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"istio-ca-root-cert","namespace":"shop"},"data":{}}`, nil},
+}
+
+func key(k state.Kind) string { return k.Group + "/" + k.Kind }
+
+// Every kind of the table decodes to a typed object (not a bare reference),
+// and the store keeps each watched kind on Apply and drops it on Remove. A
+// kind added to the table without decoding or store support fails here.
+func TestEveryKindDecodesAndRoundTripsThroughTheStore(t *testing.T) {
+	for _, k := range state.Kinds {
+		t.Run(key(k), func(t *testing.T) {
+			c, ok := kindCases[key(k)]
+			if !ok {
+				t.Fatalf("no case for %s: add a minimal manifest and a store check to kindCases", key(k))
+			}
+			o, err := state.Decode([]byte(c.manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Ref.Group != k.Group || o.Ref.Kind != k.Kind {
+				t.Fatalf("decoded as %s/%s", o.Ref.Group, o.Ref.Kind)
+			}
+			if !o.Kept() {
+				t.Fatalf("decoded to a bare reference: the decoder does not handle %s", key(k))
+			}
+			if k.Access == state.OnDemand {
+				if c.held != nil {
+					t.Fatal("a kind read on demand is never kept in the store")
+				}
+				return
+			}
+			store := mesh.NewStore(mesh.DefaultClusterDomain)
+			store.SetNamespace(&state.Namespace{Name: "shop"})
+			store.Apply(o)
+			if !holds(store, c.held) {
+				t.Fatal("Apply did not keep it")
+			}
+			store.Remove(o.Ref)
+			if holds(store, c.held) {
+				t.Fatal("Remove did not drop it")
+			}
+		})
+	}
+	for k := range kindCases {
+		found := false
+		for _, kind := range state.Kinds {
+			found = found || key(kind) == k
+		}
+		if !found {
+			t.Errorf("case %s names no kind of the table", k)
+		}
+	}
+}
+
+func holds(store *state.Store, held func(state.Snapshot) bool) bool {
+	var ok bool
+	_ = store.View(func(s state.Snapshot) error { ok = held(s); return nil })
+	return ok
+}
+
+// Istio kinds are decoded in every version the table lists, and in no other.
+func TestIstioKindsDecodeInTheirServedVersionsOnly(t *testing.T) {
+	for _, k := range state.Kinds {
+		if k.Group != state.GroupSecurity && k.Group != state.GroupNetworking {
+			continue
+		}
+		for _, v := range append([]string{"v2"}, k.Versions...) {
+			doc := fmt.Sprintf(`{"apiVersion":"%s/%s","kind":%q,"metadata":{"name":"x","namespace":"shop"}}`, k.Group, v, k.Kind)
+			_, err := state.Decode([]byte(doc))
+			if served := v != "v2"; served != (err == nil) {
+				t.Errorf("%s %s: err = %v", key(k), v, err)
+			}
+		}
+	}
+}
