@@ -79,8 +79,8 @@ FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s): review decoding and evaluation, state files, the YAML fast path, TLS material.
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./pkg/admission/
-	$(GO) test -run '^$$' -fuzz '^FuzzReadFiles$$' -fuzztime $(FUZZTIME) ./pkg/state/
-	$(GO) test -run '^$$' -fuzz '^FuzzFastYAMLToJSON$$' -fuzztime $(FUZZTIME) ./pkg/state/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFiles$$' -fuzztime $(FUZZTIME) ./pkg/state/manifest/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastYAMLToJSON$$' -fuzztime $(FUZZTIME) ./pkg/state/manifest/
 	$(GO) test -run '^$$' -fuzz '^FuzzMaterial$$' -fuzztime $(FUZZTIME) ./pkg/trust/
 
 .PHONY: bench

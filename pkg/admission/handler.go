@@ -21,6 +21,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -261,7 +262,7 @@ func (h *Handler) change(req admission.Request) (*rules.Change, error) {
 	ref := state.ObjectRef{Group: req.Kind.Group, Kind: req.Kind.Kind, Namespace: req.Namespace, Name: req.Name}
 	var old, cur *state.Object
 	if req.Operation != admissionv1.Delete {
-		o, err := state.Decode(req.Object.Raw)
+		o, err := manifest.Decode(req.Object.Raw)
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +273,7 @@ func (h *Handler) change(req admission.Request) (*rules.Change, error) {
 		h.stamp(o)
 	}
 	if req.Operation != admissionv1.Create && len(req.OldObject.Raw) > 0 {
-		o, err := state.Decode(req.OldObject.Raw)
+		o, err := manifest.Decode(req.OldObject.Raw)
 		if err != nil {
 			return nil, fmt.Errorf("stored object: %w", err)
 		}

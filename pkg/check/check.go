@@ -17,6 +17,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/report"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -75,7 +76,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitBadInput, err
 	}
 
-	docs, err := state.ReadFilesContext(ctx, o.Files, state.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
+	docs, err := manifest.ReadFilesContext(ctx, o.Files, manifest.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
 	if err != nil {
 		return ExitBadInput, badOrInterrupted(ctx, err)
 	}
@@ -84,7 +85,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	}
 	// Other kinds that arrive in the same commit (a Service, a Namespace)
 	// count as present before any reviewed object is judged.
-	var reviewed []state.Document
+	var reviewed []manifest.Document
 	for _, d := range docs {
 		if d.Object.Reviewed() {
 			reviewed = append(reviewed, d)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
 // ErrEmptyState is the bad input of a --state that holds no object at all:
@@ -31,7 +32,7 @@ func LoadState(ctx context.Context, cfg *config.Config, files []string, loadClus
 	case len(files) > 0:
 		// Streamed: only the lean objects the store keeps stay in memory.
 		n := 0
-		err := state.StreamFiles(ctx, files, state.ReadOptions{MaxFileBytes: cfg.MaxFileBytes}, func(d state.Document) error {
+		err := manifest.StreamFiles(ctx, files, manifest.ReadOptions{MaxFileBytes: cfg.MaxFileBytes}, func(d manifest.Document) error {
 			n++
 			sess.AddState(d.Object)
 			return nil

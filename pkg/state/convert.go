@@ -15,57 +15,57 @@ const ProxyContainerName = "istio-proxy"
 
 // FromPod keeps the fields rules read and drops everything else.
 func FromPod(p *corev1.Pod) *Pod {
-	f := podFields{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, Labels: p.Labels,
+	f := PodFields{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, Labels: p.Labels,
 		Annotations: p.Annotations, HostNetwork: p.Spec.HostNetwork, Phase: p.Status.Phase}
 	for i := range p.Spec.InitContainers {
-		f.InitContainers = append(f.InitContainers, containerFields{Name: p.Spec.InitContainers[i].Name})
+		f.InitContainers = append(f.InitContainers, ContainerFields{Name: p.Spec.InitContainers[i].Name})
 	}
 	for i := range p.Spec.Containers {
 		c := &p.Spec.Containers[i]
-		cf := containerFields{Name: c.Name}
+		cf := ContainerFields{Name: c.Name}
 		for _, cp := range c.Ports {
 			cf.Ports = append(cf.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort})
 		}
 		f.Containers = append(f.Containers, cf)
 	}
 	for _, c := range p.Status.Conditions {
-		f.Conditions = append(f.Conditions, conditionFields{Type: c.Type, Status: c.Status})
+		f.Conditions = append(f.Conditions, ConditionFields{Type: c.Type, Status: c.Status})
 	}
 	for _, ref := range p.OwnerReferences {
-		f.Owners = append(f.Owners, ownerFields{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller != nil && *ref.Controller})
+		f.Owners = append(f.Owners, OwnerFields{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller != nil && *ref.Controller})
 	}
-	return f.lean()
+	return f.Lean()
 }
 
-// podFields are the parts of a Pod the lean form is built from; the
+// PodFields are the parts of a Pod the lean form is built from; the
 // informer fills them from a *corev1.Pod, the file reader straight from JSON.
-type podFields struct {
+type PodFields struct {
 	Namespace, Name, ResourceVersion string
 	Labels, Annotations              map[string]string
 	HostNetwork                      bool
-	InitContainers, Containers       []containerFields
+	InitContainers, Containers       []ContainerFields
 	Phase                            corev1.PodPhase
-	Conditions                       []conditionFields
-	Owners                           []ownerFields
+	Conditions                       []ConditionFields
+	Owners                           []OwnerFields
 }
 
-type containerFields struct {
+type ContainerFields struct {
 	Name  string
 	Ports []NamedPort
 }
 
-type conditionFields struct {
+type ConditionFields struct {
 	Type   corev1.PodConditionType `json:"type"`
 	Status corev1.ConditionStatus  `json:"status"`
 }
 
-type ownerFields struct {
+type OwnerFields struct {
 	Kind       string `json:"kind"`
 	Name       string `json:"name"`
 	Controller bool   `json:"controller"`
 }
 
-func (f *podFields) lean() *Pod {
+func (f *PodFields) Lean() *Pod {
 	lp := &Pod{
 		Namespace:         interned(f.Namespace),
 		Name:              f.Name,

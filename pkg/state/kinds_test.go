@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
 // kindCase is, for one kind of the table, a minimal object of it as a
@@ -59,7 +60,7 @@ func TestEveryKindDecodesAndRoundTripsThroughTheStore(t *testing.T) {
 			if !ok {
 				t.Fatalf("no case for %s: add a minimal manifest and a store check to kindCases", key(k))
 			}
-			o, err := state.Decode([]byte(c.manifest))
+			o, err := manifest.Decode([]byte(c.manifest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +113,7 @@ func TestIstioKindsDecodeInTheirServedVersionsOnly(t *testing.T) {
 		}
 		for _, v := range append([]string{"v2"}, k.Versions...) {
 			doc := fmt.Sprintf(`{"apiVersion":"%s/%s","kind":%q,"metadata":{"name":"x","namespace":"shop"}}`, k.Group, v, k.Kind)
-			_, err := state.Decode([]byte(doc))
+			_, err := manifest.Decode([]byte(doc))
 			if served := v != "v2"; served != (err == nil) {
 				t.Errorf("%s %s: err = %v", key(k), v, err)
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/config"
-	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 	"github.com/meshguard/meshguard/test/bench/statefile"
 )
 
@@ -91,7 +91,7 @@ func BenchmarkCheck(b *testing.B) {
 				info, _ := os.Stat(path)
 				change := filepath.Join(filepath.Dir(path), "change.yaml")
 				var peak uint64
-				slow := state.SlowPathDocuments()
+				slow := manifest.SlowPathDocuments()
 				b.ResetTimer()
 				for b.Loop() {
 					runtime.GC()
@@ -105,7 +105,7 @@ func BenchmarkCheck(b *testing.B) {
 				}
 				b.ReportMetric(float64(info.Size())/float64(shape.Objects()), "input-B/object")
 				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-				b.ReportMetric(float64(state.SlowPathDocuments()-slow)/float64(b.N), "slow-path-docs/op")
+				b.ReportMetric(float64(manifest.SlowPathDocuments()-slow)/float64(b.N), "slow-path-docs/op")
 			})
 		}
 	}

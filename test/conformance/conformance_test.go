@@ -37,7 +37,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
 
@@ -161,7 +161,7 @@ func appendNew(list []string, s string) []string {
 }
 
 // read expands the certificate placeholders and decodes the file.
-func read(t *testing.T, path string, m *material) []state.Document {
+func read(t *testing.T, path string, m *material) []manifest.Document {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -171,7 +171,7 @@ func read(t *testing.T, path string, m *material) []state.Document {
 	if err := os.WriteFile(out, []byte(m.expand(string(data))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	docs, err := state.ReadFiles([]string{out})
+	docs, err := manifest.ReadFiles([]string{out})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
 // FixtureAnnotation marks fixture documents that are state or deletions.
@@ -106,11 +107,11 @@ func Judge(t *testing.T, id string) []Write {
 
 func judgeScenario(t *testing.T, id, file string) []Write {
 	t.Helper()
-	base, err := state.ReadFiles([]string{clusterFile()})
+	base, err := manifest.ReadFiles([]string{clusterFile()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := state.ReadFiles([]string{file})
+	docs, err := manifest.ReadFiles([]string{file})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 			known[key(o.Ref)] = o
 		}
 	}
-	var writes []state.Document
+	var writes []manifest.Document
 	for _, d := range base {
 		put(d.Object)
 	}

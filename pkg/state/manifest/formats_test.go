@@ -1,4 +1,4 @@
-package state_test
+package manifest_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 	"github.com/meshguard/meshguard/test/bench/statefile"
 )
 
@@ -26,7 +27,7 @@ func TestEveryFormatOfAnExportReadsAlike(t *testing.T) {
 		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		docs, err := state.ReadFilesContext(t.Context(), []string{p}, state.ReadOptions{})
+		docs, err := manifest.ReadFilesContext(t.Context(), []string{p}, manifest.ReadOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
@@ -62,7 +63,7 @@ func TestFormatIsToldByContent(t *testing.T) {
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		docs, err := state.ReadFiles([]string{p})
+		docs, err := manifest.ReadFiles([]string{p})
 		if err != nil || len(docs) != want[name] {
 			t.Errorf("%s: %d documents, %v; want %d", name, len(docs), err, want[name])
 		}
@@ -97,7 +98,7 @@ func TestOtherEmittersLayoutsRead(t *testing.T) {
 			if err := os.WriteFile(p, []byte(c.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			docs, err := state.ReadFiles([]string{p})
+			docs, err := manifest.ReadFiles([]string{p})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,18 +1,21 @@
-package state_test
+package manifest_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
 // FuzzReadFiles: state files decode to objects or to a named InputError,
 // never a panic or a hang.
 func FuzzReadFiles(f *testing.F) {
-	for _, pattern := range []string{"../rules/*/testdata/*.yaml", "../rules/*/testdata/*/*.yaml", "../../test/fixtures/check/*.yaml"} {
+	for _, pattern := range []string{"../../rules/*/testdata/*.yaml", "../../rules/*/testdata/*/*.yaml", "../../../test/fixtures/check/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
+		if len(files) == 0 {
+			f.Fatalf("no seed matches %s: has the package moved?", pattern)
+		}
 		for _, file := range files {
 			if data, err := os.ReadFile(file); err == nil {
 				f.Add(data)
@@ -29,6 +32,6 @@ func FuzzReadFiles(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, _ = state.ReadFiles([]string{path})
+		_, _ = manifest.ReadFiles([]string{path})
 	})
 }

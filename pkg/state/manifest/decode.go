@@ -1,71 +1,30 @@
-package state
+// Package manifest reads manifests and state files into state.Objects:
+// files and streams split into documents and List items, JSON by a byte
+// scanner, block YAML by a fast converter that leaves anything unusual to
+// sigs.k8s.io/yaml, and each unit decoded on every core straight to the lean
+// forms of pkg/state. The admission handler decodes reviewed objects with
+// the same Decode.
+package manifest
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"slices"
 	"strings"
 
 	"github.com/golang/protobuf/jsonpb" //nolint:staticcheck // Istio's API types are generated for this package.
 	"github.com/golang/protobuf/proto"  //nolint:staticcheck // as above
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
-
-// API groups of the kinds meshguard reviews.
-const (
-	GroupSecurity   = "security.istio.io"
-	GroupNetworking = "networking.istio.io"
-	// GroupGatewayAPI is the Kubernetes Gateway API, whose Gateways a
-	// VirtualService may bind by name as well as Istio's.
-	GroupGatewayAPI = "gateway.networking.k8s.io"
-	GroupAdmission  = "admissionregistration.k8s.io"
-)
-
-// Object is one decoded object. Exactly one of the typed fields is set for
-// the kinds meshguard keeps; other kinds carry only Ref.
-type Object struct {
-	Ref         ObjectRef
-	APIVersion  string
-	Annotations map[string]string
-	NS          *Namespace
-	Pod         *Pod
-	Service     *Service
-	PA          *PeerAuthentication
-	DR          *DestinationRule
-	VS          *VirtualService
-	Gateway     *Gateway
-	// KubeGateway is a Gateway API Gateway.
-	KubeGateway *Gateway
-	// ServiceEntry is the lean ServiceEntry.
-	ServiceEntry *ServiceEntry
-	// Injector is an Istio sidecar injector's MutatingWebhookConfiguration,
-	// reduced to the revisions it serves.
-	Injector *Injector
-	// Material summarises a Secret holding TLS material; the Secret's data,
-	// private keys included, is not kept.
-	Material *trust.Material
-	// Root is the mesh root of an istio-ca-root-cert ConfigMap.
-	Root *trust.Root
-}
-
-// Kept reports whether the object was decoded into one of the typed fields
-// (a kind of Kinds), not left a bare reference.
-func (o *Object) Kept() bool {
-	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Material != nil || o.Root != nil
-}
-
-// Reviewed reports whether the object is of a kind meshguard reviews on write.
-func (o *Object) Reviewed() bool {
-	return o.PA != nil || o.DR != nil || o.VS != nil
-}
 
 // envelope is what every kind is read through: the metadata rules use and
 // the spec and status left raw, so that each object is scanned once and
@@ -81,13 +40,13 @@ type envelope struct {
 }
 
 type objectMeta struct {
-	Name              string            `json:"name"`
-	Namespace         string            `json:"namespace"`
-	ResourceVersion   string            `json:"resourceVersion"`
-	Labels            map[string]string `json:"labels"`
-	Annotations       map[string]string `json:"annotations"`
-	CreationTimestamp metav1.Time       `json:"creationTimestamp"`
-	OwnerReferences   []ownerFields     `json:"ownerReferences"`
+	Name              string              `json:"name"`
+	Namespace         string              `json:"namespace"`
+	ResourceVersion   string              `json:"resourceVersion"`
+	Labels            map[string]string   `json:"labels"`
+	Annotations       map[string]string   `json:"annotations"`
+	CreationTimestamp metav1.Time         `json:"creationTimestamp"`
+	OwnerReferences   []state.OwnerFields `json:"ownerReferences"`
 }
 
 // The parts of a Pod and a Service that their lean forms keep.
@@ -105,8 +64,8 @@ type (
 		} `json:"ports"`
 	}
 	podStatus struct {
-		Phase      corev1.PodPhase   `json:"phase"`
-		Conditions []conditionFields `json:"conditions"`
+		Phase      corev1.PodPhase         `json:"phase"`
+		Conditions []state.ConditionFields `json:"conditions"`
 	}
 	serviceSpec struct {
 		Selector    map[string]string    `json:"selector"`
@@ -116,12 +75,12 @@ type (
 	}
 )
 
-func containers(specs []containerSpec) []containerFields {
-	out := make([]containerFields, len(specs))
+func containers(specs []containerSpec) []state.ContainerFields {
+	out := make([]state.ContainerFields, len(specs))
 	for i, c := range specs {
 		out[i].Name = c.Name
 		for _, p := range c.Ports {
-			out[i].Ports = append(out[i].Ports, NamedPort{Name: p.Name, Port: p.ContainerPort})
+			out[i].Ports = append(out[i].Ports, state.NamedPort{Name: p.Name, Port: p.ContainerPort})
 		}
 	}
 	return out
@@ -142,11 +101,11 @@ func unmarshalPart(raw json.RawMessage, into any) error {
 }
 
 // Decode reads one JSON object. Errors name the field that is wrong.
-func Decode(data []byte) (*Object, error) { return decode(data, "") }
+func Decode(data []byte) (*state.Object, error) { return decode(data, "") }
 
 // decode reads one JSON object; a namespaced object without a namespace is
 // put in defaultNS (when not empty), as kubectl does.
-func decode(data []byte, defaultNS string) (*Object, error) {
+func decode(data []byte, defaultNS string) (*state.Object, error) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
@@ -156,7 +115,7 @@ func decode(data []byte, defaultNS string) (*Object, error) {
 
 // build makes the object from its envelope; data is the whole object, for
 // the rare kinds decoded in full (Secrets, the mesh root ConfigMap).
-func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
+func build(env *envelope, data []byte, defaultNS string) (*state.Object, error) {
 	if env.Metadata.Namespace == "" && env.Kind != "Namespace" {
 		env.Metadata.Namespace = defaultNS
 	}
@@ -173,10 +132,10 @@ func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiVersion: %w", err)
 	}
-	o := &Object{
+	o := &state.Object{
 		APIVersion:  env.APIVersion,
 		Annotations: env.Metadata.Annotations,
-		Ref: ObjectRef{Group: gv.Group, Kind: env.Kind, Namespace: env.Metadata.Namespace,
+		Ref: state.ObjectRef{Group: gv.Group, Kind: env.Kind, Namespace: env.Metadata.Namespace,
 			Name: env.Metadata.Name, Created: env.Metadata.CreationTimestamp.Time},
 	}
 	switch {
@@ -190,18 +149,18 @@ func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 			return nil, fmt.Errorf("Pod %s: status: %w", env.Metadata.Name, err)
 		}
 		m := &env.Metadata
-		f := podFields{Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion,
+		f := state.PodFields{Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion,
 			Labels: m.Labels, Annotations: m.Annotations, HostNetwork: spec.HostNetwork,
 			Containers: containers(spec.Containers), InitContainers: containers(spec.InitContainers),
 			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences}
-		o.Pod = f.lean()
+		o.Pod = f.Lean()
 		o.Annotations = nil // kept in the lean pod's flags; a cached export holds 100k of them
 	case gv.Group == "" && env.Kind == "Service":
 		var spec serviceSpec
 		if err := unmarshalPart(env.Spec, &spec); err != nil {
 			return nil, fmt.Errorf("Service %s: spec: %w", env.Metadata.Name, err)
 		}
-		o.Service = FromService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Metadata.Namespace, Name: env.Metadata.Name},
+		o.Service = state.FromService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Metadata.Namespace, Name: env.Metadata.Name},
 			Spec: corev1.ServiceSpec{Selector: spec.Selector, Ports: spec.Ports, Type: spec.Type, ExternalIPs: spec.ExternalIPs}})
 	case gv.Group == "" && env.Kind == "Secret":
 		var sec corev1.Secret
@@ -209,70 +168,70 @@ func build(env *envelope, data []byte, defaultNS string) (*Object, error) {
 			return nil, fmt.Errorf("Secret %s: %w", env.Metadata.Name, err)
 		}
 		sec.Namespace = env.Metadata.Namespace
-		o.Material = InspectSecret(&sec)
+		o.Material = state.InspectSecret(&sec)
 	case gv.Group == "" && env.Kind == "ConfigMap" && env.Metadata.Name == trust.MeshRootConfigMap:
 		var cm corev1.ConfigMap
 		if err := json.Unmarshal(data, &cm); err != nil {
 			return nil, fmt.Errorf("ConfigMap %s: %w", env.Metadata.Name, err)
 		}
 		cm.Namespace = env.Metadata.Namespace
-		o.Root = MeshRoot(&cm)
-	case gv.Group == GroupAdmission && env.Kind == "MutatingWebhookConfiguration":
+		o.Root = state.MeshRoot(&cm)
+	case gv.Group == state.GroupAdmission && env.Kind == "MutatingWebhookConfiguration":
 		var mwc admissionregistrationv1.MutatingWebhookConfiguration
 		if err := json.Unmarshal(data, &mwc); err != nil {
 			return nil, fmt.Errorf("MutatingWebhookConfiguration %s: %w", env.Metadata.Name, err)
 		}
-		o.Injector = FromMutatingWebhookConfiguration(&mwc)
+		o.Injector = state.FromMutatingWebhookConfiguration(&mwc)
 	case gv.Group == "" && env.Kind == "Namespace":
-		o.NS = &Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
-	case gv.Group == GroupSecurity && env.Kind == "PeerAuthentication":
+		o.NS = &state.Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
+	case gv.Group == state.GroupSecurity && env.Kind == "PeerAuthentication":
 		spec := &securityv1beta1.PeerAuthentication{}
-		if err := decodeSpec(gv, securityVersions, *env, spec); err != nil {
+		if err := decodeSpec(gv, *env, spec); err != nil {
 			return nil, err
 		}
-		o.PA = FromPeerAuthenticationSpec(o.Ref, spec)
-	case gv.Group == GroupNetworking && env.Kind == "DestinationRule":
+		o.PA = state.FromPeerAuthenticationSpec(o.Ref, spec)
+	case gv.Group == state.GroupNetworking && env.Kind == "DestinationRule":
 		spec := &networkingv1alpha3.DestinationRule{}
-		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
+		if err := decodeSpec(gv, *env, spec); err != nil {
 			return nil, err
 		}
-		o.DR = FromDestinationRuleSpec(o.Ref, spec)
-	case gv.Group == GroupNetworking && env.Kind == "VirtualService":
+		o.DR = state.FromDestinationRuleSpec(o.Ref, spec)
+	case gv.Group == state.GroupNetworking && env.Kind == "VirtualService":
 		spec := &networkingv1alpha3.VirtualService{}
-		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
+		if err := decodeSpec(gv, *env, spec); err != nil {
 			return nil, err
 		}
-		o.VS = FromVirtualServiceSpec(o.Ref, spec)
-	case gv.Group == GroupGatewayAPI && env.Kind == "Gateway":
-		var spec KubeGatewaySpec
+		o.VS = state.FromVirtualServiceSpec(o.Ref, spec)
+	case gv.Group == state.GroupGatewayAPI && env.Kind == "Gateway":
+		var spec state.KubeGatewaySpec
 		if len(env.Spec) > 0 {
 			if err := json.Unmarshal(env.Spec, &spec); err != nil {
 				return nil, fmt.Errorf("spec: %w", err)
 			}
 		}
-		o.KubeGateway = FromKubeGatewaySpec(o.Ref, &spec)
-	case gv.Group == GroupNetworking && env.Kind == "Gateway":
+		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
+	case gv.Group == state.GroupNetworking && env.Kind == "Gateway":
 		spec := &networkingv1alpha3.Gateway{}
-		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
+		if err := decodeSpec(gv, *env, spec); err != nil {
 			return nil, err
 		}
-		o.Gateway = FromGatewaySpec(o.Ref, spec)
-	case gv.Group == GroupNetworking && env.Kind == "ServiceEntry":
+		o.Gateway = state.FromGatewaySpec(o.Ref, spec)
+	case gv.Group == state.GroupNetworking && env.Kind == "ServiceEntry":
 		spec := &networkingv1alpha3.ServiceEntry{}
-		if err := decodeSpec(gv, networkingVersions, *env, spec); err != nil {
+		if err := decodeSpec(gv, *env, spec); err != nil {
 			return nil, err
 		}
-		o.ServiceEntry = FromServiceEntrySpec(o.Ref, spec)
+		o.ServiceEntry = state.FromServiceEntrySpec(o.Ref, spec)
 	}
 	return o, nil
 }
 
-func decodeSpec(gv schema.GroupVersion, served []string, env envelope, into proto.Message) error {
-	supported := false
-	for _, v := range served {
-		supported = supported || v == gv.Version
-	}
-	if !supported {
+// decodeSpec reads an Istio kind's spec in any version state.Kinds lists as
+// served (every one carries the same spec).
+func decodeSpec(gv schema.GroupVersion, env envelope, into proto.Message) error {
+	kind, _ := state.KindOf(gv.Group, env.Kind)
+	served := kind.Versions
+	if !slices.Contains(served, gv.Version) {
 		return fmt.Errorf("apiVersion: %s %s is not served (want %s/%s)", gv, env.Kind, gv.Group, strings.Join(served, ", "))
 	}
 	if len(env.Spec) == 0 || string(env.Spec) == "null" {
@@ -282,39 +241,4 @@ func decodeSpec(gv schema.GroupVersion, served []string, env envelope, into prot
 		return fmt.Errorf("spec: %s", strings.TrimPrefix(err.Error(), "proto: "))
 	}
 	return nil
-}
-
-// InspectSecret summarises a Secret's TLS material, or returns nil when it
-// holds none. The data (and any private key in it) is not retained.
-func InspectSecret(sec *corev1.Secret) *trust.Material {
-	data := map[string][]byte{}
-	for k, v := range sec.Data {
-		data[k] = v
-	}
-	for k, v := range sec.StringData {
-		data[k] = []byte(v)
-	}
-	for _, k := range []string{"tls.crt", "cert", "ca.crt", "cacert"} {
-		if len(data[k]) > 0 {
-			return trust.Inspect("Secret "+sec.Namespace+"/"+sec.Name, data)
-		}
-	}
-	return &trust.Material{Source: "Secret " + sec.Namespace + "/" + sec.Name}
-}
-
-// MeshRoot reads the mesh root from an istio-ca-root-cert ConfigMap.
-// An empty or unparsable root-cert.pem is not bad input: it is a Root with a
-// Problem, reported by MG403 on the rules that rely on it.
-func MeshRoot(cm *corev1.ConfigMap) *trust.Root {
-	root := &trust.Root{Source: "ConfigMap " + cm.Namespace + "/" + cm.Name}
-	certs, err := trust.ParseBundle([]byte(cm.Data[trust.MeshRootKey]))
-	switch {
-	case err != nil:
-		root.Problem = trust.MeshRootKey + ": " + err.Error()
-	case len(certs) == 0:
-		root.Problem = trust.MeshRootKey + " holds no certificate"
-	default:
-		root.Certs = certs
-	}
-	return root
 }

@@ -1,16 +1,17 @@
-package state_test
+package manifest_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
-
-	"context"
-	"github.com/meshguard/meshguard/pkg/state"
 	"syscall"
+	"testing"
 	"time"
+
+	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
 func write(t *testing.T, name, content string) string {
@@ -49,7 +50,7 @@ kind: Service
 metadata: {name: web}
 spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
 `)
-	docs, err := state.ReadFiles([]string{filepath.Dir(p)})
+	docs, err := manifest.ReadFiles([]string{filepath.Dir(p)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +88,8 @@ func TestReadFilesNamesWhatIsWrong(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := write(t, "bad.yaml", c.content)
-			_, err := state.ReadFiles([]string{p})
-			var ie *state.InputError
+			_, err := manifest.ReadFiles([]string{p})
+			var ie *manifest.InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want an InputError", err)
 			}
@@ -97,7 +98,7 @@ func TestReadFilesNamesWhatIsWrong(t *testing.T) {
 			}
 		})
 	}
-	if _, err := state.ReadFiles([]string{"/does/not/exist.yaml"}); err == nil {
+	if _, err := manifest.ReadFiles([]string{"/does/not/exist.yaml"}); err == nil {
 		t.Error("a missing file is an error")
 	}
 }
@@ -110,7 +111,7 @@ kind: VirtualService
 metadata: {name: r, namespace: shop}
 spec: {hosts: [r], http: [{route: [{destination: {host: r}}], timeout: 2s, retries: {attempts: 2, perTryTimeout: 500ms}}]}
 `)
-	docs, err := state.ReadFiles([]string{p})
+	docs, err := manifest.ReadFiles([]string{p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestUnusableMeshRootIsStateNotBadInput(t *testing.T) {
 	for name, data := range map[string]string{"empty": `""`, "garbage": `"not a certificate"`} {
 		t.Run(name, func(t *testing.T) {
 			p := write(t, "root.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-ca-root-cert, namespace: istio-system}\ndata: {root-cert.pem: "+data+"}\n")
-			docs, err := state.ReadFiles([]string{p})
+			docs, err := manifest.ReadFiles([]string{p})
 			if err != nil {
 				t.Fatalf("err = %v, want the ConfigMap read", err)
 			}
@@ -153,21 +154,21 @@ func TestReadFilesRefusesSpecialAndOversizedFiles(t *testing.T) {
 	cases := []struct {
 		name  string
 		paths []string
-		opts  state.ReadOptions
+		opts  manifest.ReadOptions
 		want  string
 	}{
-		{"a FIFO named on the command line", []string{fifo}, state.ReadOptions{}, "not a regular file (a FIFO)"},
-		{"a FIFO inside a directory", []string{dir}, state.ReadOptions{}, "not a regular file"},
-		{"a symlink to a device", []string{zero}, state.ReadOptions{}, "not a regular file (a device)"},
-		{"a file over the cap", []string{big}, state.ReadOptions{MaxFileBytes: 10}, "over the 10-byte limit"},
+		{"a FIFO named on the command line", []string{fifo}, manifest.ReadOptions{}, "not a regular file (a FIFO)"},
+		{"a FIFO inside a directory", []string{dir}, manifest.ReadOptions{}, "not a regular file"},
+		{"a symlink to a device", []string{zero}, manifest.ReadOptions{}, "not a regular file (a device)"},
+		{"a file over the cap", []string{big}, manifest.ReadOptions{MaxFileBytes: 10}, "over the 10-byte limit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			done := make(chan error, 1)
-			go func() { _, err := state.ReadFilesContext(context.Background(), c.paths, c.opts); done <- err }()
+			go func() { _, err := manifest.ReadFilesContext(context.Background(), c.paths, c.opts); done <- err }()
 			select {
 			case err := <-done:
-				var ie *state.InputError
+				var ie *manifest.InputError
 				if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
 					t.Errorf("err = %v, want an InputError with %q", err, c.want)
 				}
@@ -198,7 +199,7 @@ metadata: {name: d}
 apiVersion: v1
 kind: Namespace
 `)
-	docs, err := state.ReadFiles([]string{p})
+	docs, err := manifest.ReadFiles([]string{p})
 	if err != nil {
 		t.Fatal(err)
 	}

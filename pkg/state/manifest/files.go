@@ -1,4 +1,4 @@
-package state
+package manifest
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // Document is one object read from a file, with where it came from.
@@ -18,7 +20,7 @@ type Document struct {
 	// Source names the file and the document within it ("a.yaml: document 2",
 	// with the List item where there is one).
 	Source string
-	Object *Object
+	Object *state.Object
 	// File is the path read, and Line the line of the object's `kind:` in
 	// it (1-based), for findings that point at the source.
 	File string
@@ -247,13 +249,13 @@ func fileType(m fs.FileMode) string {
 
 // decodeDocument turns one JSON document into objects, expanding a List
 // (list reports that it was one).
-func decodeDocument(js []byte) (objs []*Object, list bool, err error) {
+func decodeDocument(js []byte) (objs []*state.Object, list bool, err error) {
 	var env envelope
 	if err := json.Unmarshal(js, &env); err != nil {
 		return nil, false, fmt.Errorf("not a Kubernetes object: %w", err)
 	}
 	if env.Kind == "List" || (strings.HasSuffix(env.Kind, "List") && env.Items != nil) {
-		out := make([]*Object, 0, len(env.Items))
+		out := make([]*state.Object, 0, len(env.Items))
 		for i, item := range env.Items {
 			o, err := decode(item, "default")
 			if err != nil {
@@ -267,5 +269,5 @@ func decodeDocument(js []byte) (objs []*Object, list bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return []*Object{o}, strings.HasSuffix(env.Kind, "List"), nil
+	return []*state.Object{o}, strings.HasSuffix(env.Kind, "List"), nil
 }
