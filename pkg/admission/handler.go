@@ -18,11 +18,9 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
-	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
-	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Path is where the webhook is served.
@@ -61,7 +59,7 @@ type Handler struct {
 	Confirm func(ctx context.Context, refs []state.ObjectRef) (found []*state.Object, gone []state.ObjectRef, err error)
 	// Trust reads the Secrets and mesh-root ConfigMaps a DestinationRule's
 	// TLS settings reference into view (GETs, never cached).
-	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
+	Trust engine.TrustFetcher
 	// Authorize says whether the requester may get a Secret or ConfigMap a
 	// finding would disclose; nil discloses everything (tests, trusted setups).
 	Authorize Authorizer
@@ -223,26 +221,13 @@ func (h *Handler) gatherTrust(ctx context.Context, change *rules.Change) error {
 	if h.Trust == nil || (change.NewDR == nil && change.OldDR == nil) {
 		return nil
 	}
-	var refs []mesh.MaterialRef
-	var roots []string
-	_ = h.Store.View(func(s state.Snapshot) error {
-		refs, roots = engine.RoutingFor(h.Config).MaterialNeeds(s, change.OldDR, change.NewDR)
-		return nil
-	})
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
-	view := trust.NewView(now())
-	view.Anchors, view.FleetHosts = h.Config.Anchors, h.Config.FleetHosts
-	secrets := make([][2]string, 0, len(refs))
-	for _, r := range refs {
-		secrets = append(secrets, [2]string{r.Namespace, r.Name})
-	}
-	if len(secrets) > 0 || len(roots) > 0 {
-		if err := h.Trust(ctx, view, secrets, roots); err != nil {
-			return err
-		}
+	view := engine.NewTrustView(h.Config, now())
+	if err := engine.GatherTrust(ctx, h.Config, h.Store, view, h.Trust, engine.ChangedRules(change.OldDR, change.NewDR)); err != nil {
+		return err
 	}
 	change.Trust = view
 	return nil

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
-	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
@@ -62,7 +60,7 @@ type Drift struct {
 	Events Events
 	// Trust reads the Secrets and root ConfigMaps the trust rules need, one
 	// at a time and uncached (nil: trust rules are not judged).
-	Trust func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error
+	Trust engine.TrustFetcher
 	// Reports, when set, publishes the results as OpenReports Reports.
 	Reports *Reports
 	Log     logr.Logger
@@ -157,28 +155,16 @@ func (d *Drift) trust(ctx context.Context) (*trust.View, error) {
 	if d.Trust == nil {
 		return nil, nil
 	}
-	var refs []mesh.MaterialRef
-	var roots []string
-	_ = d.Store.View(func(s state.Snapshot) error {
+	view := engine.NewTrustView(d.Config, time.Now())
+	return view, engine.GatherTrust(ctx, d.Config, d.Store, view, d.Trust, func(s state.Snapshot) []*state.DestinationRule {
 		var drs []*state.DestinationRule
 		for _, ns := range s.NamespaceNames() {
 			if !d.Config.Excluded(ns) {
 				drs = append(drs, s.DestinationRules(ns)...)
 			}
 		}
-		refs, roots = engine.RoutingFor(d.Config).MaterialNeeds(s, drs...)
-		return nil
+		return drs
 	})
-	view := trust.NewView(time.Now())
-	view.Anchors, view.FleetHosts = d.Config.Anchors, d.Config.FleetHosts
-	if len(refs) == 0 && len(roots) == 0 {
-		return view, nil
-	}
-	secrets := make([][2]string, 0, len(refs))
-	for _, r := range refs {
-		secrets = append(secrets, [2]string{r.Namespace, r.Name})
-	}
-	return view, d.Trust(ctx, view, secrets, slices.Compact(slices.Sorted(slices.Values(roots))))
 }
 
 // withheld is the finding's message as the object's namespace may see it:

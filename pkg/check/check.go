@@ -13,12 +13,9 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
-	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/report"
-	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
-	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Exit codes.
@@ -39,7 +36,7 @@ type Options struct {
 	LoadCluster func(ctx context.Context, store *state.Store) error
 	// FetchTrust reads, from the live cluster, the Secrets and mesh roots a
 	// DestinationRule references (used with LoadCluster).
-	FetchTrust func(ctx context.Context, view *trust.View, secrets [][2]string, rootNamespaces []string) error
+	FetchTrust engine.TrustFetcher
 	// Now stamps -f objects without a creationTimestamp: they are newer than
 	// anything in the state.
 	Now func() time.Time
@@ -107,7 +104,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			return ExitBadInput, BadInput{fmt.Errorf("%s: --delete of %s %s/%s, which the state does not hold", d.Source, obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name)}
 		}
 		if live && o.FetchTrust != nil && (change.NewDR != nil || change.OldDR != nil) {
-			if err := fetchTrust(ctx, o, sess.Store(), sess.View, change); err != nil {
+			if err := engine.GatherTrust(ctx, o.Config, sess.Store(), sess.View, o.FetchTrust, engine.ChangedRules(change.OldDR, change.NewDR)); err != nil {
 				return ExitBadInput, fmt.Errorf("reading TLS material from the cluster: %w", err)
 			}
 		}
@@ -178,22 +175,4 @@ func orderOf(o *state.Object) int64 {
 		return o.DR.Seq
 	}
 	return 0
-}
-
-// fetchTrust reads what the change's TLS settings reference from the live
-// cluster into view, once per Secret.
-func fetchTrust(ctx context.Context, o Options, store *state.Store, view *trust.View, change *rules.Change) error {
-	var refs []mesh.MaterialRef
-	var roots []string
-	_ = store.View(func(s state.Snapshot) error {
-		refs, roots = engine.RoutingFor(o.Config).MaterialNeeds(s, change.OldDR, change.NewDR)
-		return nil
-	})
-	var secrets [][2]string
-	for _, r := range refs {
-		if _, done := view.Secrets[r.Namespace+"/"+r.Name]; !done {
-			secrets = append(secrets, [2]string{r.Namespace, r.Name})
-		}
-	}
-	return o.FetchTrust(ctx, view, secrets, roots)
 }

@@ -32,8 +32,7 @@ type Session struct {
 // NewSession starts from an empty state. now dates objects without a
 // creationTimestamp.
 func NewSession(cfg *config.Config, now func() time.Time) *Session {
-	view := trust.NewView(now())
-	view.Anchors, view.FleetHosts = cfg.Anchors, cfg.FleetHosts
+	view := engine.NewTrustView(cfg, now())
 	return &Session{cfg: cfg, eng: engine.New(registry.Rules(), cfg), store: mesh.NewStore(cfg.ClusterDomain),
 		known: map[refKey]*state.Object{}, now: now, View: view}
 }
