@@ -106,11 +106,8 @@ func (d *Drift) Cycle(ctx context.Context) {
 	byNamespace := map[string][]finding{}
 	_ = d.Store.View(func(s state.Snapshot) error {
 		forEachObject(s, d.Config, nil, func(o *state.Object) {
-			change := rules.NewChange(rules.Create, o.Ref, nil, o)
-			change.Trust = view
-			before := engine.After(s, rules.NewChange(rules.Delete, o.Ref, o, nil))
 			seen := map[string]bool{}
-			for _, r := range d.Engine.Evaluate(before, change).Results {
+			for _, r := range d.Engine.EvaluateAsItStands(s, o, view).Results {
 				if transitionRules[r.Rule] {
 					continue
 				}

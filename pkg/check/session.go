@@ -108,12 +108,10 @@ func (s *Session) Judge(change *rules.Change) engine.Verdict {
 // JudgeAsNew evaluates an object the state holds as if it were created now
 // on the state holding everything else (`meshguard audit`).
 func (s *Session) JudgeAsNew(obj *state.Object) engine.Verdict {
-	change := rules.NewChange(rules.Create, obj.Ref, nil, obj)
 	s.View.SecretsUnknown = !s.sawKey
-	change.Trust = s.View
 	var v engine.Verdict
 	_ = s.store.View(func(snap state.Snapshot) error {
-		v = s.eng.Evaluate(engine.After(snap, rules.NewChange(rules.Delete, obj.Ref, obj, nil)), change)
+		v = s.eng.EvaluateAsItStands(snap, obj, s.View)
 		return nil
 	})
 	return v

@@ -12,6 +12,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
+	"github.com/meshguard/meshguard/pkg/trust"
 )
 
 // Result is one finding as the engine reports it.
@@ -93,6 +94,16 @@ func After(before state.Snapshot, c *rules.Change) state.Snapshot {
 	default:
 		return before
 	}
+}
+
+// EvaluateAsItStands judges an object the state holds as if it were created
+// now on the state holding everything else: what `meshguard audit` and the
+// webhook's drift audit report about objects already admitted. tv is the TLS
+// material its settings name (nil when none was read).
+func (e *Engine) EvaluateAsItStands(s state.Snapshot, obj *state.Object, tv *trust.View) Verdict {
+	change := rules.NewChange(rules.Create, obj.Ref, nil, obj)
+	change.Trust = tv
+	return e.Evaluate(After(s, rules.NewChange(rules.Delete, obj.Ref, obj, nil)), change)
 }
 
 // Evaluate judges change against the state before it.
