@@ -18,12 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/config"
-	"github.com/meshguard/meshguard/pkg/engine"
-	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
-	"github.com/meshguard/meshguard/pkg/rules/registry"
-	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
@@ -115,69 +112,32 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := mesh.NewStore(mesh.DefaultClusterDomain)
-	known := map[state.ObjectRef]*state.Object{}
-	key := func(r state.ObjectRef) state.ObjectRef { r.Created = time.Time{}; return r }
-	seq := int64(0)
-	put := func(o *state.Object) {
-		seq++
-		switch {
-		case o.PA != nil:
-			o.PA.Seq = seq
-		case o.DR != nil:
-			o.DR.Seq = seq
-		}
-		store.Apply(o)
-		if o.Reviewed() {
-			known[key(o.Ref)] = o
-		}
-	}
+	// The writes go through check's Session, as `check` and the webhook's
+	// semantics have them: an object the state holds is an UPDATE keeping
+	// its age, any other a CREATE newer than the state, "delete" a DELETE.
+	// Each write is judged against the fixture's state, not after the others.
+	newer := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sess := check.NewSession(config.Default(), func() time.Time { return newer })
 	var writes []manifest.Document
 	for _, d := range base {
-		put(d.Object)
+		sess.AddState(d.Object)
 	}
 	for _, d := range docs {
 		if d.Object.Annotations[FixtureAnnotation] == "state" || !d.Object.Reviewed() {
-			put(d.Object)
+			sess.AddState(d.Object)
 		} else {
 			writes = append(writes, d)
 		}
 	}
-	eng := engine.New(registry.Rules(), config.Default())
 	scenario := strings.TrimSuffix(filepath.Base(file), ".yaml")
-	newer := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // writes are newer than the state
 	var out []Write
 	for _, d := range writes {
 		o := d.Object
-		existing := known[key(o.Ref)]
-		var change *rules.Change
-		switch {
-		case o.Annotations[FixtureAnnotation] == "delete":
-			if existing == nil {
-				t.Fatalf("%s: delete of %s, which the state does not hold", d.Source, o.Ref)
-			}
-			change = rules.NewChange(rules.Delete, o.Ref, existing, nil)
-		case existing != nil:
-			switch { // an update keeps the object's age
-			case o.PA != nil && existing.PA != nil:
-				o.PA.Created, o.PA.Seq = existing.PA.Created, existing.PA.Seq
-			case o.DR != nil && existing.DR != nil:
-				o.DR.Created, o.DR.Seq = existing.DR.Created, existing.DR.Seq
-			}
-			change = rules.NewChange(rules.Update, o.Ref, existing, o)
-		default:
-			switch {
-			case o.PA != nil:
-				o.PA.Created = newer
-			case o.DR != nil:
-				o.DR.Created = newer
-			case o.VS != nil:
-				o.VS.Created = newer
-			}
-			change = rules.NewChange(rules.Create, o.Ref, nil, o)
+		change := sess.Change(o, o.Annotations[FixtureAnnotation] == "delete")
+		if change == nil {
+			t.Fatalf("%s: delete of %s, which the state does not hold", d.Source, o.Ref)
 		}
-		var v engine.Verdict
-		_ = store.View(func(s state.Snapshot) error { v = eng.Evaluate(s, change); return nil })
+		v := sess.Judge(change)
 		w := Write{Scenario: scenario, Ref: o.Ref.Namespace + "/" + o.Ref.Name, Case: o.Annotations[CaseAnnotation]}
 		for _, r := range v.Results {
 			if r.Rule != id {
