@@ -132,6 +132,8 @@ func TestClientNamespaces(t *testing.T) {
 	s.SetDestinationRule(dr("shop", "reviews", 0, "reviews", nil))
 	s.SetDestinationRule(dr("frontend", "local", 0, "reviews.shop.svc.cluster.local", nil))
 	s.SetDestinationRule(dr("batch", "all", 0, "*.local", nil))
+	// The root namespace's rules serve its gateways, not sidecars there.
+	s.SetDestinationRule(dr("istio-system", "gateways", 0, "reviews.shop.svc.cluster.local", nil))
 	const fqdn = "reviews.shop.svc.cluster.local"
 	cases := []struct {
 		name string
@@ -140,6 +142,8 @@ func TestClientNamespaces(t *testing.T) {
 	}{
 		{name: "a mesh route is used in its namespace and in every namespace holding a rule for the host",
 			vs: &state.VirtualService{Namespace: "shop"}, want: []string{"batch", "frontend", "shop"}},
+		{name: "a mesh route in the root namespace is used there too",
+			vs: &state.VirtualService{Namespace: "istio-system"}, want: []string{"batch", "frontend", "istio-system", "shop"}},
 		{name: "exportTo limits the namespaces that use it",
 			vs: &state.VirtualService{Namespace: "shop", ExportTo: []string{".", "frontend"}}, want: []string{"frontend", "shop"}},
 		{name: "a route bound only to a gateway is used by that gateway's namespace",
@@ -162,5 +166,25 @@ func TestClientNamespaces(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+func TestExported(t *testing.T) {
+	for _, c := range []struct {
+		exportTo  []string
+		owner, ns string
+		want      bool
+	}{
+		{nil, "shop", "web", true},
+		{[]string{"*"}, "shop", "web", true},
+		{[]string{"."}, "shop", "shop", true},
+		{[]string{"."}, "shop", "web", false},
+		{[]string{"web"}, "shop", "web", true},
+		{[]string{"web"}, "shop", "shop", false},
+		{[]string{".", "web"}, "shop", "batch", false},
+	} {
+		if got := mesh.Exported(c.exportTo, c.owner, c.ns); got != c.want {
+			t.Errorf("Exported(%v, %s, %s) = %v, want %v", c.exportTo, c.owner, c.ns, got, c.want)
+		}
 	}
 }
