@@ -89,42 +89,11 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 			log().Error(fmt.Errorf("%v", p), "Panic while reviewing")
 			resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %v", p))
 		}
-		decision := "allowed"
-		switch {
-		case resp.Result != nil && resp.Result.Code >= http.StatusInternalServerError:
-			decision = "error"
-		case !resp.Allowed:
-			decision = "denied"
-		case wouldDeny:
-			decision = "would_deny"
-		}
-		kind := kindLabel(req.Kind.Kind)
-		reviews.WithLabelValues(kind, operationLabel(string(req.Operation)), decision, strconv.FormatBool(dryRun)).Inc()
-		duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
-		if h.Log.V(1).Enabled() {
-			log().V(1).Info("Reviewed", keyDecision, decision)
-		}
+		h.observe(req, dryRun, start, resp, wouldDeny, log)
 	}()
 
-	if req.UID == "" || req.Kind.Kind == "" {
-		// An empty or truncated body (HTTP/2 carries no Content-Length to
-		// refuse it by) is no AdmissionReview at all.
-		return admission.Errored(http.StatusBadRequest, errors.New("not an AdmissionReview request: no uid or kind"))
-	}
-	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
-		return admission.Allowed("not a kind meshguard reviews")
-	}
-	if h.Config.Excluded(req.Namespace) {
-		return admission.Allowed("namespace excluded from review")
-	}
-	if g := h.breakGlass(req); g != "" {
-		log().Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
-		return admission.Allowed("break-glass").WithWarnings(
-			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g))
-	}
-
-	if h.Synced != nil && !h.Synced() {
-		return admission.Errored(http.StatusInternalServerError, errors.New("internal error: cluster state not synced yet"))
+	if resp, done := h.screen(req, log); done {
+		return resp
 	}
 	change, err := h.change(req)
 	if err != nil {
@@ -136,22 +105,94 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if !h.Engine.Handles(change.Ref.Kind) {
 		return admission.Allowed("no rule for this kind")
 	}
+	verdict, failed := h.judge(ctx, req, change, log)
+	if failed != nil {
+		return *failed
+	}
+	wouldDeny = h.record(verdict, log)
+	denial, warnings := Render(verdict)
+	if denial != "" {
+		return admission.Denied(denial).WithWarnings(warnings...)
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// observe counts and times a review by its decision, and logs it at V(1).
+func (h *Handler) observe(req admission.Request, dryRun bool, start time.Time, resp admission.Response, wouldDeny bool, log func() logr.Logger) {
+	decision := "allowed"
+	switch {
+	case resp.Result != nil && resp.Result.Code >= http.StatusInternalServerError:
+		decision = "error"
+	case !resp.Allowed:
+		decision = "denied"
+	case wouldDeny:
+		decision = "would_deny"
+	}
+	kind := kindLabel(req.Kind.Kind)
+	reviews.WithLabelValues(kind, operationLabel(string(req.Operation)), decision, strconv.FormatBool(dryRun)).Inc()
+	duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	if h.Log.V(1).Enabled() {
+		log().V(1).Info("Reviewed", keyDecision, decision)
+	}
+}
+
+// screen answers the requests meshguard admits or refuses without judging
+// them: no AdmissionReview, a kind it does not review, an excluded
+// namespace, break-glass, a cache not synced yet.
+func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admission.Response, bool) {
+	if req.UID == "" || req.Kind.Kind == "" {
+		// An empty or truncated body (HTTP/2 carries no Content-Length to
+		// refuse it by) is no AdmissionReview at all.
+		return admission.Errored(http.StatusBadRequest, errors.New("not an AdmissionReview request: no uid or kind")), true
+	}
+	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
+		return admission.Allowed("not a kind meshguard reviews"), true
+	}
+	if h.Config.Excluded(req.Namespace) {
+		return admission.Allowed("namespace excluded from review"), true
+	}
+	if g := h.breakGlass(req); g != "" {
+		log().Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
+		return admission.Allowed("break-glass").WithWarnings(
+			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g)), true
+	}
+	if h.Synced != nil && !h.Synced() {
+		return admission.Errored(http.StatusInternalServerError, errors.New("internal error: cluster state not synced yet")), true
+	}
+	return admission.Response{}, false
+}
+
+// judge evaluates a change with the TLS material it names and withholds
+// what the requester may not read. A fault of meshguard's own (the API
+// server unreachable, the review abandoned) is returned as the response to
+// send: an internal error, never a denial.
+func (h *Handler) judge(ctx context.Context, req admission.Request, change *rules.Change, log func() logr.Logger) (engine.Verdict, *admission.Response) {
+	fail := func(code int32, err error, msg string) (engine.Verdict, *admission.Response) {
+		if msg != "" {
+			log().Error(err, msg)
+		}
+		resp := admission.Errored(code, fmt.Errorf("internal error: %w", err))
+		return engine.Verdict{}, &resp
+	}
 	if err := h.gatherTrust(ctx, change); err != nil {
-		log().Error(err, "Cannot read the TLS material the change references")
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+		return fail(http.StatusInternalServerError, err, "Cannot read the TLS material the change references")
 	}
 	if err := ctx.Err(); err != nil {
-		return admission.Errored(http.StatusServiceUnavailable, fmt.Errorf("internal error: review abandoned: %w", err))
+		return fail(http.StatusServiceUnavailable, fmt.Errorf("review abandoned: %w", err), "")
 	}
 	verdict, err := h.evaluate(ctx, change)
 	if err != nil {
-		log().Error(err, "Cannot confirm what the cache is missing")
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+		return fail(http.StatusInternalServerError, err, "Cannot confirm what the cache is missing")
 	}
 	if err := h.withhold(ctx, req.Namespace, req.UserInfo, &verdict); err != nil {
-		log().Error(err, "Cannot check what the requester may read")
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("internal error: %w", err))
+		return fail(http.StatusInternalServerError, err, "Cannot check what the requester may read")
 	}
+	return verdict, nil
+}
+
+// record counts and logs a verdict's findings; it reports whether
+// enforcement: warn turned a denial into a warning.
+func (h *Handler) record(verdict engine.Verdict, log func() logr.Logger) (wouldDeny bool) {
 	for _, r := range verdict.Results {
 		findings.WithLabelValues(r.Rule, string(r.Action)).Inc()
 		switch {
@@ -166,11 +207,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 			log().Info("Excepted", keyRule, r.Rule, "exception", r.Exception)
 		}
 	}
-	denial, warnings := Render(verdict)
-	if denial != "" {
-		return admission.Denied(denial).WithWarnings(warnings...)
-	}
-	return admission.Allowed("").WithWarnings(warnings...)
+	return wouldDeny
 }
 
 // evaluate runs the engine; when a denial rests on objects missing from the

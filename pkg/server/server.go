@@ -134,6 +134,78 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	mgr, err := newManager(restConfig, scheme, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Rotation != nil {
+		if err := addRotation(restConfig, scheme, mgr, o); err != nil {
+			return nil, err
+		}
+	}
+	// GetWebhookServer also adds the server to the manager's runnables.
+	ws := mgr.GetWebhookServer()
+	store := mesh.NewStore(o.Config.ClusterDomain)
+	regs, unserved, err := cluster.Feed(context.Background(), mgr.GetCache(), mgr.GetRESTMapper(), store)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range unserved {
+		// Gateway API Gateways are watched only when their CRD is served at
+		// start; one installed later is read directly when a route binds it.
+		o.Log.Info("not served, so not watched; objects binding it are confirmed by direct reads", "kind", k.String())
+	}
+	// The registry is process-wide: the first manager of the process exports
+	// its store (a second one exists only in tests).
+	if err := metrics.Registry.Register(outsiders{store: store, cfg: o.Config}); err != nil {
+		if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
+		}
+	}
+	eng := engine.New(registry.Rules(), o.Config)
+	eng.Now = o.Now
+	admission.ReportExceptions(o.Config, o.Now)
+	fetchTrust := func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
+		return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+	}
+	if o.AuditInterval > 0 {
+		if err := addDrift(mgr, o, store, eng, fetchTrust); err != nil {
+			return nil, err
+		}
+	}
+	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
+		Engine: eng,
+		Now:    o.Now,
+		Store:  store,
+		Config: o.Config,
+		Log:    o.Log.WithName("admission"),
+		Synced: func() bool { return synced(regs)(nil) == nil },
+		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
+			return cluster.Confirm(ctx, mgr.GetAPIReader(), refs)
+		},
+		Trust: fetchTrust,
+		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
+			return cluster.MayGet(ctx, mgr.GetClient(), user, ref)
+		},
+	}}, o.Config.Limits))
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	// Ready only once the state is complete and the serving certificate is
+	// loaded: before that a review could miss pods or fail the TLS handshake.
+	if err := mgr.AddReadyzCheck("state-synced", synced(regs)); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook-serving", ws.StartedChecker()); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// newManager builds the controller-runtime manager: the lean cache, the
+// webhook's TLS server (client certificates required when a CA is given),
+// probes, metrics and leader election.
+func newManager(restConfig *rest.Config, scheme *runtime.Scheme, o Options) (manager.Manager, error) {
 	var tlsOpts []func(*tls.Config)
 	if o.ClientCAFile != "" {
 		pool, err := clientCAs(o.ClientCAFile)
@@ -171,76 +243,20 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	if o.Rotation != nil {
-		if err := addRotation(restConfig, scheme, mgr, o); err != nil {
-			return nil, err
-		}
-	}
-	// GetWebhookServer also adds the server to the manager's runnables.
-	ws := mgr.GetWebhookServer()
-	store := mesh.NewStore(o.Config.ClusterDomain)
-	regs, unserved, err := cluster.Feed(context.Background(), mgr.GetCache(), mgr.GetRESTMapper(), store)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range unserved {
-		// Gateway API Gateways are watched only when their CRD is served at
-		// start; one installed later is read directly when a route binds it.
-		o.Log.Info("not served, so not watched; objects binding it are confirmed by direct reads", "kind", k.String())
-	}
-	// The registry is process-wide: the first manager of the process exports
-	// its store (a second one exists only in tests).
-	if err := metrics.Registry.Register(outsiders{store: store, cfg: o.Config}); err != nil {
-		if !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-			return nil, fmt.Errorf("registering the outsiders gauge: %w", err)
-		}
-	}
-	eng := engine.New(registry.Rules(), o.Config)
-	eng.Now = o.Now
-	admission.ReportExceptions(o.Config, o.Now)
-	if o.AuditInterval > 0 {
-		drift := &audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
-			Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit"),
-			Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-				return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
-			}}
-		if o.Reports {
-			drift.Reports = &audit.Reports{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
-				Log: o.Log.WithName("reports")}
-		}
-		if err := mgr.Add(drift); err != nil {
-			return nil, err
-		}
-	}
-	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
-		Engine: eng,
-		Now:    o.Now,
-		Store:  store,
-		Config: o.Config,
-		Log:    o.Log.WithName("admission"),
-		Synced: func() bool { return synced(regs)(nil) == nil },
-		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
-			return cluster.Confirm(ctx, mgr.GetAPIReader(), refs)
-		},
-		Trust: func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-			return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
-		},
-		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
-			return cluster.MayGet(ctx, mgr.GetClient(), user, ref)
-		},
-	}}, o.Config.Limits))
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
-	}
-	// Ready only once the state is complete and the serving certificate is
-	// loaded: before that a review could miss pods or fail the TLS handshake.
-	if err := mgr.AddReadyzCheck("state-synced", synced(regs)); err != nil {
-		return nil, err
-	}
-	if err := mgr.AddReadyzCheck("webhook-serving", ws.StartedChecker()); err != nil {
-		return nil, err
-	}
 	return mgr, nil
+}
+
+// addDrift adds the drift audit: every interval, the admitted objects judged
+// as they stand, published as metrics, events and (optionally) Reports.
+func addDrift(mgr manager.Manager, o Options, store *state.Store, eng *engine.Engine, fetchTrust engine.TrustFetcher) error {
+	drift := &audit.Drift{Store: store, Engine: eng, Config: o.Config, Interval: o.AuditInterval,
+		Reader: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("meshguard"), Log: o.Log.WithName("audit"),
+		Trust: fetchTrust}
+	if o.Reports {
+		drift.Reports = &audit.Reports{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
+			Log: o.Log.WithName("reports")}
+	}
+	return mgr.Add(drift)
 }
 
 func synced(regs []toolscache.ResourceEventHandlerRegistration) healthz.Checker {

@@ -114,7 +114,8 @@ func decode(data []byte, defaultNS string) (*state.Object, error) {
 }
 
 // build makes the object from its envelope; data is the whole object, for
-// the rare kinds decoded in full (Secrets, the mesh root ConfigMap).
+// the rare kinds decoded in full (Secrets, the mesh root ConfigMap). Kinds
+// meshguard does not read carry only their Ref. An error names the object.
 func build(env *envelope, data []byte, defaultNS string) (*state.Object, error) {
 	if env.Metadata.Namespace == "" && env.Kind != "Namespace" {
 		env.Metadata.Namespace = defaultNS
@@ -138,15 +139,31 @@ func build(env *envelope, data []byte, defaultNS string) (*state.Object, error) 
 		Ref: state.ObjectRef{Group: gv.Group, Kind: env.Kind, Namespace: env.Metadata.Namespace,
 			Name: env.Metadata.Name, Created: env.Metadata.CreationTimestamp.Time},
 	}
-	switch {
-	case gv.Group == "" && env.Kind == "Pod":
+	fill, ok := decoders[schema.GroupKind{Group: gv.Group, Kind: env.Kind}]
+	if !ok || env.Kind == "ConfigMap" && env.Metadata.Name != trust.MeshRootConfigMap {
+		return o, nil
+	}
+	if err := fill(o, gv, env, data); err != nil {
+		name := env.Metadata.Name
+		if env.Metadata.Namespace != "" {
+			name = env.Metadata.Namespace + "/" + name
+		}
+		return nil, fmt.Errorf("%s %s: %w", env.Kind, name, err)
+	}
+	return o, nil
+}
+
+// decoders fill an object's typed field from its envelope, one per kind of
+// state.Kinds (a test holds them to the table).
+var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion, env *envelope, data []byte) error{
+	{Kind: "Pod"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
 		var spec podSpec
 		var status podStatus
 		if err := unmarshalPart(env.Spec, &spec); err != nil {
-			return nil, fmt.Errorf("Pod %s: spec: %w", env.Metadata.Name, err)
+			return fmt.Errorf("spec: %w", err)
 		}
 		if err := unmarshalPart(env.Status, &status); err != nil {
-			return nil, fmt.Errorf("Pod %s: status: %w", env.Metadata.Name, err)
+			return fmt.Errorf("status: %w", err)
 		}
 		m := &env.Metadata
 		f := state.PodFields{Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion,
@@ -155,75 +172,96 @@ func build(env *envelope, data []byte, defaultNS string) (*state.Object, error) 
 			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences}
 		o.Pod = f.Lean()
 		o.Annotations = nil // kept in the lean pod's flags; a cached export holds 100k of them
-	case gv.Group == "" && env.Kind == "Service":
+		return nil
+	},
+	{Kind: "Service"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
 		var spec serviceSpec
 		if err := unmarshalPart(env.Spec, &spec); err != nil {
-			return nil, fmt.Errorf("Service %s: spec: %w", env.Metadata.Name, err)
+			return fmt.Errorf("spec: %w", err)
 		}
 		o.Service = state.FromService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Metadata.Namespace, Name: env.Metadata.Name},
 			Spec: corev1.ServiceSpec{Selector: spec.Selector, Ports: spec.Ports, Type: spec.Type, ExternalIPs: spec.ExternalIPs}})
-	case gv.Group == "" && env.Kind == "Secret":
+		return nil
+	},
+	{Kind: "Namespace"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		o.NS = &state.Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
+		return nil
+	},
+	{Kind: "Secret"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, data []byte) error {
 		var sec corev1.Secret
 		if err := json.Unmarshal(data, &sec); err != nil {
-			return nil, fmt.Errorf("Secret %s: %w", env.Metadata.Name, err)
+			return err
 		}
 		sec.Namespace = env.Metadata.Namespace
 		o.Material = state.InspectSecret(&sec)
-	case gv.Group == "" && env.Kind == "ConfigMap" && env.Metadata.Name == trust.MeshRootConfigMap:
+		return nil
+	},
+	// Only istio-ca-root-cert (build passes no other ConfigMap).
+	{Kind: "ConfigMap"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, data []byte) error {
 		var cm corev1.ConfigMap
 		if err := json.Unmarshal(data, &cm); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s: %w", env.Metadata.Name, err)
+			return err
 		}
 		cm.Namespace = env.Metadata.Namespace
 		o.Root = state.MeshRoot(&cm)
-	case gv.Group == state.GroupAdmission && env.Kind == "MutatingWebhookConfiguration":
+		return nil
+	},
+	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: func(o *state.Object, _ schema.GroupVersion, _ *envelope, data []byte) error {
 		var mwc admissionregistrationv1.MutatingWebhookConfiguration
 		if err := json.Unmarshal(data, &mwc); err != nil {
-			return nil, fmt.Errorf("MutatingWebhookConfiguration %s: %w", env.Metadata.Name, err)
+			return err
 		}
 		o.Injector = state.FromMutatingWebhookConfiguration(&mwc)
-	case gv.Group == "" && env.Kind == "Namespace":
-		o.NS = &state.Namespace{Name: env.Metadata.Name, Labels: env.Metadata.Labels}
-	case gv.Group == state.GroupSecurity && env.Kind == "PeerAuthentication":
+		return nil
+	},
+	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
 		spec := &securityv1beta1.PeerAuthentication{}
 		if err := decodeSpec(gv, *env, spec); err != nil {
-			return nil, err
+			return err
 		}
 		o.PA = state.FromPeerAuthenticationSpec(o.Ref, spec)
-	case gv.Group == state.GroupNetworking && env.Kind == "DestinationRule":
+		return nil
+	},
+	{Group: state.GroupNetworking, Kind: "DestinationRule"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
 		spec := &networkingv1alpha3.DestinationRule{}
 		if err := decodeSpec(gv, *env, spec); err != nil {
-			return nil, err
+			return err
 		}
 		o.DR = state.FromDestinationRuleSpec(o.Ref, spec)
-	case gv.Group == state.GroupNetworking && env.Kind == "VirtualService":
+		return nil
+	},
+	{Group: state.GroupNetworking, Kind: "VirtualService"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
 		spec := &networkingv1alpha3.VirtualService{}
 		if err := decodeSpec(gv, *env, spec); err != nil {
-			return nil, err
+			return err
 		}
 		o.VS = state.FromVirtualServiceSpec(o.Ref, spec)
-	case gv.Group == state.GroupGatewayAPI && env.Kind == "Gateway":
-		var spec state.KubeGatewaySpec
-		if len(env.Spec) > 0 {
-			if err := json.Unmarshal(env.Spec, &spec); err != nil {
-				return nil, fmt.Errorf("spec: %w", err)
-			}
-		}
-		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
-	case gv.Group == state.GroupNetworking && env.Kind == "Gateway":
+		return nil
+	},
+	{Group: state.GroupNetworking, Kind: "Gateway"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
 		spec := &networkingv1alpha3.Gateway{}
 		if err := decodeSpec(gv, *env, spec); err != nil {
-			return nil, err
+			return err
 		}
 		o.Gateway = state.FromGatewaySpec(o.Ref, spec)
-	case gv.Group == state.GroupNetworking && env.Kind == "ServiceEntry":
+		return nil
+	},
+	{Group: state.GroupNetworking, Kind: "ServiceEntry"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
 		spec := &networkingv1alpha3.ServiceEntry{}
 		if err := decodeSpec(gv, *env, spec); err != nil {
-			return nil, err
+			return err
 		}
 		o.ServiceEntry = state.FromServiceEntrySpec(o.Ref, spec)
-	}
-	return o, nil
+		return nil
+	},
+	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		var spec state.KubeGatewaySpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return fmt.Errorf("spec: %w", err)
+		}
+		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
+		return nil
+	},
 }
 
 // decodeSpec reads an Istio kind's spec in any version state.Kinds lists as

@@ -80,7 +80,7 @@ func TestReadFilesNamesWhatIsWrong(t *testing.T) {
 		{"YAML that does not parse", "kind: Pod\nmetadata: {name: [\n", "document 1: YAML does not parse"},
 		{"an object without kind", "apiVersion: v1\nmetadata: {name: x}\n", "document 1: kind: missing"},
 		{"an object without name", "apiVersion: v1\nkind: Pod\nmetadata: {}\n", "metadata.name: missing"},
-		{"a typo in an Istio spec", "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {mtls: {mdoe: STRICT}}\n", `document 2: spec: unknown field "mdoe"`},
+		{"a typo in an Istio spec", "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {mtls: {mdoe: STRICT}}\n", `document 2: PeerAuthentication default/x: spec: unknown field "mdoe"`},
 		{"an unknown mode", "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {mtls: {mode: STRCT}}\n", `STRCT`},
 		{"a version that is not served", "apiVersion: security.istio.io/v1alpha1\nkind: PeerAuthentication\nmetadata: {name: x}\n", "is not served"},
 		{"a bad list item", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod}\n", "item 2: metadata.name: missing"},

@@ -344,106 +344,138 @@ func splitYAML(lr *lineReader, path string, add func(unit) error) error {
 // splitYAMLAfter splits the rest of a stream whose first docN documents
 // (JSON ones) were read already.
 func splitYAMLAfter(lr *lineReader, path string, docN int, add func(unit) error) error {
-	var doc []byte          // the document, or with items split off, all but the items
-	docStart := lr.line + 1 // line of doc's first byte
-	content := false
-	itemsAt := -1 // offset in doc of a top-level "items:" line not yet followed by an item
-	splitting := false
-	inItems := false
-	var item []byte
-	itemStart, itemN := 0, 0
-	var anchors []byte // this List's items that define anchors, in order
-	flushItem := func() error {
-		if item == nil {
-			return nil
-		}
-		u := unit{raw: item, kind: yamlItem, source: fmt.Sprintf("%s: document %d, item %d", path, docN, itemN), file: path, line: itemStart}
-		if anchors != nil && mayUseAlias(item) {
-			u.anchors = anchors
-		}
-		if definesAnchor(item) {
-			// A fresh slice each time: units already handed on keep theirs.
-			anchors = append(anchors[:len(anchors):len(anchors)], item...)
-		}
-		item = nil
-		return add(u)
-	}
-	endDoc := func() error {
-		if err := flushItem(); err != nil {
-			return err
-		}
-		defer func() {
-			doc, content, itemsAt, splitting, inItems, itemN, anchors = nil, false, -1, false, false, 0, nil
-		}()
-		source := fmt.Sprintf("%s: document %d", path, docN)
-		if splitting {
-			return checkListHeader(doc, source)
-		}
-		if !content {
-			return nil
-		}
-		return add(unit{raw: doc, kind: yamlDoc, source: source, file: path, line: docStart})
-	}
+	sp := &yamlSplitter{path: path, docN: docN, add: add, docStart: lr.line + 1, itemsAt: -1}
 	for {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
-			return endDoc()
+			return sp.endDoc()
 		}
 		if err != nil {
 			return &InputError{Source: path, Err: err}
 		}
 		if bytes.HasPrefix(line, []byte("---")) {
 			if rest := strings.TrimSpace(string(line[3:])); rest != "" && rest[0] != '#' {
-				return &InputError{Source: fmt.Sprintf("%s: document %d", path, docN+1), Err: fmt.Errorf("invalid YAML document separator: %s", rest)}
+				return &InputError{Source: fmt.Sprintf("%s: document %d", path, sp.docN+1), Err: fmt.Errorf("invalid YAML document separator: %s", rest)}
 			}
-			if err := endDoc(); err != nil {
+			if err := sp.endDoc(); err != nil {
 				return err
 			}
-			docStart = lr.line + 1
+			sp.docStart = lr.line + 1
 			continue
 		}
-		if !content && !isBlankOrComment(line) {
-			content = true
-			docN++
-		}
-		switch {
-		case inItems && (line[0] == '-' && (len(line) == 1 || line[1] == ' ' || line[1] == '\n')):
-			if err := flushItem(); err != nil {
-				return err
-			}
-			itemN++
-			itemStart = lr.line
-			item = append(make([]byte, 0, 1024), line...)
-		case inItems && (line[0] == ' ' || isBlankOrComment(line)):
-			if item != nil {
-				item = append(item, line...)
-			}
-		case inItems:
-			// Back at the top level after the items (kind: List, metadata).
-			if err := flushItem(); err != nil {
-				return err
-			}
-			inItems = false
-			doc = append(doc, line...)
-		case itemsAt >= 0 && !isBlankOrComment(line):
-			if line[0] == '-' && (len(line) == 1 || line[1] == ' ' || line[1] == '\n') {
-				// kubectl's layout: split the items off.
-				doc = append(doc[:itemsAt], "items: []\n"...)
-				splitting, inItems, itemsAt = true, true, -1
-				itemN = 1
-				itemStart = lr.line
-				item = append(make([]byte, 0, 1024), line...)
-				continue
-			}
-			itemsAt = -1 // another layout: the document is read whole
-			doc = append(doc, line...)
-		default:
-			if !splitting && isItemsKey(line) {
-				itemsAt = len(doc)
-			}
-			doc = append(doc, line...)
+		if err := sp.line(line, lr.line); err != nil {
+			return err
 		}
 	}
+}
+
+// yamlSplitter cuts one file's YAML into units: each document, and the
+// items of a List in kubectl's layout each on its own.
+type yamlSplitter struct {
+	path string
+	docN int
+	add  func(unit) error
+
+	doc       []byte // the document, or with items split off, all but the items
+	docStart  int    // line of doc's first byte
+	content   bool
+	itemsAt   int // offset in doc of a top-level "items:" line not yet followed by an item
+	splitting bool
+	inItems   bool
+	item      []byte
+	itemStart int
+	itemN     int
+	anchors   []byte // this List's items that define anchors, in order
+}
+
+// line takes the next line of the document (n is its line number).
+func (sp *yamlSplitter) line(line []byte, n int) error {
+	if !sp.content && !isBlankOrComment(line) {
+		sp.content = true
+		sp.docN++
+	}
+	switch {
+	case sp.inItems && isSequenceEntry(line):
+		if err := sp.flushItem(); err != nil {
+			return err
+		}
+		sp.itemN++
+		sp.startItem(line, n)
+	case sp.inItems && (line[0] == ' ' || isBlankOrComment(line)):
+		if sp.item != nil {
+			sp.item = append(sp.item, line...)
+		}
+	case sp.inItems:
+		// Back at the top level after the items (kind: List, metadata).
+		if err := sp.flushItem(); err != nil {
+			return err
+		}
+		sp.inItems = false
+		sp.doc = append(sp.doc, line...)
+	case sp.itemsAt >= 0 && !isBlankOrComment(line):
+		if isSequenceEntry(line) {
+			// kubectl's layout: split the items off.
+			sp.doc = append(sp.doc[:sp.itemsAt], "items: []\n"...)
+			sp.splitting, sp.inItems, sp.itemsAt = true, true, -1
+			sp.itemN = 1
+			sp.startItem(line, n)
+			return nil
+		}
+		sp.itemsAt = -1 // another layout: the document is read whole
+		sp.doc = append(sp.doc, line...)
+	default:
+		if !sp.splitting && isItemsKey(line) {
+			sp.itemsAt = len(sp.doc)
+		}
+		sp.doc = append(sp.doc, line...)
+	}
+	return nil
+}
+
+// isSequenceEntry: a top-level "- " (or a bare "-").
+func isSequenceEntry(line []byte) bool {
+	return line[0] == '-' && (len(line) == 1 || line[1] == ' ' || line[1] == '\n')
+}
+
+func (sp *yamlSplitter) startItem(line []byte, n int) {
+	sp.itemStart = n
+	sp.item = append(make([]byte, 0, 1024), line...)
+}
+
+// flushItem hands on the List item read so far, with the anchors earlier
+// items define when it may use them.
+func (sp *yamlSplitter) flushItem() error {
+	if sp.item == nil {
+		return nil
+	}
+	u := unit{raw: sp.item, kind: yamlItem, source: fmt.Sprintf("%s: document %d, item %d", sp.path, sp.docN, sp.itemN), file: sp.path, line: sp.itemStart}
+	if sp.anchors != nil && mayUseAlias(sp.item) {
+		u.anchors = sp.anchors
+	}
+	if definesAnchor(sp.item) {
+		// A fresh slice each time: units already handed on keep theirs.
+		sp.anchors = append(sp.anchors[:len(sp.anchors):len(sp.anchors)], sp.item...)
+	}
+	sp.item = nil
+	return sp.add(u)
+}
+
+// endDoc hands on the document (or checks the List header its items were
+// split from) and starts the next.
+func (sp *yamlSplitter) endDoc() error {
+	if err := sp.flushItem(); err != nil {
+		return err
+	}
+	doc, content, splitting := sp.doc, sp.content, sp.splitting
+	sp.doc, sp.content, sp.itemsAt, sp.splitting, sp.inItems, sp.itemN, sp.anchors = nil, false, -1, false, false, 0, nil
+	source := fmt.Sprintf("%s: document %d", sp.path, sp.docN)
+	if splitting {
+		return checkListHeader(doc, source)
+	}
+	if !content {
+		return nil
+	}
+	return sp.add(unit{raw: doc, kind: yamlDoc, source: source, file: sp.path, line: sp.docStart})
 }
 
 func isItemsKey(line []byte) bool {
