@@ -20,15 +20,20 @@ var fixtures = map[string]map[string][]string{
 		"preexisting legacy/strict":         {`warn pre-existing spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh"`},
 		"external shop/default":             {`deny spec.mtls.mode "STRICT would reject the plaintext that callers outside the cluster (clients, load balancers' health checks) send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80: web-5d9c7f-8xk2p"`},
 		"external shop/web-strict":          {`deny spec.mtls.mode "send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80"`},
+		"external istio-system/default": {`deny spec.mtls.mode "send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80"`,
+			`deny spec.mtls.mode "mesh-wide STRICT would reject plaintext from 2 pods outside the mesh in 2 namespaces (batch, legacy)"`},
+		"scope legacy/api-strict": {`deny spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh in legacy that may call its meshed workloads: legacy/reporting-0"`},
 	},
 	"MG102": {
 		"addons istio-system/default": {`warn spec.mtls.mode "4 pods outside the mesh (4 kept out on purpose) in batch, cache, and 2 more would be refused"`},
 		"callers legacy/api-strict":   {`warn spec.mtls.mode "3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
 		"callers shop/strict":         {`warn spec.mtls.mode "3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
+		"callers legacy/api-port":     {`warn spec.portLevelMtls "STRICT now enforced; plaintext from 3 pods outside the mesh (1 kept out on purpose) in batch, legacy would be refused"`},
 	},
 	"MG103": {
 		"preexisting shop/web-ports": {`warn pre-existing spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected"`},
-		"ports shop/web-ports":       {`deny spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected (ports"`},
+		"ports shop/web-ports":       {`deny spec.portLevelMtls[80] "port 80 is no container port of the 1 pod selected (ports 8080); Istio keys portLevelMtls by workload port, so this setting applies to nothing — 80 is a port of Service web, which targets 8080: use 8080 as the key"`},
+		"targets shop/web-named":     {`deny spec.portLevelMtls[82] "port 82 is no container port of the 1 pod selected (ports 8080); Istio keys portLevelMtls by workload port, so this setting applies to nothing — 82 is a port of Service web-named, which targets 8080: use 8080 as the key"`},
 		"ports shop/db-ports":        {`deny spec.portLevelMtls[9999] "port 9999 is no container port of the 1 pod selected (ports"`},
 	},
 	"MG104": {
@@ -45,16 +50,21 @@ var fixtures = map[string]map[string][]string{
 		"weakened shop/strict":          {`warn spec.mtls.mode "STRICT lowered to PERMISSIVE: workloads under this policy"`},
 		"weakened istio-system/default": {`warn spec.mtls.mode "DISABLE turns mTLS off for the whole mesh; traffic there is"`},
 		"weakened ambient/amb-plain":    {`warn spec.mtls.mode "DISABLE selects 1 pod enrolled in ambient: ztunnel then"`},
+		"exception shop/web":            {`warn spec.mtls.mode "STRICT deleted: workloads under this policy accept plaintext again"`},
+		"ports shop/web":                {`warn spec.portLevelMtls[8080] "port 8080 lowered from STRICT to PERMISSIVE: it accepts plaintext"`},
+		"ports shop/web-port":           {`warn spec.portLevelMtls[8080] "STRICT on port 8080 removed: that port accepts plaintext again"`},
+		"ports ambient/amb-port":        {`warn spec.portLevelMtls "DISABLE selects 1 pod enrolled in ambient: ztunnel then accepts plaintext for them"`},
 	},
 	"MG107": {
 		"preexisting istio-system/gateway-strict": {`warn pre-existing spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 		"root istio-system/gateway-strict":        {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 	},
 	"MG108": {
-		"labels batch/strict":     {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
-		"revisions tagged/strict": {},
-		"revisions canary/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (canary (istio.io/rev=canary, which no injector serves)): new pods there get no sidecar"`},
-		"revisions optout/strict": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (optout): new pods there get no sidecar"`},
+		"labels batch/strict":         {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
+		"labels istio-system/default": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (batch): new pods there get no sidecar"`},
+		"revisions tagged/strict":     {},
+		"revisions canary/strict":     {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (canary (istio.io/rev=canary, which no injector serves)): new pods there get no sidecar"`},
+		"revisions optout/strict":     {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (optout): new pods there get no sidecar"`},
 	},
 }
 

@@ -31,7 +31,7 @@ func (r mtlsWeakened) Check(in *rules.Input) []rules.Finding {
 		}
 		if level == mesh.LevelWorkload && disables(cur) {
 			if n := ambientPods(in, cur); n > 0 {
-				add("spec.mtls.mode", "ambient", fmt.Sprintf("DISABLE selects %s enrolled in ambient: ztunnel then accepts plaintext for them", plural(n, "pod", "pods")))
+				add(modeField(cur), "ambient", fmt.Sprintf("DISABLE selects %s enrolled in ambient: ztunnel then accepts plaintext for them", plural(n, "pod", "pods")))
 			}
 		}
 	}
