@@ -49,7 +49,8 @@ func (g Got) String() string { return fmt.Sprintf("%s %s %q", g.Action, g.Field,
 
 // Want is one expected finding: `deny spec.subsets[1].labels "selects no running pod"`,
 // the action ("deny", "warn" or "warn pre-existing"), the field path and a
-// fragment the message must contain.
+// fragment the message must contain; a fragment starting with "^" must
+// start the message.
 type Want struct {
 	Action, Field, Fragment string
 }
@@ -75,7 +76,13 @@ func ParseWant(s string) (Want, error) {
 }
 
 func (w Want) matches(g Got) bool {
-	return w.Action == g.Action && w.Field == g.Field && strings.Contains(g.Message, w.Fragment)
+	if w.Action != g.Action || w.Field != g.Field {
+		return false
+	}
+	if prefix, anchored := strings.CutPrefix(w.Fragment, "^"); anchored {
+		return strings.HasPrefix(g.Message, prefix)
+	}
+	return strings.Contains(g.Message, w.Fragment)
 }
 
 // Key renders the write as expectation tables key it: "scenario ns/name",
