@@ -2,6 +2,7 @@ package paths_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -63,6 +64,10 @@ func TestClientsGroupOtherNamespacesLeavingExcludedOut(t *testing.T) {
 			}
 			if has := slices.Contains(got, paths.Client{Namespace: paths.Other}); has != tc.wantOther {
 				t.Errorf("clients %v: Other class present = %v, want %v", got, has, tc.wantOther)
+			}
+			// Sorted, so that messages list them alike on every run.
+			if !slices.IsSortedFunc(got, func(a, b paths.Client) int { return strings.Compare(a.String(), b.String()) }) {
+				t.Errorf("clients %v are not sorted", got)
 			}
 		})
 	}
