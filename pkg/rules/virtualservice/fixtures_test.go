@@ -43,6 +43,7 @@ var fixtures = map[string]map[string][]string{
 		"gateway-api shop/other-host": {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
 		"gateways shop/typo":          {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
 		"gateways shop/wrong-host":    {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
+		"dot-host shop/internal":      {`deny spec.hosts "none of the hosts internal.example.com matches a server of Gateway istio-system/internal-gw (./internal.example.com)"`},
 	},
 	"MG306": {
 		"preexisting shop/storm": {`warn pre-existing spec.http[0].retries.attempts "5 retries make up to 6 tries per request"`},
