@@ -59,7 +59,7 @@ test: lint ## Run every test with the race detector: units, fixtures, check, cha
 	@# The memory bound under load is measured without the race detector, which inflates it.
 	KUBEBUILDER_ASSETS="$(ASSETS)" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" $(GO) test -count=1 -run '^TestParallelGiantReviewsStayBounded$$' ./test/integration/
 
-MUTATE ?= ./pkg/engine ./pkg/paths ./pkg/mesh ./pkg/rules/peerauthentication ./pkg/rules/destinationrule ./pkg/rules/virtualservice
+MUTATE ?= ./pkg/engine ./pkg/paths ./pkg/mesh ./pkg/rules/peerauthentication ./pkg/rules/destinationrule ./pkg/rules/virtualservice ./pkg/rules/tlsmaterial
 
 .PHONY: mutate
 mutate: ## Mutation testing (gremlins) over MUTATE: per package, the killed share of covered mutants (efficacy) and the covered share (mutant coverage).
