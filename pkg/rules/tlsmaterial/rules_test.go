@@ -77,6 +77,8 @@ func judge(t *testing.T, c tc) map[string][]string {
 		tls.Mode, tls.CredentialName = "SIMPLE", "client-cert"
 	case "skip":
 		tls.Mode, tls.InsecureSkipVerify = "SIMPLE", true
+	case "skip-mutual":
+		tls.Mode, tls.CredentialName, tls.InsecureSkipVerify = "MUTUAL", "client-cert", true
 	case "cafile":
 		tls.Mode, tls.CACertificates = "SIMPLE", "/etc/certs/ca.pem"
 	}
@@ -176,6 +178,10 @@ func TestTrustRules(t *testing.T) {
 			want: map[string][]string{"MG403": {"deny"}}},
 		{name: "a certificate expiring within 30 days warns", tls: "mutual", secrets: sec(meshRoot.PEM, soon, soonKey), want: map[string][]string{"MG406": {"warn"}}},
 		{name: "insecureSkipVerify warns", tls: "skip", want: map[string][]string{"MG404": {"warn"}}},
+		{name: "insecureSkipVerify under MUTUAL warns as well", tls: "skip-mutual", secrets: sec(meshRoot.PEM, good, goodKey),
+			want: map[string][]string{"MG404": {"warn"}}},
+		{name: "MUTUAL verifies the server too: a regional-only bundle beside a valid client pair is denied", tls: "mutual",
+			secrets: sec(regional.PEM, good, goodKey), want: map[string][]string{"MG402": {"deny"}}},
 		{name: "a caCertificates file for an in-mesh host warns", tls: "cafile", want: map[string][]string{"MG405": {"warn"}}},
 		{name: "a caCertificates file for an external host passes", tls: "cafile", host: "api.partner.example", want: map[string][]string{}},
 	}
