@@ -83,7 +83,7 @@ func IsIstioComponent(labels map[string]string) bool {
 }
 
 // DeliberateOutsider reports whether a pod outside the mesh was kept out on
-// purpose, following DESIGN.md "STRICT needs its callers in the mesh": the pod
+// purpose (README, "How it decides": STRICT breaks sidecar-less callers): the pod
 // opts out of injection (sidecar.istio.io/inject: "false", annotation or
 // label) or of ambient (istio.io/dataplane-mode: none), its namespace does
 // (istio-injection=disabled, istio.io/dataplane-mode=none), or it runs on the

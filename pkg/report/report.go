@@ -11,7 +11,7 @@ import (
 )
 
 // Finding is one finding as the faces report it. Its JSON form is a contract
-// (DESIGN.md "meshguard check"): file and line are additive and omitted when
+// (README, "meshguard check", -o json): file and line are additive and omitted when
 // the object came from no file (audit, live state).
 type Finding struct {
 	Rule        string `json:"rule"`

@@ -16,7 +16,7 @@ import (
 
 // BenchmarkAuditCycle is one drift audit cycle on the 100k-pod state (10k
 // Services, DestinationRules and VirtualServices): every routing object
-// judged as it stands. DESIGN.md's budget is 2 s of one core.
+// judged as it stands. The budget is 2 s of one core (README, Performance).
 func BenchmarkAuditCycle(b *testing.B) {
 	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	cluster(store, nil)
