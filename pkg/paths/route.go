@@ -300,6 +300,14 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		p.Reached[res.FQDN] = true
 		return f, 0 // endpoint labels Istio adds (cluster, zone): not judged from pods
 	}
+	return m.endpoints(s, p, f, res.FQDN, svc, sp, labels, tls)
+}
+
+// endpoints judges the Ready endpoints of svc's port sp that the subset's
+// labels select: the failing share of them, what their servers refuse of the
+// client's tls, and whether the host is reached at all.
+func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc *state.Service, sp state.ServicePort,
+	labels map[string]string, tls *TLSChoice) (Failure, float64) {
 	var bad []string
 	var cause Cause
 	s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
@@ -323,11 +331,11 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		return f, 1
 	}
 	if len(bad) == 0 {
-		p.Reached[res.FQDN] = true
+		p.Reached[fqdn] = true
 		return f, 0
 	}
 	if len(bad) < f.Ready {
-		p.Reached[res.FQDN] = true
+		p.Reached[fqdn] = true
 	}
 	slices.Sort(bad)
 	f.Cause, f.Bad, f.Pods = cause, len(bad), bad[:min(len(bad), examples)]
