@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -130,10 +132,46 @@ func (g Group) Verdict() (Action, bool) {
 	}
 }
 
-// ClientList renders client classes for messages: up to three, and how many more.
-func ClientList(names []string) string {
+// ClientText names the group's client classes for a message: the sidecars
+// by namespace, with the class of all other namespaces folded in ("sidecars
+// in shop and in every other namespace without a route or rule of its own
+// for the host"), then the gateways; up to three names of each.
+func (g Group) ClientText() string {
+	var nss, gateways []string
+	other := false
+	for _, f := range g.Failures {
+		switch c := f.Path.Client; {
+		case c.Gateway != "":
+			if n := c.String(); !slices.Contains(gateways, n) {
+				gateways = append(gateways, n)
+			}
+		case c.Namespace == paths.Other:
+			other = true
+		case !slices.Contains(nss, c.Namespace):
+			nss = append(nss, c.Namespace)
+		}
+	}
+	slices.Sort(nss)
+	slices.Sort(gateways)
+	var parts []string
+	switch {
+	case len(nss) > 0 && other:
+		parts = append(parts, "sidecars in "+upTo3(nss)+" and in every other namespace without a route or rule of its own for the host")
+	case len(nss) > 0:
+		parts = append(parts, "sidecars in "+upTo3(nss))
+	case other:
+		parts = append(parts, "sidecars in every namespace without a route or rule of its own for the host")
+	}
+	if len(gateways) > 0 {
+		parts = append(parts, upTo3(gateways))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// upTo3 lists up to three names, and says how many more there are.
+func upTo3(names []string) string {
 	if len(names) <= 3 {
 		return strings.Join(names, ", ")
 	}
-	return strings.Join(names[:3], ", ") + ", and more"
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }

@@ -60,10 +60,10 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 		switch {
 		case in.Change.Ref.Kind == rules.KindPeerAuthentication:
 			f.Message = fmt.Sprintf("%s makes %s send plaintext to %s, whose proxies enforce STRICT there: every connection is reset — use ISTIO_MUTUAL (or drop the DISABLE) first, or keep these pods PERMISSIVE",
-				rule, rules.ClientList(g.Clients()), serviceRefs(services))
+				rule, g.ClientText(), serviceRefs(services))
 		default:
 			f.Message = fmt.Sprintf("DISABLE sends plaintext from %s to %s: every connection is reset — use ISTIO_MUTUAL, or remove the tls block",
-				rules.ClientList(g.Clients()), serviceRefs(services))
+				g.ClientText(), serviceRefs(services))
 		}
 		if action == rules.Warn {
 			f.Message = "no client reached it before, so nothing breaks yet: " + f.Message

@@ -80,10 +80,10 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 				fix = "leave tls unset for this host (auto mTLS sends plaintext where mTLS is disabled), or make that port PERMISSIVE first"
 			}
 			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — %s",
-				mode, first.Host, detail[0], rules.ClientList(g.Clients()), fix)
+				mode, first.Host, detail[0], g.ClientText(), fix)
 		case len(services) == 1:
 			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
-				mode, first.Host, detail[0], rules.ClientList(g.Clients()))
+				mode, first.Host, detail[0], g.ClientText())
 		default:
 			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s reaches %d Service(s) whose servers have no proxy to terminate it: %s — requests to them fail the TLS handshake; inject them first, or exclude these hosts (a more specific rule with mode DISABLE) until they are",
 				host, len(services), serviceRefs(services))

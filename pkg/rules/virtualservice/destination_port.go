@@ -42,7 +42,7 @@ func (r destinationPort) Check(in *rules.Input) []rules.Finding {
 		} else {
 			finding.Field = f.Field + ".port"
 			finding.Message = fmt.Sprintf("no destination port, so Istio uses the port called (%d) for %s, but Service %s/%s exposes %d ports (%s) and not that one: those requests fail with 503 — set destination.port.number",
-				f.Port, rules.ClientList(g.Clients()), f.Service.Namespace, f.Service.Name, len(f.Service.Ports), ports(f.Service))
+				f.Port, g.ClientText(), f.Service.Namespace, f.Service.Name, len(f.Service.Ports), ports(f.Service))
 		}
 		if action == rules.Warn {
 			finding.Message = "nothing reached that host before, so nothing breaks yet: " + finding.Message

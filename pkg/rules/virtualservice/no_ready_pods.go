@@ -45,7 +45,7 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 				how = "no longer routing " + f.Host
 			}
 			msg = fmt.Sprintf("%s sends %s to the host's own Service %s/%s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — keep the route until that Service has Ready pods",
-				how, rules.ClientList(g.Clients()), f.Service.Namespace, f.Service.Name, f.Live)
+				how, g.ClientText(), f.Service.Namespace, f.Service.Name, f.Live)
 		}
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
