@@ -37,6 +37,9 @@ func NewSession(cfg *config.Config, now func() time.Time) *Session {
 		known: map[refKey]*state.Object{}, now: now, View: view}
 }
 
+// Engine is the engine the session judges with.
+func (s *Session) Engine() *engine.Engine { return s.eng }
+
 // Store is the session's state.
 func (s *Session) Store() *state.Store { return s.store }
 

@@ -50,6 +50,11 @@ type Engine struct {
 
 	// Now is the clock exceptions expire by (nil: time.Now).
 	Now func() time.Time
+
+	// Watch, when set, wraps the snapshots each rule reads (reader is its
+	// ID) and those the path model reads (reader "paths"), so that a test
+	// can see which kinds a rule touches. Nil outside tests.
+	Watch func(reader string, s state.Snapshot) state.Snapshot
 }
 
 // New returns an engine for the given rules and configuration.
@@ -116,21 +121,29 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 	// One Input serves every rule and both phases: rules must not keep it.
 	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies, Routing: e.routing}
 	if e.pathKind[change.Ref.Kind] {
-		in.Traffic = e.traffic(before, after, change)
+		if e.Watch != nil {
+			in.Traffic = e.traffic(e.Watch("paths", before), e.Watch("paths", after), change)
+		} else {
+			in.Traffic = e.traffic(before, after, change)
+		}
 	}
-	atPhase := func(p rules.Phase) *rules.Input {
+	check := func(r rules.Rule, p rules.Phase) []rules.Finding {
 		in.Phase = p
 		if p == rules.After {
 			in.State, in.PA, in.DR, in.VS = after, change.NewPA, change.NewDR, change.NewVS
 		} else {
 			in.State, in.PA, in.DR, in.VS = before, change.OldPA, change.OldDR, change.OldVS
 		}
-		return in
+		in.Prior = before
+		if e.Watch != nil {
+			in.State, in.Prior = e.Watch(r.ID(), in.State), e.Watch(r.ID(), before)
+		}
+		return r.Check(in)
 	}
 	var v Verdict
 	for _, r := range rs {
 		if _, ok := r.(rules.PathRule); ok {
-			for _, f := range r.Check(atPhase(rules.After)) {
+			for _, f := range check(r, rules.After) {
 				f.Action = e.enforce(r.ID(), f.Action)
 				res := Result{Finding: f}
 				if f.Preexisting && f.Action == rules.Deny {
@@ -140,7 +153,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 			}
 			continue
 		}
-		found := r.Check(atPhase(rules.After))
+		found := check(r, rules.After)
 		if len(found) == 0 {
 			continue
 		}
@@ -151,7 +164,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 			res := Result{Finding: f}
 			if f.Action == rules.Deny {
 				if !priorDone {
-					prior = r.Check(atPhase(rules.Before))
+					prior = check(r, rules.Before)
 					priorDone = true
 				}
 				if e.heldBefore(f, prior) {

@@ -149,6 +149,11 @@ type Rule interface {
 	ID() string
 	// Kind is the reviewed kind the rule judges.
 	Kind() string
+	// Reads lists the kinds of cluster state the rule reads, through
+	// Input.State and Input.Prior (as Istio's analyzers declare their
+	// inputs); path rules list what they read beside Input.Traffic, whose
+	// inputs are paths.Reads. The rule fixtures fail on a read not declared.
+	Reads() []state.Kind
 	// Check returns the findings for in. It must not block, log or do I/O.
 	Check(in *Input) []Finding
 }

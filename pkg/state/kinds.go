@@ -33,25 +33,33 @@ type Kind struct {
 	Access     Access
 }
 
+// The kinds meshguard reads, by name (rules declare what they read with them).
+var (
+	NamespaceKind          = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched}
+	ServiceKind            = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
+	PodKind                = Kind{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
+	PeerAuthenticationKind = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched}
+	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	// KubeGatewayKind is the Gateway API's Gateway.
+	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
+	// InjectorKind: which istio.io/rev values an injector serves.
+	InjectorKind = Kind{Group: GroupAdmission, Kind: "MutatingWebhookConfiguration", Resource: "mutatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched}
+	// SecretKind: a DestinationRule's or Gateway's credentialName.
+	SecretKind = Kind{Kind: "Secret", Resource: "secrets", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand}
+	// ConfigMapKind: istio-ca-root-cert, the mesh root; other ConfigMaps are not read.
+	ConfigMapKind = Kind{Kind: "ConfigMap", Resource: "configmaps", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand}
+)
+
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
-var Kinds = []Kind{
-	{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched},
-	{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched},
-	{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched},
-	{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched},
-	{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched},
-	{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched},
-	{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched},
-	{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched},
-	{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed},
-	// Which istio.io/rev values an injector serves.
-	{Group: GroupAdmission, Kind: "MutatingWebhookConfiguration", Resource: "mutatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched},
-	// A DestinationRule's or Gateway's credentialName.
-	{Kind: "Secret", Resource: "secrets", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand},
-	// istio-ca-root-cert, the mesh root; other ConfigMaps are not read.
-	{Kind: "ConfigMap", Resource: "configmaps", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand},
-}
+var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
+	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, SecretKind, ConfigMapKind}
+
+// Same reports whether k and o are the same kind (group and kind).
+func (k Kind) Same(o Kind) bool { return k.Group == o.Group && k.Kind == o.Kind }
 
 // Served versions of the Istio kinds.
 var (

@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // disableTowardsStrict (MG202) explains paths broken because meshed clients
@@ -18,6 +19,8 @@ import (
 type disableTowardsStrict struct{ drRule }
 
 func (disableTowardsStrict) ID() string { return "MG202" }
+
+func (disableTowardsStrict) Reads() []state.Kind { return nil }
 
 func (disableTowardsStrict) WriteKinds() []string {
 	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication}

@@ -16,6 +16,8 @@ type duplicateRules struct{ drRule }
 
 func (duplicateRules) ID() string { return "MG206" }
 
+func (duplicateRules) Reads() []state.Kind { return []state.Kind{state.DestinationRuleKind} }
+
 func (r duplicateRules) Check(in *rules.Input) []rules.Finding {
 	dr := in.DR
 	if dr == nil || len(dr.WorkloadSelector) > 0 {

@@ -15,6 +15,10 @@ type hostMatchesNothing struct{ drRule }
 
 func (hostMatchesNothing) ID() string { return "MG205" }
 
+func (hostMatchesNothing) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.ServiceEntryKind, state.ServiceKind}
+}
+
 func (r hostMatchesNothing) Check(in *rules.Input) []rules.Finding {
 	dr := in.DR
 	if dr == nil || dr.Host == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // istioMutualWithoutSidecar (MG201) explains paths broken because the client
@@ -20,6 +21,8 @@ import (
 type istioMutualWithoutSidecar struct{ drRule }
 
 func (istioMutualWithoutSidecar) ID() string { return "MG201" }
+
+func (istioMutualWithoutSidecar) Reads() []state.Kind { return nil }
 
 // A PeerAuthentication that sets DISABLE on a port leaves its proxies no
 // mTLS filter chain there, so clients whose rule says ISTIO_MUTUAL fail the

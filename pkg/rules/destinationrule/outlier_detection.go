@@ -17,6 +17,8 @@ type outlierDetection struct{ drRule }
 
 func (outlierDetection) ID() string { return "MG207" }
 
+func (outlierDetection) Reads() []state.Kind { return []state.Kind{state.VirtualServiceKind} }
+
 func (r outlierDetection) Check(in *rules.Input) []rules.Finding {
 	dr := in.DR
 	if dr == nil {

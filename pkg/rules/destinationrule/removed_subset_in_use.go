@@ -22,6 +22,8 @@ type removedSubsetInUse struct{ drRule }
 
 func (removedSubsetInUse) ID() string { return "MG204" }
 
+func (removedSubsetInUse) Reads() []state.Kind { return []state.Kind{state.DestinationRuleKind} }
+
 func (removedSubsetInUse) WriteKinds() []string { return []string{rules.KindDestinationRule} }
 
 func (r removedSubsetInUse) Check(in *rules.Input) []rules.Finding {

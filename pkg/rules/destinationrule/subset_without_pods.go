@@ -6,6 +6,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // subsetWithoutPods (MG203) explains paths a DestinationRule write breaks by
@@ -16,6 +17,10 @@ import (
 type subsetWithoutPods struct{ drRule }
 
 func (subsetWithoutPods) ID() string { return "MG203" }
+
+func (subsetWithoutPods) Reads() []state.Kind {
+	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind}
+}
 
 func (subsetWithoutPods) WriteKinds() []string { return []string{rules.KindDestinationRule} }
 

@@ -15,6 +15,10 @@ type conflictingPolicies struct{ paRule }
 
 func (conflictingPolicies) ID() string { return "MG105" }
 
+func (conflictingPolicies) Reads() []state.Kind {
+	return []state.Kind{state.PeerAuthenticationKind, state.PodKind}
+}
+
 func (r conflictingPolicies) Check(in *rules.Input) []rules.Finding {
 	pa := in.PA
 	if pa == nil {

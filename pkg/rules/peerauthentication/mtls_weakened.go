@@ -15,6 +15,10 @@ type mtlsWeakened struct{ paRule }
 
 func (mtlsWeakened) ID() string { return "MG106" }
 
+func (mtlsWeakened) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind}
+}
+
 func (r mtlsWeakened) Check(in *rules.Input) []rules.Finding {
 	if in.Phase != rules.After {
 		return nil

@@ -15,6 +15,10 @@ type namespaceNotInjected struct{ paRule }
 
 func (namespaceNotInjected) ID() string { return "MG108" }
 
+func (namespaceNotInjected) Reads() []state.Kind {
+	return []state.Kind{state.InjectorKind, state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind}
+}
+
 func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	pa := in.PA
 	if in.Phase != rules.After || pa == nil || pa.Mode != state.ModeStrict {

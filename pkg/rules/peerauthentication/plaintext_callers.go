@@ -18,6 +18,10 @@ type plaintextCallers struct{ paRule }
 
 func (plaintextCallers) ID() string { return "MG102" }
 
+func (plaintextCallers) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind}
+}
+
 func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 	if in.Phase != rules.After || in.PA == nil || !hasStrict(in.PA) {
 		return nil

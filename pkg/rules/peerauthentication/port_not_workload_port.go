@@ -17,6 +17,10 @@ type portNotWorkloadPort struct{ paRule }
 
 func (portNotWorkloadPort) ID() string { return "MG103" }
 
+func (portNotWorkloadPort) Reads() []state.Kind {
+	return []state.Kind{state.PodKind, state.ServiceKind}
+}
+
 func (r portNotWorkloadPort) Check(in *rules.Input) []rules.Finding {
 	pa := in.PA
 	if pa == nil || len(pa.PortModes) == 0 || !pa.HasSelector() {

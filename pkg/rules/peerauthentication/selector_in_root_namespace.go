@@ -5,6 +5,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // selectorInRootNamespace (MG107) denies a workload selector in the root
@@ -12,6 +13,8 @@ import (
 type selectorInRootNamespace struct{ paRule }
 
 func (selectorInRootNamespace) ID() string { return "MG107" }
+
+func (selectorInRootNamespace) Reads() []state.Kind { return nil }
 
 func (r selectorInRootNamespace) Check(in *rules.Input) []rules.Finding {
 	if in.PA == nil || in.Policies.LevelOf(in.PA) != mesh.LevelIgnored {

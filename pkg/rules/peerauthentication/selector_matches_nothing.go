@@ -5,6 +5,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // selectorMatchesNothing (MG104) warns about a workload policy whose selector
@@ -12,6 +13,8 @@ import (
 type selectorMatchesNothing struct{ paRule }
 
 func (selectorMatchesNothing) ID() string { return "MG104" }
+
+func (selectorMatchesNothing) Reads() []state.Kind { return []state.Kind{state.PodKind} }
 
 func (r selectorMatchesNothing) Check(in *rules.Input) []rules.Finding {
 	pa := in.PA

@@ -26,6 +26,10 @@ type strictWithoutSidecar struct{ paRule }
 
 func (strictWithoutSidecar) ID() string { return "MG101" }
 
+func (strictWithoutSidecar) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind}
+}
+
 func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 	level, ok := scope(in)
 	if !ok {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +21,10 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/check"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/registry"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
 
@@ -103,13 +107,33 @@ func Judge(t *testing.T, id string) []Write {
 		t.Fatalf("no fixtures in testdata/%s: %v", id, err)
 	}
 	var out []Write
+	reads := Reads{}
 	for _, f := range files {
-		out = append(out, judgeScenario(t, id, f)...)
+		out = append(out, judgeScenario(t, id, f, reads)...)
+	}
+	CheckReads(t, id, reads)
+	// And every kind the rule declares is read by some fixture of it, so
+	// that a declaration does not outlive the code that needed it.
+	if r := lookup(id); r != nil {
+		for _, k := range r.Reads() {
+			if !reads[id][k.String()] {
+				t.Errorf("%s declares it reads %s, but none of its fixtures makes it read one", id, k)
+			}
+		}
 	}
 	return out
 }
 
-func judgeScenario(t *testing.T, id, file string) []Write {
+func lookup(id string) rules.Rule {
+	for _, r := range registry.Rules() {
+		if r.ID() == id {
+			return r
+		}
+	}
+	return nil
+}
+
+func judgeScenario(t *testing.T, id, file string, reads Reads) []Write {
 	t.Helper()
 	base, err := manifest.ReadFiles([]string{clusterFile()})
 	if err != nil {
@@ -125,6 +149,7 @@ func judgeScenario(t *testing.T, id, file string) []Write {
 	// Each write is judged against the fixture's state, not after the others.
 	newer := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	sess := check.NewSession(config.Default(), func() time.Time { return newer })
+	sess.Engine().Watch = reads.Watch
 	var writes []manifest.Document
 	for _, d := range base {
 		sess.AddState(d.Object)
@@ -307,4 +332,23 @@ func denyByDefault(id string) bool {
 		}
 	}
 	return false
+}
+
+// CheckReads fails when rule id read a kind it does not declare (Reads), or
+// the path model one that paths.Reads does not list.
+func CheckReads(t *testing.T, id string, reads Reads) {
+	t.Helper()
+	for _, reader := range []string{id, "paths"} {
+		var declared []state.Kind
+		if reader == "paths" {
+			declared = paths.Reads
+		} else if r := lookup(id); r != nil {
+			declared = r.Reads()
+		}
+		for _, k := range reads.Of(reader) {
+			if !slices.ContainsFunc(declared, func(d state.Kind) bool { return d.String() == k }) {
+				t.Errorf("%s read %s, which it does not declare in Reads", reader, k)
+			}
+		}
+	}
 }

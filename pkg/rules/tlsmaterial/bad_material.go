@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -14,6 +15,10 @@ import (
 type badMaterial struct{ tlsRule }
 
 func (badMaterial) ID() string { return "MG403" }
+
+func (badMaterial) Reads() []state.Kind {
+	return []state.Kind{state.PodKind, state.VirtualServiceKind, state.GatewayKind, state.SecretKind, state.ConfigMapKind}
+}
 
 func (r badMaterial) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding

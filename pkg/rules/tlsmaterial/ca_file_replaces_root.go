@@ -5,6 +5,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // caFileReplacesRoot (MG405) warns when a caCertificates file path replaces
@@ -13,6 +14,10 @@ import (
 type caFileReplacesRoot struct{ tlsRule }
 
 func (caFileReplacesRoot) ID() string { return "MG405" }
+
+func (caFileReplacesRoot) Reads() []state.Kind {
+	return []state.Kind{state.ServiceKind, state.ServiceEntryKind}
+}
 
 func (r caFileReplacesRoot) Check(in *rules.Input) []rules.Finding {
 	if in.DR == nil {

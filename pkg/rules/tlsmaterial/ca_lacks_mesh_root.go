@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -13,6 +14,10 @@ import (
 type caLacksMeshRoot struct{ tlsRule }
 
 func (caLacksMeshRoot) ID() string { return "MG402" }
+
+func (caLacksMeshRoot) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.ServiceEntryKind, state.VirtualServiceKind, state.GatewayKind, state.SecretKind, state.ConfigMapKind}
+}
 
 func (r caLacksMeshRoot) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
 )
 
@@ -12,6 +13,10 @@ import (
 type expiresSoon struct{ tlsRule }
 
 func (expiresSoon) ID() string { return "MG406" }
+
+func (expiresSoon) Reads() []state.Kind {
+	return []state.Kind{state.PodKind, state.VirtualServiceKind, state.GatewayKind, state.SecretKind}
+}
 
 func (r expiresSoon) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding

@@ -16,6 +16,10 @@ type missingCredential struct{ tlsRule }
 
 func (missingCredential) ID() string { return "MG401" }
 
+func (missingCredential) Reads() []state.Kind {
+	return []state.Kind{state.PodKind, state.VirtualServiceKind, state.GatewayKind, state.SecretKind}
+}
+
 func (r missingCredential) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	for _, st := range settings(in) {

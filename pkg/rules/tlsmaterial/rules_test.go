@@ -11,6 +11,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/registry"
+	"github.com/meshguard/meshguard/pkg/rules/rulestest"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
@@ -55,6 +56,10 @@ type tc struct {
 	update bool
 	want   map[string][]string // rule -> actions
 }
+
+// trustReads records what the trust rules read through the state, over
+// every case.
+var trustReads = rulestest.Reads{}
 
 func judge(t *testing.T, c tc) map[string][]string {
 	t.Helper()
@@ -109,6 +114,7 @@ func judge(t *testing.T, c tc) map[string][]string {
 	}
 	cfg := config.Default()
 	e := engine.New(registry.Rules(), cfg)
+	e.Watch = trustReads.Watch
 	change := &rules.Change{Operation: rules.Create, Ref: state.ObjectRef{Group: state.GroupNetworking, Kind: rules.KindDestinationRule, Namespace: "shop", Name: "reviews"},
 		NewDR: dr, Trust: view}
 	if c.update {
@@ -202,6 +208,7 @@ func TestTrustRules(t *testing.T) {
 		})
 	}
 	for _, r := range tlsmaterial.All() {
+		rulestest.CheckReads(t, r.ID(), trustReads)
 		if !fired[r.ID()] || !passed[r.ID()] {
 			t.Errorf("%s needs a firing and a passing case", r.ID())
 		}

@@ -3,6 +3,7 @@ package tlsmaterial
 import (
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // skipVerify (MG404) warns about SIMPLE or MUTUAL TLS that does not verify
@@ -10,6 +11,8 @@ import (
 type skipVerify struct{ tlsRule }
 
 func (skipVerify) ID() string { return "MG404" }
+
+func (skipVerify) Reads() []state.Kind { return nil }
 
 func (r skipVerify) Check(in *rules.Input) []rules.Finding {
 	if in.DR == nil {

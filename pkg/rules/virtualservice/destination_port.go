@@ -21,6 +21,8 @@ type destinationPort struct{ vsRule }
 
 func (destinationPort) ID() string { return "MG304" }
 
+func (destinationPort) Reads() []state.Kind { return nil }
+
 func (destinationPort) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
 func (r destinationPort) Check(in *rules.Input) []rules.Finding {

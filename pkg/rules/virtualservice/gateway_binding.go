@@ -18,6 +18,10 @@ type gatewayBinding struct{ vsRule }
 
 func (gatewayBinding) ID() string { return "MG305" }
 
+func (gatewayBinding) Reads() []state.Kind {
+	return []state.Kind{state.KubeGatewayKind, state.GatewayKind}
+}
+
 func (r gatewayBinding) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS
 	if vs == nil {

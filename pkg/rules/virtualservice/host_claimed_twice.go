@@ -16,6 +16,8 @@ type hostClaimedTwice struct{ vsRule }
 
 func (hostClaimedTwice) ID() string { return "MG307" }
 
+func (hostClaimedTwice) Reads() []state.Kind { return []state.Kind{state.VirtualServiceKind} }
+
 func (r hostClaimedTwice) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS
 	if vs == nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // noReadyPods (MG302) explains routes that send traffic to a subset or host
@@ -17,6 +18,8 @@ import (
 type noReadyPods struct{ vsRule }
 
 func (noReadyPods) ID() string { return "MG302" }
+
+func (noReadyPods) Reads() []state.Kind { return nil }
 
 func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
 

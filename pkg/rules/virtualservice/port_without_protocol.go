@@ -18,6 +18,10 @@ type portWithoutProtocol struct{ vsRule }
 
 func (portWithoutProtocol) ID() string { return "MG309" }
 
+func (portWithoutProtocol) Reads() []state.Kind {
+	return []state.Kind{state.ServiceEntryKind, state.ServiceKind}
+}
+
 // httpPrefixes are Istio's port-name protocols that carry HTTP routing; an
 // "https" or "tls" port carries it inside TLS (the egress gateway's 443 in
 // the TLS origination tasks) and is declared too.

@@ -10,6 +10,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // minBackoff is Envoy's default base interval between retries.
@@ -24,6 +25,10 @@ const minBackoff = 25 * time.Millisecond
 type retries struct{ vsRule }
 
 func (retries) ID() string { return "MG306" }
+
+func (retries) Reads() []state.Kind {
+	return []state.Kind{state.DestinationRuleKind, state.ServiceEntryKind, state.ServiceKind}
+}
 
 func (r retries) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS

@@ -25,6 +25,10 @@ type undefinedSubset struct{ vsRule }
 
 func (undefinedSubset) ID() string { return "MG301" }
 
+func (undefinedSubset) Reads() []state.Kind {
+	return []state.Kind{state.DestinationRuleKind, state.ServiceEntryKind, state.ServiceKind}
+}
+
 func (undefinedSubset) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
 func (r undefinedSubset) Check(in *rules.Input) []rules.Finding {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // unreachableRoute (MG308) warns about an HTTP route that can never match
@@ -11,6 +12,8 @@ import (
 type unreachableRoute struct{ vsRule }
 
 func (unreachableRoute) ID() string { return "MG308" }
+
+func (unreachableRoute) Reads() []state.Kind { return nil }
 
 func (r unreachableRoute) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS

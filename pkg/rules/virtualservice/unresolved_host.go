@@ -20,6 +20,10 @@ type unresolvedHost struct{ vsRule }
 
 func (unresolvedHost) ID() string { return "MG303" }
 
+func (unresolvedHost) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.ServiceEntryKind, state.ServiceKind}
+}
+
 func (unresolvedHost) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
 func (r unresolvedHost) Check(in *rules.Input) []rules.Finding {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // upperCaseHeader (MG310) warns about header matches written with upper-case
@@ -17,6 +18,8 @@ import (
 type upperCaseHeader struct{ vsRule }
 
 func (upperCaseHeader) ID() string { return "MG310" }
+
+func (upperCaseHeader) Reads() []state.Kind { return nil }
 
 func (r upperCaseHeader) Check(in *rules.Input) []rules.Finding {
 	vs := in.VS
