@@ -128,6 +128,7 @@ func TestHandler(t *testing.T) {
 type panicking struct{}
 
 func (panicking) ID() string                         { return "MG999" }
+func (panicking) Reads() []state.Kind                { return nil }
 func (panicking) Kind() string                       { return rules.KindPeerAuthentication }
 func (panicking) Check(*rules.Input) []rules.Finding { panic("index out of range") }
 

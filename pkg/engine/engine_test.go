@@ -15,8 +15,9 @@ type scripted struct {
 	before, after []rules.Finding
 }
 
-func (scripted) ID() string   { return "MG999" }
-func (scripted) Kind() string { return rules.KindPeerAuthentication }
+func (scripted) ID() string          { return "MG999" }
+func (scripted) Reads() []state.Kind { return nil }
+func (scripted) Kind() string        { return rules.KindPeerAuthentication }
 func (s scripted) Check(in *rules.Input) []rules.Finding {
 	if in.Phase == rules.Before {
 		return s.before
