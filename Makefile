@@ -102,5 +102,5 @@ bench-vs-istioctl: ## Compare check with istioctl analyze on the same exports: w
 ##@ Demo
 
 .PHONY: demo
-demo: build ## Show the webhook blocking mesh-wide STRICT with kubectl on a local control plane.
+demo: build ## Show the webhook blocking the outages it exists for (STRICT, canary, subsets, retries, gateways, trust) with kubectl on a local control plane.
 	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) run ./hack/demo --assets "$(ASSETS)" --crds "$(ISTIO_CRDS) $$(hack/optional-crds.sh | head -1)" --meshguard $(BIN)/meshguard

@@ -25,11 +25,14 @@ import (
 	"go.uber.org/zap/zapcore"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
 
 // snapshotKinds is what `meshguard check --state` needs from a cluster.
@@ -210,7 +213,11 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 	}
 	d.sh("kubectl get events -n shop --field-selector involvedObject.kind=VirtualService,involvedObject.name=reviews")
 
-	banner("Act 6: the way to yes, the staged STRICT migration for this mesh")
+	if err := d.otherOutages(); err != nil {
+		return err
+	}
+
+	banner("Act 7: the way to yes, the staged STRICT migration for this mesh")
 	if _, err := d.sh("meshguard coverage"); err != nil {
 		return fmt.Errorf("coverage: %w", err)
 	}
@@ -230,6 +237,59 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		return fmt.Errorf("the plan's policies were denied: %w", err)
 	}
 	return nil
+}
+
+// otherOutages is Act 6: the other writes that took meshes down, each denied
+// as kubectl apply shows it.
+func (d *demo) otherOutages() error {
+	banner("Act 6: the other outages: a subset that does not exist, a retry storm, a gateway bound to nothing, a trust override")
+	for _, c := range []struct{ file, rule string }{
+		{"hack/demo/04-subset-typo.yaml", "[MG301]"},
+		{"hack/demo/05-retry-storm.yaml", "[MG306]"},
+		{"hack/demo/06-gateway.yaml", "[MG305]"},
+	} {
+		if out, err := d.sh("kubectl apply -f " + c.file); err == nil || !strings.Contains(out, c.rule) {
+			return fmt.Errorf("%s was not denied with %s", c.file, c.rule)
+		}
+	}
+	// Istio copies the mesh root into every namespace (istio-ca-root-cert);
+	// the Secret holds a regional CA instead.
+	trustFile := filepath.Join(d.out, "trust.yaml")
+	if err := writeTrust(trustFile); err != nil {
+		return err
+	}
+	fmt.Println("\n(the mesh root in istio-ca-root-cert, as istiod publishes it, and a Secret holding a regional CA)")
+	if _, err := d.sh("kubectl apply -f " + trustFile); err != nil {
+		return err
+	}
+	if out, err := d.sh("kubectl apply -f hack/demo/07-trust-override.yaml"); err == nil || !strings.Contains(out, "[MG402]") {
+		return errors.New("the trust override was not denied with [MG402]")
+	}
+	return nil
+}
+
+// writeTrust writes the mesh root ConfigMaps and a Secret holding another
+// CA, both generated now (certificates only, no key is written).
+func writeTrust(file string) error {
+	meshRoot, regional := trusttest.NewRoot("Istio mesh root"), trusttest.NewRoot("Regional CA eu-west")
+	var docs []string
+	for _, ns := range []string{"istio-system", "shop"} {
+		cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: metav1.ObjectMeta{Name: "istio-ca-root-cert", Namespace: ns}, Data: map[string]string{"root-cert.pem": string(meshRoot.PEM)}}
+		b, err := yaml.Marshal(cm)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, string(b))
+	}
+	sec := corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "reviews-ca", Namespace: "shop"}, Data: map[string][]byte{"ca.crt": regional.PEM}}
+	b, err := yaml.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	docs = append(docs, string(b))
+	return os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o600)
 }
 
 // sh prints a command as a user would type it, runs it and prints its output.
