@@ -639,8 +639,10 @@ func (p *yparser) flowKey(v []byte) (int, bool) {
 			}
 			p.out = jsonString(p.out, name)
 			return i + 1, true
-		case c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '\t' || c == ':' || c == '\n':
-			return 0, false // an implicit key ends on its line
+		case c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '\t' || c == ':' || c == '\n' || c == '?':
+			// An implicit key ends on its line; go.yaml.in/yaml/v2 (like
+			// libyaml) also ends a plain scalar in flow context at "?".
+			return 0, false
 		}
 	}
 	return 0, false
@@ -669,7 +671,7 @@ func (p *yparser) flowNode(v []byte, depth int) (int, bool) {
 			end = i
 			break
 		}
-		if c == '[' || c == '{' || c == '#' || c == '\t' || c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == ',' || v[i+1] == '\n') {
+		if c == '[' || c == '{' || c == '#' || c == '\t' || c == '?' || c == ':' && (i+1 == len(v) || v[i+1] == ' ' || v[i+1] == ',' || v[i+1] == '\n') {
 			return 0, false // a pair, a nested opening or a comment inside: left to the full parser
 		}
 	}

@@ -89,7 +89,9 @@ var slowCases = []string{
 	"a: plain\n  # comment inside\n", "a: plain\n  - dash\n", "a: plain\n  b: c\n", "a: 'quoted\n\n  blank'\n",
 	"? complex\n: key\n",
 	// An implicit key and its ":" share a line, in flow as in block.
-	"{0\n: }\n", "a: {b\n  c: d}\n", "a: {\"b\"\n  : c}\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
+	"{0\n: }\n", "a: {b\n  c: d}\n", "a: {\"b\"\n  : c}\n",
+	// In flow context "?" ends a plain scalar, as in libyaml.
+	"{0?: }\n", "a: [b?c]\n", "a: \"\\x41\"\n", "<<: {}\n", "y: 1\n", "a: .inf\n", "a:\tb\n", "a: -0\n", "a: 1_000\n",
 }
 
 func TestFastYAMLAgreesWithSigsYAML(t *testing.T) {
