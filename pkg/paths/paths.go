@@ -92,9 +92,13 @@ type Failure struct {
 	// Rules is what the client's lookup found for the host.
 	Rules mesh.RuleSet
 	// TLS is the rule setting that decided what the client sends (nil: auto
-	// mTLS), Policy the policy that made the server STRICT.
-	TLS    *TLSChoice
-	Policy *state.PeerAuthentication
+	// mTLS), Policy the policy that made a refusing server's port STRICT (or
+	// DISABLE, against ISTIO_MUTUAL): the first one met, and PolicyBad how
+	// many of the Bad pods a policy explains (the others have no proxy that
+	// takes the traffic).
+	TLS       *TLSChoice
+	Policy    *state.PeerAuthentication
+	PolicyBad int
 	// Live and Ready count the endpoints' pods, Bad the Ready ones that
 	// refuse the traffic; Pods names the first few of those.
 	Live, Ready, Bad int

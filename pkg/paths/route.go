@@ -321,8 +321,14 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 		}
 		f.Ready++
 		if c, pa := m.accepts(s, pod, target, tls); c != 0 {
-			cause, f.Policy = c, pa
+			cause = c
 			bad = append(bad, pod.Name)
+			if pa != nil {
+				if f.Policy == nil {
+					f.Policy = pa
+				}
+				f.PolicyBad++
+			}
 		}
 		return true
 	})

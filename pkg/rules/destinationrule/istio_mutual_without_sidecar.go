@@ -51,6 +51,14 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 			if containsPrefix(services, ref) {
 				continue
 			}
+			if f.Policy != nil && f.PolicyBad < f.Bad {
+				// Some pods have no proxy there, a policy turns mTLS off for the others.
+				why := fmt.Sprintf("%d of its %d Ready pods cannot terminate it on that port (%s): %d without a sidecar there (or with one that does not intercept it) and %d where PeerAuthentication %s/%s sets DISABLE",
+					f.Bad, f.Ready, strings.Join(f.Pods, ", "), f.Bad-f.PolicyBad, f.PolicyBad, f.Policy.Namespace, f.Policy.Name)
+				services = append(services, ref+" ("+why+")")
+				detail = append(detail, why)
+				continue
+			}
 			if f.Policy != nil {
 				why := fmt.Sprintf("PeerAuthentication %s/%s sets DISABLE on that port of %d of its %d Ready pods (%s), whose proxies then accept only plaintext there",
 					f.Policy.Namespace, f.Policy.Name, f.Bad, f.Ready, strings.Join(f.Pods, ", "))
@@ -77,7 +85,7 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 			mode = "auto mTLS (the endpoints carry tlsMode istio)"
 		}
 		switch {
-		case len(services) == 1 && first.Policy != nil:
+		case len(services) == 1 && first.Policy != nil && first.PolicyBad == first.Bad:
 			fix := "keep the port PERMISSIVE until the DestinationRule stops forcing ISTIO_MUTUAL (with tls unset, auto mTLS sends plaintext where mTLS is disabled)"
 			if in.Change.Ref.Kind != rules.KindPeerAuthentication {
 				fix = "leave tls unset for this host (auto mTLS sends plaintext where mTLS is disabled), or make that port PERMISSIVE first"
