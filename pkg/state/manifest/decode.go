@@ -214,46 +214,21 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		o.Injector = state.FromMutatingWebhookConfiguration(&mwc)
 		return nil
 	},
-	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
-		spec := &securityv1beta1.PeerAuthentication{}
-		if err := decodeSpec(gv, *env, spec); err != nil {
-			return err
-		}
+	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: istioSpec(func(o *state.Object, spec *securityv1beta1.PeerAuthentication) {
 		o.PA = state.FromPeerAuthenticationSpec(o.Ref, spec)
-		return nil
-	},
-	{Group: state.GroupNetworking, Kind: "DestinationRule"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
-		spec := &networkingv1alpha3.DestinationRule{}
-		if err := decodeSpec(gv, *env, spec); err != nil {
-			return err
-		}
+	}),
+	{Group: state.GroupNetworking, Kind: "DestinationRule"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.DestinationRule) {
 		o.DR = state.FromDestinationRuleSpec(o.Ref, spec)
-		return nil
-	},
-	{Group: state.GroupNetworking, Kind: "VirtualService"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
-		spec := &networkingv1alpha3.VirtualService{}
-		if err := decodeSpec(gv, *env, spec); err != nil {
-			return err
-		}
+	}),
+	{Group: state.GroupNetworking, Kind: "VirtualService"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.VirtualService) {
 		o.VS = state.FromVirtualServiceSpec(o.Ref, spec)
-		return nil
-	},
-	{Group: state.GroupNetworking, Kind: "Gateway"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
-		spec := &networkingv1alpha3.Gateway{}
-		if err := decodeSpec(gv, *env, spec); err != nil {
-			return err
-		}
+	}),
+	{Group: state.GroupNetworking, Kind: "Gateway"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.Gateway) {
 		o.Gateway = state.FromGatewaySpec(o.Ref, spec)
-		return nil
-	},
-	{Group: state.GroupNetworking, Kind: "ServiceEntry"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
-		spec := &networkingv1alpha3.ServiceEntry{}
-		if err := decodeSpec(gv, *env, spec); err != nil {
-			return err
-		}
+	}),
+	{Group: state.GroupNetworking, Kind: "ServiceEntry"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.ServiceEntry) {
 		o.ServiceEntry = state.FromServiceEntrySpec(o.Ref, spec)
-		return nil
-	},
+	}),
 	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
 		var spec state.KubeGatewaySpec
 		if err := unmarshalPart(env.Spec, &spec); err != nil {
@@ -262,6 +237,22 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
 		return nil
 	},
+}
+
+// istioSpec is the decoder of an Istio kind: its spec read (into a fresh
+// message each time) in a served version, then kept by keep.
+func istioSpec[T any, P interface {
+	*T
+	proto.Message
+}](keep func(o *state.Object, spec P)) func(*state.Object, schema.GroupVersion, *envelope, []byte) error {
+	return func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
+		spec := P(new(T))
+		if err := decodeSpec(gv, *env, spec); err != nil {
+			return err
+		}
+		keep(o, spec)
+		return nil
+	}
 }
 
 // decodeSpec reads an Istio kind's spec in any version state.Kinds lists as
