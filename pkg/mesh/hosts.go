@@ -160,10 +160,8 @@ func GatewayServesHost(gw *state.Gateway, host, vsNS string) bool {
 
 // GatewayRef splits a VirtualService gateway reference into namespace and name.
 func GatewayRef(ref, vsNS string) (ns, name string) {
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		return ns, name
-	}
-	return vsNS, ref
+	ns, name, _ = strings.Cut(state.GatewayKey(ref, vsNS), "/")
+	return ns, name
 }
 
 // BoundToGateway reports whether the VirtualService applies to a gateway

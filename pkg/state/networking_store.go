@@ -20,13 +20,28 @@ func WithHostResolver(r HostResolver) Option {
 // Option configures a Store.
 type Option func(*Store)
 
-// GatewayKey is the "namespace/name" of a Gateway a VirtualService binds to;
-// "mesh" stands for the sidecars.
+// GatewayKey is the "namespace/name" of a Gateway a VirtualService in
+// vsNamespace binds to; "mesh" stands for the sidecars. It resolves every form
+// Istio accepts, as pilot/pkg/model/config.go resolveGatewayName does:
+// "ns/name" as written, "./name" in the VirtualService's namespace, a bare
+// name in the VirtualService's namespace, and the legacy FQDN form
+// "name.ns.svc.cluster.local" (or "name.ns") as "ns/name".
 func GatewayKey(ref, vsNamespace string) string {
-	if ref == "mesh" || strings.Contains(ref, "/") {
+	if ref == "mesh" {
 		return ref
 	}
-	return vsNamespace + "/" + ref
+	if before, after, ok := strings.Cut(ref, "/"); ok {
+		if before == "." {
+			return vsNamespace + "/" + after
+		}
+		return ref
+	}
+	name, rest, ok := strings.Cut(ref, ".")
+	if !ok {
+		return vsNamespace + "/" + ref
+	}
+	ns, _, _ := strings.Cut(rest, ".")
+	return ns + "/" + name
 }
 
 // RoutedHosts returns the resolved hosts a VirtualService sends or mirrors traffic to.

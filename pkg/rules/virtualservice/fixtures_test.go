@@ -39,11 +39,13 @@ var fixtures = map[string]map[string][]string{
 		"ports shop/ratings-public": {`deny spec.http[0].route[0].destination.port "no destination port, so Istio uses the port called (80) for gateway istio-system/public-gw (istio-system), but Service shop/ratings exposes 2 ports (9080, 9090) and not that one"`},
 	},
 	"MG305": {
-		"preexisting shop/typo":       {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},
-		"gateway-api shop/other-host": {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
-		"gateways shop/typo":          {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
-		"gateways shop/wrong-host":    {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
-		"dot-host shop/internal":      {`deny spec.hosts "none of the hosts internal.example.com matches a server of Gateway istio-system/internal-gw (./internal.example.com)"`},
+		"preexisting shop/typo":                     {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},
+		"gateway-api shop/other-host":               {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
+		"gateways shop/typo":                        {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
+		"gateways shop/wrong-host":                  {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
+		"dot-host shop/internal":                    {`deny spec.hosts "none of the hosts internal.example.com matches a server of Gateway istio-system/internal-gw (./internal.example.com)"`},
+		"legacy-names istio-system/legacy-wrong-ns": {`deny spec.gateways[0] "Gateway shop/public-gw does not exist"`},
+		"legacy-names shop/dot-ref":                 {`deny spec.gateways[0] "Gateway shop/public-gw does not exist"`},
 	},
 	"MG306": {
 		"preexisting shop/storm": {`warn pre-existing spec.http[0].retries.attempts "5 retries make up to 6 tries per request"`},
