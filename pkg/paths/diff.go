@@ -59,7 +59,7 @@ func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 		worked := b != nil && b.Works()
 		// An existing path failing more is broken; a new one is when it
 		// fails towards a host in service (else: a fresh install).
-		grew := (b != nil && a.FailShare > b.FailShare) || (b == nil && failingReached(a, reached, elsewhere))
+		grew := (b != nil && routeFailsMore(b, a)) || (b == nil && failingReached(a, reached, elsewhere))
 		if worked || grew {
 			v.Broken = append(v.Broken, c)
 		} else {
@@ -67,6 +67,23 @@ func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 		}
 	}
 	return v
+}
+
+// routeFailsMore reports whether some route of the path fails a larger share
+// after than before: the same route (by key) compared with itself, a route
+// the write introduced or renamed with the worst route before. So a write
+// that breaks /web while /api already fails is not hidden by /api.
+func routeFailsMore(b, a *Path) bool {
+	for k, pct := range a.Routes {
+		prior, ok := b.Routes[k]
+		if !ok {
+			prior = b.FailShare
+		}
+		if pct > prior {
+			return true
+		}
+	}
+	return false
 }
 
 func newFailures(b, a *Path) []Failure {

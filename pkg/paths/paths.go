@@ -117,8 +117,14 @@ type TLSChoice struct {
 // key identifies the failing destination across before and after, whatever
 // the cause: traffic that failed one way before (a subset undefined) and
 // fails another way after (its pods not Ready) is not newly broken.
+// Two VirtualServices on one gateway have the same field paths, so the
+// origin object is part of the key.
 func (f Failure) key() string {
-	return fmt.Sprintf("%s|%s|%s|%d", f.Field, f.Host, f.Dest.Subset, f.Port)
+	origin := ""
+	if f.VS != nil {
+		origin = f.VS.Namespace + "/" + f.VS.Name
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%d", origin, f.Field, f.Host, f.Dest.Subset, f.Port)
 }
 
 // Path is what one client class gets calling one host on one port.
@@ -130,7 +136,11 @@ type Path struct {
 	Port uint32
 	// FailShare is the worst share (percent) of one route's traffic that fails.
 	FailShare int
-	Failures  []Failure
+	// Routes holds the failing share (percent, 0: it works) of each route
+	// of the path, by the route's key: a write that breaks a second route
+	// of a path whose first one already fails is judged by that route.
+	Routes   map[string]int
+	Failures []Failure
 	// Reached are the destination hosts and whether traffic reaches them.
 	Reached map[string]bool
 	// Routed: the client has a route for the host at all. A gateway has

@@ -16,6 +16,7 @@ const examples = 3
 // destination of each route does with the traffic.
 func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 	p.Reached = map[string]bool{}
+	p.Routes = map[string]int{}
 	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
 		p.Routed = true
 		var total int32
@@ -39,9 +40,12 @@ func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 				fs = append(fs, f)
 			}
 		}
-		if pct := int(100*failed + 0.5); failed > 0 {
-			p.FailShare = max(p.FailShare, max(pct, 1))
+		pct := 0
+		if failed > 0 {
+			pct = max(int(100*failed+0.5), 1)
 		}
+		p.Routes[rt.key] = pct
+		p.FailShare = max(p.FailShare, pct)
 		p.Failures = append(p.Failures, fs...)
 	}
 }
@@ -127,6 +131,9 @@ type weightedDest struct {
 type route struct {
 	vs    *state.VirtualService // nil: the host's default route
 	dests []weightedDest
+	// key names the route across a write (Path.Routes): its VirtualService
+	// and the route's identity there, whatever its position.
+	key string
 }
 
 // routes are the request classes of the path: each route of the client's
@@ -140,6 +147,8 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	var out []route
 	routed := false
 	for _, vs := range vss {
+		origin := vs.Namespace + "/" + vs.Name + "|"
+		seen := map[string]int{}
 		// A sidecar's listener for a TCP port applies tcp routes only; with
 		// none, the host's default route (http routes never apply there).
 		if t.Gateway != "" || m.httpPort(s, t.Host, p.Port) {
@@ -151,6 +160,8 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 				}
 				rt := weighted(r.Route, func(j int) string { return fmt.Sprintf("spec.http[%d].route[%d].destination", i, j) })
 				rt.vs = vs
+				rt.key = fmt.Sprintf("%s%s#%d", origin, r.Identity, seen[r.Identity])
+				seen[r.Identity]++
 				out = append(out, rt)
 			}
 			continue
@@ -159,13 +170,14 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 		for i, tr := range vs.TCP {
 			rt := weighted(tr, func(j int) string { return fmt.Sprintf("spec.tcp[%d].route[%d].destination", i, j) })
 			rt.vs = vs
+			rt.key = fmt.Sprintf("%stcp[%d]", origin, i)
 			out = append(out, rt)
 		}
 	}
 	if routed || t.Gateway != "" {
 		return out // a gateway host without a route has no virtual host: nothing to judge
 	}
-	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}}}
+	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}, key: "default"}}
 }
 
 func weighted(ds []state.Destination, field func(int) string) route {

@@ -1,11 +1,14 @@
 package state
 
 import (
+	"hash/fnv"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 )
@@ -90,12 +93,16 @@ type HTTPMatch struct {
 
 // HTTPRoute is one http route of a VirtualService.
 type HTTPRoute struct {
-	Name    string
-	Matches []HTTPMatch
-	Route   []Destination
-	Mirrors []Destination
-	Retries *Retry
-	Timeout time.Duration // 0: unset
+	Name string
+	// Identity tells the route apart from the others of its VirtualService
+	// across a write, whatever its position: its name when it has one, else
+	// a fingerprint of its match blocks (see routeIdentity).
+	Identity string
+	Matches  []HTTPMatch
+	Route    []Destination
+	Mirrors  []Destination
+	Retries  *Retry
+	Timeout  time.Duration // 0: unset
 	// Terminal routes (redirect, direct response, delegate) send nowhere.
 	Terminal bool
 }
@@ -310,6 +317,27 @@ func matchConditions(m *networkingv1alpha3.HTTPMatchRequest) HTTPMatch {
 	return hm
 }
 
+// routeIdentity names an http route so that the same route is recognised
+// before and after a write that reorders or inserts others: "name:" and its
+// name, else "match:" and a hash of its match blocks as written (proto's
+// deterministic encoding). Two routes with the same matches share it; the
+// path model numbers repeats.
+func routeIdentity(h *networkingv1alpha3.HTTPRoute) string {
+	if h.GetName() != "" {
+		return "name:" + h.GetName()
+	}
+	sum := fnv.New64a()
+	for _, m := range h.GetMatch() {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil {
+			return "match:?"
+		}
+		sum.Write(b)
+		sum.Write([]byte{0})
+	}
+	return "match:" + strconv.FormatUint(sum.Sum64(), 16)
+}
+
 // FromVirtualServiceSpec builds the lean service from the spec shared by every served version.
 func FromVirtualServiceSpec(meta ObjectRef, spec *networkingv1alpha3.VirtualService) *VirtualService {
 	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created,
@@ -320,6 +348,7 @@ func FromVirtualServiceSpec(meta ObjectRef, spec *networkingv1alpha3.VirtualServ
 		for _, m := range h.GetMatch() {
 			r.Matches = append(r.Matches, matchConditions(m))
 		}
+		r.Identity = routeIdentity(h)
 		for _, d := range h.GetRoute() {
 			r.Route = append(r.Route, destination(d.GetDestination(), d.GetWeight()))
 		}

@@ -44,6 +44,9 @@ var fixtures = map[string]map[string][]string{
 		},
 		"removed shop/reviews":          {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it"`},
 		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule leaves subset v1 undefined for sidecars in shop, but VirtualService shop/reviews"`},
+		// A second route broken on a path whose first route already failed.
+		"second-route shop/reviews":           {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it (spec.http[1].route[0].destination)"`},
+		"second-route shop/reviews (keep-v1)": {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop"`},
 	},
 	"MG205": {
 		"wildcard shop/shop-typo":   {`warn spec.host "host *.shpo.svc.cluster.local matches no Service and no ServiceEntry"`},
