@@ -19,7 +19,7 @@ func TestFindingsAboutOtherNamespacesSecretsNeedGet(t *testing.T) {
 	h := newHandler(config.Default())
 	// The egress gateway in istio-system routes to api.example.com, so it reads
 	// the rule's credentialName Secret there.
-	h.Store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egress-1", Phase: "Running", Sidecar: true, Labels: map[string]string{"istio": "egressgateway"}})
+	h.Store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egress-1", Phase: "Running", Sidecar: true, Router: true, Labels: map[string]string{"istio": "egressgateway"}})
 	h.Store.SetGateway(&state.Gateway{Namespace: "istio-system", Name: "egress", Selector: map[string]string{"istio": "egressgateway"}})
 	h.Store.SetVirtualService(&state.VirtualService{Namespace: "legacy", Name: "out", Hosts: []string{"api.example.com"}, Gateways: []string{"istio-system/egress"},
 		HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: "api.example.com"}}}}})

@@ -109,7 +109,6 @@ func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
 		Live:   !p.Finished(),
 		// Only outsiders (live, unmeshed, not exempt) read this.
 		Deliberate: DeliberateOutsider(p, ns),
-		Gateway: p.Sidecar && !p.Finished() &&
-			(p.Labels["istio"] == "ingressgateway" || p.Labels["istio"] == "egressgateway"),
+		Gateway:    p.Router && !p.Finished(),
 	}
 }

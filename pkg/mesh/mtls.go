@@ -130,8 +130,13 @@ func (r Policies) WorkloadMode(s state.Snapshot, ns string, labels map[string]st
 	return r.NamespaceMode(s, ns)
 }
 
-// StrictAnywhere reports whether any port of the pod ends up STRICT.
+// StrictAnywhere reports whether any port of the pod ends up STRICT. A
+// gateway or waypoint never does: PeerAuthentication does not govern its
+// listeners.
 func (r Policies) StrictAnywhere(s state.Snapshot, p *state.Pod) bool {
+	if p.Router {
+		return false
+	}
 	if r.WorkloadMode(s, p.Namespace, p.Labels, 0).Mode == state.ModeStrict {
 		return true
 	}

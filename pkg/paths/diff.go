@@ -158,7 +158,7 @@ func (m Model) takesPlaintext(s state.Snapshot, svc *state.Service) bool {
 			}
 			ready++
 			meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
-			refused = meshed && (!pod.Sidecar || pod.InboundIntercepted(target)) &&
+			refused = meshed && !pod.Router && (!pod.Sidecar || pod.InboundIntercepted(target)) &&
 				m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode == state.ModeStrict
 			return !refused
 		})

@@ -431,7 +431,7 @@ func rank(t mesh.TLSSetting) int {
 
 // accepts reports why the server pod refuses what the client sends to its
 // target port, if it does: Istio mTLS to a pod without a proxy, plaintext to
-// a proxy enforcing STRICT. Auto mTLS sends mTLS exactly to pods with a
+// a proxy enforcing STRICT (a gateway or waypoint enforces none). Auto mTLS sends mTLS exactly to pods with a
 // sidecar (their endpoints carry tlsMode istio), which always works.
 //
 // A port left out of interception (traffic.sidecar.istio.io/
@@ -440,6 +440,11 @@ func rank(t mesh.TLSSetting) int {
 // endpoint still carries tlsMode istio (unless its mode there is DISABLE,
 // for which istiod drops that label: endpoints/mtls_checker.go).
 func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLSChoice) (Cause, *state.PeerAuthentication) {
+	if pod.Router {
+		// A gateway's listeners are its Gateway's servers (plaintext or TLS
+		// as they say), not PeerAuthentication's: neither cause applies.
+		return 0, nil
+	}
 	meshed := pod.Sidecar || mesh.Ambient(pod, s.Namespace(pod.Namespace))
 	intercepted := !pod.Sidecar || pod.InboundIntercepted(target)
 	if tls == nil {

@@ -23,6 +23,9 @@ func FromPod(p *corev1.Pod) *Pod {
 	for i := range p.Spec.Containers {
 		c := &p.Spec.Containers[i]
 		cf := ContainerFields{Name: c.Name}
+		if c.Name == ProxyContainerName {
+			cf.Args = c.Args
+		}
 		for _, cp := range c.Ports {
 			cf.Ports = append(cf.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort})
 		}
@@ -52,6 +55,9 @@ type PodFields struct {
 type ContainerFields struct {
 	Name  string
 	Ports []NamedPort
+	// Args are read for the proxy container only: its mode (sidecar,
+	// router, waypoint) is the second argument.
+	Args []string
 }
 
 type ConditionFields struct {
@@ -94,10 +100,12 @@ func (f *PodFields) Lean() *Pod {
 	for _, c := range f.Containers {
 		if c.Name == ProxyContainerName {
 			lp.Sidecar = true
+			lp.Router = routerArgs(c.Args)
 			continue // the proxy's own ports are not workload ports
 		}
 		lp.Ports = append(lp.Ports, c.Ports...)
 	}
+	lp.Router = lp.Sidecar && (lp.Router || routerLabels(f.Labels))
 	for _, c := range f.Conditions {
 		if c.Type == corev1.PodReady {
 			lp.Ready = c.Status == corev1.ConditionTrue
@@ -114,6 +122,34 @@ func (f *PodFields) Lean() *Pod {
 		}
 	}
 	return lp
+}
+
+// routerArgs reports whether pilot-agent runs as a router or a waypoint:
+// "proxy router" in Istio's gateway charts, its gateway injection template
+// and the Deployments it creates for Gateway API gateways (manifests/charts/
+// istio-control/istio-discovery/files/kube-gateway.yaml), "proxy waypoint"
+// for waypoints; injected sidecars run "proxy sidecar".
+func routerArgs(args []string) bool {
+	for i, a := range args {
+		if a == "proxy" && i+1 < len(args) {
+			return args[i+1] == "router" || args[i+1] == "waypoint"
+		}
+	}
+	return false
+}
+
+// routerLabels reports whether a pod with a proxy carries the labels of a
+// gateway where its arguments are not known (state written by hand): Istio's
+// gateway charts' istio=ingressgateway|egressgateway|eastwestgateway, and the
+// Gateway API gateway name that Istio's gateway and waypoint Deployments put
+// on their pods (kube-gateway.yaml, waypoint.yaml).
+func routerLabels(labels map[string]string) bool {
+	switch labels["istio"] {
+	case "ingressgateway", "egressgateway", "eastwestgateway":
+		return true
+	}
+	_, gatewayAPI := labels[label.IoK8sNetworkingGatewayGatewayName.Name]
+	return gatewayAPI
 }
 
 // portList reads a comma-separated list of ports; entries that are no port

@@ -46,6 +46,11 @@ type Pod struct {
 	// Sidecar: an Envoy sidecar was injected (sidecar.istio.io/status or an
 	// istio-proxy container, native sidecars included).
 	Sidecar bool
+	// Router: the pod's istio-proxy runs as a gateway or a waypoint, not a
+	// sidecar (see PodFields.Lean): it sends mesh traffic as a client with a
+	// DestinationRule lookup of its own, but PeerAuthentication never governs
+	// its listeners (Gateway servers and pilot-agent's status port do).
+	Router bool
 	// AmbientRedirected: ambient.istio.io/redirection=enabled, set by istio-cni
 	// once the pod is enrolled in ambient.
 	AmbientRedirected bool

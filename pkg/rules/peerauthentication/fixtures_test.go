@@ -23,6 +23,8 @@ var fixtures = map[string]map[string][]string{
 		"external istio-system/default": {`deny spec.mtls.mode "send through Service shop/web-public, reachable from outside, to 1 meshed pod on port 80"`,
 			`deny spec.mtls.mode "mesh-wide STRICT would reject plaintext from 2 pods outside the mesh in 2 namespaces (batch, legacy)"`},
 		"scope legacy/api-strict": {`deny spec.mtls.mode "STRICT would reject plaintext from 1 pod outside the mesh in legacy that may call its meshed workloads: legacy/reporting-0"`},
+		"gateway-lookalike edge/default": {`deny spec.mtls.mode "^STRICT would reject plaintext from 1 pod outside the mesh in edge that may call its meshed workloads: edge/toolbox"`,
+			`deny spec.mtls.mode "send through Service edge/api-gateway, reachable from outside, to 1 meshed pod on port 80: api-gateway-5b7-x9z1w"`},
 	},
 	"MG102": {
 		"addons istio-system/default": {`warn spec.mtls.mode "4 pods outside the mesh (4 kept out on purpose) in batch, cache, and 2 more would be refused"`},

@@ -135,11 +135,9 @@ func strictServers(in *rules.Input, ns string) bool {
 	return found
 }
 
-// gatewayPod: an Istio ingress or egress gateway (its listeners follow its
-// Gateway's TLS, not PeerAuthentication).
-func gatewayPod(p *state.Pod) bool {
-	return p.Labels["istio"] == "ingressgateway" || p.Labels["istio"] == "egressgateway"
-}
+// gatewayPod: a proxy running as a gateway or waypoint (its listeners
+// follow its Gateway's servers, not PeerAuthentication).
+func gatewayPod(p *state.Pod) bool { return p.Router }
 
 // fixes are the remedies that work for an accidental outsider: a PERMISSIVE
 // policy in the caller's own namespace would not help (it governs calls into

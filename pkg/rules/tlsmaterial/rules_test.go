@@ -93,7 +93,7 @@ func judge(t *testing.T, c tc) map[string][]string {
 	}
 	if c.gateway == "egress" {
 		// Istio's egress TLS origination task: the egress gateway routes to the host.
-		store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egressgateway-1", Phase: "Running", Sidecar: true,
+		store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egressgateway-1", Phase: "Running", Sidecar: true, Router: true,
 			Labels: map[string]string{"istio": "egressgateway"}})
 		store.SetGateway(&state.Gateway{Namespace: "istio-system", Name: "egress", Selector: map[string]string{"istio": "egressgateway"}})
 		store.SetVirtualService(&state.VirtualService{Namespace: "shop", Name: "via-egress", Hosts: []string{host},

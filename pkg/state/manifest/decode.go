@@ -57,7 +57,8 @@ type (
 		InitContainers []containerSpec `json:"initContainers"`
 	}
 	containerSpec struct {
-		Name  string `json:"name"`
+		Name  string   `json:"name"`
+		Args  []string `json:"args"`
 		Ports []struct {
 			Name          string `json:"name"`
 			ContainerPort int32  `json:"containerPort"`
@@ -79,6 +80,9 @@ func containers(specs []containerSpec) []state.ContainerFields {
 	out := make([]state.ContainerFields, len(specs))
 	for i, c := range specs {
 		out[i].Name = c.Name
+		if c.Name == state.ProxyContainerName {
+			out[i].Args = c.Args
+		}
 		for _, p := range c.Ports {
 			out[i].Ports = append(out[i].Ports, state.NamedPort{Name: p.Name, Port: p.ContainerPort})
 		}

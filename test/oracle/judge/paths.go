@@ -449,14 +449,28 @@ func (a *analysis) inboundCall(pod *corev1.Pod, port uint32, send string, http b
 	return err
 }
 
-// isGatewayPod: a pod with a proxy that an Istio Gateway selects, or one
-// labelled as Istio's ingress or egress gateway (it runs as a router, not a
-// sidecar, whether or not a Gateway selects it yet).
+// isGatewayPod: a pod whose proxy runs as a router (pilot-agent's "proxy
+// router" or "proxy waypoint", as Istio's gateway charts, its gateway
+// injection template and its Gateway API Deployments start it), one labelled
+// as Istio's ingress, egress or east-west gateway or as a Gateway API
+// gateway's pod, or one with a proxy that an Istio Gateway selects: it runs
+// as a router, not a sidecar, whether or not a Gateway selects it yet.
 func (w *World) isGatewayPod(p *corev1.Pod) bool {
 	if !HasSidecar(p) {
 		return false
 	}
-	if g := p.Labels["istio"]; g == "ingressgateway" || g == "egressgateway" {
+	for _, c := range p.Spec.Containers {
+		for i, a := range c.Args {
+			if c.Name == "istio-proxy" && a == "proxy" && i+1 < len(c.Args) && (c.Args[i+1] == "router" || c.Args[i+1] == "waypoint") {
+				return true
+			}
+		}
+	}
+	switch p.Labels["istio"] {
+	case "ingressgateway", "egressgateway", "eastwestgateway":
+		return true
+	}
+	if _, ok := p.Labels["gateway.networking.k8s.io/gateway-name"]; ok {
 		return true
 	}
 	for _, c := range w.Configs {
