@@ -47,6 +47,7 @@ var fixtures = map[string]map[string][]string{
 		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule leaves subset v1 undefined for sidecars in shop, but VirtualService shop/reviews"`},
 		// A second route broken on a path whose first route already failed.
 		"second-route shop/reviews":           {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it (spec.http[1].route[0].destination)"`},
+		"export-narrowed shop/reviews":        {`deny spec.exportTo "^exportTo [.] hides this rule, which defines subset v1, from gateway ingress/web (ingress), but VirtualService shop/reviews-edge sends 100% of a route's traffic to it (spec.http[0].route[0].destination): those requests fail with 503 — keep the rule exported to ingress"`},
 		"second-route shop/reviews (keep-v1)": {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop"`},
 	},
 	"MG205": {

@@ -2,6 +2,8 @@ package destinationrule
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
@@ -50,6 +52,7 @@ func (r removedSubsetInUse) finding(in *rules.Input, g rules.Group) rules.Findin
 	}
 	newDR, oldDR := in.Change.NewDR, in.Change.OldDR
 	var what, fix string
+	field := "spec.subsets"
 	switch {
 	case in.Change.Operation == rules.Delete:
 		what = fmt.Sprintf("deleting the rule leaves subset %s undefined for %s", subset, where)
@@ -60,6 +63,13 @@ func (r removedSubsetInUse) finding(in *rules.Input, g rules.Group) rules.Findin
 	case newDR != nil && f.Rules.Contains(newDR) && !r.wonBefore(in, g.Failures[0]):
 		what = fmt.Sprintf("this rule would win the DestinationRule lookup of %s for %s without defining subset %s", where, f.Host, subset)
 		fix = fmt.Sprintf("define subset %s here too, or narrow exportTo/host so the rule does not shadow the one that defines it", subset)
+	case newDR != nil && defines(newDR, subset) && !f.Rules.Contains(newDR) && oldDR != nil && !slices.Equal(newDR.ExportTo, oldDR.ExportTo):
+		// The rule still defines the subset, but exportTo now hides it from
+		// the clients (push_context.go only indexes a rule for the
+		// namespaces it is exported to): they find no rule, or another one.
+		field = "spec.exportTo"
+		what = fmt.Sprintf("exportTo %s hides this rule, which defines subset %s, from %s", exportList(newDR.ExportTo), subset, where)
+		fix = fmt.Sprintf("keep the rule exported to %s, or move the route off %s first", strings.Join(clientNamespaces(g), ", "), subset)
 	default:
 		what = fmt.Sprintf("leaves subset %s undefined for %s", subset, where)
 		fix = fmt.Sprintf("define subset %s here, or move the route off it", subset)
@@ -68,12 +78,37 @@ func (r removedSubsetInUse) finding(in *rules.Input, g rules.Group) rules.Findin
 		what = "nothing reached that host before, so nothing breaks yet, but " + what
 	}
 	return rules.Finding{
-		Rule: r.ID(), Action: action, Preexisting: held, Field: "spec.subsets", Key: g.Key,
+		Rule: r.ID(), Action: action, Preexisting: held, Field: field, Key: g.Key,
 		Subjects: clients,
 		Missing:  []state.ObjectRef{{Group: state.GroupNetworking, Kind: rules.KindVirtualService, Namespace: vs.Namespace, Name: vs.Name}},
 		Message: fmt.Sprintf("%s, but VirtualService %s/%s sends %d%% of a route's traffic to it (%s): those requests fail with 503 — %s",
 			what, vs.Namespace, vs.Name, g.MaxShare(), f.Field, fix),
 	}
+}
+
+// exportList renders an exportTo list as written ("." for the rule's own namespace).
+func exportList(exportTo []string) string {
+	if len(exportTo) == 0 {
+		return "[*]"
+	}
+	return "[" + strings.Join(exportTo, ", ") + "]"
+}
+
+// clientNamespaces are the namespaces of the failing clients (the class of
+// all other namespaces stands for itself).
+func clientNamespaces(g rules.Group) []string {
+	var out []string
+	for _, pf := range g.Failures {
+		ns := pf.Path.Client.Namespace
+		if ns == paths.Other {
+			ns = "*"
+		}
+		if !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // wonBefore reports whether the written rule (as it was) already won the
