@@ -26,7 +26,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG101", Kind: KindPeerAuthentication, Default: Deny,
 		Title:       "STRICT while plaintext callers remain",
-		Description: "STRICT newly enforced by meshed servers across a namespace (its own policy, the mesh-wide one reaching it, or a removed override) while that namespace holds pods outside the mesh nobody opted out; or mesh-wide STRICT while such pods run anywhere, PERMISSIVE namespaces included. Pods without a proxy send plaintext, which the STRICT servers reject.",
+		Description: "STRICT newly enforced by meshed servers across a namespace by its own policy while that namespace holds pods outside the mesh nobody opted out; the mesh-wide STRICT newly reaching a namespace (a PERMISSIVE override removed or unset), or mesh-wide STRICT itself, while such pods run anywhere, PERMISSIVE namespaces included. Pods without a proxy send plaintext, which the STRICT servers reject; gateways and waypoints enforce no PeerAuthentication.",
 		Fix:         "Inject or enroll the listed pods (label the namespace, restart their owners) and keep the target PERMISSIVE until then; if they never call meshed workloads, opt them out with sidecar.istio.io/inject: \"false\".",
 	},
 	{

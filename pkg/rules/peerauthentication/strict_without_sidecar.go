@@ -189,24 +189,42 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 		return nil
 	}
 	eff := in.Policies.NamespaceMode(in.State, ns)
-	cov := in.State.Coverage(ns)
 	// STRICT over a namespace without a meshed server enforces nothing.
-	if eff.Mode != state.ModeStrict || cov.AccidentalOutsiders == 0 || !strictServers(in, ns) {
+	if eff.Mode != state.ModeStrict || !strictServers(in, ns) {
 		return nil
 	}
-	var pods []string
-	for _, p := range in.State.AccidentalOutsiders(ns, examples) {
-		pods = append(pods, p.Ref())
-	}
-	what := "STRICT"
+	// The namespace's own STRICT is judged by its own outsiders (MG102 warns
+	// about the rest). The mesh-wide STRICT newly reaching it (an override
+	// deleted or unset) is judged like the mesh-wide write itself: every
+	// accidental outsider in the mesh could call into the namespace the
+	// override was keeping open, and none can any more.
+	nss := []string{ns}
+	what, keep := "STRICT", ", keep "+ns+" PERMISSIVE until then"
 	if eff.Source != nil && eff.Source.Namespace != ns {
+		nss = in.State.NamespacesWithAccidentalOutsiders()
 		what = fmt.Sprintf("the mesh-wide STRICT of %s/%s now reaching %s", eff.Source.Namespace, eff.Source.Name, ns)
+		keep = ", keep the PERMISSIVE override of " + ns + " until then"
+	}
+	var namespaces, pods []string
+	total := 0
+	for _, ons := range nss {
+		n := in.State.Coverage(ons).AccidentalOutsiders
+		if n == 0 || in.Config.Excluded(ons) {
+			continue
+		}
+		namespaces = append(namespaces, ons)
+		total += n
+		for _, p := range in.State.AccidentalOutsiders(ons, examples-len(pods)) {
+			pods = append(pods, p.Ref())
+		}
+	}
+	if total == 0 {
+		return nil
 	}
 	return []rules.Finding{{
-		Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: ns, Subjects: []string{ns},
+		Rule: r.ID(), Action: rules.Deny, Field: modeField(in.PA), Key: ns, Subjects: namespaces,
 		Message: fmt.Sprintf("%s would reject plaintext from %s outside the mesh in %s that may call its meshed workloads: %s — "+fixes,
-			what, plural(cov.AccidentalOutsiders, "pod", "pods"), ns, list(pods, cov.AccidentalOutsiders),
-			", keep "+ns+" PERMISSIVE until then"),
+			what, plural(total, "pod", "pods"), list(namespaces[:min(len(namespaces), examples)], len(namespaces)), list(pods, total), keep),
 	}}
 }
 
