@@ -15,6 +15,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +38,8 @@ func CacheOptions() cache.Options {
 		DefaultTransform: stripMetadata,
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: LeanPod},
+			// Only the slices the store keeps are watched (see liveKinds).
+			&discoveryv1.EndpointSlice{}: {Label: notControllerManaged},
 		},
 	}
 }
@@ -171,6 +174,9 @@ func loadKind(ctx context.Context, c client.Reader, store *state.Store, k state.
 	for next := ""; ; {
 		list := l.list()
 		opts := []client.ListOption{client.Limit(500)}
+		if sel := selectors[schema.GroupKind{Group: k.Group, Kind: k.Kind}]; sel != nil {
+			opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+		}
 		if next != "" {
 			opts = append(opts, client.Continue(next))
 		}

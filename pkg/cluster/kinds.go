@@ -7,9 +7,12 @@ import (
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshguard/meshguard/pkg/state"
@@ -98,6 +101,14 @@ var liveKinds = map[schema.GroupKind]live{
 			}
 			return &state.Object{KubeGateway: gw}, nil
 		}},
+	{Group: state.GroupDiscovery, Kind: "EndpointSlice"}: {"v1",
+		func() client.Object { return &discoveryv1.EndpointSlice{} }, func() client.ObjectList { return &discoveryv1.EndpointSliceList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			if es := state.FromEndpointSlice(o.(*discoveryv1.EndpointSlice)); es != nil {
+				return &state.Object{EndpointSlice: es}, nil
+			}
+			return nil, nil
+		}},
 	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: {"v1",
 		func() client.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
 		func() client.ObjectList { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
@@ -107,6 +118,25 @@ var liveKinds = map[schema.GroupKind]live{
 			}
 			return nil, nil
 		}},
+}
+
+// selectors narrow the watch and the listing of a kind on the server side to
+// the objects the store keeps (a kind not here: all of them).
+var selectors = map[schema.GroupKind]labels.Selector{
+	{Group: state.GroupDiscovery, Kind: "EndpointSlice"}: notControllerManaged,
+}
+
+// notControllerManaged selects the EndpointSlices the store keeps: not those
+// of Kubernetes' endpoint-slice controller (state.FromEndpointSlice), so
+// neither the cache nor a listing ever holds one per selected pod.
+var notControllerManaged = labels.NewSelector().Add(mustRequirement(state.ManagedByLabel, selection.NotEquals, state.ControllerManaged))
+
+func mustRequirement(key string, op selection.Operator, value string) labels.Requirement {
+	r, err := labels.NewRequirement(key, op, []string{value})
+	if err != nil {
+		panic(err) // constant arguments
+	}
+	return *r
 }
 
 // liveKind returns how kind k is read live.

@@ -427,4 +427,5 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Reads are the kinds of cluster state the path model reads (a rule reading
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
-	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.ServiceEntryKind}
+	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.ServiceEntryKind,
+	state.EndpointSliceKind}

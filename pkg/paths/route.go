@@ -298,9 +298,10 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 	}
 	tls := m.clientTLS(s, f.Rules, svc, d.Subset, port)
 	f.TLS = tls
-	if len(svc.Selector) == 0 {
-		// Hand-managed endpoints (the API server behind kubernetes.default)
-		// are outside the mesh: they cannot terminate Istio mTLS.
+	if len(svc.Selector) == 0 && !m.hasEndpoints(s, svc) {
+		// Endpoints nobody exported (hand-managed ones behind a Service
+		// without selector, the API server behind kubernetes.default) are
+		// taken to be outside the mesh: they cannot terminate Istio mTLS.
 		if tls != nil && tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
 			f.Cause = MTLSToPlain
 			return f, 1
@@ -315,35 +316,80 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 	return m.endpoints(s, p, f, res.FQDN, svc, sp, labels, tls)
 }
 
+// hasEndpoints reports whether the state holds EndpointSlices of a Service
+// without selector (Knative's serverless Services, mirrored Endpoints).
+func (m Model) hasEndpoints(s state.Snapshot, svc *state.Service) bool {
+	found := false
+	s.ForEachEndpoint(svc.Namespace, svc.Name, func(*state.EndpointSlice, *state.Endpoint) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
 // endpoints judges the Ready endpoints of svc's port sp that the subset's
 // labels select: the failing share of them, what their servers refuse of the
-// client's tls, and whether the host is reached at all.
+// client's tls, and whether the host is reached at all. They are what istiod
+// builds the cluster from: the pods a Service's selector picks (the
+// endpoint-slice controller's slices, with the pods' readiness), or for a
+// Service without selector the endpoints of its EndpointSlices — a pod they
+// target is judged as that pod, an address no pod holds as a server outside
+// the mesh.
 func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc *state.Service, sp state.ServicePort,
 	labels map[string]string, tls *TLSChoice) (Failure, float64) {
 	var bad []string
 	var cause Cause
-	s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
-		if pod.Finished() || !state.SelectorMatches(labels, pod.Labels) {
-			return true
-		}
+	judge := func(name string, pod *state.Pod, ready bool, target uint32) {
 		f.Live++
-		target := mesh.TargetPort(sp, pod)
-		if !pod.Ready || target == 0 {
-			return true
+		if !ready || target == 0 {
+			return
 		}
 		f.Ready++
-		if c, pa := m.accepts(s, pod, target, tls); c != 0 {
-			cause = c
-			bad = append(bad, pod.Name)
-			if pa != nil {
-				if f.Policy == nil {
-					f.Policy = pa
-				}
-				f.PolicyBad++
-			}
+		var c Cause
+		var pa *state.PeerAuthentication
+		if pod != nil {
+			c, pa = m.accepts(s, pod, target, tls)
+		} else if tls != nil && tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
+			c = MTLSToPlain
 		}
-		return true
-	})
+		if c == 0 {
+			return
+		}
+		cause = c
+		bad = append(bad, name)
+		if pa != nil {
+			if f.Policy == nil {
+				f.Policy = pa
+			}
+			f.PolicyBad++
+		}
+	}
+	if len(svc.Selector) > 0 {
+		s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
+			if !pod.Finished() && state.SelectorMatches(labels, pod.Labels) {
+				judge(pod.Name, pod, pod.Ready, mesh.TargetPort(sp, pod))
+			}
+			return true
+		})
+	} else {
+		s.ForEachEndpoint(svc.Namespace, svc.Name, func(es *state.EndpointSlice, e *state.Endpoint) bool {
+			var pod *state.Pod
+			name := "an address no pod holds"
+			if e.Pod != "" {
+				pod = s.Pod(e.PodNamespace, e.Pod)
+				name = e.PodNamespace + "/" + e.Pod
+			}
+			var podLabels map[string]string
+			if pod != nil {
+				podLabels = pod.Labels
+			}
+			if (pod != nil && pod.Finished()) || !state.SelectorMatches(labels, podLabels) {
+				return true
+			}
+			judge(name, pod, e.Ready, es.TargetPort(sp))
+			return true
+		})
+	}
 	if f.Ready == 0 {
 		f.Cause = NoReady
 		return f, 1

@@ -56,7 +56,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, SecretKind, ConfigMapKind}
+	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, SecretKind, ConfigMapKind, EndpointSliceKind}
 
 // Same reports whether k and o are the same kind (group and kind).
 func (k Kind) Same(o Kind) bool { return k.Group == o.Group && k.Kind == o.Kind }

@@ -44,6 +44,14 @@ var kindCases = map[string]kindCase{
 	"admissionregistration.k8s.io/MutatingWebhookConfiguration": {`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"x"},` +
 		`"webhooks":[{"name":"rev.namespace.sidecar-injector.istio.io","namespaceSelector":{"matchExpressions":[{"key":"istio.io/rev","operator":"In","values":["canary"]}]}}]}`,
 		func(s state.Snapshot) bool { served, _ := s.ServesRevision("canary"); return served }},
+	"discovery.k8s.io/EndpointSlice": {`{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"x-1","namespace":"shop",` +
+		`"labels":{"kubernetes.io/service-name":"x","endpointslice.kubernetes.io/managed-by":"controller.serving.knative.dev"}},"addressType":"IPv4",` +
+		`"ports":[{"name":"http","port":8012}],"endpoints":[{"addresses":["10.0.0.1"],"targetRef":{"kind":"Pod","name":"p"}}]}`,
+		func(s state.Snapshot) bool {
+			found := false
+			s.ForEachEndpoint("shop", "x", func(_ *state.EndpointSlice, e *state.Endpoint) bool { found = e.Pod == "p"; return false })
+			return found
+		}},
 	"/Secret":    {`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x","namespace":"shop"},"data":{}}`, nil},
 	"/ConfigMap": {`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"istio-ca-root-cert","namespace":"shop"},"data":{}}`, nil},
 }

@@ -33,6 +33,9 @@ type Object struct {
 	KubeGateway *Gateway
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
+	// EndpointSlice is a slice Kubernetes' endpoint-slice controller did
+	// not make (see FromEndpointSlice).
+	EndpointSlice *EndpointSlice
 	// Injector is an Istio sidecar injector's MutatingWebhookConfiguration,
 	// reduced to the revisions it serves.
 	Injector *Injector
@@ -47,7 +50,8 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Material != nil || o.Root != nil
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Material != nil || o.Root != nil ||
+		o.EndpointSlice != nil
 }
 
 // Reviewed reports whether the object is of a kind meshguard reviews on write.

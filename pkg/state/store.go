@@ -70,6 +70,12 @@ type Snapshot interface {
 	Service(ns, name string) *Service
 	// ForEachServicePod calls fn for each pod the Service ns/name selects.
 	ForEachServicePod(ns, name string, fn func(*Pod) bool)
+	// ForEachEndpoint calls fn for each endpoint of the EndpointSlices of
+	// Service ns/name that Kubernetes' endpoint-slice controller did not
+	// make (see FromEndpointSlice) until fn returns false.
+	ForEachEndpoint(ns, service string, fn func(*EndpointSlice, *Endpoint) bool)
+	// Pod returns the pod ns/name, or nil.
+	Pod(ns, name string) *Pod
 	// DestinationRules lists the rules of ns, oldest first.
 	DestinationRules(ns string) []*DestinationRule
 	// DestinationRulesSettingTLS lists, by namespace and name, the rules
@@ -150,6 +156,8 @@ type nsIndex struct {
 	// kinds may use one name.
 	kubeGateways map[string]*Gateway
 	entries      map[string]*ServiceEntry
+	// endpointSlices are the slices kept (not the controller's), by name.
+	endpointSlices map[string]*EndpointSlice
 	// podsBySvc indexes the pods each Service selects.
 	podsBySvc map[string]map[string]*Pod
 
@@ -166,7 +174,8 @@ type nsIndex struct {
 
 func (n *nsIndex) empty() bool {
 	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
-		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0
+		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
+		len(n.endpointSlices) == 0
 }
 
 // Store is the indexed, lean cluster state. Writers (informer handlers, file
@@ -602,6 +611,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetServiceEntry(o.ServiceEntry)
 	case o.Injector != nil:
 		s.SetInjector(o.Injector)
+	case o.EndpointSlice != nil:
+		s.SetEndpointSlice(o.EndpointSlice)
 	}
 }
 
@@ -628,6 +639,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
 	case ref.Group == GroupAdmission && ref.Kind == "MutatingWebhookConfiguration":
 		s.DeleteInjector("", ref.Name)
+	case ref.Group == GroupDiscovery && ref.Kind == "EndpointSlice":
+		s.DeleteEndpointSlice(ref.Namespace, ref.Name)
 	}
 }
 

@@ -17,6 +17,7 @@ var fixtures = map[string]map[string][]string{
 		"port-disabled shop/reviews-plain":         {},
 		"port-disabled-rule shop/productpage-mtls": {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards productpage.shop.svc.cluster.local, but PeerAuthentication shop/productpage-plain sets DISABLE on that port of 1 of its 1 Ready pods (productpage-1), whose proxies then accept only plaintext there: requests from sidecars in shop and in every other namespace without a route or rule of its own for the host fail the TLS handshake — leave tls unset for this host"`},
 		"mixed shop/productpage-mtls":              {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards productpage.shop.svc.cluster.local, but 2 of its 2 Ready pods cannot terminate it on that port (productpage-1, productpage-2): 1 without a sidecar there (or with one that does not intercept it) and 1 where PeerAuthentication shop/productpage-plain sets DISABLE"`},
+		"endpointslices serving/orders-db":         {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards orders-db.serving.svc.cluster.local, but 1 of the 1 Ready endpoints its EndpointSlices list have no proxy to terminate it (an address no pod holds): requests from sidecars"`},
 		"mutual legacy/billing":                    {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in"`},
 	},
 	"MG202": {

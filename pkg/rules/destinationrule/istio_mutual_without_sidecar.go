@@ -66,9 +66,15 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 				detail = append(detail, why)
 				continue
 			}
-			if len(f.Service.Selector) == 0 {
+			if len(f.Service.Selector) == 0 && f.Ready == 0 {
 				services = append(services, ref+" (no selector: its endpoints are outside the mesh)")
 				detail = append(detail, "it has no selector, so its endpoints are outside the mesh")
+				continue
+			}
+			if len(f.Service.Selector) == 0 {
+				// Endpoints from the Service's own EndpointSlices.
+				services = append(services, fmt.Sprintf("%s (%d of %d Ready endpoints of its EndpointSlices outside the mesh: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
+				detail = append(detail, fmt.Sprintf("%d of the %d Ready endpoints its EndpointSlices list have no proxy to terminate it (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 				continue
 			}
 			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods without a sidecar on that port: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))

@@ -173,6 +173,16 @@ func (r recorder) KubeGateway(ns, name string) *state.Gateway {
 	return r.s.KubeGateway(ns, name)
 }
 
+func (r recorder) ForEachEndpoint(ns, service string, fn func(*state.EndpointSlice, *state.Endpoint) bool) {
+	r.read(state.EndpointSliceKind)
+	r.s.ForEachEndpoint(ns, service, fn)
+}
+
+func (r recorder) Pod(ns, name string) *state.Pod {
+	r.read(state.PodKind)
+	return r.s.Pod(ns, name)
+}
+
 func (r recorder) ServiceEntries() []*state.ServiceEntry {
 	r.read(state.ServiceEntryKind)
 	return r.s.ServiceEntries()

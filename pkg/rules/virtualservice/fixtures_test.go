@@ -21,10 +21,11 @@ var fixtures = map[string]map[string][]string{
 		"subsets shop/reviews (mirror)": {`warn spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local, which the DestinationRule used in shop does not define: Envoy skips mirroring"`},
 	},
 	"MG302": {
-		"preexisting shop/reviews": {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
-		"ready shop/reviews":       {`deny spec.http[0].route[1].destination "^sends 10% of the route's traffic to subset v2 of reviews,"`},
-		"fresh shop/details":       {`warn pre-existing spec.http[0].route[0].destination "sends 100% of the route's traffic to subset v1 of details, which has no Ready pod (1 running, none Ready)"`},
-		"delete shop/podinfo":      {`deny spec "deleting it sends sidecars in shop and in every other namespace without a route or rule of its own for the host to the host's own Service shop/podinfo, which has no Ready pod (0 running, none Ready)"`},
+		"preexisting shop/reviews":          {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
+		"ready shop/reviews":                {`deny spec.http[0].route[1].destination "^sends 10% of the route's traffic to subset v2 of reviews,"`},
+		"fresh shop/details":                {`warn pre-existing spec.http[0].route[0].destination "sends 100% of the route's traffic to subset v1 of details, which has no Ready pod (1 running, none Ready)"`},
+		"endpointslices serving/hello-mesh": {`deny spec.http[0].route[1].destination "^sends 10% of the route's traffic to hello-00002.serving.svc.cluster.local, which has no Ready pod (1 running, none Ready)"`},
+		"delete shop/podinfo":               {`deny spec "deleting it sends sidecars in shop and in every other namespace without a route or rule of its own for the host to the host's own Service shop/podinfo, which has no Ready pod (0 running, none Ready)"`},
 	},
 	"MG303": {
 		"preexisting shop/productpage": {`warn pre-existing spec.http[0].route[0].destination.host "host nosuch resolves to nosuch.shop.svc.cluster.local, but"`},

@@ -19,6 +19,7 @@ import (
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -208,6 +209,15 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		}
 		cm.Namespace = env.Metadata.Namespace
 		o.Root = state.MeshRoot(&cm)
+		return nil
+	},
+	{Group: state.GroupDiscovery, Kind: "EndpointSlice"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, data []byte) error {
+		var es discoveryv1.EndpointSlice
+		if err := json.Unmarshal(data, &es); err != nil {
+			return err
+		}
+		es.Namespace = env.Metadata.Namespace
+		o.EndpointSlice = state.FromEndpointSlice(&es)
 		return nil
 	},
 	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: func(o *state.Object, _ schema.GroupVersion, _ *envelope, data []byte) error {
