@@ -31,7 +31,11 @@ type World struct {
 	Namespaces map[string]*corev1.Namespace
 	Pods       []*corev1.Pod
 	Services   []*corev1.Service
-	Configs    []config.Config
+	// Slices are the EndpointSlices the state holds that Kubernetes'
+	// endpoint-slice controller did not make (a Service without selector:
+	// Knative's, mirrored Endpoints); istiod reads them as given.
+	Slices  []*discoveryv1.EndpointSlice
+	Configs []config.Config
 	// Unjudged says what the oracle cannot model in this world (ambient pods,
 	// Gateway API Gateways), so a caller can skip it.
 	Unjudged []string
@@ -99,6 +103,14 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 				return nil, fmt.Errorf("%s: %w", o.Source, err)
 			}
 			w.Services = append(w.Services, &s)
+		case gk == "discovery.k8s.io/EndpointSlice":
+			var es discoveryv1.EndpointSlice
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &es); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Source, err)
+			}
+			if es.Labels[discoveryv1.LabelManagedBy] != "endpointslice-controller.k8s.io" {
+				w.Slices = append(w.Slices, &es)
+			}
 		case gk == "gateway.networking.k8s.io/Gateway":
 			w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName())
 		case istioKinds[gk]:
@@ -358,6 +370,34 @@ func (w *World) EndpointSlices() []*discoveryv1.EndpointSlice {
 		for _, k := range keys {
 			out = append(out, groups[k])
 		}
+	}
+	return append(out, w.givenSlices()...)
+}
+
+// givenSlices are the state's own EndpointSlices, each endpoint that targets
+// a pod of the state given that pod's address here (the harness allocates
+// pod IPs), others as written.
+func (w *World) givenSlices() []*discoveryv1.EndpointSlice {
+	pods := map[string]*corev1.Pod{}
+	for _, p := range w.Pods {
+		pods[p.Namespace+"/"+p.Name] = p
+	}
+	var out []*discoveryv1.EndpointSlice
+	for _, given := range w.Slices {
+		es := given.DeepCopy()
+		for i := range es.Endpoints {
+			e := &es.Endpoints[i]
+			if r := e.TargetRef; r != nil && r.Kind == "Pod" {
+				ns := r.Namespace
+				if ns == "" {
+					ns = es.Namespace
+				}
+				if p := pods[ns+"/"+r.Name]; p != nil && p.Status.PodIP != "" && !Finished(p) {
+					e.Addresses = []string{p.Status.PodIP}
+				}
+			}
+		}
+		out = append(out, es)
 	}
 	return out
 }
