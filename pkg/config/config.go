@@ -54,6 +54,12 @@ type Config struct {
 	// FleetHosts are host patterns served by other clusters of the fleet
 	// ("*.global"); they count as in-mesh for MG402.
 	FleetHosts []string `json:"fleetHosts,omitempty"`
+	// MultiCluster declares that the mesh spans other clusters, which hold
+	// endpoints meshguard cannot see: "no Ready endpoint" then warns instead
+	// of denying. An east-west gateway or a network label on the root
+	// namespace says so without it; a multi-primary mesh on one network
+	// needs it.
+	MultiCluster bool `json:"multiCluster,omitempty"`
 
 	// Limits bound what one review may cost.
 	Limits Limits `json:"limits,omitempty"`

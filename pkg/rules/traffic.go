@@ -175,3 +175,15 @@ func upTo3(names []string) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }
+
+// RemoteEndpoints turns a denial for "no Ready endpoint" into a warning
+// when the mesh spans clusters meshguard cannot read (mesh.OtherClusters):
+// another cluster may serve the host. It returns the action and the clause
+// the message ends with ("" in a single-cluster mesh).
+func RemoteEndpoints(in *Input, action Action) (Action, string) {
+	why := in.Routing.OtherClusters(in.State, in.Config != nil && in.Config.MultiCluster)
+	if why == "" {
+		return action, ""
+	}
+	return Warn, " (not denied: this mesh spans other clusters, by " + why + ", whose Ready endpoints for the host meshguard cannot see)"
+}

@@ -18,8 +18,9 @@ type subsetWithoutPods struct{ drRule }
 
 func (subsetWithoutPods) ID() string { return "MG203" }
 
+// Namespaces and pods also tell a multi-cluster mesh (rules.RemoteEndpoints).
 func (subsetWithoutPods) Reads() []state.Kind {
-	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind}
+	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind, state.NamespaceKind}
 }
 
 func (subsetWithoutPods) WriteKinds() []string { return []string{rules.KindDestinationRule} }
@@ -51,6 +52,9 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 			f.Dest.Subset, f.Service.Namespace, f.Service.Name, labelText(sub), f.Live, via, g.MaxShare(), g.ClientText(), f.Dest.Subset)
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
+		}
+		if a, remote := rules.RemoteEndpoints(in, action); remote != "" {
+			action, held, msg = a, false, msg+remote
 		}
 		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: f.Dest.Subset,
 			Subjects: g.Clients(), Message: msg})

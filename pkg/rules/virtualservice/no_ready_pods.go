@@ -19,7 +19,8 @@ type noReadyPods struct{ vsRule }
 
 func (noReadyPods) ID() string { return "MG302" }
 
-func (noReadyPods) Reads() []state.Kind { return nil }
+// Namespaces and pods tell a multi-cluster mesh (rules.RemoteEndpoints).
+func (noReadyPods) Reads() []state.Kind { return []state.Kind{state.NamespaceKind, state.PodKind} }
 
 func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
@@ -52,6 +53,9 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		}
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
+		}
+		if a, remote := rules.RemoteEndpoints(in, action); remote != "" {
+			action, held, msg = a, false, msg+remote
 		}
 		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key,
 			Subjects: g.Clients(), Message: msg})
