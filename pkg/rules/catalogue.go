@@ -26,8 +26,8 @@ var Catalogue = []Entry{
 	{
 		ID: "MG101", Kind: KindPeerAuthentication, Default: Deny,
 		Title:       "STRICT while plaintext callers remain",
-		Description: "STRICT newly enforced by meshed servers across a namespace (its own policy, the mesh-wide one reaching it, or a removed override) while that namespace holds pods outside the mesh nobody opted out; or mesh-wide STRICT while such pods run anywhere, PERMISSIVE namespaces included. Pods without a proxy send plaintext, which the STRICT servers reject.",
-		Fix:         "Inject or enroll the listed pods (label the namespace, restart their owners) and keep the target PERMISSIVE until then; if they never call meshed workloads, opt them out with sidecar.istio.io/inject: \"false\".",
+		Description: "STRICT newly enforced by meshed servers across a namespace (its own policy, the mesh-wide one reaching it, or a removed override) while that namespace holds pods outside the mesh nobody opted out; or mesh-wide STRICT while such pods run anywhere, PERMISSIVE namespaces included. Pods without a proxy send plaintext, which the STRICT servers reject. Callers that are no pods count at any level, workload policies and deleted exceptions included: clients outside the cluster through LoadBalancer, NodePort or externalIP Services, and the kube-apiserver, which calls the Services that Validating/MutatingWebhookConfigurations, APIServices and CRD conversion webhooks name (read for that, cluster-scoped) with TLS of its own, not Istio mTLS, so STRICT on their pods' target port breaks admission, an API group or a CRD cluster-wide.",
+		Fix:         "Inject or enroll the listed pods (label the namespace, restart their owners) and keep the target PERMISSIVE until then; if they never call meshed workloads, opt them out with sidecar.istio.io/inject: \"false\". For the API server and outside callers, keep the target port PERMISSIVE (portLevelMtls in a PeerAuthentication selecting the pods) or exclude it from inbound interception.",
 	},
 	{
 		ID: "MG102", Kind: KindPeerAuthentication, Default: Warn,

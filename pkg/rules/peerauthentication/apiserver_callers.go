@@ -110,6 +110,6 @@ func apiServerOutage(kind string) string {
 	case state.CustomResourceDefinition:
 		return "converting its objects between versions fails, so reads and writes of them fail cluster-wide"
 	default:
-		return "every admission request it reviews fails (or skips it, with failurePolicy Ignore), cluster-wide"
+		return "every admission request it reviews fails cluster-wide (or goes unreviewed, with failurePolicy: Ignore)"
 	}
 }
