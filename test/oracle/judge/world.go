@@ -454,7 +454,7 @@ func apiServerUnjudged(w *World, calls []apiServerCall) []string {
 				continue
 			}
 			for _, p := range w.Pods {
-				if p.Namespace == svc.Namespace && HasSidecar(p) && selects(svc.Spec.Selector, p.Labels) {
+				if p.Namespace == svc.Namespace && HasSidecar(p) && matches(svc.Spec.Selector, p.Labels) {
 					out = append(out, "the kube-apiserver calls Service "+c.namespace+"/"+c.service+" ("+c.by+"), a caller istiod's config does not show")
 					break
 				}
@@ -462,13 +462,4 @@ func apiServerUnjudged(w *World, calls []apiServerCall) []string {
 		}
 	}
 	return out
-}
-
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
