@@ -64,14 +64,8 @@ func (r strictWithoutSidecar) apiServerPort(in *rules.Input, svc *state.Service,
 	var pods, targets []string
 	count := 0
 	in.State.ForEachServicePod(svc.Namespace, svc.Name, func(p *state.Pod) bool {
-		if p.Finished() || !p.Ready || (!p.Sidecar && !mesh.Ambient(p, in.State.Namespace(p.Namespace))) || gatewayPod(p) {
-			return true
-		}
-		target := mesh.TargetPort(sp, p)
-		if target == 0 || (p.Sidecar && !p.InboundIntercepted(target)) {
-			return true
-		}
-		if in.Policies.WorkloadMode(in.State, p.Namespace, p.Labels, target).Mode != state.ModeStrict {
+		target := refusingPort(in, sp, p)
+		if target == 0 {
 			return true
 		}
 		count++
@@ -99,6 +93,24 @@ func (r strictWithoutSidecar) apiServerPort(in *rules.Input, svc *state.Service,
 		Message: fmt.Sprintf("STRICT would reject the kube-apiserver, which calls Service %s/%s port %d (target port %s on %s: %s) for %s with TLS of its own, not Istio mTLS: %s — keep that port PERMISSIVE with a PeerAuthentication selecting those pods (portLevelMtls {%s}), exclude it from interception (traffic.sidecar.istio.io/excludeInboundPorts), or keep %s PERMISSIVE",
 			svc.Namespace, svc.Name, port, strings.Join(targets, ", "), plural(count, "meshed pod", "meshed pods"), list(pods, count),
 			list(callers, len(calls)), apiServerOutage(calls[0].Kind), strings.Join(exceptions, ", "), svc.Namespace)}, true
+}
+
+// refusingPort returns the container port behind sp on which p, Ready and
+// meshed, enforces STRICT, so that a caller that is no proxy of the mesh is
+// refused; 0 when it takes plaintext there (PERMISSIVE or DISABLE, the port
+// left out of the sidecar's interception, no proxy at all, a gateway).
+func refusingPort(in *rules.Input, sp state.ServicePort, p *state.Pod) uint32 {
+	if p.Finished() || !p.Ready || (!p.Sidecar && !mesh.Ambient(p, in.State.Namespace(p.Namespace))) || gatewayPod(p) {
+		return 0
+	}
+	target := mesh.TargetPort(sp, p)
+	if target == 0 || (p.Sidecar && !p.InboundIntercepted(target)) {
+		return 0
+	}
+	if in.Policies.WorkloadMode(in.State, p.Namespace, p.Labels, target).Mode != state.ModeStrict {
+		return 0
+	}
+	return target
 }
 
 // apiServerOutage says what fails, cluster-wide, when the API server cannot
