@@ -301,7 +301,9 @@ func (h *Handler) change(req admission.Request) (*rules.Change, error) {
 		}
 		old = o
 	}
-	return rules.NewChange(rules.Operation(req.Operation), ref, old, cur), nil
+	change := rules.NewChange(rules.Operation(req.Operation), ref, old, cur)
+	change.Requester = &config.Requester{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups}
+	return change, nil
 }
 
 // stamp dates an object the API server has not dated yet (it orders

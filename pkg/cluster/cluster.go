@@ -31,11 +31,19 @@ import (
 )
 
 // CacheOptions are the cache settings the live Store relies on: pods are
-// turned into lean Pods before the informer stores them, and every other
-// object loses its managed fields and last-applied annotation.
+// turned into lean Pods before the informer stores them, every other object
+// loses its managed fields and last-applied annotation, and the webhook
+// configurations, APIServices and CRDs keep little more than the Services
+// they make the API server call (leanCaller).
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform: stripMetadata,
+		DefaultTransform: func(obj interface{}) (interface{}, error) {
+			obj, err := stripMetadata(obj)
+			if err != nil {
+				return nil, err
+			}
+			return leanCaller(obj)
+		},
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: LeanPod},
 			// Only the slices the store keeps are watched (see liveKinds).

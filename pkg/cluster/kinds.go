@@ -5,7 +5,6 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,8 +24,7 @@ type live struct {
 	obj     func() client.Object
 	list    func() client.ObjectList
 	// lean turns what the cache or a listing holds into what the store
-	// applies; nil when the store keeps nothing of it (a
-	// MutatingWebhookConfiguration that is no sidecar injector).
+	// applies; nil when the store keeps nothing of it.
 	lean func(runtime.Object) (*state.Object, error)
 }
 
@@ -109,15 +107,12 @@ var liveKinds = map[schema.GroupKind]live{
 			}
 			return nil, nil
 		}},
-	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: {"v1",
-		func() client.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
-		func() client.ObjectList { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
-		func(o runtime.Object) (*state.Object, error) {
-			if inj := state.FromMutatingWebhookConfiguration(o.(*admissionregistrationv1.MutatingWebhookConfiguration)); inj != nil {
-				return &state.Object{Injector: inj}, nil
-			}
-			return nil, nil
-		}},
+}
+
+func init() {
+	for gk, l := range callerReaders {
+		liveKinds[gk] = l
+	}
 }
 
 // selectors narrow the watch and the listing of a kind on the server side to

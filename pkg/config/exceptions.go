@@ -42,6 +42,17 @@ type Exception struct {
 	Kinds []string `json:"kinds,omitempty"`
 	// Names are globs of the object names it covers; empty: every name.
 	Names []string `json:"names,omitempty"`
+	// Users, Groups and ServiceAccounts narrow it to writes requested by one
+	// of these subjects, as Kyverno's PolicyException and Gatekeeper's match
+	// subjects do: a controller's identity, so that its writes converge
+	// while a person's identical write is still judged. ServiceAccounts are
+	// "namespace/name" (the user system:serviceaccount:namespace:name). All
+	// empty: any requester. Only the webhook knows the requester: `check`
+	// and `audit` have none, so an exception limited to subjects never
+	// applies there.
+	Users           []string `json:"users,omitempty"`
+	Groups          []string `json:"groups,omitempty"`
+	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
 	// Reason says why (a ticket, an incident): it is shown with every
 	// finding the exception lets through.
 	Reason string `json:"reason"`
@@ -59,11 +70,47 @@ func (e *Exception) Until() time.Time { return e.until }
 func (e *Exception) Live(now time.Time) bool { return now.Before(e.until) }
 
 // Matches reports whether the exception covers a finding of rule on the
-// object kind namespace/name (whether or not it is still live).
+// object kind namespace/name (whether or not it is still live), whoever
+// requested it; see also Requested.
 func (e *Exception) Matches(rule, kind, namespace, name string) bool {
 	return slices.Contains(e.Rules, rule) &&
 		(len(e.Kinds) == 0 || slices.Contains(e.Kinds, kind)) &&
 		globs(e.Namespaces, namespace) && globs(e.Names, name)
+}
+
+// Requester is who asked for a write: the admission request's user name and
+// groups.
+type Requester struct {
+	Username string
+	Groups   []string
+}
+
+// serviceAccountPrefix is how Kubernetes names a service account as a user.
+const serviceAccountPrefix = "system:serviceaccount:"
+
+// Limited reports whether the exception covers only some requesters.
+func (e *Exception) Limited() bool {
+	return len(e.Users) > 0 || len(e.Groups) > 0 || len(e.ServiceAccounts) > 0
+}
+
+// Requested reports whether the exception covers writes by r: any requester
+// when it names no subject; otherwise r must be one of its users or service
+// accounts or belong to one of its groups. With no requester (nil: `check`,
+// `audit`), an exception limited to subjects covers nothing.
+func (e *Exception) Requested(r *Requester) bool {
+	if !e.Limited() {
+		return true
+	}
+	if r == nil {
+		return false
+	}
+	if slices.Contains(e.Users, r.Username) {
+		return true
+	}
+	if sa, ok := strings.CutPrefix(r.Username, serviceAccountPrefix); ok && slices.Contains(e.ServiceAccounts, strings.Replace(sa, ":", "/", 1)) {
+		return true
+	}
+	return slices.ContainsFunc(r.Groups, func(g string) bool { return slices.Contains(e.Groups, g) })
 }
 
 func globs(patterns []string, s string) bool {
@@ -139,6 +186,9 @@ func (c *Config) validateExceptions(now time.Time) error {
 				return fmt.Errorf("%s: %q is not a valid glob", at, p)
 			}
 		}
+		if err := e.validateSubjects(); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
 		until, err := parseExpiry(e.Expires)
 		if err != nil {
 			return fmt.Errorf("%s: expires: %q is not an RFC 3339 date or date and time", at, e.Expires)
@@ -166,4 +216,30 @@ func (c *Config) RuleIDs() map[string]string {
 		}
 	}
 	return ids
+}
+
+// validateSubjects checks the users, groups and service accounts an
+// exception is limited to.
+func (e *Exception) validateSubjects() error {
+	for _, u := range e.Users {
+		if strings.TrimSpace(u) == "" {
+			return fmt.Errorf("users: an empty user name")
+		}
+	}
+	for _, g := range e.Groups {
+		if strings.TrimSpace(g) == "" {
+			return fmt.Errorf("groups: an empty group name")
+		}
+	}
+	for _, sa := range e.ServiceAccounts {
+		ns, name, ok := strings.Cut(sa, "/")
+		if !ok || ns == "" || name == "" || strings.ContainsAny(name, "/:") || strings.Contains(ns, ":") {
+			hint := ""
+			if strings.HasPrefix(sa, serviceAccountPrefix) {
+				hint = " (put that in users, or write namespace/name here)"
+			}
+			return fmt.Errorf("serviceAccounts: %q is not namespace/name%s", sa, hint)
+		}
+	}
+	return nil
 }

@@ -84,6 +84,11 @@ func TestExceptionsRefused(t *testing.T) {
 		"maxExceptionDays: 400\nexceptions:\n- name: a\n  rules: [XX1]\n  reason: r\n  expires: \"2027-12-31\"\n": `rules: "XX1" is not a rule ID`,
 		"exceptions:\n- name: a\n  rules: [MG306]\n  kinds: [Gateway]\n  reason: r\n  expires: \"2027-01-31\"\n":  `kinds: "Gateway" is not one of`,
 		"exceptions:\n- name: a\n  rules: [MG306]\n  names: [\"[\"]\n  reason: r\n  expires: \"2027-01-31\"\n":    `"[" is not a valid glob`,
+		"exceptions:\n- name: a\n" + valid + "  serviceAccounts: [knative-serving]\n":                             `serviceAccounts: "knative-serving" is not namespace/name`,
+		"exceptions:\n- name: a\n" + valid + "  serviceAccounts: [\"system:serviceaccount:flagger:flagger\"]\n":   `(put that in users, or write namespace/name here)`,
+		"exceptions:\n- name: a\n" + valid + "  serviceAccounts: [a/b/c]\n":                                       `serviceAccounts: "a/b/c" is not namespace/name`,
+		"exceptions:\n- name: a\n" + valid + "  users: [\"\"]\n":                                                  "users: an empty user name",
+		"exceptions:\n- name: a\n" + valid + "  groups: [\" \"]\n":                                                "groups: an empty group name",
 		"enforcement: dryrun\n": `enforcement: "dryrun" is not deny or warn`,
 	} {
 		if _, err := parse(t, body); err == nil || !strings.Contains(err.Error(), want) {
@@ -97,5 +102,49 @@ func TestExceptionsRefused(t *testing.T) {
 	// A longer maximum admits a later expiry.
 	if _, err := parse(t, "maxExceptionDays: 400\nexceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: \"2027-12-31\"\n"); err != nil {
 		t.Errorf("maxExceptionDays: %v", err)
+	}
+}
+
+// An exception limited to subjects covers the writes of those users, groups
+// and service accounts only, and none without a requester (check, audit).
+func TestExceptionSubjects(t *testing.T) {
+	c, err := parse(t, `
+exceptions:
+- name: knative-converges
+  rules: [MG301]
+  serviceAccounts: [knative-serving/controller]
+  users: [flux]
+  groups: ["system:serviceaccounts:argo-rollouts"]
+  reason: the controller writes routes before rules
+  expires: "2027-03-31"
+- name: anyone
+  rules: [MG301]
+  reason: r
+  expires: "2027-03-31"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Exceptions[0]
+	for _, m := range []struct {
+		name string
+		who  *config.Requester
+		want bool
+	}{
+		{"the named service account", &config.Requester{Username: "system:serviceaccount:knative-serving:controller"}, true},
+		{"another service account of that namespace", &config.Requester{Username: "system:serviceaccount:knative-serving:webhook"}, false},
+		{"the same name in another namespace", &config.Requester{Username: "system:serviceaccount:default:controller"}, false},
+		{"a named user", &config.Requester{Username: "flux"}, true},
+		{"a member of a named group", &config.Requester{Username: "system:serviceaccount:argo-rollouts:argo-rollouts", Groups: []string{"system:authenticated", "system:serviceaccounts:argo-rollouts"}}, true},
+		{"a person", &config.Requester{Username: "alice@example.com", Groups: []string{"system:authenticated"}}, false},
+		{"a user named like the service account's namespace/name", &config.Requester{Username: "knative-serving/controller"}, false},
+		{"no requester (check, audit)", nil, false},
+	} {
+		if got := e.Requested(m.who); got != m.want {
+			t.Errorf("%s: Requested = %v, want %v", m.name, got, m.want)
+		}
+	}
+	if !c.Exceptions[1].Requested(nil) || !c.Exceptions[1].Requested(&config.Requester{Username: "alice"}) {
+		t.Error("an exception without subjects covers every requester, and writes without one")
 	}
 }

@@ -174,7 +174,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 			v.Results = append(v.Results, res)
 		}
 	}
-	e.settle(change.Ref, &v)
+	e.settle(change, &v)
 	return v
 }
 

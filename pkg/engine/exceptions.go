@@ -9,12 +9,14 @@ import (
 )
 
 // settle applies the configuration's exceptions and enforcement mode to the
-// findings of a write of ref, in that order: a finding a live exception
+// findings of a write, in that order: a finding a live exception
 // covers warns with the exception's name; one an expired exception would
 // have covered is judged as usual, and a warning names the lapsed
 // exception; under `enforcement: warn` what still denies warns that it
-// would have denied.
-func (e *Engine) settle(ref state.ObjectRef, v *Verdict) {
+// would have denied. An exception limited to subjects applies only when the
+// change carries a requester among them (the webhook's; `check` and `audit`
+// carry none).
+func (e *Engine) settle(change *rules.Change, v *Verdict) {
 	if len(v.Results) == 0 || (len(e.config.Exceptions) == 0 && e.config.Enforcement != config.ModeWarn) {
 		return
 	}
@@ -25,7 +27,7 @@ func (e *Engine) settle(ref state.ObjectRef, v *Verdict) {
 	var lapsed []Result
 	for i := range v.Results {
 		r := &v.Results[i]
-		if ex := e.exceptionFor(r.Rule, ref, now()); ex != nil {
+		if ex := e.exceptionFor(r.Rule, change.Ref, change.Requester, now()); ex != nil {
 			if ex.Live(now()) {
 				r.Exception = ex.Name
 				r.Message = "excepted by " + ex.Name + " until " + ex.Expires + ": " + r.Message
@@ -46,12 +48,12 @@ func (e *Engine) settle(ref state.ObjectRef, v *Verdict) {
 }
 
 // exceptionFor returns the configured exception covering a finding of rule
-// on ref: the first live one, else the first that has expired.
-func (e *Engine) exceptionFor(rule string, ref state.ObjectRef, now time.Time) *config.Exception {
+// on ref written by who: the first live one, else the first that has expired.
+func (e *Engine) exceptionFor(rule string, ref state.ObjectRef, who *config.Requester, now time.Time) *config.Exception {
 	var expired *config.Exception
 	for i := range e.config.Exceptions {
 		ex := &e.config.Exceptions[i]
-		if !ex.Matches(rule, ref.Kind, ref.Namespace, ref.Name) {
+		if !ex.Matches(rule, ref.Kind, ref.Namespace, ref.Name) || !ex.Requested(who) {
 			continue
 		}
 		if ex.Live(now) {

@@ -18,6 +18,12 @@ import (
 // scripted rule reports f, under the configuration body at now.
 func judgeWith(t *testing.T, body, ns, name string, now time.Time, f rules.Finding) engine.Verdict {
 	t.Helper()
+	return judgeAs(t, body, nil, ns, name, now, f)
+}
+
+// judgeAs is judgeWith for a write requested by who (nil: none, as in check).
+func judgeAs(t *testing.T, body string, who *config.Requester, ns, name string, now time.Time, f rules.Finding) engine.Verdict {
+	t.Helper()
 	cfg := config.Default()
 	if err := yaml.UnmarshalStrict([]byte(body), cfg); err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func judgeWith(t *testing.T, body, ns, name string, now time.Time, f rules.Findi
 	e := engine.New([]rules.Rule{scripted{after: []rules.Finding{f}}}, cfg)
 	e.Now = func() time.Time { return now }
 	pa := &state.PeerAuthentication{Namespace: ns, Name: name}
-	change := &rules.Change{Operation: rules.Update, Ref: state.ObjectRef{Kind: rules.KindPeerAuthentication, Namespace: ns, Name: name}, OldPA: pa, NewPA: pa}
+	change := &rules.Change{Operation: rules.Update, Ref: state.ObjectRef{Kind: rules.KindPeerAuthentication, Namespace: ns, Name: name}, OldPA: pa, NewPA: pa, Requester: who}
 	var v engine.Verdict
 	_ = state.NewStore(mesh.Classify).View(func(s state.Snapshot) error { v = e.Evaluate(s, change); return nil })
 	return v
@@ -86,5 +92,38 @@ func TestEnforcementWarnTurnsDeniesIntoWouldDeny(t *testing.T) {
 	v = judgeWith(t, "enforcement: warn\n"+exceptionConfig, "payments", "default", now, deny("mesh"))
 	if r := v.Results[0]; r.WouldDeny || r.Exception != "payments-window" {
 		t.Errorf("excepted under enforcement: warn: %+v", r)
+	}
+}
+
+// An exception limited to a controller's service account lets that
+// controller's write through and judges anyone else's, and a write without a
+// requester (check, audit); an expired one is reported only to those it
+// would have covered.
+func TestExceptionsLimitedToSubjects(t *testing.T) {
+	body := `
+exceptions:
+- name: net-istio
+  rules: [MG999]
+  serviceAccounts: [knative-serving/controller]
+  reason: the controller writes its VirtualService before the DestinationRule it needs
+  expires: "2027-01-31"
+`
+	controller := &config.Requester{Username: "system:serviceaccount:knative-serving:controller", Groups: []string{"system:serviceaccounts"}}
+	person := &config.Requester{Username: "alice", Groups: []string{"system:authenticated"}}
+	live := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if v := judgeAs(t, body, controller, "shop", "default", live, deny("k")); v.Denied() || v.Results[0].Exception != "net-istio" {
+		t.Errorf("the controller's write: %+v", v.Results)
+	}
+	for _, who := range []*config.Requester{person, nil} {
+		if v := judgeAs(t, body, who, "shop", "default", live, deny("k")); !v.Denied() || len(v.Results) != 1 {
+			t.Errorf("requested by %+v: want the deny alone, got %+v", who, v.Results)
+		}
+	}
+	expired := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
+	if v := judgeAs(t, body, person, "shop", "default", expired, deny("k")); len(v.Results) != 1 {
+		t.Errorf("an expired exception for someone else is no news to this requester: %+v", v.Results)
+	}
+	if v := judgeAs(t, body, controller, "shop", "default", expired, deny("k")); !v.Denied() || len(v.Results) != 2 {
+		t.Errorf("the controller's write after expiry: want the deny and the lapsed warning, got %+v", v.Results)
 	}
 }

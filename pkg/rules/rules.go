@@ -56,6 +56,10 @@ type Change struct {
 	// mesh roots), gathered before evaluation because rules do no I/O. Nil
 	// when none was gathered: trust rules then judge nothing.
 	Trust *trust.View
+	// Requester is who asked for the write, for the exceptions limited to
+	// users, groups or service accounts; set by the webhook from the
+	// admission request, nil in `check` and `audit`. Rules never read it.
+	Requester *config.Requester
 }
 
 // NewChange builds the change from the decoded objects (old nil on CREATE,

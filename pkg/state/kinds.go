@@ -45,8 +45,17 @@ var (
 	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
-	// InjectorKind: which istio.io/rev values an injector serves.
-	InjectorKind = Kind{Group: GroupAdmission, Kind: "MutatingWebhookConfiguration", Resource: "mutatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched}
+	// InjectorKind: which istio.io/rev values an injector serves, and the
+	// Services its webhooks (any configuration's, not only Istio's) make the
+	// kube-apiserver call.
+	InjectorKind = Kind{Group: GroupAdmission, Kind: MutatingWebhookConfiguration, Resource: "mutatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched}
+	// The other objects that make the kube-apiserver call a Service, a
+	// plaintext caller to Istio (see APIServerCall): validating webhooks,
+	// aggregated APIs, CRD conversion webhooks. Only the Service references
+	// are kept.
+	ValidatingWebhookKind = Kind{Group: GroupAdmission, Kind: ValidatingWebhookConfiguration, Resource: "validatingwebhookconfigurations", Versions: []string{"v1"}, Access: Watched}
+	APIServiceKind        = Kind{Group: GroupAPIRegistration, Kind: APIService, Resource: "apiservices", Versions: []string{"v1"}, Access: Watched}
+	CRDKind               = Kind{Group: GroupAPIExtensions, Kind: CustomResourceDefinition, Resource: "customresourcedefinitions", Versions: []string{"v1"}, Access: Watched}
 	// SecretKind: a DestinationRule's or Gateway's credentialName.
 	SecretKind = Kind{Kind: "Secret", Resource: "secrets", Versions: []string{"v1"}, Namespaced: true, Access: OnDemand}
 	// ConfigMapKind: istio-ca-root-cert, the mesh root; other ConfigMaps are not read.
@@ -56,7 +65,11 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, SecretKind, ConfigMapKind, EndpointSliceKind}
+	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind}
+
+// APIServerCallerKinds are the kinds whose objects make the kube-apiserver
+// call Services.
+var APIServerCallerKinds = []Kind{InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind}
 
 // Same reports whether k and o are the same kind (group and kind).
 func (k Kind) Same(o Kind) bool { return k.Group == o.Group && k.Kind == o.Kind }

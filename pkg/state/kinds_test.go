@@ -52,6 +52,16 @@ var kindCases = map[string]kindCase{
 			s.ForEachEndpoint("shop", "x", func(_ *state.EndpointSlice, e *state.Endpoint) bool { found = e.Pod == "p"; return false })
 			return found
 		}},
+	"admissionregistration.k8s.io/ValidatingWebhookConfiguration": {`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"x"},` +
+		`"webhooks":[{"name":"validate.x.io","clientConfig":{"service":{"namespace":"shop","name":"x"}}}]}`,
+		func(s state.Snapshot) bool { return len(s.APIServerCalls("shop", "x")) == 1 }},
+	"apiregistration.k8s.io/APIService": {`{"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService","metadata":{"name":"v1beta1.metrics.k8s.io"},` +
+		`"spec":{"group":"metrics.k8s.io","version":"v1beta1","service":{"namespace":"shop","name":"x","port":8443}}}`,
+		func(s state.Snapshot) bool { return len(s.APIServerCalls("shop", "x")) == 1 }},
+	"apiextensions.k8s.io/CustomResourceDefinition": {`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},` +
+		`"spec":{"group":"example.com","names":{"plural":"widgets","kind":"Widget"},"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}],` +
+		`"conversion":{"strategy":"Webhook","webhook":{"conversionReviewVersions":["v1"],"clientConfig":{"service":{"namespace":"shop","name":"x","path":"/convert"}}}}}}`,
+		func(s state.Snapshot) bool { return len(s.APIServerCalls("shop", "x")) == 1 }},
 	"/Secret":    {`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x","namespace":"shop"},"data":{}}`, nil},
 	"/ConfigMap": {`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"istio-ca-root-cert","namespace":"shop"},"data":{}}`, nil},
 }
@@ -126,5 +136,63 @@ func TestIstioKindsDecodeInTheirServedVersionsOnly(t *testing.T) {
 				t.Errorf("%s %s: err = %v", key(k), v, err)
 			}
 		}
+	}
+}
+
+// The API server's calls are indexed by the Service they reach, with the
+// port the reference names (443 when it names none); an update replaces the
+// object's calls, and a MutatingWebhookConfiguration that stops injecting
+// stops counting as an injector while its webhooks still count as calls.
+func TestAPIServerCallsFollowTheirObjects(t *testing.T) {
+	decode := func(doc string) *state.Object {
+		t.Helper()
+		o, err := manifest.Decode([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	store := mesh.NewStore(mesh.DefaultClusterDomain)
+	injector := `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"istio-sidecar-injector"},` +
+		`"webhooks":[{"name":"rev.namespace.sidecar-injector.istio.io","clientConfig":{"service":{"namespace":"istio-system","name":"istiod"}},` +
+		`"namespaceSelector":{"matchLabels":{"istio.io/rev":"canary"}}}]}`
+	store.Apply(decode(injector))
+	calls := func(ns, name string) []state.APIServerCall {
+		var out []state.APIServerCall
+		_ = store.View(func(s state.Snapshot) error { out = s.APIServerCalls(ns, name); return nil })
+		return out
+	}
+	served := func() bool {
+		var ok bool
+		_ = store.View(func(s state.Snapshot) error { ok, _ = s.ServesRevision("canary"); return nil })
+		return ok
+	}
+	got := calls("istio-system", "istiod")
+	if len(got) != 1 || got[0].Port != 443 || got[0].Caller() != "MutatingWebhookConfiguration istio-sidecar-injector (webhook rev.namespace.sidecar-injector.istio.io)" || !served() {
+		t.Fatalf("calls = %+v, served = %v", got, served())
+	}
+	// The same configuration, renamed webhook and another Service: no longer an injector.
+	store.Apply(decode(`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"istio-sidecar-injector"},` +
+		`"webhooks":[{"name":"other.example.com","clientConfig":{"service":{"namespace":"tools","name":"hook","port":8443}}}]}`))
+	if got := calls("istio-system", "istiod"); len(got) != 0 {
+		t.Errorf("the replaced call stays: %+v", got)
+	}
+	if got := calls("tools", "hook"); len(got) != 1 || got[0].Port != 8443 {
+		t.Errorf("calls to tools/hook = %+v", got)
+	}
+	if served() {
+		t.Error("a configuration that no longer injects still serves its old revision")
+	}
+	// A webhook by URL calls no Service.
+	store.Apply(decode(`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"external"},` +
+		`"webhooks":[{"name":"v.example.com","clientConfig":{"url":"https://hooks.example.com/validate"}}]}`))
+	var nss []string
+	_ = store.View(func(s state.Snapshot) error { nss = s.NamespacesCalledByAPIServer(); return nil })
+	if fmt.Sprint(nss) != "[tools]" {
+		t.Errorf("namespaces called = %v, want [tools]", nss)
+	}
+	store.Remove(state.InjectorKind.Ref("", "istio-sidecar-injector"))
+	if got := calls("tools", "hook"); len(got) != 0 {
+		t.Errorf("calls outlive their configuration: %+v", got)
 	}
 }

@@ -39,6 +39,10 @@ type Object struct {
 	// Injector is an Istio sidecar injector's MutatingWebhookConfiguration,
 	// reduced to the revisions it serves.
 	Injector *Injector
+	// Caller is what a webhook configuration, APIService or CRD makes the
+	// kube-apiserver call (a MutatingWebhookConfiguration carries it beside
+	// its Injector).
+	Caller *APIServerCaller
 	// Material summarises a Secret holding TLS material; the Secret's data,
 	// private keys included, is not kept.
 	Material *trust.Material
@@ -50,7 +54,7 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Material != nil || o.Root != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
 		o.EndpointSlice != nil
 }
 

@@ -116,6 +116,12 @@ type Snapshot interface {
 	ServesRevision(rev string) (served, known bool)
 	// ResolveHost resolves a host written in namespace ns to its index key.
 	ResolveHost(host, ns string) string
+	// APIServerCalls lists the calls the kube-apiserver makes to the Service
+	// ns/name (webhooks, aggregated APIs, conversion webhooks), by port.
+	APIServerCalls(ns, name string) []APIServerCall
+	// NamespacesCalledByAPIServer lists, sorted, the namespaces holding a
+	// Service the kube-apiserver calls.
+	NamespacesCalledByAPIServer() []string
 }
 
 // Coverage aggregates mesh enrolment for one namespace, kept up to date by
@@ -209,6 +215,12 @@ type Store struct {
 	// tlsRules are the rules without workloadSelector that set TLS mode
 	// DISABLE or ISTIO_MUTUAL somewhere, by namespace/name.
 	tlsRules map[string]*DestinationRule
+	// callers are the objects that make the kube-apiserver call Services,
+	// by kind/name; apiCalls indexes their calls by the Service's namespace
+	// and name, and apiCalled lists those namespaces, sorted.
+	callers   map[string]*APIServerCaller
+	apiCalls  map[string]map[string][]APIServerCall
+	apiCalled []string
 }
 
 // NewStore returns an empty store that classifies pods with classify.
@@ -590,6 +602,12 @@ func firstByName(m map[string]*Pod, k int) []*Pod {
 
 // Apply adds or replaces an object of a kind the store keeps; other kinds are ignored.
 func (s *Store) Apply(o *Object) {
+	if c := o.Caller; c != nil {
+		s.SetAPIServerCaller(c)
+		if c.Kind == MutatingWebhookConfiguration && o.Injector == nil {
+			s.DeleteInjector("", c.Name) // it may have been an injector before
+		}
+	}
 	switch {
 	case o.NS != nil:
 		s.SetNamespace(o.NS)
@@ -637,8 +655,13 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteKubeGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
-	case ref.Group == GroupAdmission && ref.Kind == "MutatingWebhookConfiguration":
+	case ref.Group == GroupAdmission && ref.Kind == MutatingWebhookConfiguration:
 		s.DeleteInjector("", ref.Name)
+		s.DeleteAPIServerCaller(ref.Kind, ref.Name)
+	case ref.Group == GroupAdmission && ref.Kind == ValidatingWebhookConfiguration,
+		ref.Group == GroupAPIRegistration && ref.Kind == APIService,
+		ref.Group == GroupAPIExtensions && ref.Kind == CustomResourceDefinition:
+		s.DeleteAPIServerCaller(ref.Kind, ref.Name)
 	case ref.Group == GroupDiscovery && ref.Kind == "EndpointSlice":
 		s.DeleteEndpointSlice(ref.Namespace, ref.Name)
 	}

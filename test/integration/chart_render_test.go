@@ -277,7 +277,7 @@ func TestChartConfigLoadsThroughTheConfigLoader(t *testing.T) {
 		"defaults": nil,
 		"overrides": {"--set", "config.rules.MG101=warn", "--set", "config.retryLimit=2", "--set", "breakGlass.groups[0]=sre",
 			"--set", "config.rootNamespace=mesh-root", "--set", "config.fleetHosts[0]=*.global", "--set", "config.enforcement=warn",
-			"--set-json", `config.exceptions=[{"name":"payments-retries","rules":["MG306"],"namespaces":["payments"],"reason":"INC-4411","expires":"` + expires + `"}]`},
+			"--set-json", `config.exceptions=[{"name":"payments-retries","rules":["MG306"],"namespaces":["payments"],"serviceAccounts":["payments/deployer"],"reason":"INC-4411","expires":"` + expires + `"}]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			objs, err := renderChart(args...)
@@ -304,7 +304,8 @@ func TestChartConfigLoadsThroughTheConfigLoader(t *testing.T) {
 				t.Errorf("loaded %+v, want %+v", c, want)
 			}
 			if name == "overrides" && (c.Enforcement != config.ModeWarn || len(c.Exceptions) != 1 || c.Exceptions[0].Name != "payments-retries" ||
-				c.Exceptions[0].Expires != expires || !c.Exceptions[0].Matches("MG306", "VirtualService", "payments", "checkout")) {
+				c.Exceptions[0].Expires != expires || !c.Exceptions[0].Matches("MG306", "VirtualService", "payments", "checkout") ||
+				!slices.Equal(c.Exceptions[0].ServiceAccounts, []string{"payments/deployer"})) {
 				t.Errorf("enforcement %q, exceptions %+v: want warn and payments-retries until %s", c.Enforcement, c.Exceptions, expires)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/meshguard/meshguard/pkg/config"
@@ -22,6 +23,9 @@ const (
 	exceptedNamespace = "ex-payments"
 	// warnModeNamespace is reviewed by a second webhook with enforcement: warn.
 	warnModeNamespace = "mg-warn-mode"
+	// controllerNamespace is where the suite's exception router-converges
+	// lets MG306 through for writes by the service account router only.
+	controllerNamespace = "ex-controller"
 )
 
 // retryStorm is a VirtualService with 10 retry attempts: MG306 denies it.
@@ -60,6 +64,30 @@ func TestExceptionAdmitsUntilItExpires(t *testing.T) {
 	}
 	if w := strings.Join(warnings.take(), "\n"); !strings.Contains(w, "[MG306] exception payments-retries expired "+expires+" and no longer applies") {
 		t.Errorf("warnings do not name the lapsed exception:\n%s", w)
+	}
+}
+
+// An exception limited to a service account admits that account's write
+// (the identity a controller runs as) and still denies the same write from
+// anyone else, the suite's own admin included.
+func TestExceptionForAServiceAccount(t *testing.T) {
+	createNamespace(t, controllerNamespace, nil)
+	router := as(t, "system:serviceaccount:"+controllerNamespace+":router")
+	other := as(t, "system:serviceaccount:"+controllerNamespace+":deployer")
+
+	warnings.take()
+	vs := obj(t, retryStorm(controllerNamespace, "routes"))
+	if err := router.Create(ctx(), vs.DeepCopy()); err != nil {
+		t.Fatalf("the service account the exception names is admitted: %v", err)
+	}
+	cleanupObject(t, vs)
+	if w := strings.Join(warnings.take(), "\n"); !strings.Contains(w, "[MG306] excepted by router-converges until ") {
+		t.Errorf("warnings lack the exception:\n%s", w)
+	}
+	for name, c := range map[string]client.Client{"another service account": other, "the suite's admin": k8s} {
+		if e := deniedWith(c.Create(ctx(), obj(t, retryStorm(controllerNamespace, "routes-2")), client.DryRunAll), "[MG306]"); e != nil {
+			t.Errorf("%s: %v", name, e)
+		}
 	}
 }
 

@@ -234,7 +234,10 @@ func suiteConfig() *config.Config {
 	c.BreakGlassGroups = []string{breakGlassGroup}
 	c.Exceptions = []config.Exception{{Name: "payments-retries", Rules: []string{"MG306"}, Namespaces: []string{exceptedNamespace},
 		Kinds: []string{"VirtualService"}, Names: []string{"checkout-*"}, Reason: "vendor SDK retries idempotent calls; INC-4411",
-		Expires: time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)}}
+		Expires: time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)}, {
+		Name: "router-converges", Rules: []string{"MG306"}, Namespaces: []string{controllerNamespace},
+		ServiceAccounts: []string{controllerNamespace + "/router"}, Reason: "the router's writes must converge",
+		Expires: time.Now().UTC().AddDate(0, 0, 30).Format(time.DateOnly)}}
 	if err := c.Validate(); err != nil {
 		panic(err) // the suite's own configuration
 	}

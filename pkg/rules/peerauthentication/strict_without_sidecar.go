@@ -27,7 +27,7 @@ type strictWithoutSidecar struct{ paRule }
 func (strictWithoutSidecar) ID() string { return "MG101" }
 
 func (strictWithoutSidecar) Reads() []state.Kind {
-	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind}
+	return append([]state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind}, state.APIServerCallerKinds...)
 }
 
 func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
@@ -46,6 +46,7 @@ func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 	}
 	// Workload policies need no coverage of their in-mesh neighbours (MG102),
 	// but callers from outside the cluster are cut off at any level.
+	out = append(out, r.apiServerCallers(in, level)...) // the kube-apiserver, another plaintext caller: apiserver_callers.go
 	return append(out, r.externalCallers(in, level)...)
 }
 

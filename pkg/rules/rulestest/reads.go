@@ -198,3 +198,14 @@ func (r recorder) ResolveHost(host, ns string) string {
 	r.read(state.ServiceKind)
 	return r.s.ResolveHost(host, ns)
 }
+
+// APIServerCalls come from every kind that makes the API server call.
+func (r recorder) APIServerCalls(ns, name string) []state.APIServerCall {
+	r.read(state.APIServerCallerKinds...)
+	return r.s.APIServerCalls(ns, name)
+}
+
+func (r recorder) NamespacesCalledByAPIServer() []string {
+	r.read(state.APIServerCallerKinds...)
+	return r.s.NamespacesCalledByAPIServer()
+}

@@ -220,12 +220,39 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		o.EndpointSlice = state.FromEndpointSlice(&es)
 		return nil
 	},
-	{Group: state.GroupAdmission, Kind: "MutatingWebhookConfiguration"}: func(o *state.Object, _ schema.GroupVersion, _ *envelope, data []byte) error {
+	{Group: state.GroupAdmission, Kind: state.MutatingWebhookConfiguration}: func(o *state.Object, _ schema.GroupVersion, _ *envelope, data []byte) error {
 		var mwc admissionregistrationv1.MutatingWebhookConfiguration
 		if err := json.Unmarshal(data, &mwc); err != nil {
 			return err
 		}
 		o.Injector = state.FromMutatingWebhookConfiguration(&mwc)
+		o.Caller = state.MutatingWebhookCalls(&mwc)
+		return nil
+	},
+	{Group: state.GroupAdmission, Kind: state.ValidatingWebhookConfiguration}: func(o *state.Object, _ schema.GroupVersion, _ *envelope, data []byte) error {
+		var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+		if err := json.Unmarshal(data, &vwc); err != nil {
+			return err
+		}
+		o.Caller = state.FromValidatingWebhookConfiguration(&vwc)
+		return nil
+	},
+	{Group: state.GroupAPIRegistration, Kind: state.APIService}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		var spec state.APIServiceSpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return fmt.Errorf("spec: %w", err)
+		}
+		o.Caller = state.FromAPIServiceSpec(env.Metadata.Name, &spec)
+		return nil
+	},
+	// Only the conversion webhook of a CRD is read; its schemas are skipped
+	// unparsed.
+	{Group: state.GroupAPIExtensions, Kind: state.CustomResourceDefinition}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		var spec state.CRDSpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return fmt.Errorf("spec: %w", err)
+		}
+		o.Caller = state.FromCRDSpec(env.Metadata.Name, &spec)
 		return nil
 	},
 	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: istioSpec(func(o *state.Object, spec *securityv1beta1.PeerAuthentication) {

@@ -77,6 +77,7 @@ func Reviewed(o Object) bool {
 func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 	w := &World{Namespaces: map[string]*corev1.Namespace{}, podByIP: map[string]*corev1.Pod{}}
 	ips := &ipAllocator{}
+	var apiServerCalls []apiServerCall
 	for _, o := range objs {
 		gk := o.GroupVersionKind().Group + "/" + o.GetKind()
 		ns := o.GetNamespace()
@@ -113,6 +114,8 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			}
 		case gk == "gateway.networking.k8s.io/Gateway":
 			w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName())
+		case apiServerCallerKinds[gk]:
+			apiServerCalls = append(apiServerCalls, apiServerCallsOf(o)...)
 		case istioKinds[gk]:
 			c, err := parseConfig(o)
 			if err != nil {
@@ -132,6 +135,7 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			w.Namespaces[ns] = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 		}
 	}
+	w.Unjudged = append(w.Unjudged, apiServerUnjudged(w, apiServerCalls)...)
 	for _, p := range w.Pods {
 		if p.Annotations[annotation.AmbientRedirection.Name] == "enabled" ||
 			(w.Namespaces[p.Namespace].Labels[label.IoIstioDataplaneMode.Name] == "ambient" && !HasSidecar(p)) {
@@ -433,6 +437,69 @@ func (w *World) KubeObjects() []runtime.Object {
 	}
 	for _, e := range w.EndpointSlices() {
 		out = append(out, e)
+	}
+	return out
+}
+
+// apiServerCallerKinds name Services the kube-apiserver calls: webhooks,
+// aggregated APIs, CRD conversion webhooks.
+var apiServerCallerKinds = map[string]bool{
+	"admissionregistration.k8s.io/ValidatingWebhookConfiguration": true,
+	"admissionregistration.k8s.io/MutatingWebhookConfiguration":   true,
+	"apiregistration.k8s.io/APIService":                           true,
+	"apiextensions.k8s.io/CustomResourceDefinition":               true,
+}
+
+// apiServerCall is a Service the kube-apiserver calls, and what makes it.
+type apiServerCall struct{ namespace, service, by string }
+
+func apiServerCallsOf(o Object) []apiServerCall {
+	by := o.GetKind() + " " + o.GetName()
+	var refs []map[string]interface{}
+	if hooks, ok, _ := unstructured.NestedSlice(o.Object, "webhooks"); ok {
+		for _, h := range hooks {
+			if m, ok := h.(map[string]interface{}); ok {
+				if ref, ok, _ := unstructured.NestedMap(m, "clientConfig", "service"); ok {
+					refs = append(refs, ref)
+				}
+			}
+		}
+	}
+	for _, path := range [][]string{{"spec", "service"}, {"spec", "conversion", "webhook", "clientConfig", "service"}} {
+		if ref, ok, _ := unstructured.NestedMap(o.Object, path...); ok {
+			refs = append(refs, ref)
+		}
+	}
+	var out []apiServerCall
+	for _, ref := range refs {
+		ns, _, _ := unstructured.NestedString(ref, "namespace")
+		name, _, _ := unstructured.NestedString(ref, "name")
+		out = append(out, apiServerCall{namespace: ns, service: name, by: by})
+	}
+	return out
+}
+
+// apiServerUnjudged: the kube-apiserver calls these Services with TLS of its
+// own, not Istio mTLS (istio/istio#39290, #52874). istiod generates no config
+// for it, so the judge has no path to follow from it: a state where it calls
+// a Service selecting pods with a sidecar is outside what the judge models,
+// and MG101 rests on Istio's maintainers' word there
+// (pkg/rules/peerauthentication/apiserver_callers.go). A call to pods without
+// a proxy (istiod's own injector) changes nothing and is judged as usual.
+func apiServerUnjudged(w *World, calls []apiServerCall) []string {
+	var out []string
+	for _, c := range calls {
+		for _, svc := range w.Services {
+			if svc.Namespace != c.namespace || svc.Name != c.service || len(svc.Spec.Selector) == 0 {
+				continue
+			}
+			for _, p := range w.Pods {
+				if p.Namespace == svc.Namespace && HasSidecar(p) && matches(svc.Spec.Selector, p.Labels) {
+					out = append(out, "the kube-apiserver calls Service "+c.namespace+"/"+c.service+" ("+c.by+"), a caller istiod's config does not show")
+					break
+				}
+			}
+		}
 	}
 	return out
 }
