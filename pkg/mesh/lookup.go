@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,11 @@ type RuleSet struct {
 	Host string
 	// Rules are the merged rules, oldest first.
 	Rules []*state.DestinationRule
+	// Unselected: the client's namespace holds rules for the host, but only
+	// rules with a workloadSelector that does not select the client: istiod
+	// gives it no rule at all (it does not fall back to the Service's
+	// namespace). Namespace and Host name those rules.
+	Unselected bool
 }
 
 // Found reports whether any rule applies.
@@ -84,22 +90,33 @@ func (rs RuleSet) Names() string {
 // workloadSelector are left out (they are never exported and apply to
 // selected sidecars only).
 func (r Routing) Lookup(s state.Snapshot, fqdn, clientNS, serviceNS string) RuleSet {
+	return r.LookupFor(s, fqdn, clientNS, serviceNS, nil)
+}
+
+// LookupFor is Lookup for proxies with the workload labels given (nil: a
+// proxy that no rule with a workloadSelector selects). Rules with a
+// workloadSelector live in their own namespace's local index only
+// (push_context.go setDestinationRules: never exported), so they matter in
+// step 1: the most specific host among all of the client namespace's local
+// rules decides the list, and the proxy takes the first rule whose selector
+// it matches, else the last one without a selector, else none — istiod does
+// not fall back to the Service's namespace then (sidecar.go
+// SidecarScope.DestinationRule over push_context.go destinationRule).
+func (r Routing) LookupFor(s state.Snapshot, fqdn, clientNS, serviceNS string, workload map[string]string) RuleSet {
 	root := r.root()
-	if clientNS != root {
-		if rs := r.mostSpecific(s, clientNS, fqdn, func(dr *state.DestinationRule) bool { return localTo(dr, clientNS) }); rs.Found() {
-			rs.Rules = consolidate(rs.Rules, nil)
-			return rs
-		}
-	} else if rs := r.mostSpecific(s, root, fqdn, privateOnly); rs.Found() {
-		rs.Rules = consolidate(rs.Rules, nil)
-		return rs
+	local := func(dr *state.DestinationRule) bool { return localTo(dr, clientNS) }
+	if clientNS == root {
+		local = privateOnly
+	}
+	if rs := r.mostSpecific(s, clientNS, fqdn, true, local); rs.Found() {
+		return pickFor(rs, workload)
 	}
 	for _, ns := range []string{serviceNS, root} {
 		if ns == "" {
 			continue
 		}
-		rs := r.mostSpecific(s, ns, fqdn, func(dr *state.DestinationRule) bool { return !privateOnly(dr) })
-		rs.Rules = consolidate(rs.Rules, func(exportTo []string) bool { return exportedTo(exportTo, clientNS) })
+		rs := r.mostSpecific(s, ns, fqdn, false, func(dr *state.DestinationRule) bool { return !privateOnly(dr) })
+		rs.Rules = pick(consolidate(rs.Rules), func(exportTo []string) bool { return exportedTo(exportTo, clientNS) }, nil)
 		if rs.Found() {
 			return rs
 		}
@@ -107,48 +124,115 @@ func (r Routing) Lookup(s state.Snapshot, fqdn, clientNS, serviceNS string) Rule
 	return RuleSet{}
 }
 
+// pickFor consolidates one namespace's local rules for a host and picks the
+// entry a proxy with the workload labels uses.
+func pickFor(rs RuleSet, workload map[string]string) RuleSet {
+	// istiod merges rules with a workloadSelector first, each group oldest
+	// first (push_context.go sortConfigBySelectorAndCreationTime).
+	drs := slices.Clone(rs.Rules)
+	slices.SortStableFunc(drs, func(a, b *state.DestinationRule) int {
+		return boolRank(len(a.WorkloadSelector) == 0) - boolRank(len(b.WorkloadSelector) == 0)
+	})
+	selected := false
+	rs.Rules = pick(consolidate(drs), nil, func(sel map[string]string) bool {
+		selected = state.SelectorMatches(sel, workload) && workload != nil
+		return selected
+	})
+	rs.Unselected = len(rs.Rules) == 0
+	return rs
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SelectorRules lists the rules with a workloadSelector in ns whose host
+// matches fqdn, oldest first: the ones that split ns's proxies into classes.
+func (r Routing) SelectorRules(s state.Snapshot, ns, fqdn string) []*state.DestinationRule {
+	var out []*state.DestinationRule
+	for _, dr := range s.DestinationRules(ns) {
+		if len(dr.WorkloadSelector) > 0 && HostScore(r.Hosts.FQDN(dr.Host, dr.Namespace), fqdn) > 0 {
+			out = append(out, dr)
+		}
+	}
+	return out
+}
+
+// drEntry is one consolidated rule of istiod's index: the rules merged
+// into it, oldest first, with the exportTo set and selector it was made with.
+type drEntry struct {
+	exportTo []string
+	selector map[string]string
+	from     []*state.DestinationRule
+}
+
 // consolidate follows istiod's merge of one namespace's rules for one host
 // (pilot/pkg/model/destination_rule.go mergeDestinationRule, with
-// EnableEnhancedDestinationRuleMerge, its default) and returns the rules a
-// sidecar ends up with. Rules are taken oldest first; one whose exportTo
-// equals an entry's, or is a superset of a non-empty one, merges into that
-// entry (the entry's first policy stays, its subsets are added); otherwise,
-// or when a later entry differs, it also stands as an entry of its own
-// (the loop's last comparison decides, as istiod's does). Of the entries
-// visible to the client, the sidecar uses the last
-// (SidecarScope.DestinationRule keeps the last one without a selector).
-// visible nil: every entry is.
-func consolidate(drs []*state.DestinationRule, visible func(exportTo []string) bool) []*state.DestinationRule {
-	if len(drs) < 2 && (visible == nil || len(drs) == 0 || visible(drs[0].ExportTo)) {
-		return drs
-	}
-	type entry struct {
-		exportTo []string
-		from     []*state.DestinationRule
-	}
-	var entries []*entry
+// EnableEnhancedDestinationRuleMerge, its default), rules taken in the
+// order given. A rule whose exportTo equals an entry's merges into it; one
+// whose exportTo is a superset of a non-empty one merges too but also
+// stands apart; otherwise it skips the entry. Rules with a workloadSelector
+// count as exported to "." only; two with different selectors never merge,
+// and a rule without one that merges into a selector's entry still stands
+// apart (the loop's last comparison decides, as istiod's does). An entry's
+// first rule keeps its top-level policy, and later ones add their subsets.
+func consolidate(drs []*state.DestinationRule) []*drEntry {
+	var entries []*drEntry
 	for _, dr := range drs {
 		set := exportSet(dr.ExportTo)
+		withSel := len(dr.WorkloadSelector) > 0
+		if withSel {
+			set = []string{"."}
+		}
 		separate := true
 		for _, e := range entries {
 			switch {
-			case slices.Equal(set, e.exportTo), len(e.exportTo) > 0 && superset(set, e.exportTo):
+			case slices.Equal(set, e.exportTo):
 				separate = false
-				e.from = append(e.from, dr)
+			case len(e.exportTo) > 0 && superset(set, e.exportTo):
+				separate = true
 			default:
 				separate = true
+				continue
 			}
+			entrySel := len(e.selector) > 0
+			if withSel && entrySel && !maps.Equal(dr.WorkloadSelector, e.selector) {
+				separate = true
+				continue
+			}
+			if withSel == entrySel {
+				separate = false
+			}
+			e.from = append(e.from, dr)
 		}
 		if separate || len(entries) == 0 {
-			entries = append(entries, &entry{exportTo: set, from: []*state.DestinationRule{dr}})
+			entries = append(entries, &drEntry{exportTo: set, selector: dr.WorkloadSelector, from: []*state.DestinationRule{dr}})
 		}
 	}
-	for i := len(entries) - 1; i >= 0; i-- {
-		if visible == nil || visible(entries[i].exportTo) {
-			return entries[i].from
+	return entries
+}
+
+// pick returns the rules of the entry a proxy uses
+// (SidecarScope.DestinationRule): the first entry with a selector that
+// selects it, else the last entry without a selector that is visible to it
+// (visible nil: every one is).
+func pick(entries []*drEntry, visible func(exportTo []string) bool, selects func(map[string]string) bool) []*state.DestinationRule {
+	var catchAll []*state.DestinationRule
+	for _, e := range entries {
+		if len(e.selector) == 0 {
+			if visible == nil || visible(e.exportTo) {
+				catchAll = e.from
+			}
+			continue
+		}
+		if selects != nil && selects(e.selector) {
+			return e.from
 		}
 	}
-	return nil
+	return catchAll
 }
 
 // exportSet is an exportTo list as the set istiod compares: sorted, once each.
@@ -169,12 +253,14 @@ func superset(a, b []string) bool {
 }
 
 // mostSpecific returns the rules of ns that pass in and whose host is the
-// most specific match for fqdn, oldest first.
-func (r Routing) mostSpecific(s state.Snapshot, ns, fqdn string, in func(*state.DestinationRule) bool) RuleSet {
+// most specific match for fqdn, oldest first; rules with a workloadSelector
+// take part only when selectors says so (they are in their namespace's local
+// index, which in always admits them).
+func (r Routing) mostSpecific(s state.Snapshot, ns, fqdn string, selectors bool, in func(*state.DestinationRule) bool) RuleSet {
 	var best RuleSet
 	bestScore := 0
 	for _, dr := range s.DestinationRules(ns) { // oldest first
-		if len(dr.WorkloadSelector) > 0 || !in(dr) {
+		if withSel := len(dr.WorkloadSelector) > 0; withSel && !selectors || !withSel && !in(dr) {
 			continue
 		}
 		h := r.Hosts.FQDN(dr.Host, dr.Namespace)

@@ -78,13 +78,6 @@ func TestLookup(t *testing.T) {
 			client: "istio-system", want: "shop/reviews"},
 		{name: "a rule exported only to the root namespace is not used by other clients",
 			rules: []*state.DestinationRule{dr("istio-system", "gw", 1, reviews, []string{"."})}, client: "shop", want: ""},
-		{name: "rules with a workload selector are never looked up",
-			rules: []*state.DestinationRule{func() *state.DestinationRule {
-				d := dr("frontend", "sel", 0, reviews, nil)
-				d.WorkloadSelector = map[string]string{"app": "x"}
-				return d
-			}(), dr("shop", "reviews", 1, "reviews", nil)},
-			client: "frontend", want: "shop/reviews"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -186,5 +179,72 @@ func TestExported(t *testing.T) {
 		if got := mesh.Exported(c.exportTo, c.owner, c.ns); got != c.want {
 			t.Errorf("Exported(%v, %s, %s) = %v, want %v", c.exportTo, c.owner, c.ns, got, c.want)
 		}
+	}
+}
+
+func selectorDR(ns, name string, age int, host string, exportTo []string, selector map[string]string, subsets ...string) *state.DestinationRule {
+	d := dr(ns, name, age, host, exportTo, subsets...)
+	d.WorkloadSelector = selector
+	return d
+}
+
+// Rules with a workloadSelector: push_context.go setDestinationRules puts
+// them in their namespace's local index only (exported to "." alone) and
+// merges them first; sidecar.go SidecarScope.DestinationRule gives a proxy
+// the first one selecting it, else the last rule without a selector, and
+// push_context.go destinationRule never falls back to the Service's
+// namespace once the client's namespace has rules for the host.
+func TestLookupForSelectedWorkloads(t *testing.T) {
+	const reviews = "reviews.shop.svc.cluster.local"
+	app := map[string]string{"app": "productpage"}
+	cases := []struct {
+		name     string
+		rules    []*state.DestinationRule
+		workload map[string]string
+		want     string
+	}{
+		{name: "a selected proxy uses the selector rule",
+			rules:    []*state.DestinationRule{selectorDR("frontend", "sel", 0, reviews, nil, app, "v1"), dr("shop", "reviews", 1, "reviews", nil, "v1", "v2")},
+			workload: map[string]string{"app": "productpage", "version": "v1"}, want: "frontend/sel"},
+		{name: "an unselected proxy of that namespace gets no rule: the Service's is not consulted",
+			rules:    []*state.DestinationRule{selectorDR("frontend", "sel", 0, reviews, nil, app, "v1"), dr("shop", "reviews", 1, "reviews", nil, "v1", "v2")},
+			workload: map[string]string{"app": "other"}, want: ""},
+		{name: "a catch-all without exportTo does not merge into the selector rule and serves the others",
+			rules:    []*state.DestinationRule{selectorDR("frontend", "sel", 5, reviews, nil, app, "v1"), dr("frontend", "all", 0, reviews, nil, "v2")},
+			workload: app, want: "frontend/sel"},
+		{name: "the catch-all serves the unselected",
+			rules: []*state.DestinationRule{selectorDR("frontend", "sel", 5, reviews, nil, app, "v1"), dr("frontend", "all", 0, reviews, nil, "v2")},
+			want:  "frontend/all"},
+		{name: "a catch-all exported to '.' merges into the selector rule, which comes first whatever its age",
+			rules:    []*state.DestinationRule{selectorDR("frontend", "sel", 5, reviews, nil, app, "v1"), dr("frontend", "all", 0, reviews, []string{"."}, "v2")},
+			workload: app, want: "frontend/sel, frontend/all"},
+		{name: "a catch-all exported to '.' that merged into a selector rule stands nowhere else",
+			rules: []*state.DestinationRule{selectorDR("frontend", "sel", 5, reviews, nil, app, "v1"), dr("frontend", "all", 0, reviews, []string{"."}, "v2")},
+			want:  ""},
+		{name: "rules with equal selectors merge, different ones stay apart",
+			rules: []*state.DestinationRule{selectorDR("frontend", "a", 0, reviews, nil, app, "v1"), selectorDR("frontend", "b", 1, reviews, nil, app, "v2"),
+				selectorDR("frontend", "c", 2, reviews, nil, map[string]string{"team": "x"}, "v3")},
+			workload: map[string]string{"app": "productpage", "team": "x"}, want: "frontend/a, frontend/b"},
+		{name: "a selector rule of another namespace is never seen",
+			rules:    []*state.DestinationRule{selectorDR("shop", "sel", 0, "reviews", nil, app, "v1"), dr("shop", "reviews", 1, "reviews", nil, "v2")},
+			workload: app, want: "shop/reviews"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mesh.NewStore(mesh.DefaultClusterDomain)
+			for _, d := range c.rules {
+				s.SetDestinationRule(d)
+			}
+			_ = s.View(func(v state.Snapshot) error {
+				rs := mesh.Routing{}.LookupFor(v, reviews, "frontend", "shop", c.workload)
+				if got := rs.Names(); got != c.want {
+					t.Errorf("LookupFor(%v) = %q, want %q", c.workload, got, c.want)
+				}
+				if rs.Unselected != (c.want == "") {
+					t.Errorf("Unselected = %v", rs.Unselected)
+				}
+				return nil
+			})
+		})
 	}
 }

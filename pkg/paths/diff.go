@@ -172,7 +172,7 @@ func (m Model) takesPlaintext(s state.Snapshot, svc *state.Service) bool {
 // AddDestinationRule puts in scope every host the rule governs (its own, or
 // each Service a wildcard matches) with the hosts routed to them.
 func (m Model) AddDestinationRule(sc *Scope, s state.Snapshot, dr *state.DestinationRule) {
-	if dr == nil || len(dr.WorkloadSelector) > 0 {
+	if dr == nil {
 		return
 	}
 	pattern := m.Routing.Hosts.FQDN(dr.Host, dr.Namespace)

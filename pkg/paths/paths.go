@@ -15,6 +15,7 @@ package paths
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -59,6 +60,40 @@ type Client struct {
 	// exportTo visibility). For sidecars, Other stands for every namespace
 	// with sidecars that holds no rule or route of its own for the hosts.
 	Namespace string
+	// Workload is the union of the workloadSelectors ("app=a,version=v1")
+	// of the DestinationRules that select these sidecars, where the
+	// namespace holds such rules for the host: its proxies then split into
+	// one class per set of selecting rules and one (empty) for those no rule
+	// selects.
+	Workload string
+}
+
+// labels are the workload labels standing for the class: the union of the
+// selectors of the rules that select its pods, nil for sidecars no rule
+// selects.
+func (c Client) labels() map[string]string {
+	if c.Workload == "" {
+		return nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(c.Workload, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// selectorKey renders a workloadSelector as a Client's Workload.
+func selectorKey(sel map[string]string) string {
+	keys := make([]string, 0, len(sel))
+	for k := range sel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + sel[k]
+	}
+	return strings.Join(keys, ",")
 }
 
 // Other is the namespace of the class of all other sidecars.
@@ -70,6 +105,8 @@ func (c Client) String() string {
 		return "gateway " + c.Gateway + " (" + c.Namespace + ")"
 	case c.Namespace == Other:
 		return "sidecars in namespaces without a route or rule of their own for it"
+	case c.Workload != "":
+		return "sidecars in " + c.Namespace + " selected by " + c.Workload
 	default:
 		return "sidecars in " + c.Namespace
 	}
@@ -151,7 +188,7 @@ type Path struct {
 
 // Key identifies the path across states.
 func (p *Path) Key() string {
-	return fmt.Sprintf("%s|%s|%s|%d", p.Client.Gateway, p.Client.Namespace, p.Host, p.Port)
+	return fmt.Sprintf("%s|%s|%s|%s|%d", p.Client.Gateway, p.Client.Namespace, p.Client.Workload, p.Host, p.Port)
 }
 
 // Works reports whether every route of the path succeeds.
@@ -372,7 +409,7 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 		}
 		listed++
 		if !m.excluded(ns) {
-			out = append(out, Client{Namespace: ns})
+			out = append(out, m.workloadClasses(s, ns, dests)...)
 		}
 	}
 	// Every other namespace with sidecars resolves alike: no rule or route
@@ -391,6 +428,48 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 }
 
 func (m Model) excluded(ns string) bool { return slices.Contains(m.Excluded, ns) }
+
+// workloadClasses splits the sidecars of ns by the DestinationRules with a
+// workloadSelector that ns holds for the hosts: a class per set of rules
+// that select some live sidecar, and one for the sidecars none selects. Without such rules ns is one class. The
+// pods of ns are walked only when it holds such rules, so the classes are
+// bounded by those rules.
+func (m Model) workloadClasses(s state.Snapshot, ns string, hosts []string) []Client {
+	var sels []*state.DestinationRule
+	for _, h := range hosts {
+		for _, dr := range m.Routing.SelectorRules(s, ns, h) {
+			if !slices.Contains(sels, dr) {
+				sels = append(sels, dr)
+			}
+		}
+	}
+	if len(sels) == 0 {
+		return []Client{{Namespace: ns}}
+	}
+	state.SortDestinationRules(sels)
+	seen := map[string]bool{}
+	var out []Client
+	s.ForEachPod(ns, func(p *state.Pod) bool {
+		if !p.Sidecar || p.Router || p.Finished() {
+			return true
+		}
+		// The union of the selectors that match the pod stands for it: a
+		// rule matches the union exactly when it matches the pod.
+		union := map[string]string{}
+		for _, dr := range sels {
+			if state.SelectorMatches(dr.WorkloadSelector, p.Labels) {
+				maps.Copy(union, dr.WorkloadSelector)
+			}
+		}
+		key := selectorKey(union)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, Client{Namespace: ns, Workload: key})
+		}
+		return true
+	})
+	return out
+}
 
 // gatewayNamespaces are the namespaces of the pods a gateway runs on: those
 // an Istio Gateway's selector picks among the gateway pods; a Gateway API

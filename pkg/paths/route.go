@@ -286,7 +286,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		f.Cause = NoPort
 		return f, 1
 	}
-	f.Rules = m.Routing.Lookup(s, res.FQDN, ns, svc.Namespace)
+	f.Rules = m.Routing.LookupFor(s, res.FQDN, ns, svc.Namespace, p.Client.labels())
 	var labels map[string]string
 	if d.Subset != "" {
 		sub, _ := f.Rules.Subset(d.Subset)

@@ -147,6 +147,10 @@ func (g Group) ClientText() string {
 			}
 		case c.Namespace == paths.Other:
 			other = true
+		case c.Workload != "":
+			if n := c.Namespace + " selected by " + c.Workload; !slices.Contains(nss, n) {
+				nss = append(nss, n)
+			}
 		case !slices.Contains(nss, c.Namespace):
 			nss = append(nss, c.Namespace)
 		}

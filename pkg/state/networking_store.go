@@ -119,17 +119,16 @@ func (s *Store) DeleteDestinationRule(ns, name string) {
 	}
 }
 
-// indexDR counts a rule without workloadSelector under its resolved host and
-// namespace (delta +1 or -1), so that the namespaces holding a rule for a
-// host are found without walking every namespace.
+// indexDR counts a rule under its resolved host and namespace (delta +1 or
+// -1), so that the namespaces holding a rule for a host are found without
+// walking every namespace; rules with a workloadSelector count too (they
+// decide their namespace's lookup), but are not among the TLS rules.
 func (s *Store) indexDR(dr *DestinationRule, delta int) {
-	if len(dr.WorkloadSelector) > 0 {
-		return
-	}
 	key := dr.Namespace + "/" + dr.Name
 	switch {
 	case delta < 0:
 		delete(s.tlsRules, key)
+	case len(dr.WorkloadSelector) > 0:
 	case dr.SetsTLSMode("DISABLE") || dr.SetsTLSMode("ISTIO_MUTUAL"):
 		if s.tlsRules == nil {
 			s.tlsRules = map[string]*DestinationRule{}

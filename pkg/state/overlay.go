@@ -93,9 +93,6 @@ func (o drOverlay) DestinationRulesSettingTLS() []*DestinationRule {
 func (o drOverlay) DestinationRuleNamespaces(host string) []string {
 	base := o.Snapshot.DestinationRuleNamespaces(host)
 	has := slices.ContainsFunc(o.list, func(dr *DestinationRule) bool {
-		if len(dr.WorkloadSelector) > 0 {
-			return false
-		}
 		h := o.Snapshot.ResolveHost(dr.Host, dr.Namespace)
 		return h == host || (strings.HasPrefix(h, "*") && strings.HasSuffix(host, h[1:]))
 	})

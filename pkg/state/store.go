@@ -84,8 +84,8 @@ type Snapshot interface {
 	// rule.
 	DestinationRulesSettingTLS() []*DestinationRule
 	// DestinationRuleNamespaces lists, sorted, the namespaces holding a rule
-	// without workloadSelector whose resolved host is host or a wildcard
-	// covering it.
+	// (with or without workloadSelector) whose resolved host is host or a
+	// wildcard covering it.
 	DestinationRuleNamespaces(host string) []string
 	// RoutedHosts lists, sorted, every resolved host some VirtualService
 	// routes or mirrors to.

@@ -21,6 +21,7 @@ var fixtures = map[string]map[string][]string{
 		"mutual legacy/billing":                    {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in"`},
 	},
 	"MG202": {
+		"selector frontend/productpage-api":     {`deny spec.trafficPolicy.tls.mode "^DISABLE sends plaintext from sidecars in frontend selected by app=api to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication shop/default: productpage-1)"`},
 		"egress-gateway shop/productpage-plain": {`deny spec.trafficPolicy.tls.mode "^DISABLE sends plaintext from sidecars in shop and in every other namespace without a route or rule of its own for the host to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication istio-system/default: productpage-1)"`},
 		"strict shop/productpage-strict":        {`deny spec.mtls.mode "^DestinationRule shop/productpage-plain (tls mode DISABLE) makes sidecars in shop send plaintext to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication shop/productpage-strict: productpage-1)"`},
 		"strict shop/reviews-strict":            {},
@@ -47,9 +48,13 @@ var fixtures = map[string]map[string][]string{
 		"removed shop/reviews":          {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it"`},
 		"removed shop/reviews (delete)": {`deny spec.subsets "deleting the rule leaves subset v1 undefined for sidecars in shop, but VirtualService shop/reviews"`},
 		// A second route broken on a path whose first route already failed.
-		"second-route shop/reviews":           {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it (spec.http[1].route[0].destination)"`},
-		"export-narrowed shop/reviews":        {`deny spec.exportTo "^exportTo [.] hides this rule, which defines subset v1, from gateway ingress/web (ingress), but VirtualService shop/reviews-edge sends 100% of a route's traffic to it (spec.http[0].route[0].destination): those requests fail with 503 — keep the rule exported to ingress"`},
-		"second-route shop/reviews (keep-v1)": {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop"`},
+		"second-route shop/reviews":                      {`deny spec.subsets "^removes subset v1, which sidecars in shop still need, but VirtualService shop/reviews sends 100% of a route's traffic to it (spec.http[1].route[0].destination)"`},
+		"export-narrowed shop/reviews":                   {`deny spec.exportTo "^exportTo [.] hides this rule, which defines subset v1, from gateway ingress/web (ingress), but VirtualService shop/reviews-edge sends 100% of a route's traffic to it (spec.http[0].route[0].destination): those requests fail with 503 — keep the rule exported to ingress"`},
+		"selector frontend/reviews-api":                  {`deny spec.subsets "^this rule, with a workloadSelector, takes the DestinationRule lookup for reviews.shop.svc.cluster.local in frontend: sidecars in frontend that it does not select get no rule for the host at all (istiod no longer looks in the Service's namespace), so subset v1 is undefined for them, but VirtualService frontend/reviews-v1 sends 100%"`},
+		"selector frontend/reviews-api (no-v1)":          {`deny spec.subsets "so subset v1 is undefined for them, and the ones it selects miss it too, but VirtualService frontend/reviews-v1"`},
+		"selector-catchall frontend/reviews-api (no-v1)": {`deny spec.subsets "^this rule would win the DestinationRule lookup of sidecars in frontend selected by app=api for reviews.shop.svc.cluster.local without defining subset v1"`},
+		"selector frontend/reviews-batch":                {`deny spec.subsets "^this rule, with a workloadSelector, takes the DestinationRule lookup for reviews.shop.svc.cluster.local in frontend: sidecars in frontend that it does not select"`},
+		"second-route shop/reviews (keep-v1)":            {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop"`},
 	},
 	"MG205": {
 		"wildcard shop/shop-typo":   {`warn spec.host "host *.shpo.svc.cluster.local matches no Service and no ServiceEntry"`},

@@ -63,6 +63,17 @@ func (r removedSubsetInUse) finding(in *rules.Input, g rules.Group) rules.Findin
 	case newDR != nil && f.Rules.Contains(newDR) && !r.wonBefore(in, g.Failures[0]):
 		what = fmt.Sprintf("this rule would win the DestinationRule lookup of %s for %s without defining subset %s", where, f.Host, subset)
 		fix = fmt.Sprintf("define subset %s here too, or narrow exportTo/host so the rule does not shadow the one that defines it", subset)
+	case newDR != nil && len(newDR.WorkloadSelector) > 0 && unselected(g) != "":
+		// istiod indexes the rule in its namespace: proxies there that it
+		// does not select get no rule for the host at all (sidecar.go
+		// SidecarScope.DestinationRule; push_context.go destinationRule does
+		// not go on to the Service's namespace).
+		what = fmt.Sprintf("this rule, with a workloadSelector, takes the DestinationRule lookup for %s in %s: %s that it does not select get no rule for the host at all (istiod no longer looks in the Service's namespace), so subset %s is undefined for them",
+			f.Host, newDR.Namespace, unselected(g), subset)
+		if !defines(newDR, subset) {
+			what += ", and the ones it selects miss it too"
+		}
+		fix = fmt.Sprintf("add a rule without workloadSelector in %s that defines %s, or widen the selector to those workloads", newDR.Namespace, subset)
 	case newDR != nil && defines(newDR, subset) && !f.Rules.Contains(newDR) && oldDR != nil && !slices.Equal(newDR.ExportTo, oldDR.ExportTo):
 		// The rule still defines the subset, but exportTo now hides it from
 		// the clients (push_context.go only indexes a rule for the
@@ -92,6 +103,18 @@ func exportList(exportTo []string) string {
 		return "[*]"
 	}
 	return "[" + strings.Join(exportTo, ", ") + "]"
+}
+
+// unselected names the failing client classes whose namespace holds rules
+// for the host with workloadSelectors that do not select them ("" if none).
+func unselected(g rules.Group) string {
+	var out []string
+	for _, pf := range g.Failures {
+		if c := pf.Path.Client.String(); pf.Failure.Rules.Unselected && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, " and ")
 }
 
 // clientNamespaces are the namespaces of the failing clients (the class of
