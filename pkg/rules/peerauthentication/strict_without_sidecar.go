@@ -198,13 +198,17 @@ func (r strictWithoutSidecar) namespaceWide(in *rules.Input, ns string) []rules.
 	// about the rest). The mesh-wide STRICT newly reaching it (an override
 	// deleted or unset) is judged like the mesh-wide write itself: every
 	// accidental outsider in the mesh could call into the namespace the
-	// override was keeping open, and none can any more.
+	// override was keeping open, and none can any more. A namespace that was
+	// STRICT already (its own STRICT policy deleted under a STRICT mesh)
+	// changes no path.
 	nss := []string{ns}
 	what, keep := "STRICT", ", keep "+ns+" PERMISSIVE until then"
 	if eff.Source != nil && eff.Source.Namespace != ns {
-		nss = in.State.NamespacesWithAccidentalOutsiders()
 		what = fmt.Sprintf("the mesh-wide STRICT of %s/%s now reaching %s", eff.Source.Namespace, eff.Source.Name, ns)
-		keep = ", keep the PERMISSIVE override of " + ns + " until then"
+		if in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict {
+			nss = in.State.NamespacesWithAccidentalOutsiders()
+			keep = ", keep the PERMISSIVE override of " + ns + " until then"
+		}
 	}
 	var namespaces, pods []string
 	total := 0
