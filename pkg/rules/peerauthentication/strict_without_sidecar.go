@@ -126,14 +126,29 @@ func strictServers(in *rules.Input, ns string) bool {
 		return in.Policies.NamespaceMode(s, ns).Mode == state.ModeStrict
 	}
 	found := false
+	services := s.Services(ns)
 	s.ForEachPod(ns, func(p *state.Pod) bool {
-		if p.Finished() || gatewayPod(p) || !(p.Sidecar || mesh.Ambient(p, s.Namespace(ns))) {
+		if p.Finished() || gatewayPod(p) || !(p.Sidecar || mesh.Ambient(p, s.Namespace(ns))) || !server(p, services) {
 			return true
 		}
 		found = in.Policies.StrictAnywhere(s, p)
 		return !found
 	})
 	return found
+}
+
+// server reports whether a pod can receive traffic (mesh.IsServer): only
+// servers enforce anything, so a meshed client with no port and no Service
+// that a workload policy leaves out of its exceptions refuses no caller.
+func server(p *state.Pod, services []*state.Service) bool {
+	selected := false
+	for _, svc := range services {
+		if len(svc.Selector) > 0 && state.SelectorMatches(svc.Selector, p.Labels) {
+			selected = true
+			break
+		}
+	}
+	return mesh.IsServer(p, selected)
 }
 
 // gatewayPod: a proxy running as a gateway or waypoint (its listeners
