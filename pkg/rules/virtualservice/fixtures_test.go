@@ -10,6 +10,7 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
+		"hidden frontend/reviews-v1":    {`deny spec.http[0].route[0].destination.subset "^routes 100% of the route's traffic to subset v1 of reviews.shop.svc.cluster.local, but sidecars in frontend find no DestinationRule for that host: shop/reviews defines it, but its exportTo does not reach them"`},
 		"tcp-port legacy/ledger-db":     {},
 		"growth shop/reviews (raise)":   {`deny spec.http[0].route[1].destination.subset "routes 60% of the route's traffic to subset v3"`},
 		"growth shop/reviews (lower)":   {`warn pre-existing spec.http[0].route[1].destination.subset "routes 30% of the route's traffic to subset v3"`},

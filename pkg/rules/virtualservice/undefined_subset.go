@@ -3,7 +3,9 @@ package virtualservice
 import (
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
@@ -113,6 +115,12 @@ func (r undefinedSubset) route(in *rules.Input, g rules.Group) rules.Finding {
 	if action == rules.Warn {
 		lead += " (nothing reached that host before, so nothing breaks yet)"
 	}
+	if hidden := hiddenRules(in, first.Host, first.Dest.Subset); !anyRule && hidden != "" {
+		// Rules exist, but none is visible to these clients: say which and why.
+		f.Message = fmt.Sprintf("%s, but %s find no DestinationRule for that host: %s defines it, but its exportTo does not reach them (or its workloadSelector does not select them) — Envoy has no such cluster there and those requests fail with 503; export that rule to them, or define %s in a rule they see",
+			lead, listOf(clients), hidden, first.Dest.Subset)
+		return f
+	}
 	if !anyRule {
 		f.Message = fmt.Sprintf("%s, but no DestinationRule for that host exists yet: Envoy has no such cluster and those requests fail with 503 — apply the DestinationRule defining %s first, then this VirtualService (Istio's make-before-break order)",
 			lead, first.Dest.Subset)
@@ -129,6 +137,26 @@ func (r undefinedSubset) route(in *rules.Input, g rules.Group) rules.Finding {
 	f.Message = fmt.Sprintf("%s, but %s: Envoy has no such cluster there and those requests fail with 503 — define subset %s in that DestinationRule first",
 		lead, which, first.Dest.Subset)
 	return f
+}
+
+// hiddenRules names the rules for host, in any namespace, that define subset
+// ("" when none does): they exist, so "apply it first" would mislead.
+func hiddenRules(in *rules.Input, host, subset string) string {
+	var out []string
+	for _, ns := range in.State.DestinationRuleNamespaces(host) {
+		for _, dr := range in.State.DestinationRules(ns) {
+			if mesh.HostScore(in.Routing.Hosts.FQDN(dr.Host, dr.Namespace), host) == 0 {
+				continue
+			}
+			for _, sub := range dr.Subsets {
+				if sub.Name == subset {
+					out = append(out, dr.Namespace+"/"+dr.Name)
+					break
+				}
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // mirrors warns about mirrors to subsets some client's lookup lacks.
