@@ -74,15 +74,8 @@ func (r strictWithoutSidecar) externalCallers(in *rules.Input, level mesh.Level)
 			var ports []string
 			count := 0
 			in.State.ForEachServicePod(svc.Namespace, svc.Name, func(p *state.Pod) bool {
-				if p.Finished() || !p.Ready || (!p.Sidecar && !mesh.Ambient(p, in.State.Namespace(p.Namespace))) || gatewayPod(p) {
-					return true
-				}
 				for _, sp := range svc.Ports {
-					target := mesh.TargetPort(sp, p)
-					if target == 0 || (p.Sidecar && !p.InboundIntercepted(target)) {
-						continue
-					}
-					if in.Policies.WorkloadMode(in.State, p.Namespace, p.Labels, target).Mode == state.ModeStrict {
+					if refusingPort(in, sp, p) != 0 {
 						count++
 						if len(pods) < examples {
 							pods = append(pods, p.Name)
