@@ -2,6 +2,7 @@ package admission
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -40,6 +41,9 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	slots := make(chan struct{}, l.InFlight)
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), reviewTimeout(r))
+		defer cancel()
+		r = r.WithContext(ctx)
 		select {
 		case waiting <- struct{}{}:
 			defer func() { <-waiting }()
@@ -67,13 +71,30 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
-		case <-r.Context().Done():
-			return // the caller gave up while queued
+		case <-ctx.Done():
+			// The caller gave up while queued (or its timeout passed): it
+			// reads no answer, but the stream still gets a real status.
+			http.Error(w, "review abandoned while queued: "+context.Cause(ctx).Error(), http.StatusServiceUnavailable)
+			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// MaxReviewTimeout is the longest a review runs: the API server's longest
+// webhook timeout.
+const MaxReviewTimeout = 30 * time.Second
+
+// reviewTimeout is how long the caller waits for this review: the API server
+// says so in the URL (`?timeout=5s`, its webhook's timeoutSeconds); past it
+// nobody reads the answer. It also bounds how long a stopping server drains.
+func reviewTimeout(r *http.Request) time.Duration {
+	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 && d < MaxReviewTimeout {
+		return d
+	}
+	return MaxReviewTimeout
 }
 
 func tooLarge(w http.ResponseWriter, size, limit int64) {

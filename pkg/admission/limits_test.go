@@ -67,8 +67,9 @@ func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 		<-entered
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
+		rec := httptest.NewRecorder()
 		go func() {
-			h.ServeHTTP(httptest.NewRecorder(), post(ctx))
+			h.ServeHTTP(rec, post(ctx))
 			close(done)
 		}()
 		cancel()
@@ -76,6 +77,10 @@ func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Fatal("a cancelled queued request kept waiting")
+		}
+		// Never an empty 200: the stream gets a status saying why.
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("code %d, want 503", rec.Code)
 		}
 	})
 	t.Run("a body over the cap is refused", func(t *testing.T) {
@@ -135,5 +140,30 @@ func TestAnEmptyReviewIsABadRequest(t *testing.T) {
 	resp := newHandler(config.Default()).Handle(context.Background(), request("", "", "", "", ""))
 	if resp.Allowed || resp.Result.Code != http.StatusBadRequest {
 		t.Errorf("allowed=%v code=%d", resp.Allowed, resp.Result.Code)
+	}
+}
+
+// The API server says how long it waits (?timeout=); the review's context
+// ends then, which also bounds how long a stopping server drains it.
+func TestLimitGivesTheReviewTheCallersTimeout(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want time.Duration
+	}{
+		{"/validate?timeout=5s", 5 * time.Second},
+		{"/validate", mgadmission.MaxReviewTimeout},
+		{"/validate?timeout=10m", mgadmission.MaxReviewTimeout},
+		{"/validate?timeout=junk", mgadmission.MaxReviewTimeout},
+	} {
+		var deadline time.Time
+		var ok bool
+		h := mgadmission.Limit(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			deadline, ok = r.Context().Deadline()
+		}), config.Limits{})
+		before := time.Now()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, c.url, strings.NewReader("{}")))
+		if !ok || deadline.Before(before.Add(c.want)) || deadline.After(time.Now().Add(c.want)) {
+			t.Errorf("%s: deadline %v (set %v), want %v from the request", c.url, deadline.Sub(before), ok, c.want)
+		}
 	}
 }
