@@ -3,35 +3,50 @@ package admission
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/meshguard/meshguard/pkg/config"
 )
 
 // BodyReadTimeout bounds how long a client may take to send its request
-// body: the API server sends a review at once, and its webhook timeout is at
-// most 30 s. (controller-runtime's server sets no read timeout of its own.)
-const BodyReadTimeout = 10 * time.Second
+// body, before the body takes any place in the limiter: the API server
+// writes a review in one go, and the chart's whole webhook timeout is 5 s.
+const BodyReadTimeout = 5 * time.Second
+
+// MaxReviewTimeout is the longest a review runs: the API server's longest
+// webhook timeout.
+const MaxReviewTimeout = 30 * time.Second
 
 var rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "meshguard_admission_rejected_total",
-	Help: "Requests refused before review, by reason (busy, too_large).",
+	Help: "Requests refused before review, by reason (busy, too_large, slow_body).",
 }, []string{"reason"})
 
-// Limit bounds what the webhook holds at once: at most l.InFlight reviews are
-// decoded and judged together, and l.Queue more wait with their bodies read
-// (bounded by l.RequestBytes each); any beyond are refused at once with 429,
-// before their body is read, so memory does not grow with the load. Bodies
-// are read before waiting because the API server multiplexes reviews over one
-// HTTP/2 connection: a queued stream left unread would hold the connection's
-// flow-control window and stall the reviews in flight. A body over
-// l.RequestBytes is refused (413), and one that trickles in is cut off after
-// BodyReadTimeout.
+var (
+	errBusy     = errors.New("busy")
+	errTooLarge = errors.New("too large")
+)
+
+// Limit bounds what the webhook holds at once. A request body is read and
+// size-checked first (over l.RequestBytes: 413), under its own deadline
+// (BodyReadTimeout: 408 past it), and holds nothing but the memory it
+// has sent so far: a client trickling its body ties up no review's place,
+// so slow clients cannot starve the API server's reviews. The memory of
+// bodies read or being read is budgeted in bytes ((InFlight+Queue) ×
+// RequestBytes); a body that would go over it is refused at once (429).
+// Then at most l.InFlight reviews are decoded and judged together and
+// l.Queue more wait, their bodies read; any beyond are refused (429).
+// Bodies are read before waiting because the API server multiplexes reviews
+// over one HTTP/2 connection: a queued stream left unread would hold the
+// connection's flow-control window and stall the reviews in flight.
 func Limit(next http.Handler, l config.Limits) http.Handler {
 	// Queue 0 is a real choice (no waiting); an unset in-flight limit or body
 	// cap is not.
@@ -40,32 +55,44 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	l.Queue = queue
 	slots := make(chan struct{}, l.InFlight)
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
+	bodies := semaphore.NewWeighted(int64(l.InFlight+l.Queue) * l.RequestBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), reviewTimeout(r))
 		defer cancel()
 		r = r.WithContext(ctx)
-		select {
-		case waiting <- struct{}{}:
-			defer func() { <-waiting }()
-		default:
-			rejected.WithLabelValues("busy").Inc()
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "meshguard is at its limit of "+strconv.Itoa(l.InFlight+l.Queue)+" reviews in flight; retry", http.StatusTooManyRequests)
-			return
-		}
 		if r.ContentLength > l.RequestBytes {
 			tooLarge(w, r.ContentLength, l.RequestBytes)
 			return
 		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout))
-		body, err := io.ReadAll(io.LimitReader(r.Body, l.RequestBytes+1))
+		deadline := time.Now().Add(BodyReadTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(deadline)
+		body, held, err := readBody(r.Body, r.ContentLength, l.RequestBytes, bodies)
 		_ = r.Body.Close()
+		defer bodies.Release(held)
+		var timeout net.Error
 		switch {
+		case errors.Is(err, errBusy):
+			busy(w, "bytes of request bodies")
+			return
+		case errors.Is(err, errTooLarge):
+			tooLarge(w, l.RequestBytes+1, l.RequestBytes)
+			return
+		case errors.As(err, &timeout) && timeout.Timeout():
+			rejected.WithLabelValues("slow_body").Inc()
+			http.Error(w, "the request body did not arrive within "+BodyReadTimeout.String(), http.StatusRequestTimeout)
+			return
 		case err != nil:
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
-		case int64(len(body)) > l.RequestBytes:
-			tooLarge(w, int64(len(body)), l.RequestBytes)
+		}
+		select {
+		case waiting <- struct{}{}:
+			defer func() { <-waiting }()
+		default:
+			busy(w, strconv.Itoa(l.InFlight+l.Queue)+" reviews in flight")
 			return
 		}
 		select {
@@ -83,9 +110,45 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	})
 }
 
-// MaxReviewTimeout is the longest a review runs: the API server's longest
-// webhook timeout.
-const MaxReviewTimeout = 30 * time.Second
+// readBody reads a body of at most limit bytes, taking the memory it holds
+// from budget as it grows (starting small, so a body that trickles in holds
+// little); held is what to release once the review is done, also on error.
+// contentLength, when known (>= 0), caps the buffer.
+func readBody(body io.Reader, contentLength, limit int64, budget *semaphore.Weighted) (data []byte, held int64, err error) {
+	const first = 4 << 10
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, held, errTooLarge
+			}
+			// One byte over the limit (or the announced length) tells a
+			// body that goes on from one that ends there.
+			size := min(max(first, 2*int64(cap(buf))), limit+1)
+			if contentLength >= 0 {
+				size = min(size, contentLength+1)
+			}
+			if !budget.TryAcquire(size - held) {
+				return nil, held, errBusy
+			}
+			held = size
+			grown := make([]byte, len(buf), size)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			if int64(len(buf)) > limit {
+				return nil, held, errTooLarge
+			}
+			return buf, held, nil
+		case err != nil:
+			return nil, held, err
+		}
+	}
+}
 
 // reviewTimeout is how long the caller waits for this review: the API server
 // says so in the URL (`?timeout=5s`, its webhook's timeoutSeconds); past it
@@ -95,6 +158,12 @@ func reviewTimeout(r *http.Request) time.Duration {
 		return d
 	}
 	return MaxReviewTimeout
+}
+
+func busy(w http.ResponseWriter, what string) {
+	rejected.WithLabelValues("busy").Inc()
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "meshguard is at its limit of "+what+"; retry", http.StatusTooManyRequests)
 }
 
 func tooLarge(w http.ResponseWriter, size, limit int64) {

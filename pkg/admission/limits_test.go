@@ -1,8 +1,11 @@
 package admission_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,6 +167,55 @@ func TestLimitGivesTheReviewTheCallersTimeout(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, c.url, strings.NewReader("{}")))
 		if !ok || deadline.Before(before.Add(c.want)) || deadline.After(time.Now().Add(c.want)) {
 			t.Errorf("%s: deadline %v (set %v), want %v from the request", c.url, deadline.Sub(before), ok, c.want)
+		}
+	}
+}
+
+// slowBody opens a connection to addr that sends a review's headers, waits
+// until the server reads the body (100 Continue) and then sends one byte of
+// it, and nothing more until closed.
+func slowBody(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, "POST /validate HTTP/1.1\r\nHost: meshguard\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, "100 Continue") {
+		t.Fatalf("the server did not start reading the body: %q %v", status, err)
+	}
+	if _, err := io.WriteString(c, "{"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Forty clients sending their bodies a byte at a time (more than in-flight
+// and queue together) while reviews arrive: every review is answered, none
+// refused as busy, because a body being read holds no place in the limiter.
+func TestSlowBodiesDoNotStarveReviews(t *testing.T) {
+	h := mgadmission.Limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body)
+	}), config.Limits{InFlight: 4, Queue: 32})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close) // after the slow clients close
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for i := 0; i < 40; i++ {
+		slowBody(t, addr)
+	}
+	for i := 0; i < 20; i++ {
+		resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", strings.NewReader(`{"review":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != `{"review":1}` {
+			t.Fatalf("review %d beside 40 slow bodies: HTTP %d %s", i, resp.StatusCode, body)
 		}
 	}
 }
