@@ -137,7 +137,8 @@ func (h *Handler) observe(req admission.Request, dryRun bool, start time.Time, r
 }
 
 // screen answers the requests meshguard admits or refuses without judging
-// them: no AdmissionReview, a kind it does not review, an excluded
+// them: no AdmissionReview, a kind it does not review, a request that does
+// not describe its object, an excluded
 // namespace, break-glass, a cache not synced yet.
 func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admission.Response, bool) {
 	if req.UID == "" || req.Kind.Kind == "" {
@@ -147,6 +148,9 @@ func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admissi
 	}
 	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
 		return admission.Allowed("not a kind meshguard reviews"), true
+	}
+	if err := describe(req); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("the request does not describe its object: %w", err)), true
 	}
 	if h.Config.Excluded(req.Namespace) {
 		return admission.Allowed("namespace excluded from review"), true
