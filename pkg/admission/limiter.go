@@ -57,7 +57,7 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
 	bodies := semaphore.NewWeighted(int64(l.InFlight+l.Queue) * l.RequestBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), reviewTimeout(r))
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), arrivedKey{}, time.Now()), reviewTimeout(r))
 		defer cancel()
 		r = r.WithContext(ctx)
 		if r.ContentLength > l.RequestBytes {
@@ -148,6 +148,17 @@ func readBody(body io.Reader, contentLength, limit int64, budget *semaphore.Weig
 			return nil, held, err
 		}
 	}
+}
+
+type arrivedKey struct{}
+
+// ArrivedAt is when the review whose context this is reached the webhook
+// (zero outside a review): anything read from the API server since then
+// reflects every write its caller made before sending it, so reads issued
+// since may be shared with other reviews.
+func ArrivedAt(ctx context.Context) time.Time {
+	t, _ := ctx.Value(arrivedKey{}).(time.Time)
+	return t
 }
 
 // reviewTimeout is how long the caller waits for this review: the API server

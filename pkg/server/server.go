@@ -169,8 +169,11 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	eng := engine.New(registry.Rules(), o.Config)
 	eng.Now = o.Now
 	admission.ReportExceptions(o.Config, o.Now)
+	// Reviews arriving together share their direct reads (a burst of
+	// writes confirming the same missing Service, or naming the same Secret).
+	live := cluster.Coalesce(mgr.GetAPIReader(), admission.ArrivedAt)
 	fetchTrust := func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-		return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+		return cluster.FetchTrust(ctx, live, view, secrets, roots)
 	}
 	if o.AuditInterval > 0 {
 		if err := addDrift(mgr, o, store, eng, fetchTrust); err != nil {
@@ -185,7 +188,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Log:    o.Log.WithName("admission"),
 		Synced: func() bool { return synced(regs)(nil) == nil },
 		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
-			return cluster.Confirm(ctx, mgr.GetAPIReader(), refs)
+			return cluster.Confirm(ctx, live, refs)
 		},
 		Trust: fetchTrust,
 		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {

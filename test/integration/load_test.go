@@ -27,13 +27,6 @@ const chartMemoryLimit = 512 << 20
 
 var parallel = envInt("MESHGUARD_LOAD_PARALLEL", 50)
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 // Fifty parallel 2 MB AdmissionReviews sent straight to the webhook's HTTPS
 // endpoint, as the API server would send them (MESHGUARD_LOAD_PARALLEL
 // changes the count when measuring by hand): every request gets an answer —
