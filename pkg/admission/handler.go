@@ -238,7 +238,12 @@ func (h *Handler) evaluate(ctx context.Context, change *rules.Change) (engine.Ve
 	if len(missing) == 0 {
 		return verdict, nil
 	}
-	found, gone, err := h.Confirm(ctx, missing)
+	var found []*state.Object
+	var gone []state.ObjectRef
+	err := whileWaiting(ctx, func() (err error) {
+		found, gone, err = h.Confirm(ctx, missing)
+		return err
+	})
 	if err != nil {
 		return engine.Verdict{}, err
 	}
@@ -267,7 +272,9 @@ func (h *Handler) gatherTrust(ctx context.Context, change *rules.Change) error {
 		now = h.Now
 	}
 	view := engine.NewTrustView(h.Config, now())
-	if err := engine.GatherTrust(ctx, h.Config, h.Store, view, h.Trust, engine.ChangedRules(change.OldDR, change.NewDR)); err != nil {
+	if err := whileWaiting(ctx, func() error {
+		return engine.GatherTrust(ctx, h.Config, h.Store, view, h.Trust, engine.ChangedRules(change.OldDR, change.NewDR))
+	}); err != nil {
 		return err
 	}
 	change.Trust = view

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -88,26 +89,81 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		select {
-		case waiting <- struct{}{}:
-			defer func() { <-waiting }()
-		default:
+		p := &place{waiting: waiting, slots: slots}
+		defer p.leave()
+		if !p.queue() {
 			busy(w, strconv.Itoa(l.InFlight+l.Queue)+" reviews in flight")
 			return
 		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		case <-ctx.Done():
+		if !p.judge(ctx) {
 			// The caller gave up while queued (or its timeout passed): it
 			// reads no answer, but the stream still gets a real status.
 			http.Error(w, "review abandoned while queued: "+context.Cause(ctx).Error(), http.StatusServiceUnavailable)
 			return
 		}
+		r = r.WithContext(context.WithValue(ctx, placeKey{}, p))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// place is a review's place in the limiter: one of the InFlight+Queue
+// reviews admitted, and while it is judged one of the InFlight slots. Only
+// the review's own goroutine uses it.
+type place struct {
+	waiting, slots chan struct{}
+	queued, judged bool
+}
+
+type placeKey struct{}
+
+func (p *place) queue() bool {
+	select {
+	case p.waiting <- struct{}{}:
+		p.queued = true
+	default:
+	}
+	return p.queued
+}
+
+func (p *place) judge(ctx context.Context) bool {
+	select {
+	case p.slots <- struct{}{}:
+		p.judged = true
+	case <-ctx.Done():
+	}
+	return p.judged
+}
+
+func (p *place) leave() {
+	if p.judged {
+		<-p.slots
+		p.judged = false
+	}
+	if p.queued {
+		<-p.waiting
+		p.queued = false
+	}
+}
+
+// whileWaiting runs wait, a read from the API server, without the review's
+// place in the limiter: a review waiting on the network holds neither a slot
+// nor a place in the queue, so others are admitted and judged meanwhile (a
+// burst of writes that each confirm a missing Service). Then the review
+// takes a slot again, waiting for one if need be but never refused: it was
+// admitted already. Outside the limiter, wait just runs.
+func whileWaiting(ctx context.Context, wait func() error) error {
+	p, _ := ctx.Value(placeKey{}).(*place)
+	if p == nil || !p.judged {
+		return wait()
+	}
+	p.leave()
+	err := wait()
+	if !p.judge(ctx) && err == nil {
+		err = fmt.Errorf("review abandoned while waiting to be judged again: %w", context.Cause(ctx))
+	}
+	return err
 }
 
 // readBody reads a body of at most limit bytes, taking the memory it holds

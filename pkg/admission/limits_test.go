@@ -2,7 +2,9 @@ package admission_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,11 +15,16 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	mgadmission "github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/state"
 )
+
+func ptrTo[T any](v T) *T { return &v }
 
 func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 	post := func(ctx context.Context) *http.Request {
@@ -217,5 +224,49 @@ func TestSlowBodiesDoNotStarveReviews(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || string(body) != `{"review":1}` {
 			t.Fatalf("review %d beside 40 slow bodies: HTTP %d %s", i, resp.StatusCode, body)
 		}
+	}
+}
+
+// A review waiting on the API server (a live read confirming a missing
+// Service) holds no place in the limiter: with one review judged at a time
+// and no queue, another review is still judged meanwhile, and the waiting
+// one is answered once its read returns.
+func TestAReviewWaitingOnALiveReadHoldsNoPlace(t *testing.T) {
+	h := newHandler(config.Default())
+	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+		Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "reviews-1", Phase: "Running", Ready: true, Sidecar: true, Labels: map[string]string{"app": "reviews"}})
+	reading, release := make(chan struct{}), make(chan struct{})
+	h.Confirm = func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
+		close(reading)
+		<-release
+		return nil, nil, nil
+	}
+	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h}, config.Limits{InFlight: 1, Queue: 0}))
+	defer srv.Close()
+	review := func(kind, group, object string) string {
+		body, _ := json.Marshal(admissionv1.AdmissionReview{
+			TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+			Request:  ptrTo(request(admissionv1.Create, kind, group, "legacy", object).AdmissionRequest)})
+		resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("HTTP %d %s", resp.StatusCode, out)
+	}
+	waiting := make(chan string, 1)
+	go func() {
+		waiting <- review("VirtualService", "networking.istio.io",
+			`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"late","namespace":"legacy"},"spec":{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"late"}}]}]}}`)
+	}()
+	<-reading
+	if got := review("PeerAuthentication", "security.istio.io", strictLegacy); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG101]") {
+		t.Errorf("a review beside one waiting on a live read: %s", got)
+	}
+	close(release)
+	if got := <-waiting; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG303]") {
+		t.Errorf("the review that waited: %s", got)
 	}
 }
