@@ -29,15 +29,19 @@ func TestReadBodyHoldsWhatArrivedWithinTheBudget(t *testing.T) {
 	t.Run("a body that trickles in holds only a first small buffer", func(t *testing.T) {
 		r, w := io.Pipe()
 		defer w.Close()
-		go func() { _, _ = w.Write([]byte("{")) }() // one byte, then nothing
 		done := make(chan int64, 1)
 		go func() {
 			_, held, _ := readBody(r, 1<<20, 1<<20, budget)
 			done <- held
 		}()
+		// One byte, then nothing: once it is read, the trickling body holds
+		// its first buffer.
+		if _, err := w.Write([]byte("{")); err != nil {
+			t.Fatal(err)
+		}
 		// Meanwhile a normal body still fits.
-		data, held, err := readBody(bytes.NewReader(body[:4<<10]), -1, 1<<20, budget)
-		if err != nil || len(data) != 4<<10 {
+		data, held, err := readBody(bytes.NewReader(body[:1<<10]), 1<<10, 1<<20, budget)
+		if err != nil || len(data) != 1<<10 {
 			t.Fatalf("a normal body beside a trickling one: %v", err)
 		}
 		budget.Release(held)
