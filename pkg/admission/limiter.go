@@ -44,7 +44,9 @@ var (
 // bodies read or being read is budgeted in bytes ((InFlight+Queue) ×
 // RequestBytes); a body that would go over it is refused at once (429).
 // Then at most l.InFlight reviews are decoded and judged together and
-// l.Queue more wait, their bodies read; any beyond are refused (429).
+// l.Queue more wait, their bodies read; any beyond are refused (429). A
+// review waiting on the API server gives its place up meanwhile
+// (whileWaiting). Each review ends with its caller's timeout (?timeout=).
 // Bodies are read before waiting because the API server multiplexes reviews
 // over one HTTP/2 connection: a queued stream left unread would hold the
 // connection's flow-control window and stall the reviews in flight.
