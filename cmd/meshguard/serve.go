@@ -44,6 +44,7 @@ func serve(args []string) int {
 	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
 	webhookConfig := fs.String("webhook-config", "meshguard", "with --cert-rotation: the ValidatingWebhookConfiguration whose caBundle is kept in step")
 	service := fs.String("service", "meshguard", "with --cert-rotation: the Service the certificate is issued for")
+	drain := fs.Duration("drain-timeout", server.DrainTimeout, "on SIGTERM, how long to wait for the reviews in flight after readiness fails and the listener closes (set it to the webhook's timeoutSeconds)")
 	fs.AddGoFlagSet(flag.CommandLine)
 	if err := fs.Parse(args); err != nil {
 		if err == pflag.ErrHelp {
@@ -86,7 +87,7 @@ func serve(args []string) int {
 	opts := server.Options{
 		CertDir: *certDir, Port: *port, HealthProbeBindAddress: *probes, MetricsBindAddress: *metrics,
 		Config: cfg, Log: log, Namespace: *namespace, LeaderElection: *leaderElect, ClientCAFile: *clientCA,
-		AuditInterval: *auditInterval, Reports: *reports,
+		AuditInterval: *auditInterval, Reports: *reports, DrainTimeout: *drain,
 		Lease: server.Lease{Duration: *leaseDuration, RenewDeadline: *renewDeadline, RetryPeriod: *retryPeriod},
 	}
 	if *rotate {

@@ -40,7 +40,27 @@ func FuzzHandle(f *testing.F) {
 	ops := []admissionv1.Operation{admissionv1.Create, admissionv1.Update, admissionv1.Delete}
 	f.Fuzz(func(t *testing.T, object []byte, which uint8) {
 		k, op := kinds[int(which)%len(kinds)], ops[int(which/3)%len(ops)]
-		req := request(op, k[0], k[1], "legacy", string(object))
+		// Sent as the API server would, about the object it carries (when
+		// it names a reviewed kind), so that evaluation is fuzzed and not
+		// only the refusal of mismatched requests.
+		var head struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		ns := "legacy"
+		if json.Unmarshal(object, &head) == nil {
+			for _, kk := range kinds {
+				if kk[0] == head.Kind {
+					k = kk
+				}
+			}
+			if head.Metadata.Namespace != "" {
+				ns = head.Metadata.Namespace
+			}
+		}
+		req := request(op, k[0], k[1], ns, string(object))
 		if op == admissionv1.Update {
 			req.OldObject = req.Object
 		}

@@ -105,12 +105,12 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if !h.Engine.Handles(change.Ref.Kind) {
 		return admission.Allowed("no rule for this kind")
 	}
-	verdict, failed := h.judge(ctx, req, change, log)
+	verdict, shown, failed := h.judge(ctx, req, change, log)
 	if failed != nil {
 		return *failed
 	}
 	wouldDeny = h.record(verdict, log)
-	denial, warnings := Render(verdict)
+	denial, warnings := Render(shown)
 	if denial != "" {
 		return admission.Denied(denial).WithWarnings(warnings...)
 	}
@@ -137,7 +137,8 @@ func (h *Handler) observe(req admission.Request, dryRun bool, start time.Time, r
 }
 
 // screen answers the requests meshguard admits or refuses without judging
-// them: no AdmissionReview, a kind it does not review, an excluded
+// them: no AdmissionReview, a kind it does not review, a request that does
+// not describe its object, an excluded
 // namespace, break-glass, a cache not synced yet.
 func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admission.Response, bool) {
 	if req.UID == "" || req.Kind.Kind == "" {
@@ -147,6 +148,9 @@ func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admissi
 	}
 	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
 		return admission.Allowed("not a kind meshguard reviews"), true
+	}
+	if err := describe(req); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("the request does not describe its object: %w", err)), true
 	}
 	if h.Config.Excluded(req.Namespace) {
 		return admission.Allowed("namespace excluded from review"), true
@@ -162,17 +166,17 @@ func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admissi
 	return admission.Response{}, false
 }
 
-// judge evaluates a change with the TLS material it names and withholds
-// what the requester may not read. A fault of meshguard's own (the API
-// server unreachable, the review abandoned) is returned as the response to
-// send: an internal error, never a denial.
-func (h *Handler) judge(ctx context.Context, req admission.Request, change *rules.Change, log func() logr.Logger) (engine.Verdict, *admission.Response) {
-	fail := func(code int32, err error, msg string) (engine.Verdict, *admission.Response) {
+// judge evaluates a change with the TLS material it names; shown is the
+// verdict as the requester may see it (see withhold). A fault of meshguard's
+// own (the API server unreachable, the review abandoned) is returned as the
+// response to send: an internal error, never a denial.
+func (h *Handler) judge(ctx context.Context, req admission.Request, change *rules.Change, log func() logr.Logger) (verdict, shown engine.Verdict, failed *admission.Response) {
+	fail := func(code int32, err error, msg string) (engine.Verdict, engine.Verdict, *admission.Response) {
 		if msg != "" {
 			log().Error(err, msg)
 		}
 		resp := admission.Errored(code, fmt.Errorf("internal error: %w", err))
-		return engine.Verdict{}, &resp
+		return engine.Verdict{}, engine.Verdict{}, &resp
 	}
 	if err := h.gatherTrust(ctx, change); err != nil {
 		return fail(http.StatusInternalServerError, err, "Cannot read the TLS material the change references")
@@ -184,10 +188,11 @@ func (h *Handler) judge(ctx context.Context, req admission.Request, change *rule
 	if err != nil {
 		return fail(http.StatusInternalServerError, err, "Cannot confirm what the cache is missing")
 	}
-	if err := h.withhold(ctx, req.Namespace, req.UserInfo, &verdict); err != nil {
+	shown, err = h.withhold(ctx, req.UserInfo, verdict)
+	if err != nil {
 		return fail(http.StatusInternalServerError, err, "Cannot check what the requester may read")
 	}
-	return verdict, nil
+	return verdict, shown, nil
 }
 
 // record counts and logs a verdict's findings; it reports whether
@@ -234,7 +239,12 @@ func (h *Handler) evaluate(ctx context.Context, change *rules.Change) (engine.Ve
 	if len(missing) == 0 {
 		return verdict, nil
 	}
-	found, gone, err := h.Confirm(ctx, missing)
+	var found []*state.Object
+	var gone []state.ObjectRef
+	err := whileWaiting(ctx, func() (err error) {
+		found, gone, err = h.Confirm(ctx, missing)
+		return err
+	})
 	if err != nil {
 		return engine.Verdict{}, err
 	}
@@ -263,7 +273,9 @@ func (h *Handler) gatherTrust(ctx context.Context, change *rules.Change) error {
 		now = h.Now
 	}
 	view := engine.NewTrustView(h.Config, now())
-	if err := engine.GatherTrust(ctx, h.Config, h.Store, view, h.Trust, engine.ChangedRules(change.OldDR, change.NewDR)); err != nil {
+	if err := whileWaiting(ctx, func() error {
+		return engine.GatherTrust(ctx, h.Config, h.Store, view, h.Trust, engine.ChangedRules(change.OldDR, change.NewDR))
+	}); err != nil {
 		return err
 	}
 	change.Trust = view

@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,11 +34,27 @@ func newHandler(cfg *config.Config, rs ...rules.Rule) *mgadmission.Handler {
 	return &mgadmission.Handler{Engine: engine.New(rs, cfg), Store: store, Config: cfg, Log: logr.Discard()}
 }
 
+// request is a review of object as the API server sends it: its name and
+// version are the object's (a test of mismatches sets its own).
 func request(op admissionv1.Operation, kind, group, ns, object string) admission.Request {
 	r := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "1", Operation: op, Namespace: ns, Name: "default",
 		Kind: metav1.GroupVersionKind{Group: group, Version: "v1", Kind: kind},
 	}}
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal([]byte(object), &head) == nil {
+		if head.Metadata.Name != "" {
+			r.Name = head.Metadata.Name
+		}
+		if g, v, ok := strings.Cut(head.APIVersion, "/"); ok && g == group {
+			r.Kind.Version = v
+		}
+	}
 	if op == admissionv1.Delete {
 		r.OldObject = runtime.RawExtension{Raw: []byte(object)}
 	} else {
@@ -63,7 +80,7 @@ func TestHandler(t *testing.T) {
 			allowed: false, code: http.StatusForbidden,
 			message: "[MG101] spec.mtls.mode: STRICT would reject plaintext from 1 pod outside the mesh in legacy that may call its meshed workloads: legacy/reporting-0 — inject or enroll them"},
 		{name: "an object that does not decode is denied naming the field",
-			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", `{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"default"},"spec":{"mtls":{"mdoe":"STRICT"}}}`),
+			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", `{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"default","namespace":"legacy"},"spec":{"mtls":{"mdoe":"STRICT"}}}`),
 			allowed: false, code: http.StatusForbidden, message: `spec: unknown field "mdoe"`},
 		{name: "kinds meshguard does not review are allowed",
 			req:     request(admissionv1.Create, "AuthorizationPolicy", "security.istio.io", "legacy", `{}`),
@@ -76,10 +93,10 @@ func TestHandler(t *testing.T) {
 			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", strictLegacy),
 			allowed: true},
 		{name: "DestinationRules decode and pass while no rule reviews them",
-			req:     request(admissionv1.Create, "DestinationRule", "networking.istio.io", "legacy", `{"apiVersion":"networking.istio.io/v1alpha3","kind":"DestinationRule","metadata":{"name":"r"},"spec":{"host":"reviews","subsets":[{"name":"v1","labels":{"version":"v1"}}]}}`),
+			req:     request(admissionv1.Create, "DestinationRule", "networking.istio.io", "legacy", `{"apiVersion":"networking.istio.io/v1alpha3","kind":"DestinationRule","metadata":{"name":"r","namespace":"legacy"},"spec":{"host":"reviews","subsets":[{"name":"v1","labels":{"version":"v1"}}]}}`),
 			allowed: true},
 		{name: "a broken DestinationRule is denied naming the field",
-			req:     request(admissionv1.Create, "DestinationRule", "networking.istio.io", "legacy", `{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"r"},"spec":{"hots":"reviews"}}`),
+			req:     request(admissionv1.Create, "DestinationRule", "networking.istio.io", "legacy", `{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"r","namespace":"legacy"},"spec":{"hots":"reviews"}}`),
 			allowed: false, message: `unknown field "hots"`},
 		{name: "break-glass groups are admitted with a warning",
 			cfg: &config.Config{RootNamespace: "istio-system", BreakGlassGroups: []string{"oncall"}},

@@ -1,8 +1,13 @@
 package admission_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,11 +15,16 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	mgadmission "github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/state"
 )
+
+func ptrTo[T any](v T) *T { return &v }
 
 func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 	post := func(ctx context.Context) *http.Request {
@@ -67,8 +77,9 @@ func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 		<-entered
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
+		rec := httptest.NewRecorder()
 		go func() {
-			h.ServeHTTP(httptest.NewRecorder(), post(ctx))
+			h.ServeHTTP(rec, post(ctx))
 			close(done)
 		}()
 		cancel()
@@ -76,6 +87,10 @@ func TestLimitRefusesWhatItCannotHold(t *testing.T) {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Fatal("a cancelled queued request kept waiting")
+		}
+		// Never an empty 200: the stream gets a status saying why.
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("code %d, want 503", rec.Code)
 		}
 	})
 	t.Run("a body over the cap is refused", func(t *testing.T) {
@@ -135,5 +150,123 @@ func TestAnEmptyReviewIsABadRequest(t *testing.T) {
 	resp := newHandler(config.Default()).Handle(context.Background(), request("", "", "", "", ""))
 	if resp.Allowed || resp.Result.Code != http.StatusBadRequest {
 		t.Errorf("allowed=%v code=%d", resp.Allowed, resp.Result.Code)
+	}
+}
+
+// The API server says how long it waits (?timeout=); the review's context
+// ends then, which also bounds how long a stopping server drains it.
+func TestLimitGivesTheReviewTheCallersTimeout(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want time.Duration
+	}{
+		{"/validate?timeout=5s", 5 * time.Second},
+		{"/validate", mgadmission.MaxReviewTimeout},
+		{"/validate?timeout=10m", mgadmission.MaxReviewTimeout},
+		{"/validate?timeout=junk", mgadmission.MaxReviewTimeout},
+	} {
+		var deadline time.Time
+		var ok bool
+		h := mgadmission.Limit(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			deadline, ok = r.Context().Deadline()
+		}), config.Limits{})
+		before := time.Now()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, c.url, strings.NewReader("{}")))
+		if !ok || deadline.Before(before.Add(c.want)) || deadline.After(time.Now().Add(c.want)) {
+			t.Errorf("%s: deadline %v (set %v), want %v from the request", c.url, deadline.Sub(before), ok, c.want)
+		}
+	}
+}
+
+// slowBody opens a connection to addr that sends a review's headers, waits
+// until the server reads the body (100 Continue) and then sends one byte of
+// it, and nothing more until closed.
+func slowBody(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, "POST /validate HTTP/1.1\r\nHost: meshguard\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, "100 Continue") {
+		t.Fatalf("the server did not start reading the body: %q %v", status, err)
+	}
+	if _, err := io.WriteString(c, "{"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Forty clients sending their bodies a byte at a time (more than in-flight
+// and queue together) while reviews arrive: every review is answered, none
+// refused as busy, because a body being read holds no place in the limiter.
+func TestSlowBodiesDoNotStarveReviews(t *testing.T) {
+	h := mgadmission.Limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body)
+	}), config.Limits{InFlight: 4, Queue: 32})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close) // after the slow clients close
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for i := 0; i < 40; i++ {
+		slowBody(t, addr)
+	}
+	for i := 0; i < 20; i++ {
+		resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", strings.NewReader(`{"review":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != `{"review":1}` {
+			t.Fatalf("review %d beside 40 slow bodies: HTTP %d %s", i, resp.StatusCode, body)
+		}
+	}
+}
+
+// A review waiting on the API server (a live read confirming a missing
+// Service) holds no place in the limiter: with one review judged at a time
+// and no queue, another review is still judged meanwhile, and the waiting
+// one is answered once its read returns.
+func TestAReviewWaitingOnALiveReadHoldsNoPlace(t *testing.T) {
+	h := newHandler(config.Default())
+	h.Store.SetService(&state.Service{Namespace: "legacy", Name: "reviews", Selector: map[string]string{"app": "reviews"},
+		Ports: []state.ServicePort{{Name: "http", Port: 80, TargetPort: 8080}}})
+	h.Store.SetPod(&state.Pod{Namespace: "legacy", Name: "reviews-1", Phase: "Running", Ready: true, Sidecar: true, Labels: map[string]string{"app": "reviews"}})
+	reading, release := make(chan struct{}), make(chan struct{})
+	h.Confirm = func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
+		close(reading)
+		<-release
+		return nil, nil, nil
+	}
+	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h}, config.Limits{InFlight: 1, Queue: 0}))
+	defer srv.Close()
+	review := func(kind, group, object string) string {
+		body, _ := json.Marshal(admissionv1.AdmissionReview{
+			TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+			Request:  ptrTo(request(admissionv1.Create, kind, group, "legacy", object).AdmissionRequest)})
+		resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("HTTP %d %s", resp.StatusCode, out)
+	}
+	waiting := make(chan string, 1)
+	go func() {
+		waiting <- review("VirtualService", "networking.istio.io",
+			`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"late","namespace":"legacy"},"spec":{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"late"}}]}]}}`)
+	}()
+	<-reading
+	if got := review("PeerAuthentication", "security.istio.io", strictLegacy); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG101]") {
+		t.Errorf("a review beside one waiting on a live read: %s", got)
+	}
+	close(release)
+	if got := <-waiting; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG303]") {
+		t.Errorf("the review that waited: %s", got)
 	}
 }

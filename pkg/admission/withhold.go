@@ -72,31 +72,48 @@ func accessKey(user authenticationv1.UserInfo, ref state.ObjectRef) string {
 	return b.String()
 }
 
-// withhold rewrites, in place, every finding that discloses a Secret or
-// ConfigMap outside the request's namespace which the requesting user may not
-// get: the decision stands (it still denies or warns), the details (existence
-// in that namespace, subjects, expiry, key match) are not given.
-func (h *Handler) withhold(ctx context.Context, ns string, user authenticationv1.UserInfo, v *engine.Verdict) error {
+// withhold returns the verdict as the requesting user may see it. A finding
+// that discloses a Secret or ConfigMap the user may not get, in any
+// namespace (its own included), says nothing of it, not even whether it
+// exists: a finding that blocks (a deny, a deny that enforcement: warn or an
+// earlier write made a warning) keeps its rule and field with a message
+// that gives no details; a mere warning (a certificate expiring soon) is
+// not shown at all, since only material that exists can draw one. The
+// decision stands. v itself is left whole, for metrics and logs.
+func (h *Handler) withhold(ctx context.Context, user authenticationv1.UserInfo, v engine.Verdict) (engine.Verdict, error) {
 	if h.Authorize == nil {
-		return nil
+		return v, nil
 	}
-	for i := range v.Results {
-		r := &v.Results[i]
-		for _, ref := range r.Reveals {
-			if ref.Namespace == ns {
-				continue
-			}
-			ok, err := h.mayGet(ctx, user, ref)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				r.Message = rules.WithheldMessage(ref)
-				break
-			}
+	shown := engine.Verdict{Results: make([]engine.Result, 0, len(v.Results))}
+	for _, r := range v.Results {
+		hidden, err := h.hidden(ctx, user, r.Reveals)
+		if err != nil {
+			return engine.Verdict{}, err
+		}
+		switch {
+		case hidden == nil:
+		case r.Action == rules.Deny || r.WouldDeny || r.Preexisting:
+			r.Message = rules.WithheldMessage(*hidden)
+		default:
+			continue
+		}
+		shown.Results = append(shown.Results, r)
+	}
+	return shown, nil
+}
+
+// hidden is the first of refs the user may not get (nil: none).
+func (h *Handler) hidden(ctx context.Context, user authenticationv1.UserInfo, refs []state.ObjectRef) (*state.ObjectRef, error) {
+	for _, ref := range refs {
+		ok, err := h.mayGet(ctx, user, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return &ref, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (h *Handler) mayGet(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {

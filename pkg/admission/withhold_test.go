@@ -2,16 +2,30 @@ package admission_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/trust"
+	"github.com/meshguard/meshguard/pkg/trust/trusttest"
 )
+
+// egressGateway puts an egress gateway in ns that routes legacy's
+// api.example.com: it reads the rule's credentialName Secret in ns.
+func egressGateway(store *state.Store, ns string) {
+	store.SetPod(&state.Pod{Namespace: ns, Name: "egress-1", Phase: "Running", Sidecar: true, Router: true, Labels: map[string]string{"istio": "egressgateway"}})
+	store.SetGateway(&state.Gateway{Namespace: ns, Name: "egress", Selector: map[string]string{"istio": "egressgateway"}})
+	store.SetVirtualService(&state.VirtualService{Namespace: "legacy", Name: "out", Hosts: []string{"api.example.com"}, Gateways: []string{ns + "/egress"},
+		HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: "api.example.com"}}}}})
+}
 
 // A tenant who may only write DestinationRules in its namespace must not
 // learn, from a dry run, whether a Secret exists in the gateway namespace.
@@ -19,10 +33,7 @@ func TestFindingsAboutOtherNamespacesSecretsNeedGet(t *testing.T) {
 	h := newHandler(config.Default())
 	// The egress gateway in istio-system routes to api.example.com, so it reads
 	// the rule's credentialName Secret there.
-	h.Store.SetPod(&state.Pod{Namespace: "istio-system", Name: "egress-1", Phase: "Running", Sidecar: true, Router: true, Labels: map[string]string{"istio": "egressgateway"}})
-	h.Store.SetGateway(&state.Gateway{Namespace: "istio-system", Name: "egress", Selector: map[string]string{"istio": "egressgateway"}})
-	h.Store.SetVirtualService(&state.VirtualService{Namespace: "legacy", Name: "out", Hosts: []string{"api.example.com"}, Gateways: []string{"istio-system/egress"},
-		HTTP: []state.HTTPRoute{{Route: []state.Destination{{Host: "api.example.com"}}}}})
+	egressGateway(h.Store, "istio-system")
 	h.Trust = func(_ context.Context, view *trust.View, secrets [][2]string, _ []string) error {
 		for _, s := range secrets {
 			view.Secrets[s[0]+"/"+s[1]] = nil // confirmed absent
@@ -63,5 +74,45 @@ func TestFindingsAboutOtherNamespacesSecretsNeedGet(t *testing.T) {
 	resp = h.Handle(context.Background(), req)
 	if !strings.Contains(resp.Result.Message, "Secret client-cert does not exist in istio-system") {
 		t.Errorf("the platform team should see the details: %q", resp.Result.Message)
+	}
+}
+
+// In the requester's own namespace too, a Secret it may not get is not
+// described: a certificate expiring soon draws a warning (its subject and
+// expiry) only for those who may read it; for the others it draws nothing,
+// since a warning would say the Secret exists.
+func TestWarningsAboutSecretsNeedGetInTheOwnNamespace(t *testing.T) {
+	h := newHandler(config.Default())
+	// The tenant's own egress gateway routes to api.example.com: it reads
+	// the credential Secret in the tenant's namespace.
+	egressGateway(h.Store, "legacy")
+	cert, key := trusttest.NewRoot("partner CA").Leaf("client.legacy", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+	h.Trust = func(_ context.Context, view *trust.View, secrets [][2]string, _ []string) error {
+		for _, s := range secrets {
+			view.Secrets[s[0]+"/"+s[1]] = state.InspectSecret(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s[0], Name: s[1]},
+				Data: map[string][]byte{"tls.crt": cert, "tls.key": key}})
+		}
+		return nil
+	}
+	dr := `{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"api","namespace":"legacy"},"spec":{"host":"api.example.com","trafficPolicy":{"tls":{"mode":"MUTUAL","credentialName":"client-cert"}}}}`
+	req := request(admissionv1.Create, "DestinationRule", "networking.istio.io", "legacy", dr)
+	for _, c := range []struct {
+		who    string
+		mayGet bool
+	}{{"tenant", false}, {"platform", true}} {
+		var asked []state.ObjectRef
+		h.Authorize = func(_ context.Context, _ authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
+			asked = append(asked, ref)
+			return c.mayGet, nil
+		}
+		req.UserInfo = authenticationv1.UserInfo{Username: c.who}
+		resp := h.Handle(context.Background(), req)
+		warned := slices.ContainsFunc(resp.Warnings, func(w string) bool { return strings.HasPrefix(w, "[MG406]") })
+		if !resp.Allowed || warned != c.mayGet {
+			t.Errorf("%s (may get: %v): allowed=%v warnings %q", c.who, c.mayGet, resp.Allowed, resp.Warnings)
+		}
+		if !slices.Contains(asked, state.ObjectRef{Kind: "Secret", Namespace: "legacy", Name: "client-cert"}) {
+			t.Errorf("%s: asked %v, want the Secret legacy/client-cert", c.who, asked)
+		}
 	}
 }

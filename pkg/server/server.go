@@ -21,6 +21,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -73,6 +74,9 @@ type Options struct {
 	// Rotation, when set, has meshguard issue and renew its own serving
 	// certificate instead of using CertDir as it is.
 	Rotation *Rotation
+	// DrainTimeout bounds how long a stopping webhook waits for the reviews
+	// in flight (0: DrainTimeout, the API server's longest webhook timeout).
+	DrainTimeout time.Duration
 }
 
 // Lease is the leader election timing.
@@ -165,8 +169,11 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	eng := engine.New(registry.Rules(), o.Config)
 	eng.Now = o.Now
 	admission.ReportExceptions(o.Config, o.Now)
+	// Reviews arriving together share their direct reads (a burst of
+	// writes confirming the same missing Service, or naming the same Secret).
+	live := cluster.Coalesce(mgr.GetAPIReader(), admission.ArrivedAt)
 	fetchTrust := func(ctx context.Context, view *trust.View, secrets [][2]string, roots []string) error {
-		return cluster.FetchTrust(ctx, mgr.GetAPIReader(), view, secrets, roots)
+		return cluster.FetchTrust(ctx, live, view, secrets, roots)
 	}
 	if o.AuditInterval > 0 {
 		if err := addDrift(mgr, o, store, eng, fetchTrust); err != nil {
@@ -181,7 +188,7 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 		Log:    o.Log.WithName("admission"),
 		Synced: func() bool { return synced(regs)(nil) == nil },
 		Confirm: func(ctx context.Context, refs []state.ObjectRef) ([]*state.Object, []state.ObjectRef, error) {
-			return cluster.Confirm(ctx, mgr.GetAPIReader(), refs)
+			return cluster.Confirm(ctx, live, refs)
 		},
 		Trust: fetchTrust,
 		Authorize: func(ctx context.Context, user authenticationv1.UserInfo, ref state.ObjectRef) (bool, error) {
@@ -199,7 +206,33 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.AddReadyzCheck("webhook-serving", ws.StartedChecker()); err != nil {
 		return nil, err
 	}
+	if ts, ok := ws.(*tlsServer); ok {
+		return draining{Manager: mgr, ws: ts}, nil
+	}
 	return mgr, nil
+}
+
+// draining is the manager with the stop a rollout needs. When the context
+// Start was given ends (SIGTERM), readiness fails at once, before anything
+// else stops; then the manager stops its parts, the webhook server last: it
+// closes its listener and answers every review it already holds.
+type draining struct {
+	manager.Manager
+	ws *tlsServer
+}
+
+func (d draining) Start(ctx context.Context) error {
+	run, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+			d.ws.drain()
+			stop()
+		case <-run.Done():
+		}
+	}()
+	return d.Manager.Start(run)
 }
 
 // newManager builds the controller-runtime manager: the lean cache, the
@@ -239,6 +272,8 @@ func newManager(restConfig *rest.Config, scheme *runtime.Scheme, o Options) (man
 		// handed over at once on a rollout instead of after LeaseDuration.
 		LeaderElectionReleaseOnCancel: true,
 		LeaderElectionNamespace:       o.Namespace,
+		// The webhook drains last: room for the other parts to stop first.
+		GracefulShutdownTimeout: ptr.To(drainTimeout(o) + 5*time.Second),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -257,6 +292,13 @@ func addDrift(mgr manager.Manager, o Options, store *state.Store, eng *engine.En
 			Log: o.Log.WithName("reports")}
 	}
 	return mgr.Add(drift)
+}
+
+func drainTimeout(o Options) time.Duration {
+	if o.DrainTimeout > 0 {
+		return o.DrainTimeout
+	}
+	return DrainTimeout
 }
 
 func synced(regs []toolscache.ResourceEventHandlerRegistration) healthz.Checker {

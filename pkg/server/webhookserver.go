@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -31,6 +32,10 @@ const (
 	WriteTimeout = 30 * time.Second
 	// IdleTimeout matches the API server's keep-alive (http.DefaultTransport).
 	IdleTimeout = 90 * time.Second
+	// DrainTimeout is how long a stopping server waits for the reviews in
+	// flight by default: the longest webhook timeout the API server allows,
+	// after which no caller is left waiting for them.
+	DrainTimeout = 30 * time.Second
 )
 
 // tlsServer serves the webhook over TLS, reloading the pair in CertDir when
@@ -48,15 +53,29 @@ type tlsServer struct {
 	log        logr.Logger
 	// readHeaderTimeout is ReadHeaderTimeout unless a test shortens it.
 	readHeaderTimeout time.Duration
+	// drainTimeout bounds how long Start waits, once stopped, for the
+	// reviews in flight.
+	drainTimeout time.Duration
 
 	mux     *http.ServeMux
 	mu      sync.Mutex
 	started bool
+	// draining is set once the process is stopping: /readyz fails from then on.
+	draining atomic.Bool
 }
 
 func newTLSServer(o Options, tlsOpts []func(*tls.Config)) *tlsServer {
 	return &tlsServer{host: o.Host, port: o.Port, certDir: o.CertDir, tlsOpts: tlsOpts, awaitFiles: o.Rotation != nil,
-		log: o.Log.WithName("webhook"), readHeaderTimeout: ReadHeaderTimeout, mux: http.NewServeMux()}
+		log: o.Log.WithName("webhook"), readHeaderTimeout: ReadHeaderTimeout, drainTimeout: drainTimeout(o), mux: http.NewServeMux()}
+}
+
+// drain makes readiness fail: the process is stopping, and the API server
+// should send its reviews to another replica. The server keeps serving until
+// its context ends.
+func (s *tlsServer) drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info("Stopping: not ready any more, serving the reviews already sent")
+	}
 }
 
 func (s *tlsServer) NeedLeaderElection() bool                { return false }
@@ -65,7 +84,11 @@ func (s *tlsServer) WebhookMux() *http.ServeMux              { return s.mux }
 
 func (s *tlsServer) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
-// Start serves until ctx ends, then drains for up to a minute.
+// Start serves until ctx ends, then drains: readiness fails, the listener
+// closes (HTTP/2 connections get a GOAWAY, so the API server opens new ones
+// elsewhere), and every review already received is finished and answered
+// before Start returns, for up to drainTimeout. A review's own context does
+// not end with ctx: only its caller (or its own deadline) ends it.
 func (s *tlsServer) Start(ctx context.Context) error {
 	for logged := false; s.awaitFiles && !certs.HasPair(s.certDir); logged = true {
 		if !logged {
@@ -96,7 +119,7 @@ func (s *tlsServer) Start(ctx context.Context) error {
 	}
 	srv := &http.Server{
 		Handler:           s.mux,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		MaxHeaderBytes:    1 << 20,
 		ReadHeaderTimeout: s.readHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
@@ -107,10 +130,13 @@ func (s *tlsServer) Start(ctx context.Context) error {
 	go func() {
 		defer close(drained)
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), time.Minute)
+		s.drain()
+		shutdown, cancel := context.WithTimeout(context.Background(), s.drainTimeout)
 		defer cancel()
 		if err := srv.Shutdown(shutdown); err != nil {
-			s.log.Error(err, "Shutting down the webhook server")
+			// Past the bound no API server still waits for these answers.
+			s.log.Error(err, "Reviews still in flight after the drain timeout; closing their connections", "drainTimeout", s.drainTimeout)
+			_ = srv.Close()
 		}
 	}()
 	s.mu.Lock()
@@ -132,6 +158,9 @@ func (s *tlsServer) StartedChecker() healthz.Checker {
 		s.mu.Unlock()
 		if !started {
 			return errors.New("webhook server has not started yet")
+		}
+		if s.draining.Load() {
+			return errors.New("webhook server is stopping")
 		}
 		host := s.host
 		if host == "" {

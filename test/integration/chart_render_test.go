@@ -39,8 +39,24 @@ func TestChartLintsStrictly(t *testing.T) {
 	}
 }
 
+// The grace period and the drain follow the webhook timeout and the preStop
+// sleep; a sleep of 0 renders no lifecycle hook.
+func TestChartShutdownFollowsTheWebhookTimeout(t *testing.T) {
+	objs, err := renderChart("--set", "webhook.timeoutSeconds=10", "--set", "shutdown.preStopSleepSeconds=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := into[appsv1.Deployment](t, objs, "Deployment").Spec.Template.Spec
+	if g := pod.TerminationGracePeriodSeconds; g == nil || *g != 0+10+10 {
+		t.Errorf("terminationGracePeriodSeconds = %v, want 20", g)
+	}
+	if c := pod.Containers[0]; c.Lifecycle != nil || !slices.Contains(c.Args, "--drain-timeout=10s") {
+		t.Errorf("lifecycle %+v, args %v: want no hook and --drain-timeout=10s", c.Lifecycle, c.Args)
+	}
+}
+
 func TestChartRejectsUnknownAndInvalidValues(t *testing.T) {
-	for _, set := range []string{"bogus=1", "webhook.timeoutSeconds=30", "webhook.failurePolicy=Maybe", "config.rules.MG101=block"} {
+	for _, set := range []string{"bogus=1", "webhook.timeoutSeconds=30", "webhook.failurePolicy=Maybe", "config.rules.MG101=block", "shutdown.preStopSleepSeconds=-1"} {
 		if _, err := renderChart("--set", set); err == nil {
 			t.Errorf("--set %s rendered; the schema must reject it", set)
 		}
@@ -99,10 +115,19 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources = %+v", c.Resources)
 	}
-	for _, arg := range []string{"--cert-rotation", "--leader-elect", "--config=/etc/meshguard/config.yaml", "--port=9443"} {
+	for _, arg := range []string{"--cert-rotation", "--leader-elect", "--config=/etc/meshguard/config.yaml", "--port=9443", "--drain-timeout=5s"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %v lack %s", c.Args, arg)
 		}
+	}
+	// A stopping pod keeps serving 5 s (no shell in the image: the sleep
+	// action), then drains for up to the webhook's 5 s timeout; the grace
+	// period covers both with room for the rest of the manager.
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds != 5 {
+		t.Errorf("lifecycle = %+v, want a preStop sleep of 5 s", c.Lifecycle)
+	}
+	if g := pod.TerminationGracePeriodSeconds; g == nil || *g != 5+5+10 {
+		t.Errorf("terminationGracePeriodSeconds = %v, want 20 (preStop 5 + webhook timeout 5 + 10)", g)
 	}
 
 	svc := into[corev1.Service](t, objs, "Service")

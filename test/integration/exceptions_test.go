@@ -98,24 +98,7 @@ func TestEnforcementWarnAdmitsWithAWouldDenyWarning(t *testing.T) {
 	c := suiteConfig()
 	c.Enforcement = config.ModeWarn
 	port := startWebhook(t, server.Options{Config: c})
-	wio := &testEnv.WebhookInstallOptions
-
-	// The same registration as the chart's, for this namespace only.
-	main, err := chartWebhook()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "meshguard-warn-mode"}, Webhooks: main.Webhooks}
-	for i := range vwc.Webhooks {
-		w := &vwc.Webhooks[i]
-		w.ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: ptr.To(fmt.Sprintf("https://127.0.0.1:%d/validate", port)), CABundle: wio.LocalServingCAData}
-		w.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": warnModeNamespace}}
-	}
-	if err := k8s.Create(ctx(), vwc); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = k8s.Delete(ctx(), vwc) })
-	createNamespace(t, warnModeNamespace, nil)
+	registerForWarnModeNamespace(t, "meshguard-warn-mode", port)
 
 	before := counted(t, "would_deny")
 	eventually(t, "the warn-mode webhook reviews the namespace", func() error {
@@ -133,6 +116,30 @@ func TestEnforcementWarnAdmitsWithAWouldDenyWarning(t *testing.T) {
 	if after := counted(t, "would_deny"); after <= before {
 		t.Errorf("meshguard_admission_reviews_total{decision=would_deny} went from %v to %v", before, after)
 	}
+}
+
+// registerForWarnModeNamespace registers the chart's webhook as name, sent
+// to the webhook on loopback port, for warnModeNamespace only (the suite's
+// own webhook skips it, so its verdicts cannot mask these), and creates the
+// namespace.
+func registerForWarnModeNamespace(t *testing.T, name string, port int) {
+	t.Helper()
+	main, err := chartWebhook()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}, Webhooks: main.Webhooks}
+	for i := range vwc.Webhooks {
+		w := &vwc.Webhooks[i]
+		w.ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: ptr.To(fmt.Sprintf("https://127.0.0.1:%d/validate", port)),
+			CABundle: testEnv.WebhookInstallOptions.LocalServingCAData}
+		w.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": warnModeNamespace}}
+	}
+	if err := k8s.Create(ctx(), vwc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx(), vwc) })
+	createNamespace(t, warnModeNamespace, nil)
 }
 
 // counted sums meshguard_admission_reviews_total for a decision.
