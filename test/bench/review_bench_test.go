@@ -100,8 +100,14 @@ func fill(store *state.Store, also func(*state.Pod), routing bool) {
 }
 
 func review(op admissionv1.Operation, ns, name, mode string) []byte {
-	obj := fmt.Sprintf(`{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":%q,"namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"mtls":{"mode":%q}}}`, name, ns, mode)
-	return admissionReview(op, "security.istio.io", "PeerAuthentication", "peerauthentications", ns, name, obj, "")
+	pa := func(mode string) string {
+		return fmt.Sprintf(`{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":%q,"namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"mtls":{"mode":%q}}}`, name, ns, mode)
+	}
+	old := ""
+	if op == admissionv1.Update {
+		old = pa("PERMISSIVE") // an UPDATE carries the object it replaces
+	}
+	return admissionReview(op, "security.istio.io", "PeerAuthentication", "peerauthentications", ns, name, pa(mode), old)
 }
 
 func admissionReview(op admissionv1.Operation, group, kind, resource, ns, name, obj, old string) []byte {
@@ -169,7 +175,9 @@ func benchReview(b *testing.B, body []byte, wantAllowed bool) {
 		durations = append(durations, time.Since(start))
 		if i == 0 {
 			var out admissionv1.AdmissionReview
-			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.Allowed != wantAllowed {
+			// A denial must be the verdict (403 with findings), not a refused request.
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.Allowed != wantAllowed ||
+				!wantAllowed && (out.Response.Result == nil || out.Response.Result.Code != http.StatusForbidden) {
 				b.Fatalf("unexpected response %s", rec.Body.String())
 			}
 		}
