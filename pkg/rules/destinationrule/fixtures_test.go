@@ -53,6 +53,7 @@ var fixtures = map[string]map[string][]string{
 		"selector frontend/reviews-api":                  {`deny spec.subsets "^this rule, with a workloadSelector, takes the DestinationRule lookup for reviews.shop.svc.cluster.local in frontend: sidecars in frontend that it does not select get no rule for the host at all (istiod no longer looks in the Service's namespace), so subset v1 is undefined for them, but VirtualService frontend/reviews-v1 sends 100%"`},
 		"selector frontend/reviews-api (no-v1)":          {`deny spec.subsets "so subset v1 is undefined for them, and the ones it selects miss it too, but VirtualService frontend/reviews-v1"`},
 		"selector-catchall frontend/reviews-api (no-v1)": {`deny spec.subsets "^this rule would win the DestinationRule lookup of sidecars in frontend selected by app=api for reviews.shop.svc.cluster.local without defining subset v1"`},
+		"selector-delete frontend/reviews-local":         {`deny spec.subsets "^deleting the rule leaves subset v1 undefined for sidecars in frontend, but VirtualService frontend/reviews-v1 sends 100%"`},
 		"selector frontend/reviews-batch":                {`deny spec.subsets "^this rule, with a workloadSelector, takes the DestinationRule lookup for reviews.shop.svc.cluster.local in frontend: sidecars in frontend that it does not select"`},
 		"second-route shop/reviews (keep-v1)":            {`warn pre-existing spec.subsets "leaves subset v3 undefined for sidecars in shop"`},
 	},
