@@ -61,6 +61,11 @@ type Snapshot interface {
 	NamespacesWithDeliberateOutsiders() []string
 	// NamespacesWithGateways lists, sorted, the namespaces running Istio gateway pods.
 	NamespacesWithGateways() []string
+	// NamespacesNotLabelledForMesh lists, sorted, the namespaces whose labels
+	// ask for neither sidecar injection (istio-injection=enabled) nor ambient,
+	// and those known without a Namespace object: a superset of the
+	// namespaces mesh.InjectionEnabled refuses, kept on write.
+	NamespacesNotLabelledForMesh() []string
 	// NamespacesWithSidecarClients lists, sorted, the namespaces running live
 	// pods with a sidecar other than gateways and Istio's own components:
 	// the proxies that route with VirtualServices and DestinationRules.
@@ -200,6 +205,11 @@ type Store struct {
 	unmeshedServers []string
 	gateways        []string
 	sidecarClients  []string
+	// unlabelled lists, sorted, the namespaces whose labels ask for neither
+	// sidecar injection (istio-injection=enabled) nor ambient, or that have
+	// no Namespace object: the only ones a revision label or nothing at all
+	// may leave out of the mesh.
+	unlabelled []string
 
 	resolve  HostResolver
 	vsByHost map[string][]vsRef
@@ -252,6 +262,7 @@ func (s *Store) index(ns string) *nsIndex {
 		}
 		s.nss[ns] = n
 		s.rebuildNames()
+		s.unlabelled = mark(s.unlabelled, ns, true)
 	}
 	return n
 }
@@ -264,8 +275,15 @@ func (s *Store) gc(name string, n *nsIndex) {
 		s.unmeshedServers = mark(s.unmeshedServers, name, false)
 		s.gateways = mark(s.gateways, name, false)
 		s.sidecarClients = mark(s.sidecarClients, name, false)
+		s.unlabelled = mark(s.unlabelled, name, false)
 		s.rebuildNames()
 	}
+}
+
+// labelledForMesh reports whether a namespace's labels enrol it whatever the
+// injectors serve (mesh.InjectionEnabled decides the rest).
+func labelledForMesh(ns *Namespace) bool {
+	return ns != nil && (ns.Labels["istio-injection"] == "enabled" || ns.Labels["istio.io/dataplane-mode"] == "ambient")
 }
 
 func (s *Store) rebuildNames() {
@@ -284,6 +302,7 @@ func (s *Store) SetNamespace(ns *Namespace) {
 	defer s.mu.Unlock()
 	n := s.index(ns.Name)
 	n.ns = ns
+	s.unlabelled = mark(s.unlabelled, ns.Name, !labelledForMesh(ns))
 	s.reclassify(ns.Name, n)
 }
 
@@ -293,6 +312,7 @@ func (s *Store) DeleteNamespace(name string) {
 	defer s.mu.Unlock()
 	if n := s.nss[name]; n != nil {
 		n.ns = nil
+		s.unlabelled = mark(s.unlabelled, name, true)
 		s.reclassify(name, n)
 		s.gc(name, n)
 	}
@@ -587,6 +607,8 @@ func (v storeView) NamespacesWithUnmeshedServers() []string { return v.s.unmeshe
 func (v storeView) NamespacesWithGateways() []string { return v.s.gateways }
 
 func (v storeView) NamespacesWithSidecarClients() []string { return v.s.sidecarClients }
+
+func (v storeView) NamespacesNotLabelledForMesh() []string { return v.s.unlabelled }
 
 func firstByName(m map[string]*Pod, k int) []*Pod {
 	out := make([]*Pod, 0, len(m))

@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,4 +152,29 @@ func TestDestinationRulesSettingTLS(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The namespaces not labelled for the mesh follow namespace writes, and a
+// namespace known only from its pods counts as unlabelled.
+func TestNamespacesNotLabelledForMeshFollowWrites(t *testing.T) {
+	s := state.NewStore(func(*state.Pod, *state.Namespace, bool) state.PodClass { return state.PodClass{} })
+	s.SetNamespace(&state.Namespace{Name: "shop", Labels: map[string]string{"istio-injection": "enabled"}})
+	s.SetNamespace(&state.Namespace{Name: "mesh-amb", Labels: map[string]string{"istio.io/dataplane-mode": "ambient"}})
+	s.SetNamespace(&state.Namespace{Name: "legacy"})
+	s.SetNamespace(&state.Namespace{Name: "canary", Labels: map[string]string{"istio.io/rev": "canary"}})
+	s.SetPod(&state.Pod{Namespace: "orphans", Name: "p", Phase: "Running"})
+	got := func() []string {
+		var out []string
+		_ = s.View(func(v state.Snapshot) error { out = v.NamespacesNotLabelledForMesh(); return nil })
+		return out
+	}
+	if want := []string{"canary", "legacy", "orphans"}; !slices.Equal(got(), want) {
+		t.Fatalf("unlabelled = %v, want %v", got(), want)
+	}
+	s.SetNamespace(&state.Namespace{Name: "legacy", Labels: map[string]string{"istio-injection": "enabled"}})
+	s.SetNamespace(&state.Namespace{Name: "shop"})
+	s.DeletePod("orphans", "p")
+	if want := []string{"canary", "shop"}; !slices.Equal(got(), want) {
+		t.Fatalf("after relabelling, unlabelled = %v, want %v", got(), want)
+	}
 }

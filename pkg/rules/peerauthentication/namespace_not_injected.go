@@ -28,8 +28,9 @@ func (r namespaceNotInjected) Check(in *rules.Input) []rules.Finding {
 	switch in.Policies.LevelOf(pa) {
 	case mesh.LevelMesh:
 		meshEff := in.Policies.MeshMode(in.State)
-		for _, ns := range in.State.NamespaceNames() {
-			// Cheap tests first; empty namespaces are noise here.
+		// Only namespaces not labelled for injection or ambient can be left
+		// out (the store keeps them apart); empty namespaces are noise here.
+		for _, ns := range in.State.NamespacesNotLabelledForMesh() {
 			if ns == pa.Namespace || mesh.InjectionEnabled(in.State, in.State.Namespace(ns)) || in.State.Coverage(ns).Pods == 0 {
 				continue
 			}

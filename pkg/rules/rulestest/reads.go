@@ -103,6 +103,11 @@ func (r recorder) NamespacesWithGateways() []string {
 	return r.s.NamespacesWithGateways()
 }
 
+func (r recorder) NamespacesNotLabelledForMesh() []string {
+	r.read(state.NamespaceKind)
+	return r.s.NamespacesNotLabelledForMesh()
+}
+
 func (r recorder) NamespacesWithSidecarClients() []string {
 	r.read(state.PodKind)
 	return r.s.NamespacesWithSidecarClients()
