@@ -167,7 +167,7 @@ func diff(before, after map[string]Path) (broken []Breakage, failing int) {
 			}
 			continue
 		}
-		if b.Works() || a.FailShare > b.FailShare {
+		if b.Works() || a.FailShare > b.FailShare || routeFailsMore(b, a) {
 			broken = append(broken, Breakage{Before: b, After: a})
 		} else {
 			failing++
@@ -209,4 +209,20 @@ func gatewaySelector(spec config.Spec) map[string]string {
 		return g.GetSelector()
 	}
 	return nil
+}
+
+// routeFailsMore reports whether a route of the path fails a larger share
+// after the write than the same route (by name and match) before, or than
+// the worst route before for a route that is new.
+func routeFailsMore(b, a Path) bool {
+	for k, share := range a.Routes {
+		prior, ok := b.Routes[k]
+		if !ok {
+			prior = b.FailShare
+		}
+		if share > prior {
+			return true
+		}
+	}
+	return false
 }

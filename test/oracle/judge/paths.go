@@ -13,6 +13,7 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	corev1 "k8s.io/api/core/v1"
 
+	"google.golang.org/protobuf/proto"
 	"istio.io/api/annotation"
 	"istio.io/api/label"
 	"istio.io/istio/pilot/pkg/simulation"
@@ -53,9 +54,14 @@ type Path struct {
 	Port       uint32 `json:"port"`
 	// FailShare is the worst share (percent) of one request class's traffic
 	// that fails; 0 when the path works.
-	FailShare int      `json:"failShare"`
-	Causes    []string `json:"causes,omitempty"`
-	Why       []string `json:"why,omitempty"`
+	FailShare int `json:"failShare"`
+	// Routes holds the failing share (percent, 0: it works) of each route of
+	// the path's virtual host, by the route's name and match: a write that
+	// breaks a second route of a path whose first one already fails is
+	// broken too (meshguard's paths.Diff compares routes the same way).
+	Routes map[string]int `json:"routes,omitempty"`
+	Causes []string       `json:"causes,omitempty"`
+	Why    []string       `json:"why,omitempty"`
 	// Destinations are the hosts whose clusters the path's routes send to.
 	Destinations []string `json:"destinations,omitempty"`
 	// Notes are what is wrong without failing a request: a mirror to a
@@ -217,6 +223,7 @@ type weighted struct {
 
 // routes judges every route of a virtual host: each is a class of requests.
 func (a *analysis) routes(pc *proxyConfig, vh *route.VirtualHost, p *Path) {
+	seen := map[string]int{}
 	for _, r := range vh.Routes {
 		ra, ok := r.GetAction().(*route.Route_Route)
 		if !ok {
@@ -230,7 +237,15 @@ func (a *analysis) routes(pc *proxyConfig, vh *route.VirtualHost, p *Path) {
 		} else {
 			ws = []weighted{{ra.Route.GetCluster(), 1}}
 		}
-		p.failAtLeast(a.clusters(pc, ws, p))
+		share := a.clusters(pc, ws, p)
+		p.failAtLeast(share)
+		match, _ := proto.MarshalOptions{Deterministic: true}.Marshal(r.GetMatch())
+		key := r.GetName() + "|" + string(match)
+		if p.Routes == nil {
+			p.Routes = map[string]int{}
+		}
+		p.Routes[fmt.Sprintf("%s#%d", key, seen[key])] = share
+		seen[key]++
 		for _, m := range ra.Route.GetRequestMirrorPolicies() {
 			if pc.clusters[m.GetCluster()] == nil && len(p.Notes) < 4 {
 				p.Notes = append(p.Notes, "mirror to missing cluster "+m.GetCluster()+" is skipped")
