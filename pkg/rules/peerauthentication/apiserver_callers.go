@@ -26,15 +26,8 @@ import (
 // PERMISSIVE exception that protects such a port is caught too. Gateways
 // enforce no PeerAuthentication.
 func (r strictWithoutSidecar) apiServerCallers(in *rules.Input, level mesh.Level) []rules.Finding {
-	nss := []string{in.Change.Ref.Namespace}
-	if level == mesh.LevelMesh {
-		nss = in.State.NamespacesCalledByAPIServer()
-	}
 	var out []rules.Finding
-	for _, ns := range nss {
-		if in.Config.Excluded(ns) {
-			continue
-		}
+	for ns := range callerNamespaces(in, level, in.State.NamespacesCalledByAPIServer) {
 		for _, svc := range in.State.Services(ns) {
 			calls := in.State.APIServerCalls(ns, svc.Name)
 			for i := 0; i < len(calls); {

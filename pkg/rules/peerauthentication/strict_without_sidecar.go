@@ -2,6 +2,7 @@ package peerauthentication
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -57,15 +58,8 @@ func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 // of interception or kept PERMISSIVE still takes it; gateways enforce no
 // PeerAuthentication, so Services fronting them are fine.
 func (r strictWithoutSidecar) externalCallers(in *rules.Input, level mesh.Level) []rules.Finding {
-	nss := []string{in.Change.Ref.Namespace}
-	if level == mesh.LevelMesh {
-		nss = in.State.NamespaceNames()
-	}
 	var out []rules.Finding
-	for _, ns := range nss {
-		if in.Config.Excluded(ns) {
-			continue
-		}
+	for ns := range callerNamespaces(in, level, in.State.NamespaceNames) {
 		for _, svc := range in.State.Services(ns) {
 			if !svc.External {
 				continue
@@ -99,6 +93,23 @@ func (r strictWithoutSidecar) externalCallers(in *rules.Input, level mesh.Level)
 		}
 	}
 	return out
+}
+
+// callerNamespaces are the namespaces whose Services a policy at level may
+// close to callers that are no pods: the policy's own, or for a mesh-wide
+// policy those meshWide lists; excluded namespaces are never judged.
+func callerNamespaces(in *rules.Input, level mesh.Level, meshWide func() []string) iter.Seq[string] {
+	nss := []string{in.Change.Ref.Namespace}
+	if level == mesh.LevelMesh {
+		nss = meshWide()
+	}
+	return func(yield func(string) bool) {
+		for _, ns := range nss {
+			if !in.Config.Excluded(ns) && !yield(ns) {
+				return
+			}
+		}
+	}
 }
 
 // strictServers reports whether some meshed pod of ns enforces STRICT on a
