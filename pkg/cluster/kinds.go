@@ -99,6 +99,18 @@ var liveKinds = map[schema.GroupKind]live{
 			}
 			return &state.Object{KubeGateway: gw}, nil
 		}},
+	{Group: state.GroupNetworking, Kind: "WorkloadEntry"}: {"v1",
+		func() client.Object { return &networkingv1.WorkloadEntry{} }, func() client.ObjectList { return &networkingv1.WorkloadEntryList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			we := o.(*networkingv1.WorkloadEntry)
+			healthy := ""
+			for _, c := range we.Status.Conditions {
+				if c.GetType() == "Healthy" {
+					healthy = c.GetStatus()
+				}
+			}
+			return &state.Object{WorkloadEntry: state.FromWorkloadEntrySpec(refOf(&we.ObjectMeta), we.Annotations, &we.Spec, healthy)}, nil
+		}},
 	{Group: state.GroupDiscovery, Kind: "EndpointSlice"}: {"v1",
 		func() client.Object { return &discoveryv1.EndpointSlice{} }, func() client.ObjectList { return &discoveryv1.EndpointSliceList{} },
 		func(o runtime.Object) (*state.Object, error) {

@@ -507,4 +507,4 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
 	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.ServiceEntryKind,
-	state.EndpointSliceKind}
+	state.EndpointSliceKind, state.WorkloadEntryKind}

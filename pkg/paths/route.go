@@ -371,6 +371,15 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 			}
 			return true
 		})
+		// WorkloadEntries the selector matches are endpoints too (VMs): a
+		// proxy on one is a sidecar that intercepts every port.
+		s.ForEachWorkloadEntry(svc.Namespace, func(we *state.WorkloadEntry) bool {
+			if state.SelectorMatches(svc.Selector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
+				vm := &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: we.Meshed, Ready: we.Healthy}
+				judge(vm.Name, vm, we.Healthy, entryPort(sp, we))
+			}
+			return true
+		})
 	} else {
 		s.ForEachEndpoint(svc.Namespace, svc.Name, func(es *state.EndpointSlice, e *state.Endpoint) bool {
 			var pod *state.Pod
@@ -404,6 +413,22 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 	slices.Sort(bad)
 	f.Cause, f.Bad, f.Pods = cause, len(bad), bad[:min(len(bad), examples)]
 	return f, float64(len(bad)) / float64(f.Ready)
+}
+
+// entryPort is the port of a WorkloadEntry behind Service port sp: the
+// entry's port named like sp, else the Service's numeric target port, else
+// its port (a target port named for pods names nothing on a VM: 0).
+func entryPort(sp state.ServicePort, we *state.WorkloadEntry) uint32 {
+	if p, ok := we.Ports[sp.Name]; ok && sp.Name != "" {
+		return p
+	}
+	switch {
+	case sp.TargetPortName != "":
+		return 0
+	case sp.TargetPort != 0:
+		return uint32(sp.TargetPort)
+	}
+	return uint32(sp.Port)
 }
 
 func servicePort(svc *state.Service, port uint32) (state.ServicePort, bool) {

@@ -65,7 +65,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind}
+	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.

@@ -62,6 +62,13 @@ var kindCases = map[string]kindCase{
 		`"spec":{"group":"example.com","names":{"plural":"widgets","kind":"Widget"},"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}],` +
 		`"conversion":{"strategy":"Webhook","webhook":{"conversionReviewVersions":["v1"],"clientConfig":{"service":{"namespace":"shop","name":"x","path":"/convert"}}}}}}`,
 		func(s state.Snapshot) bool { return len(s.APIServerCalls("shop", "x")) == 1 }},
+	"networking.istio.io/WorkloadEntry": {`{"apiVersion":"networking.istio.io/v1","kind":"WorkloadEntry","metadata":{"name":"vm-1","namespace":"shop"},` +
+		`"spec":{"address":"10.0.0.9","labels":{"app":"x"},"serviceAccount":"x"}}`,
+		func(s state.Snapshot) bool {
+			found := false
+			s.ForEachWorkloadEntry("shop", func(we *state.WorkloadEntry) bool { found = we.Name == "vm-1" && we.Meshed; return false })
+			return found
+		}},
 	"/Secret":    {`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x","namespace":"shop"},"data":{}}`, nil},
 	"/ConfigMap": {`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"istio-ca-root-cert","namespace":"shop"},"data":{}}`, nil},
 }

@@ -36,6 +36,8 @@ type Object struct {
 	// EndpointSlice is a slice Kubernetes' endpoint-slice controller did
 	// not make (see FromEndpointSlice).
 	EndpointSlice *EndpointSlice
+	// WorkloadEntry is a VM or other workload outside Kubernetes.
+	WorkloadEntry *WorkloadEntry
 	// Injector is an Istio sidecar injector's MutatingWebhookConfiguration,
 	// reduced to the revisions it serves.
 	Injector *Injector
@@ -55,7 +57,7 @@ type Object struct {
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
 		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
-		o.EndpointSlice != nil
+		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 
 // Reviewed reports whether the object is of a kind meshguard reviews on write.

@@ -81,6 +81,9 @@ type Snapshot interface {
 	ForEachEndpoint(ns, service string, fn func(*EndpointSlice, *Endpoint) bool)
 	// Pod returns the pod ns/name, or nil.
 	Pod(ns, name string) *Pod
+	// ForEachWorkloadEntry calls fn for each WorkloadEntry of ns until fn
+	// returns false.
+	ForEachWorkloadEntry(ns string, fn func(*WorkloadEntry) bool)
 	// DestinationRules lists the rules of ns, oldest first.
 	DestinationRules(ns string) []*DestinationRule
 	// DestinationRulesSettingTLS lists, by namespace and name, the rules
@@ -169,6 +172,8 @@ type nsIndex struct {
 	entries      map[string]*ServiceEntry
 	// endpointSlices are the slices kept (not the controller's), by name.
 	endpointSlices map[string]*EndpointSlice
+	// workloadEntries are the namespace's WorkloadEntries, by name.
+	workloadEntries map[string]*WorkloadEntry
 	// podsBySvc indexes the pods each Service selects.
 	podsBySvc map[string]map[string]*Pod
 
@@ -186,7 +191,7 @@ type nsIndex struct {
 func (n *nsIndex) empty() bool {
 	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
 		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
-		len(n.endpointSlices) == 0
+		len(n.endpointSlices) == 0 && len(n.workloadEntries) == 0
 }
 
 // Store is the indexed, lean cluster state. Writers (informer handlers, file
@@ -653,6 +658,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetInjector(o.Injector)
 	case o.EndpointSlice != nil:
 		s.SetEndpointSlice(o.EndpointSlice)
+	case o.WorkloadEntry != nil:
+		s.SetWorkloadEntry(o.WorkloadEntry)
 	}
 }
 
@@ -686,6 +693,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteAPIServerCaller(ref.Kind, ref.Name)
 	case ref.Group == GroupDiscovery && ref.Kind == "EndpointSlice":
 		s.DeleteEndpointSlice(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "WorkloadEntry":
+		s.DeleteWorkloadEntry(ref.Namespace, ref.Name)
 	}
 }
 

@@ -183,6 +183,11 @@ func (r recorder) ForEachEndpoint(ns, service string, fn func(*state.EndpointSli
 	r.s.ForEachEndpoint(ns, service, fn)
 }
 
+func (r recorder) ForEachWorkloadEntry(ns string, fn func(*state.WorkloadEntry) bool) {
+	r.read(state.WorkloadEntryKind)
+	r.s.ForEachWorkloadEntry(ns, fn)
+}
+
 func (r recorder) Pod(ns, name string) *state.Pod {
 	r.read(state.PodKind)
 	return r.s.Pod(ns, name)

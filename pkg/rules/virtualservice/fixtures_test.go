@@ -27,6 +27,7 @@ var fixtures = map[string]map[string][]string{
 		"fresh shop/details":                {`warn pre-existing spec.http[0].route[0].destination "sends 100% of the route's traffic to subset v1 of details, which has no Ready pod (1 running, none Ready)"`},
 		"endpointslices serving/hello-mesh": {`deny spec.http[0].route[1].destination "^sends 10% of the route's traffic to hello-00002.serving.svc.cluster.local, which has no Ready pod (1 running, none Ready)"`},
 		"remote shop/reviews":               {`warn spec.http[0].route[1].destination "^sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod (1 running, none Ready): those requests fail with 503 — wait until its pods are Ready, or give it weight 0 (not denied: this mesh spans other clusters, by network network1 on istio-system, whose Ready endpoints for the host meshguard cannot see)"`},
+		"workloadentries vm/helloworld":     {`deny spec.http[0].route[1].destination "^sends 50% of the route's traffic to subset v2 of helloworld, which has no Ready pod (1 running, none Ready)"`},
 		"delete shop/podinfo":               {`deny spec "deleting it sends sidecars in shop and in every other namespace without a route or rule of its own for the host to the host's own Service shop/podinfo, which has no Ready pod (0 running, none Ready)"`},
 	},
 	"MG303": {

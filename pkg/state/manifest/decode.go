@@ -211,6 +211,26 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		o.Root = state.MeshRoot(&cm)
 		return nil
 	},
+	{Group: state.GroupNetworking, Kind: "WorkloadEntry"}: func(o *state.Object, gv schema.GroupVersion, env *envelope, _ []byte) error {
+		spec := &networkingv1alpha3.WorkloadEntry{}
+		if err := decodeSpec(gv, *env, spec); err != nil {
+			return err
+		}
+		var status struct {
+			Conditions []struct{ Type, Status string } `json:"conditions"`
+		}
+		if err := unmarshalPart(env.Status, &status); err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
+		healthy := ""
+		for _, c := range status.Conditions {
+			if c.Type == "Healthy" {
+				healthy = c.Status
+			}
+		}
+		o.WorkloadEntry = state.FromWorkloadEntrySpec(o.Ref, env.Metadata.Annotations, spec, healthy)
+		return nil
+	},
 	{Group: state.GroupDiscovery, Kind: "EndpointSlice"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, data []byte) error {
 		var es discoveryv1.EndpointSlice
 		if err := json.Unmarshal(data, &es); err != nil {
