@@ -21,6 +21,8 @@ import (
 
 	mgadmission "github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -268,5 +270,39 @@ func TestAReviewWaitingOnALiveReadHoldsNoPlace(t *testing.T) {
 	close(release)
 	if got := <-waiting; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG303]") {
 		t.Errorf("the review that waited: %s", got)
+	}
+}
+
+// panicsOn is a rule of kind that must not run: it panics, which the
+// handler answers with a 500.
+type panicsOn string
+
+func (panicsOn) ID() string          { return "MG998" }
+func (panicsOn) Reads() []state.Kind { return nil }
+func (k panicsOn) Kind() string      { return string(k) }
+func (panicsOn) Check(*rules.Input) []rules.Finding {
+	panic("a rule ran on an object over limits.cost")
+}
+
+// The payloads: each list within its count cap, their product
+// seconds of CPU or hundreds of MB. They are denied by cost before any rule
+// runs (BenchmarkReviewOverCostCap measures how fast).
+func TestObjectsOverTheCostLimitAreDeniedBeforeAnyRule(t *testing.T) {
+	h := newHandler(config.Default(), append(registry.Rules(), panicsOn(rules.KindVirtualService), panicsOn(rules.KindDestinationRule))...)
+	for name, c := range map[string]struct {
+		kind, object string
+		want         string
+	}{
+		"a VirtualService of 500 hosts and 666 routes is denied by its cost": {"VirtualService", giantVirtualService(500, 666),
+			"spec.hosts × (spec.http, spec.tcp and spec.tls + spec.gateways): 500 hosts × (1998 routes, matches and destinations + 0 gateways) cost 999000, over the 100000 meshguard reviews in one object (limits.cost in its configuration) — split the hosts, or the routes, over several VirtualServices, or raise the limit"},
+		"a DestinationRule of 500 subsets with 40 port settings each is denied by its cost": {"DestinationRule", giantDestinationRule(500, 40),
+			"spec.subsets × portLevelSettings: (1 + 500 subsets) × (1 + 20000 port-level settings of the rule and its subsets) cost 10020501, over the 100000 meshguard reviews in one object (limits.cost in its configuration) — keep fewer subsets or port-level settings in one rule (subsets inherit the rule's trafficPolicy), or raise the limit"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := h.Handle(context.Background(), request(admissionv1.Create, c.kind, "networking.istio.io", "legacy", c.object))
+			if resp.Allowed || resp.Result.Code != http.StatusForbidden || resp.Result.Message != c.want {
+				t.Errorf("allowed=%v code=%d: %s", resp.Allowed, resp.Result.Code, resp.Result.Message)
+			}
+		})
 	}
 }
