@@ -94,6 +94,8 @@ type Limits struct {
 	// DestinationRule's (1 + subsets) × (1 + port-level settings, its own
 	// and its subsets'), a PeerAuthentication's 1 + portLevelMtls ports.
 	// Lists within their caps can still multiply into seconds of CPU.
+	// Objects costing over a tenth of it hold at most half the InFlight
+	// slots, so small writes are judged while costly ones wait.
 	Cost int `json:"cost,omitempty"`
 }
 
