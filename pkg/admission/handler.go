@@ -178,6 +178,13 @@ func (h *Handler) judge(ctx context.Context, req admission.Request, change *rule
 		resp := admission.Errored(code, fmt.Errorf("internal error: %w", err))
 		return engine.Verdict{}, engine.Verdict{}, &resp
 	}
+	if Cost(change) > h.Config.Limits.WithDefaults().Cost/CostlyShare {
+		release, err := asCostly(ctx)
+		if err != nil {
+			return fail(http.StatusServiceUnavailable, fmt.Errorf("review abandoned: %w", err), "")
+		}
+		defer release()
+	}
 	if err := h.gatherTrust(ctx, change); err != nil {
 		return fail(http.StatusInternalServerError, err, "Cannot read the TLS material the change references")
 	}

@@ -57,6 +57,7 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	l = l.WithDefaults()
 	l.Queue = queue
 	slots := make(chan struct{}, l.InFlight)
+	costly := make(chan struct{}, max(1, l.InFlight/2))
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
 	bodies := semaphore.NewWeighted(int64(l.InFlight+l.Queue) * l.RequestBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +92,7 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		p := &place{waiting: waiting, slots: slots}
+		p := &place{waiting: waiting, slots: slots, costly: costly}
 		defer p.leave()
 		if !p.queue() {
 			busy(w, strconv.Itoa(l.InFlight+l.Queue)+" reviews in flight")
@@ -115,6 +116,9 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 // the review's own goroutine uses it.
 type place struct {
 	waiting, slots chan struct{}
+	// costly are the slots costly reviews may hold at once (see asCostly),
+	// shared by all places.
+	costly         chan struct{}
 	queued, judged bool
 }
 
@@ -167,6 +171,53 @@ func whileWaiting(ctx context.Context, wait func() error) error {
 	}
 	return err
 }
+
+// CostlyShare sets which objects are costly: those costing more than this
+// share of limits.cost (a tenth: 10000 by default, about 5 ms of review).
+const CostlyShare = 10
+
+// asCostly takes, for the review of a costly object, one of the in-flight
+// slots costly reviews may hold at once: half of them, at least one. While
+// none is free the review waits without its place (as in whileWaiting), so
+// small writes are still judged while costly ones queue. release gives the
+// slot back; an error means the review was abandoned while waiting. Outside
+// the limiter there is nothing to take.
+func asCostly(ctx context.Context) (release func(), err error) {
+	p, _ := ctx.Value(placeKey{}).(*place)
+	if p == nil || !p.judged {
+		return func() {}, nil
+	}
+	release = func() { <-p.costly }
+	select {
+	case p.costly <- struct{}{}:
+		return release, nil
+	default:
+	}
+	costlyWaiting.Inc()
+	defer costlyWaiting.Dec()
+	taken := false
+	err = whileWaiting(ctx, func() error {
+		select {
+		case p.costly <- struct{}{}:
+			taken = true
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	if err != nil {
+		if taken {
+			release()
+		}
+		return nil, err
+	}
+	return release, nil
+}
+
+var costlyWaiting = prometheus.NewGauge(prometheus.GaugeOpts{
+	Name: "meshguard_admission_costly_waiting",
+	Help: "Reviews of costly objects (over a tenth of limits.cost) waiting for a slot they may hold, their places given up.",
+})
 
 // readBody reads a body of at most limit bytes, taking the memory it holds
 // from budget as it grows (starting small, so a body that trickles in holds

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 
 	mgadmission "github.com/meshguard/meshguard/pkg/admission"
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/registry"
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -244,18 +247,7 @@ func TestAReviewWaitingOnALiveReadHoldsNoPlace(t *testing.T) {
 	}
 	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h}, config.Limits{InFlight: 1, Queue: 0}))
 	defer srv.Close()
-	review := func(kind, group, object string) string {
-		body, _ := json.Marshal(admissionv1.AdmissionReview{
-			TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-			Request:  ptrTo(request(admissionv1.Create, kind, group, "legacy", object).AdmissionRequest)})
-		resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", bytes.NewReader(body))
-		if err != nil {
-			return err.Error()
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return fmt.Sprintf("HTTP %d %s", resp.StatusCode, out)
-	}
+	review := func(kind, group, object string) string { return postReview(srv, kind, group, object) }
 	waiting := make(chan string, 1)
 	go func() {
 		waiting <- review("VirtualService", "networking.istio.io",
@@ -268,5 +260,117 @@ func TestAReviewWaitingOnALiveReadHoldsNoPlace(t *testing.T) {
 	close(release)
 	if got := <-waiting; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG303]") {
 		t.Errorf("the review that waited: %s", got)
+	}
+}
+
+// panicsOn is a rule of kind that must not run: it panics, which the
+// handler answers with a 500.
+type panicsOn string
+
+func (panicsOn) ID() string          { return "MG998" }
+func (panicsOn) Reads() []state.Kind { return nil }
+func (k panicsOn) Kind() string      { return string(k) }
+func (panicsOn) Check(*rules.Input) []rules.Finding {
+	panic("a rule ran on an object over limits.cost")
+}
+
+// The issue's payloads: each list within its count cap, their product
+// seconds of CPU or hundreds of MB. They are denied by cost before any rule
+// runs (BenchmarkReviewOverCostCap measures how fast).
+func TestObjectsOverTheCostLimitAreDeniedBeforeAnyRule(t *testing.T) {
+	h := newHandler(config.Default(), append(registry.Rules(), panicsOn(rules.KindVirtualService), panicsOn(rules.KindDestinationRule))...)
+	for name, c := range map[string]struct {
+		kind, object string
+		want         string
+	}{
+		"a VirtualService of 500 hosts and 666 routes is denied by its cost": {"VirtualService", giantVirtualService(500, 666),
+			"spec.hosts × (spec.http, spec.tcp and spec.tls + spec.gateways): 500 hosts × (1998 routes, matches and destinations + 0 gateways) cost 999000, over the 100000 meshguard reviews in one object (limits.cost in its configuration) — split the hosts, or the routes, over several VirtualServices, or raise the limit"},
+		"a DestinationRule of 500 subsets with 40 port settings each is denied by its cost": {"DestinationRule", giantDestinationRule(500, 40),
+			"spec.subsets × portLevelSettings: (1 + 500 subsets) × (1 + 20000 port-level settings of the rule and its subsets) cost 10020501, over the 100000 meshguard reviews in one object (limits.cost in its configuration) — keep fewer subsets or port-level settings in one rule (subsets inherit the rule's trafficPolicy), or raise the limit"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := h.Handle(context.Background(), request(admissionv1.Create, c.kind, "networking.istio.io", "legacy", c.object))
+			if resp.Allowed || resp.Result.Code != http.StatusForbidden || resp.Result.Message != c.want {
+				t.Errorf("allowed=%v code=%d: %s", resp.Allowed, resp.Result.Code, resp.Result.Message)
+			}
+		})
+	}
+}
+
+// postReview sends a CREATE of object in legacy to srv as the API server
+// would, and returns the HTTP status and body.
+func postReview(srv *httptest.Server, kind, group, object string) string {
+	body, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request:  ptrTo(request(admissionv1.Create, kind, group, "legacy", object).AdmissionRequest)})
+	resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, out)
+}
+
+// blocksOn is a VirtualService rule that says when it runs and then waits
+// for release: a review that is slow to judge.
+type blocksOn struct{ entered, release chan struct{} }
+
+func (blocksOn) ID() string          { return "MG997" }
+func (blocksOn) Reads() []state.Kind { return nil }
+func (blocksOn) Kind() string        { return rules.KindVirtualService }
+func (b blocksOn) Check(*rules.Input) []rules.Finding {
+	b.entered <- struct{}{}
+	<-b.release
+	return nil
+}
+
+// gauge reads a gauge without labels from the metrics registry.
+func gauge(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
+// Costly objects (over a tenth of limits.cost) hold at most half the
+// in-flight slots: with two slots, one costly review being judged and
+// another waiting for its turn, a small write is still judged.
+func TestSmallWritesAreJudgedWhileCostlyOnesQueue(t *testing.T) {
+	cfg := config.Default()
+	cfg.Limits.Cost = 100 // costly: over 10
+	slow := blocksOn{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	h := newHandler(cfg, append(registry.Rules(), slow)...)
+	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h}, config.Limits{InFlight: 2, Queue: 0}))
+	defer srv.Close()
+	release := sync.OnceFunc(func() { close(slow.release) })
+	defer release()                      // before srv.Close, which waits for the reviews
+	costly := func(name string) string { // 5 hosts × 3 route entries: cost 15
+		return `{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"` + name + `","namespace":"legacy"},"spec":{"hosts":["a","b","c","d","e"],"http":[{"match":[{"uri":{"prefix":"/"}}],"route":[{"destination":{"host":"api"}}]}]}}`
+	}
+	answers := make(chan string, 2)
+	go func() { answers <- postReview(srv, "VirtualService", "networking.istio.io", costly("first")) }()
+	<-slow.entered
+	go func() { answers <- postReview(srv, "VirtualService", "networking.istio.io", costly("second")) }()
+	for deadline := time.Now().Add(time.Minute); gauge(t, "meshguard_admission_costly_waiting") != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second costly review never waited for its turn")
+		}
+	}
+	if got := postReview(srv, "PeerAuthentication", "security.istio.io", strictLegacy); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG101]") {
+		t.Errorf("a small write beside costly ones: %s", got)
+	}
+	release()
+	for i := 0; i < 2; i++ {
+		if got := <-answers; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, `"allowed":true`) {
+			t.Errorf("a costly review: %s", got)
+		}
 	}
 }

@@ -45,7 +45,7 @@ func operationLabel(op string) string {
 }
 
 func init() {
-	metrics.Registry.MustRegister(reviews, findings, duration, rejected, excepted, exceptionMetrics)
+	metrics.Registry.MustRegister(reviews, findings, duration, rejected, costlyWaiting, excepted, exceptionMetrics)
 }
 
 // excepted counts the findings each configured exception let through.

@@ -88,11 +88,21 @@ type Limits struct {
 	Routes  int `json:"routes,omitempty"`
 	Hosts   int `json:"hosts,omitempty"`
 	Subsets int `json:"subsets,omitempty"`
+	// Cost caps the work one object asks of a review, counted before any
+	// rule runs as the pairs rules judge: a VirtualService's hosts × (its
+	// routes, matches, destinations and mirrors + its gateways), a
+	// DestinationRule's (1 + subsets) × (1 + port-level settings, its own
+	// and its subsets'), a PeerAuthentication's 1 + portLevelMtls ports.
+	// Lists within their caps can still multiply into seconds of CPU.
+	// Objects costing over a tenth of it hold at most half the InFlight
+	// slots, so small writes are judged while costly ones wait.
+	Cost int `json:"cost,omitempty"`
 }
 
 // DefaultLimits are generous for real configuration: Istio's own samples use
-// a handful of routes, hosts and subsets.
-var DefaultLimits = Limits{RequestBytes: 3 << 20, InFlight: 4, Queue: 32, Routes: 2000, Hosts: 500, Subsets: 500}
+// a handful of routes, hosts and subsets, and cost 15 at most. An object at
+// the default cost takes tens of milliseconds to review (BenchmarkReviewAtCostCap).
+var DefaultLimits = Limits{RequestBytes: 3 << 20, InFlight: 4, Queue: 32, Routes: 2000, Hosts: 500, Subsets: 500, Cost: 100_000}
 
 // WithDefaults fills the limits left unset (a Config not made by Default or Load).
 func (l Limits) WithDefaults() Limits {
@@ -114,6 +124,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.Subsets > 0 {
 		d.Subsets = l.Subsets
+	}
+	if l.Cost > 0 {
+		d.Cost = l.Cost
 	}
 	return d
 }
@@ -187,7 +200,7 @@ func (c *Config) ValidateAt(now time.Time) error {
 	}
 	l := c.Limits
 	for name, v := range map[string]int64{"requestBytes": l.RequestBytes, "inFlight": int64(l.InFlight), "queue": int64(l.Queue),
-		"routes": int64(l.Routes), "hosts": int64(l.Hosts), "subsets": int64(l.Subsets)} {
+		"routes": int64(l.Routes), "hosts": int64(l.Hosts), "subsets": int64(l.Subsets), "cost": int64(l.Cost)} {
 		if v < 0 {
 			return fmt.Errorf("limits.%s: %d is negative", name, v)
 		}

@@ -29,11 +29,15 @@ func TestLoad(t *testing.T) {
 	if !c.Excluded("kube-system") {
 		t.Error("defaults are kept for keys the file does not set")
 	}
+	if c, err := config.Load(write("limits: {cost: 500}\n")); err != nil || c.Limits.Cost != 500 || c.Limits.Routes != config.DefaultLimits.Routes {
+		t.Errorf("limits.cost read over the defaults: %+v, %v", c, err)
+	}
 	for body, want := range map[string]string{
 		"rootNamesapce: x\n":             "unknown field",
 		"rules: {MG101: block}\n":        `"block" is not deny, warn or off`,
 		"rules: {M101: warn}\n":          "not a rule ID",
 		"retryLimit: -1\n":               "retryLimit",
+		"limits: {cost: -1}\n":           "limits.cost: -1 is negative",
 		"fleetTrustAnchors: /nope.pem\n": "fleetTrustAnchors",
 	} {
 		if _, err := config.Load(write(body)); err == nil || !strings.Contains(err.Error(), want) {
