@@ -286,7 +286,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		f.Cause = NoPort
 		return f, 1
 	}
-	f.Rules = m.Routing.LookupFor(s, res.FQDN, ns, svc.Namespace, p.Client.labels())
+	f.Rules = m.Routing.LookupFor(s, res.FQDN, ns, svc.Namespace, m.workloadLabels(s, p.Client))
 	var labels map[string]string
 	if d.Subset != "" {
 		sub, _ := f.Rules.Subset(d.Subset)
@@ -413,6 +413,25 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 	slices.Sort(bad)
 	f.Cause, f.Bad, f.Pods = cause, len(bad), bad[:min(len(bad), examples)]
 	return f, float64(len(bad)) / float64(f.Ready)
+}
+
+// workloadLabels are the labels standing for a client class's proxies in a
+// DestinationRule's workloadSelector: a sidecar class's selectors; for a
+// gateway, the labels its Gateway selects its pods by (an Istio Gateway's
+// selector, the gateway-name label of the pods Istio deploys for a Gateway
+// API Gateway), so that a rule selecting the gateway applies to it.
+func (m Model) workloadLabels(s state.Snapshot, c Client) map[string]string {
+	if c.Gateway == "" {
+		return c.labels()
+	}
+	gw := m.gateway(s, c.Gateway)
+	switch {
+	case gw == nil:
+		return nil
+	case gw.Kubernetes:
+		return map[string]string{"gateway.networking.k8s.io/gateway-name": gw.Name}
+	}
+	return gw.Selector
 }
 
 // entryPort is the port of a WorkloadEntry behind Service port sp: the

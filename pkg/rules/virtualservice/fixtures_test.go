@@ -10,16 +10,17 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG301": {
-		"hidden frontend/reviews-v1":    {`deny spec.http[0].route[0].destination.subset "^routes 100% of the route's traffic to subset v1 of reviews.shop.svc.cluster.local, but sidecars in frontend find no DestinationRule for that host: shop/reviews defines it, but its exportTo does not reach them"`},
-		"tcp-port legacy/ledger-db":     {},
-		"growth shop/reviews (raise)":   {`deny spec.http[0].route[1].destination.subset "routes 60% of the route's traffic to subset v3"`},
-		"growth shop/reviews (lower)":   {`warn pre-existing spec.http[0].route[1].destination.subset "routes 30% of the route's traffic to subset v3"`},
-		"preexisting shop/reviews":      {`warn pre-existing spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in shop use"`},
-		"gateway shop/reviews-public":   {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
-		"lookup shop/reviews (v2)":      {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
-		"lookup shop/ratings-v1":        {`deny spec.http[0].route[0].destination.subset "no DestinationRule for that host exists yet: Envoy has no such cluster and those requests fail with 503 — apply the DestinationRule defining v1 first"`},
-		"subsets shop/reviews (v3)":     {`deny spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local,"`},
-		"subsets shop/reviews (mirror)": {`warn spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local, which the DestinationRule used in shop does not define: Envoy skips mirroring"`},
+		"gateway-selector shop/reviews-public (v2)": {`deny spec.http[0].route[0].destination.subset "^routes 100% of the route's traffic to subset v2 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in istio-system use for it (istio-system/reviews-ingress) does not define it"`},
+		"hidden frontend/reviews-v1":                {`deny spec.http[0].route[0].destination.subset "^routes 100% of the route's traffic to subset v1 of reviews.shop.svc.cluster.local, but sidecars in frontend find no DestinationRule for that host: shop/reviews defines it, but its exportTo does not reach them"`},
+		"tcp-port legacy/ledger-db":                 {},
+		"growth shop/reviews (raise)":               {`deny spec.http[0].route[1].destination.subset "routes 60% of the route's traffic to subset v3"`},
+		"growth shop/reviews (lower)":               {`warn pre-existing spec.http[0].route[1].destination.subset "routes 30% of the route's traffic to subset v3"`},
+		"preexisting shop/reviews":                  {`warn pre-existing spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local, but the DestinationRule proxies in shop use"`},
+		"gateway shop/reviews-public":               {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in istio-system use for it (istio-system/reviews-gw) does not define it"`},
+		"lookup shop/reviews (v2)":                  {`deny spec.http[0].route[0].destination.subset "but the DestinationRule proxies in frontend use for it (frontend/reviews-local) does not define it"`},
+		"lookup shop/ratings-v1":                    {`deny spec.http[0].route[0].destination.subset "no DestinationRule for that host exists yet: Envoy has no such cluster and those requests fail with 503 — apply the DestinationRule defining v1 first"`},
+		"subsets shop/reviews (v3)":                 {`deny spec.http[0].route[1].destination.subset "routes 10% of the route's traffic to subset v3 of reviews.shop.svc.cluster.local,"`},
+		"subsets shop/reviews (mirror)":             {`warn spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local, which the DestinationRule used in shop does not define: Envoy skips mirroring"`},
 	},
 	"MG302": {
 		"preexisting shop/reviews":          {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
