@@ -67,12 +67,6 @@ type Handler struct {
 	access accessCache
 }
 
-var reviewedGroups = map[string]string{
-	rules.KindPeerAuthentication: state.GroupSecurity,
-	rules.KindDestinationRule:    state.GroupNetworking,
-	rules.KindVirtualService:     state.GroupNetworking,
-}
-
 // Handle implements admission.Handler.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
@@ -146,7 +140,7 @@ func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admissi
 		// refuse it by) is no AdmissionReview at all.
 		return admission.Errored(http.StatusBadRequest, errors.New("not an AdmissionReview request: no uid or kind")), true
 	}
-	if group, ok := reviewedGroups[req.Kind.Kind]; !ok || group != req.Kind.Group {
+	if k, ok := state.KindOf(req.Kind.Group, req.Kind.Kind); !ok || !k.Reviewed {
 		return admission.Allowed("not a kind meshguard reviews"), true
 	}
 	if err := describe(req); err != nil {

@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 var (
@@ -29,8 +31,10 @@ var (
 // kindLabel and operationLabel keep metric labels to a fixed set: values
 // copied from requests would let anyone who reaches the port create series
 // without bound.
+var reviewedKinds = state.ReviewedKinds()
+
 func kindLabel(kind string) string {
-	if _, ok := reviewedGroups[kind]; ok {
+	if slices.Contains(reviewedKinds, kind) {
 		return kind
 	}
 	return "other"

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // Mode is how a configuration enforces the findings that deny.
@@ -25,7 +27,7 @@ const (
 const DefaultMaxExceptionDays = 180
 
 // reviewedKinds are the kinds an exception may name.
-var reviewedKinds = []string{"PeerAuthentication", "DestinationRule", "VirtualService"}
+var reviewedKinds = state.ReviewedKinds()
 
 // Exception lets the findings of some rules through, for some objects, until
 // a date. Exceptions live in the configuration the platform team owns, not in

@@ -87,18 +87,14 @@ func RoutingFor(cfg *config.Config) mesh.Routing {
 // Handles reports whether the engine reviews objects of kind.
 func (e *Engine) Handles(kind string) bool { return len(e.rules[kind]) > 0 }
 
-// After returns the state as it would be once the change is applied.
+// After returns the state as it would be once the change is applied (the
+// state itself for a kind meshguard does not review).
 func After(before state.Snapshot, c *rules.Change) state.Snapshot {
-	switch c.Ref.Kind {
-	case rules.KindPeerAuthentication:
-		return state.WithPeerAuthentication(before, c.Ref.Namespace, c.Ref.Name, c.NewPA)
-	case rules.KindDestinationRule:
-		return state.WithDestinationRule(before, c.Ref.Namespace, c.Ref.Name, c.NewDR)
-	case rules.KindVirtualService:
-		return state.WithVirtualService(before, c.Ref.Namespace, c.Ref.Name, c.NewVS)
-	default:
+	k, ok := writtenKinds[c.Ref.Kind]
+	if !ok {
 		return before
 	}
+	return k.after(before, c)
 }
 
 // EvaluateAsItStands judges an object the state holds as if it were created
@@ -182,22 +178,10 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.Verdict {
 	sc := paths.NewScope()
 	m := e.model
-	for i, s := range []state.Snapshot{before, after} {
-		switch c.Ref.Kind {
-		case rules.KindVirtualService:
-			m.AddVirtualService(sc, c.OldVS)
-			m.AddVirtualService(sc, c.NewVS)
-			m.AddRoutedHosts(sc, c.OldVS)
-			m.AddRoutedHosts(sc, c.NewVS)
-		case rules.KindDestinationRule:
-			m.AddDestinationRule(sc, s, c.OldDR)
-			m.AddDestinationRule(sc, s, c.NewDR)
-		case rules.KindPeerAuthentication:
-			// A policy write changes no rule, Service or pod: the hosts it
-			// reaches are the same in both states, so one scan finds them.
-			if i == 0 { // (snapshots are not comparable: overlays hold slices)
-				m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
-			}
+	if k, ok := writtenKinds[c.Ref.Kind]; ok {
+		k.scope(m, sc, before, c)
+		if !k.sameBothSides {
+			k.scope(m, sc, after, c)
 		}
 	}
 	if sc.Empty() {

@@ -46,12 +46,15 @@ const (
 type Change struct {
 	Operation Operation
 	Ref       state.ObjectRef
-	OldPA     *state.PeerAuthentication
-	NewPA     *state.PeerAuthentication
-	OldDR     *state.DestinationRule
-	NewDR     *state.DestinationRule
-	OldVS     *state.VirtualService
-	NewVS     *state.VirtualService
+	// Old and New are the object before and after the write, whatever its
+	// kind; the typed fields below are their reviewed forms.
+	Old, New *state.Object
+	OldPA    *state.PeerAuthentication
+	NewPA    *state.PeerAuthentication
+	OldDR    *state.DestinationRule
+	NewDR    *state.DestinationRule
+	OldVS    *state.VirtualService
+	NewVS    *state.VirtualService
 	// Trust is the TLS material the change's TLS settings reference (and the
 	// mesh roots), gathered before evaluation because rules do no I/O. Nil
 	// when none was gathered: trust rules then judge nothing.
@@ -65,7 +68,7 @@ type Change struct {
 // NewChange builds the change from the decoded objects (old nil on CREATE,
 // new nil on DELETE). Kinds meshguard does not review give a Change no rule reads.
 func NewChange(op Operation, ref state.ObjectRef, old, new *state.Object) *Change {
-	c := &Change{Operation: op, Ref: ref}
+	c := &Change{Operation: op, Ref: ref, Old: old, New: new}
 	if old != nil {
 		c.OldPA, c.OldDR, c.OldVS = old.PA, old.DR, old.VS
 	}

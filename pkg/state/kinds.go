@@ -31,6 +31,9 @@ type Kind struct {
 	// Namespaced is false for cluster-scoped kinds.
 	Namespaced bool
 	Access     Access
+	// Reviewed kinds are judged on write (the webhook's rules, check's -f);
+	// the others are state the judgement reads.
+	Reviewed bool
 }
 
 // The kinds meshguard reads, by name (rules declare what they read with them).
@@ -38,9 +41,9 @@ var (
 	NamespaceKind          = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched}
 	ServiceKind            = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
 	PodKind                = Kind{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
-	PeerAuthenticationKind = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched}
-	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched}
-	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	PeerAuthenticationKind = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched}
 	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched}
 	// KubeGatewayKind is the Gateway API's Gateway.
@@ -70,6 +73,17 @@ var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.
 var APIServerCallerKinds = []Kind{InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind}
+
+// ReviewedKinds lists the names of the reviewed kinds, in table order.
+func ReviewedKinds() []string {
+	var out []string
+	for _, k := range Kinds {
+		if k.Reviewed {
+			out = append(out, k.Kind)
+		}
+	}
+	return out
+}
 
 // Same reports whether k and o are the same kind (group and kind).
 func (k Kind) Same(o Kind) bool { return k.Group == o.Group && k.Kind == o.Kind }

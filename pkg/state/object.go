@@ -60,9 +60,11 @@ func (o *Object) Kept() bool {
 		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 
-// Reviewed reports whether the object is of a kind meshguard reviews on write.
+// Reviewed reports whether the object is of a kind meshguard reviews on
+// write (Kinds marks them) and was decoded.
 func (o *Object) Reviewed() bool {
-	return o.PA != nil || o.DR != nil || o.VS != nil
+	k, ok := KindOf(o.Ref.Group, o.Ref.Kind)
+	return ok && k.Reviewed && o.Kept()
 }
 
 // InspectSecret summarises a Secret's TLS material, or returns nil when it

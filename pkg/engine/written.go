@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"github.com/meshguard/meshguard/pkg/paths"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// writtenKind is everything the engine needs to know about writes of one
+// reviewed kind, in one definition (as istiod maps a changed config to the
+// services it affects, its ConfigsUpdated): how the write changes the state,
+// and which requested hosts' paths it can change. The engine holds no
+// per-kind switch; a new reviewed kind is one more entry here, a decoder and
+// the rules that explain it.
+type writtenKind struct {
+	// after is the state once the write is applied: the new object (none:
+	// deleted) replaces the one the change names, in an overlay over before
+	// whose cost is bounded by the write's namespace or name, never a copy
+	// of the state.
+	after func(before state.Snapshot, c *rules.Change) state.Snapshot
+	// scope puts in sc the targets whose paths the write can change, read in
+	// s. It is called with the state before the write and again after it
+	// (what routes to a host can differ), unless sameBothSides says one call
+	// finds the same targets.
+	scope         func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change)
+	sameBothSides bool
+}
+
+var writtenKinds = map[string]writtenKind{
+	rules.KindPeerAuthentication: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithPeerAuthentication(s, c.Ref.Namespace, c.Ref.Name, c.NewPA)
+		},
+		// A policy write changes no rule, Service or pod: the hosts it
+		// reaches are the same in both states, so one scan finds them.
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			m.AddPeerAuthentication(sc, s, c.OldPA, c.NewPA)
+		},
+		sameBothSides: true,
+	},
+	rules.KindDestinationRule: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithDestinationRule(s, c.Ref.Namespace, c.Ref.Name, c.NewDR)
+		},
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			m.AddDestinationRule(sc, s, c.OldDR)
+			m.AddDestinationRule(sc, s, c.NewDR)
+		},
+	},
+	rules.KindVirtualService: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithVirtualService(s, c.Ref.Namespace, c.Ref.Name, c.NewVS)
+		},
+		// The hosts a VirtualService binds and routes to are its own: the
+		// state on either side adds nothing.
+		scope: func(m paths.Model, sc *paths.Scope, _ state.Snapshot, c *rules.Change) {
+			for _, vs := range []*state.VirtualService{c.OldVS, c.NewVS} {
+				m.AddVirtualService(sc, vs)
+				m.AddRoutedHosts(sc, vs)
+			}
+		},
+		sameBothSides: true,
+	},
+}
