@@ -72,6 +72,12 @@ var Catalogue = []Entry{
 		Fix:         "Label the namespace for injection (istio-injection=enabled) or ambient.",
 	},
 	{
+		ID: "MG109", Kind: KindPeerAuthentication, Default: Deny,
+		Title:       "DISABLE on pods other networks reach",
+		Description: "DISABLE over meshed pods of Services an east-west gateway exposes to other networks (AUTO_PASSTHROUGH): traffic crosses networks only as Istio mTLS, so clients in other clusters lose those pods.",
+		Fix:         "Keep those pods PERMISSIVE, or stop exposing their hosts across networks first.",
+	},
+	{
 		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
 		Title:       "ISTIO_MUTUAL towards pods without a proxy",
 		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService and PeerAuthentication writes; wildcard hosts (*.local) for every Service they govern.",

@@ -184,6 +184,25 @@ type GatewayServer struct {
 	Hosts    []string
 	Port     uint32
 	Protocol string
+	// TLSMode is the server's tls.mode (SIMPLE, MUTUAL, PASSTHROUGH,
+	// AUTO_PASSTHROUGH, ISTIO_MUTUAL), empty without a tls block.
+	TLSMode string
+}
+
+// AutoPassthrough is the tls mode of an east-west gateway's cross-network
+// server (Istio's multi-network install, expose-services.yaml): it forwards
+// Istio mTLS by SNI to the endpoint, without terminating it.
+const AutoPassthrough = "AUTO_PASSTHROUGH"
+
+// Passthrough reports whether a server of gw forwards Istio mTLS across
+// networks (tls mode AUTO_PASSTHROUGH).
+func (gw *Gateway) Passthrough() bool {
+	for _, srv := range gw.Servers {
+		if srv.TLSMode == AutoPassthrough {
+			return true
+		}
+	}
+	return false
 }
 
 // Gateway is the lean form of a networking.istio.io Gateway.
@@ -385,7 +404,11 @@ func FromVirtualServiceSpec(meta ObjectRef, spec *networkingv1alpha3.VirtualServ
 func FromGatewaySpec(meta ObjectRef, spec *networkingv1alpha3.Gateway) *Gateway {
 	gw := &Gateway{Namespace: meta.Namespace, Name: meta.Name, Selector: spec.GetSelector()}
 	for _, s := range spec.GetServers() {
-		gw.Servers = append(gw.Servers, GatewayServer{Hosts: s.GetHosts(), Port: s.GetPort().GetNumber(), Protocol: strings.ToUpper(s.GetPort().GetProtocol())})
+		srv := GatewayServer{Hosts: s.GetHosts(), Port: s.GetPort().GetNumber(), Protocol: strings.ToUpper(s.GetPort().GetProtocol())}
+		if tls := s.GetTls(); tls != nil {
+			srv.TLSMode = tls.GetMode().String()
+		}
+		gw.Servers = append(gw.Servers, srv)
 	}
 	return gw
 }

@@ -192,6 +192,15 @@ func (s *Store) SetGateway(gw *Gateway) {
 		return
 	}
 	s.index(gw.Namespace).gateways[gw.Name] = gw
+	key := gw.Namespace + "/" + gw.Name
+	if gw.Passthrough() {
+		if s.passthrough == nil {
+			s.passthrough = map[string]*Gateway{}
+		}
+		s.passthrough[key] = gw
+	} else {
+		delete(s.passthrough, key)
+	}
 }
 
 // DeleteKubeGateway removes a Gateway API Gateway.
@@ -208,6 +217,7 @@ func (s *Store) DeleteKubeGateway(ns, name string) {
 func (s *Store) DeleteGateway(ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.passthrough, ns+"/"+name)
 	if n := s.nss[ns]; n != nil {
 		delete(n.gateways, name)
 		s.gc(ns, n)
@@ -373,6 +383,20 @@ func (v storeView) Gateway(ns, name string) *Gateway {
 		return n.gateways[name]
 	}
 	return nil
+}
+
+func (v storeView) PassthroughGateways() []*Gateway {
+	out := make([]*Gateway, 0, len(v.s.passthrough))
+	for _, gw := range v.s.passthrough {
+		out = append(out, gw)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
 
 func (v storeView) KubeGateway(ns, name string) *Gateway {

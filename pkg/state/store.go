@@ -113,6 +113,10 @@ type Snapshot interface {
 	VirtualServicesOnMesh(host string) []*VirtualService
 	// Gateway returns the Istio Gateway ns/name, or nil.
 	Gateway(ns, name string) *Gateway
+	// PassthroughGateways lists, by namespace and name, the Istio Gateways
+	// with an AUTO_PASSTHROUGH server (east-west gateways exposing Services
+	// to other networks).
+	PassthroughGateways() []*Gateway
 	// KubeGateway returns the Gateway API Gateway ns/name, or nil.
 	KubeGateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
@@ -227,6 +231,9 @@ type Store struct {
 	entries     []*ServiceEntry
 	// injectors are Istio's sidecar injectors, by configuration name.
 	injectors map[string]*Injector
+	// passthrough are the Istio Gateways with an AUTO_PASSTHROUGH server,
+	// by "ns/name": what makes pods reachable from other networks.
+	passthrough map[string]*Gateway
 	// tlsRules are the rules without workloadSelector that set TLS mode
 	// DISABLE or ISTIO_MUTUAL somewhere, by namespace/name.
 	tlsRules map[string]*DestinationRule

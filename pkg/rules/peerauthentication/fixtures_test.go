@@ -70,6 +70,12 @@ var fixtures = map[string]map[string][]string{
 		"preexisting istio-system/gateway-strict": {`warn pre-existing spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 		"root istio-system/gateway-strict":        {`deny spec.selector "Istio ignores PeerAuthentications with a workload selector"`},
 	},
+	"MG109": {
+		"networks sample/default": {`deny spec.mtls.mode "^DISABLE turns off mTLS on 1 meshed pod of Service sample/helloworld (helloworld-v1-6b8c9-q4t7m), which clients on other networks reach only through east-west gateway istio-system/cross-network-gateway (AUTO_PASSTHROUGH for *.local)"`,
+			`deny spec.mtls.mode "of Service sample/metrics (exporter-0)"`},
+		"networks sample/exporter-plaintext":    {`deny spec.mtls.mode "on 1 meshed pod of Service sample/metrics (exporter-0)"`},
+		"preexisting sample/exporter-plaintext": {`warn pre-existing spec.mtls.mode "of Service sample/metrics (exporter-0)"`},
+	},
 	"MG108": {
 		"labels batch/strict":         {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection"`},
 		"labels istio-system/default": {`warn spec.mtls.mode "STRICT covers 1 namespace not labelled for injection (batch): new pods there get no sidecar"`},

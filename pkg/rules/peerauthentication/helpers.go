@@ -1,5 +1,5 @@
 // Package peerauthentication holds the rules that judge PeerAuthentication
-// writes (MG101–MG108).
+// writes (MG101–MG109).
 package peerauthentication
 
 import (
@@ -19,7 +19,7 @@ const examples = 3
 func All() []rules.Rule {
 	return []rules.Rule{
 		strictWithoutSidecar{}, plaintextCallers{}, portNotWorkloadPort{}, selectorMatchesNothing{},
-		conflictingPolicies{}, mtlsWeakened{}, selectorInRootNamespace{}, namespaceNotInjected{},
+		conflictingPolicies{}, mtlsWeakened{}, selectorInRootNamespace{}, namespaceNotInjected{}, disableAcrossNetworks{},
 	}
 }
 

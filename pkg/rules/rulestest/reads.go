@@ -173,6 +173,11 @@ func (r recorder) Gateway(ns, name string) *state.Gateway {
 	return r.s.Gateway(ns, name)
 }
 
+func (r recorder) PassthroughGateways() []*state.Gateway {
+	r.read(state.GatewayKind)
+	return r.s.PassthroughGateways()
+}
+
 func (r recorder) KubeGateway(ns, name string) *state.Gateway {
 	r.read(state.KubeGatewayKind)
 	return r.s.KubeGateway(ns, name)

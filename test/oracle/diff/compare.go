@@ -19,7 +19,9 @@ import (
 // check: routes, clusters and subsets, ready endpoints, ports, hosts, TLS
 // mode against the server's sidecar and mTLS mode. The others (certificate
 // contents and trust bundles, retry amplification, conflicting policies,
-// selectors, warnings) are outside what generated config shows.
+// selectors, warnings) are outside what generated config shows, and so are
+// callers in other clusters (MG109: this istiod generates no config for
+// them; the rule follows pilot/pkg/xds/endpoints/ep_filters.go instead).
 var Traffic = map[string]bool{
 	"MG101": true, "MG201": true, "MG202": true, "MG203": true, "MG204": true,
 	"MG301": true, "MG302": true, "MG303": true, "MG304": true,
