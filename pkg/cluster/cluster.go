@@ -47,7 +47,7 @@ func CacheOptions() cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: LeanPod},
 			// Only the slices the store keeps are watched (see liveKinds).
-			&discoveryv1.EndpointSlice{}: {Label: notControllerManaged},
+			&discoveryv1.EndpointSlice{}: {Label: notControllerManaged, Transform: LeanEndpointSlice},
 		},
 	}
 }
@@ -152,6 +152,50 @@ func LeanPod(obj interface{}) (interface{}, error) {
 	default:
 		return obj, nil
 	}
+}
+
+// LeanEndpointSlice is the informer transform of the EndpointSlices the
+// store keeps: it leaves what state.FromEndpointSlice reads (the Service and
+// manager labels, address type, ports, each endpoint's conditions and pod
+// reference) and drops the rest (addresses, nodes, zones, hints, other
+// metadata), halving what a cached endpoint costs. Idempotent.
+func LeanEndpointSlice(obj interface{}) (interface{}, error) {
+	switch o := obj.(type) {
+	case *discoveryv1.EndpointSlice:
+		return leanSlice(o), nil
+	case toolscache.DeletedFinalStateUnknown:
+		if es, ok := o.Obj.(*discoveryv1.EndpointSlice); ok {
+			o.Obj = leanSlice(es)
+		}
+		return o, nil
+	default:
+		return obj, nil
+	}
+}
+
+func leanSlice(es *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	out := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: es.Name, UID: es.UID, ResourceVersion: es.ResourceVersion,
+			CreationTimestamp: es.CreationTimestamp, DeletionTimestamp: es.DeletionTimestamp},
+		AddressType: es.AddressType,
+		Ports:       es.Ports,
+		Endpoints:   make([]discoveryv1.Endpoint, len(es.Endpoints)),
+	}
+	for _, k := range []string{discoveryv1.LabelServiceName, discoveryv1.LabelManagedBy} {
+		if v, ok := es.Labels[k]; ok {
+			if out.Labels == nil {
+				out.Labels = map[string]string{}
+			}
+			out.Labels[k] = v
+		}
+	}
+	for i, e := range es.Endpoints {
+		out.Endpoints[i].Conditions = e.Conditions
+		if r := e.TargetRef; r != nil {
+			out.Endpoints[i].TargetRef = &corev1.ObjectReference{Kind: r.Kind, APIVersion: r.APIVersion, Namespace: r.Namespace, Name: r.Name}
+		}
+	}
+	return out
 }
 
 func refOf(m *metav1.ObjectMeta) state.ObjectRef {

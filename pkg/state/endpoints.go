@@ -1,6 +1,8 @@
 package state
 
 import (
+	"slices"
+
 	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
@@ -100,9 +102,22 @@ func (s *Store) SetEndpointSlice(es *EndpointSlice) {
 	defer s.mu.Unlock()
 	n := s.index(es.Namespace)
 	if n.endpointSlices == nil {
-		n.endpointSlices = map[string]*EndpointSlice{}
+		n.endpointSlices, n.slicesBySvc = map[string]*EndpointSlice{}, map[string][]*EndpointSlice{}
+	}
+	if old := n.endpointSlices[es.Name]; old != nil {
+		n.unindexSlice(old)
 	}
 	n.endpointSlices[es.Name] = es
+	n.slicesBySvc[es.Service] = append(n.slicesBySvc[es.Service], es)
+}
+
+func (n *nsIndex) unindexSlice(es *EndpointSlice) {
+	list := slices.DeleteFunc(n.slicesBySvc[es.Service], func(o *EndpointSlice) bool { return o.Name == es.Name })
+	if len(list) == 0 {
+		delete(n.slicesBySvc, es.Service)
+		return
+	}
+	n.slicesBySvc[es.Service] = list
 }
 
 // DeleteEndpointSlice removes a slice.
@@ -113,7 +128,10 @@ func (s *Store) DeleteEndpointSlice(ns, name string) {
 	if n == nil {
 		return
 	}
-	delete(n.endpointSlices, name)
+	if old := n.endpointSlices[name]; old != nil {
+		n.unindexSlice(old)
+		delete(n.endpointSlices, name)
+	}
 	s.gc(ns, n)
 }
 
@@ -122,10 +140,7 @@ func (v storeView) ForEachEndpoint(ns, service string, fn func(*EndpointSlice, *
 	if n == nil {
 		return
 	}
-	for _, es := range n.endpointSlices {
-		if es.Service != service {
-			continue
-		}
+	for _, es := range n.slicesBySvc[service] {
 		for i := range es.Endpoints {
 			if !fn(es, &es.Endpoints[i]) {
 				return

@@ -174,8 +174,11 @@ type nsIndex struct {
 	// kinds may use one name.
 	kubeGateways map[string]*Gateway
 	entries      map[string]*ServiceEntry
-	// endpointSlices are the slices kept (not the controller's), by name.
+	// endpointSlices are the slices kept (not the controller's), by name,
+	// and the same slices by the Service they belong to (a review reads the
+	// slices of one Service; Knative namespaces hold many).
 	endpointSlices map[string]*EndpointSlice
+	slicesBySvc    map[string][]*EndpointSlice
 	// workloadEntries are the namespace's WorkloadEntries, by name.
 	workloadEntries map[string]*WorkloadEntry
 	// podsBySvc indexes the pods each Service selects.
