@@ -122,9 +122,12 @@ type Failure struct {
 	VS    *state.VirtualService
 	Field string
 	Dest  state.Destination
-	// Host is the destination as Istio resolves it; Service is its Service.
+	// Host is the destination as Istio resolves it; Service is its Service,
+	// or Entry the ServiceEntry that registers it (one of them is set when
+	// the host resolves).
 	Host    string
 	Service *state.Service
+	Entry   *state.ServiceEntry
 	Port    uint32
 	// Rules is what the client's lookup found for the host.
 	Rules mesh.RuleSet
@@ -140,6 +143,51 @@ type Failure struct {
 	// refuse the traffic; Pods names the first few of those.
 	Live, Ready, Bad int
 	Pods             []string
+}
+
+// Backend names what the destination host resolves to, for messages:
+// "Service ns/name" or "ServiceEntry ns/name" (empty: nothing).
+func (f Failure) Backend() string {
+	switch {
+	case f.Service != nil:
+		return "Service " + f.Service.Namespace + "/" + f.Service.Name
+	case f.Entry != nil:
+		return "ServiceEntry " + f.Entry.Namespace + "/" + f.Entry.Name
+	}
+	return ""
+}
+
+// BackendRef is "ns/name" of the Service or ServiceEntry.
+func (f Failure) BackendRef() string {
+	ns, name := f.backend()
+	return ns + "/" + name
+}
+
+// BackendNamespace is the namespace of the Service or ServiceEntry.
+func (f Failure) BackendNamespace() string {
+	ns, _ := f.backend()
+	return ns
+}
+
+// BackendPorts are the ports of the Service or ServiceEntry.
+func (f Failure) BackendPorts() []state.ServicePort {
+	switch {
+	case f.Service != nil:
+		return f.Service.Ports
+	case f.Entry != nil:
+		return f.Entry.Ports
+	}
+	return nil
+}
+
+func (f Failure) backend() (ns, name string) {
+	switch {
+	case f.Service != nil:
+		return f.Service.Namespace, f.Service.Name
+	case f.Entry != nil:
+		return f.Entry.Namespace, f.Entry.Name
+	}
+	return "", ""
 }
 
 // TLSChoice is a client TLS setting and where it is written: a rule's
@@ -287,6 +335,9 @@ func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, sc *Scope) [
 	var out []Path
 	for _, t := range sc.Targets() {
 		for _, c := range clients[t] {
+			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t) {
+				continue
+			}
 			for _, port := range m.ports(s, t) {
 				p := Path{Client: c, Host: t.Host, Port: port}
 				m.judge(s, &p, t)
@@ -301,17 +352,13 @@ func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, sc *Scope) [
 // HTTP servers' of the gateway that accept the host.
 func (m Model) ports(s state.Snapshot, t Target) []uint32 {
 	if t.Gateway == "" {
-		ns, name, ok := m.Routing.Hosts.ServiceName(t.Host)
-		if !ok {
-			return nil // not a cluster Service: no sidecar listener is judged
-		}
-		svc := s.Service(ns, name)
-		if svc == nil {
-			return nil
-		}
-		out := make([]uint32, 0, len(svc.Ports))
-		for _, p := range svc.Ports {
-			out = append(out, uint32(p.Port))
+		// A sidecar's listeners for the host: its Service's ports, or those
+		// of the ServiceEntries registering it; any other host is not judged.
+		var out []uint32
+		for _, sp := range m.hostPorts(s, t.Host) {
+			if !slices.Contains(out, uint32(sp.Port)) {
+				out = append(out, uint32(sp.Port))
+			}
 		}
 		return out
 	}
@@ -372,9 +419,46 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 		}
 		return out
 	}
-	// Namespaces whose view of the host can differ: those holding a route
-	// or a rule for it or for its destinations, and those their exportTo names.
-	views := map[string]bool{}
+	views, dests := m.views(s, t)
+	sidecars := s.NamespacesWithSidecarClients()
+	var out []Client
+	for ns := range views {
+		if _, found := slices.BinarySearch(sidecars, ns); found && !m.excluded(ns) {
+			out = append(out, m.workloadClasses(s, ns, dests)...)
+		}
+	}
+	if m.others(sidecars, views) > 0 {
+		out = append(out, Client{Namespace: Other})
+	}
+	return out
+}
+
+// others counts the reviewed namespaces with sidecars that resolve a host
+// alike: no rule or route of their own, and named by no exportTo (views).
+// Excluded ones are counted from the short exclusion list, not by walking
+// every namespace.
+func (m Model) others(sidecars []string, views map[string]bool) int {
+	n := len(sidecars)
+	for ns := range views {
+		if _, found := slices.BinarySearch(sidecars, ns); found {
+			n--
+		}
+	}
+	for i, ns := range m.Excluded {
+		if _, found := slices.BinarySearch(sidecars, ns); found && !views[ns] && slices.Index(m.Excluded, ns) == i {
+			n--
+		}
+	}
+	return n
+}
+
+func (m Model) excluded(ns string) bool { return slices.Contains(m.Excluded, ns) }
+
+// views are the namespaces whose sidecars' view of a host can differ: those
+// holding a route or a rule for it or for its destinations, and those their
+// exportTo names; dests are the host and the hosts its routes send to.
+func (m Model) views(s state.Snapshot, t Target) (views map[string]bool, dests []string) {
+	views = map[string]bool{}
 	addExports := func(exportTo []string) {
 		for _, e := range exportTo {
 			if e != "." && e != "*" && e != "~" {
@@ -382,7 +466,7 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 			}
 		}
 	}
-	dests := []string{t.Host}
+	dests = []string{t.Host}
 	for _, vs := range s.VirtualServicesOnMesh(t.Host) {
 		views[vs.Namespace] = true
 		addExports(vs.ExportTo)
@@ -400,34 +484,18 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 			}
 		}
 	}
-	sidecars := s.NamespacesWithSidecarClients()
-	var out []Client
-	listed := 0
-	for ns := range views {
-		if _, found := slices.BinarySearch(sidecars, ns); !found {
-			continue
-		}
-		listed++
-		if !m.excluded(ns) {
-			out = append(out, m.workloadClasses(s, ns, dests)...)
-		}
-	}
-	// Every other namespace with sidecars resolves alike: no rule or route
-	// of its own, and named by no exportTo. Excluded ones are counted from
-	// the short exclusion list, not by walking every namespace.
-	others := len(sidecars) - listed
-	for i, ns := range m.Excluded {
-		if _, found := slices.BinarySearch(sidecars, ns); found && !views[ns] && slices.Index(m.Excluded, ns) == i {
-			others--
-		}
-	}
-	if others > 0 {
-		out = append(out, Client{Namespace: Other})
-	}
-	return out
+	return views, dests
 }
 
-func (m Model) excluded(ns string) bool { return slices.Contains(m.Excluded, ns) }
+// othersExist reports whether, in s, some reviewed namespace with sidecars
+// holds no view of its own of t's host: whether the class Other stands for
+// any proxy there. A class present in one state only still gets paths in
+// both, but Other empty in a state (its last namespace gained a route or
+// rule of its own) has no proxy to judge.
+func (m Model) othersExist(s state.Snapshot, t Target) bool {
+	views, _ := m.views(s, t)
+	return m.others(s.NamespacesWithSidecarClients(), views) > 0
+}
 
 // workloadClasses splits the sidecars of ns by the DestinationRules with a
 // workloadSelector that ns holds for the hosts: a class per set of rules

@@ -211,19 +211,29 @@ func appliesTo(r *state.HTTPRoute, vs *state.VirtualService, gw string) bool {
 	return false
 }
 
+// hostPorts are the ports of the Service a host names, or those of the
+// ServiceEntries registering it (nil: neither).
+func (m Model) hostPorts(s state.Snapshot, host string) []state.ServicePort {
+	if ns, name, ok := m.Routing.Hosts.ServiceName(host); ok {
+		if svc := s.Service(ns, name); svc != nil {
+			return svc.Ports
+		}
+		return nil
+	}
+	var out []state.ServicePort
+	for _, se := range s.ServiceEntries() {
+		if slices.Contains(se.Hosts, host) {
+			out = append(out, se.Ports...)
+		}
+	}
+	return out
+}
+
 // httpPort reports whether a Service port carries HTTP for Istio (name
 // prefix or appProtocol), or is unnamed (protocol sniffing sends HTTP
 // requests through HTTP routes).
 func (m Model) httpPort(s state.Snapshot, host string, port uint32) bool {
-	ns, name, ok := m.Routing.Hosts.ServiceName(host)
-	if !ok {
-		return true
-	}
-	svc := s.Service(ns, name)
-	if svc == nil {
-		return true
-	}
-	for _, sp := range svc.Ports {
+	for _, sp := range m.hostPorts(s, host) {
 		if uint32(sp.Port) != port {
 			continue
 		}
@@ -264,7 +274,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 	f := Failure{VS: vs, Field: wd.field, Dest: d, Host: res.FQDN, Service: res.Service}
 	if res.Service == nil {
 		if res.Entry != nil {
-			return f, 0 // a ServiceEntry's endpoints are not judged here
+			return m.entryDestination(s, p, f, res.Entry, d)
 		}
 		f.Cause = NoHost
 		return f, 1
@@ -316,6 +326,93 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 	return m.endpoints(s, p, f, res.FQDN, svc, sp, labels, tls)
 }
 
+// entryDestination judges a destination a ServiceEntry registers, as istiod
+// builds its cluster (pilot/pkg/serviceregistry/serviceentry/conversion.go):
+// the port must be one of the entry's; with resolution STATIC its endpoints
+// are its inline endpoints (always healthy: no health checks), or, with a
+// workloadSelector, the Ready pods (the pod cache hands istiod only Ready
+// pods: kube/controller/pod.go) and the WorkloadEntries of the entry's
+// namespace the selector matches, each on the entry port's targetPort, the
+// workload's port of that name, or the port's number. Endpoints of DNS
+// resolution are names the proxy resolves and NONE forwards to the
+// original destination: neither is judged. Auto mTLS goes only to
+// MESH_INTERNAL entries (cluster_builder.go, buildAutoMtlsSettings).
+func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.ServiceEntry, d state.Destination) (Failure, float64) {
+	f.Entry = se
+	port := d.Port
+	if port == 0 {
+		if len(se.Ports) == 1 {
+			port = uint32(se.Ports[0].Port)
+		} else {
+			port = p.Port
+		}
+	}
+	f.Port = port
+	i := slices.IndexFunc(se.Ports, func(sp state.ServicePort) bool { return uint32(sp.Port) == port })
+	if i < 0 {
+		f.Cause = NoPort
+		return f, 1
+	}
+	sp := se.Ports[i]
+	f.Rules = m.Routing.LookupFor(s, f.Host, p.Client.Namespace, se.Namespace, m.workloadLabels(s, p.Client))
+	var labels map[string]string
+	if d.Subset != "" {
+		sub, _ := f.Rules.Subset(d.Subset)
+		if sub == nil {
+			f.Cause = NoSubset
+			return f, 1
+		}
+		labels = sub.Labels
+	}
+	if se.Resolution != state.ResolutionStatic || (len(se.Endpoints) == 0 && se.WorkloadSelector == nil) {
+		p.Reached[f.Host] = true
+		return f, 0
+	}
+	tls := m.ruleTLS(f.Rules, d.Subset, port)
+	if tls == nil && !se.External {
+		tls = m.inferredTLS(s, se.Namespace)
+	}
+	f.TLS = tls
+	t := tally{m: m, s: s, f: f, tls: tls}
+	if se.WorkloadSelector == nil {
+		for _, we := range se.Endpoints {
+			if state.SelectorMatches(labels, we.Labels) {
+				t.addEntry(we, entryPort(sp, we))
+			}
+		}
+		return t.result(p, f.Host)
+	}
+	s.ForEachPod(se.Namespace, func(pod *state.Pod) bool {
+		if !pod.Finished() && state.SelectorMatches(se.WorkloadSelector, pod.Labels) && state.SelectorMatches(labels, pod.Labels) {
+			t.add(pod.Name, pod, pod.Ready, podEntryPort(sp, pod))
+		}
+		return true
+	})
+	s.ForEachWorkloadEntry(se.Namespace, func(we *state.WorkloadEntry) bool {
+		if state.SelectorMatches(se.WorkloadSelector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
+			t.addEntry(we, entryPort(sp, we))
+		}
+		return true
+	})
+	return t.result(p, f.Host)
+}
+
+// podEntryPort is the port a pod selected by a ServiceEntry serves the
+// entry's port sp on: its container port of that name, else the target
+// port, else the number (serviceentry/conversion.go,
+// convertWorkloadInstanceToServiceInstance).
+func podEntryPort(sp state.ServicePort, pod *state.Pod) uint32 {
+	for _, cp := range pod.Ports {
+		if sp.Name != "" && cp.Name == sp.Name {
+			return uint32(cp.Port)
+		}
+	}
+	if sp.TargetPort != 0 {
+		return uint32(sp.TargetPort)
+	}
+	return uint32(sp.Port)
+}
+
 // hasEndpoints reports whether the state holds EndpointSlices of a Service
 // without selector (Knative's serverless Services, mirrored Endpoints).
 func (m Model) hasEndpoints(s state.Snapshot, svc *state.Service) bool {
@@ -337,37 +434,11 @@ func (m Model) hasEndpoints(s state.Snapshot, svc *state.Service) bool {
 // the mesh.
 func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc *state.Service, sp state.ServicePort,
 	labels map[string]string, tls *TLSChoice) (Failure, float64) {
-	var bad []string
-	var cause Cause
-	judge := func(name string, pod *state.Pod, ready bool, target uint32) {
-		f.Live++
-		if !ready || target == 0 {
-			return
-		}
-		f.Ready++
-		var c Cause
-		var pa *state.PeerAuthentication
-		if pod != nil {
-			c, pa = m.accepts(s, pod, target, tls)
-		} else if tls != nil && tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
-			c = MTLSToPlain
-		}
-		if c == 0 {
-			return
-		}
-		cause = c
-		bad = append(bad, name)
-		if pa != nil {
-			if f.Policy == nil {
-				f.Policy = pa
-			}
-			f.PolicyBad++
-		}
-	}
+	t := tally{m: m, s: s, f: f, tls: tls}
 	if len(svc.Selector) > 0 {
 		s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
 			if !pod.Finished() && state.SelectorMatches(labels, pod.Labels) {
-				judge(pod.Name, pod, pod.Ready, mesh.TargetPort(sp, pod))
+				t.add(pod.Name, pod, pod.Ready, mesh.TargetPort(sp, pod))
 			}
 			return true
 		})
@@ -375,8 +446,7 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 		// proxy on one is a sidecar that intercepts every port.
 		s.ForEachWorkloadEntry(svc.Namespace, func(we *state.WorkloadEntry) bool {
 			if state.SelectorMatches(svc.Selector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
-				vm := &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: we.Meshed, Ready: we.Healthy}
-				judge(vm.Name, vm, we.Healthy, entryPort(sp, we))
+				t.addEntry(we, entryPort(sp, we))
 			}
 			return true
 		})
@@ -395,24 +465,78 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 			if (pod != nil && pod.Finished()) || !state.SelectorMatches(labels, podLabels) {
 				return true
 			}
-			judge(name, pod, e.Ready, es.TargetPort(sp))
+			t.add(name, pod, e.Ready, es.TargetPort(sp))
 			return true
 		})
 	}
+	return t.result(p, fqdn)
+}
+
+// tally counts the endpoints of one destination as they are judged: how
+// many run, are Ready, and refuse what the client sends (and why).
+type tally struct {
+	m     Model
+	s     state.Snapshot
+	f     Failure
+	tls   *TLSChoice
+	bad   []string
+	cause Cause
+}
+
+// add judges one endpoint: pod is the pod behind it (nil: an address no pod
+// holds, a server outside the mesh), target its port (0: none serves it).
+func (t *tally) add(name string, pod *state.Pod, ready bool, target uint32) {
+	t.f.Live++
+	if !ready || target == 0 {
+		return
+	}
+	t.f.Ready++
+	var c Cause
+	var pa *state.PeerAuthentication
+	if pod != nil {
+		c, pa = t.m.accepts(t.s, pod, target, t.tls)
+	} else if t.tls != nil && t.tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
+		c = MTLSToPlain
+	}
+	if c == 0 {
+		return
+	}
+	t.cause = c
+	t.bad = append(t.bad, name)
+	if pa != nil {
+		if t.f.Policy == nil {
+			t.f.Policy = pa
+		}
+		t.f.PolicyBad++
+	}
+}
+
+// addEntry judges a WorkloadEntry (or a ServiceEntry's inline endpoint) as
+// the workload it stands for: a proxy on it, when istiod says there is one,
+// is a sidecar that intercepts every port.
+func (t *tally) addEntry(we *state.WorkloadEntry, target uint32) {
+	vm := &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: we.Meshed, Ready: we.Healthy}
+	t.add(vm.Name, vm, we.Healthy, target)
+}
+
+// result is the destination's failure and failing share once every endpoint
+// is counted; the host is reached when some Ready endpoint takes the traffic.
+func (t *tally) result(p *Path, fqdn string) (Failure, float64) {
+	f := t.f
 	if f.Ready == 0 {
 		f.Cause = NoReady
 		return f, 1
 	}
-	if len(bad) == 0 {
+	if len(t.bad) == 0 {
 		p.Reached[fqdn] = true
 		return f, 0
 	}
-	if len(bad) < f.Ready {
+	if len(t.bad) < f.Ready {
 		p.Reached[fqdn] = true
 	}
-	slices.Sort(bad)
-	f.Cause, f.Bad, f.Pods = cause, len(bad), bad[:min(len(bad), examples)]
-	return f, float64(len(bad)) / float64(f.Ready)
+	slices.Sort(t.bad)
+	f.Cause, f.Bad, f.Pods = t.cause, len(t.bad), t.bad[:min(len(t.bad), examples)]
+	return f, float64(len(t.bad)) / float64(f.Ready)
 }
 
 // workloadLabels are the labels standing for a client class's proxies in a
@@ -468,13 +592,19 @@ func servicePort(svc *state.Service, port uint32) (state.ServicePort, bool) {
 // workload policies (push_context.go BestEffortInferServiceMTLSMode): when
 // that is DISABLE, the client's cluster sends plaintext to every endpoint.
 func (m Model) clientTLS(s state.Snapshot, rs mesh.RuleSet, svc *state.Service, subset string, port uint32) *TLSChoice {
-	choice := m.ruleTLS(rs, subset, port)
-	if choice == nil {
-		if eff := m.Policies.NamespaceMode(s, svc.Namespace); eff.Mode == state.ModeDisable {
-			return &TLSChoice{Inferred: eff.Source, Setting: mesh.TLSSetting{TLS: &state.ClientTLS{Mode: "DISABLE"}}}
-		}
+	if choice := m.ruleTLS(rs, subset, port); choice != nil {
+		return choice
 	}
-	return choice
+	return m.inferredTLS(s, svc.Namespace)
+}
+
+// inferredTLS is the plaintext clients' auto mTLS infers from a namespace
+// (or mesh) mode DISABLE over the destination's namespace, or nil.
+func (m Model) inferredTLS(s state.Snapshot, ns string) *TLSChoice {
+	if eff := m.Policies.NamespaceMode(s, ns); eff.Mode == state.ModeDisable {
+		return &TLSChoice{Inferred: eff.Source, Setting: mesh.TLSSetting{TLS: &state.ClientTLS{Mode: "DISABLE"}}}
+	}
+	return nil
 }
 
 func (m Model) ruleTLS(rs mesh.RuleSet, subset string, port uint32) *TLSChoice {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"sort"
@@ -247,7 +248,26 @@ type ServiceEntry struct {
 	Name      string
 	Hosts     []string
 	ExportTo  []string
+	// Ports are the entry's ports: Port is the number, TargetPort the
+	// endpoints' port when set, AppProtocol the declared protocol (lower case).
+	Ports []ServicePort
+	// Resolution is STATIC, DNS, DNS_ROUND_ROBIN or NONE.
+	Resolution string
+	// External: location MESH_EXTERNAL (istiod sends no auto mTLS there).
+	External bool
+	// Endpoints are its inline endpoints, as the WorkloadEntries istiod makes
+	// of them (healthy: they have no health checks).
+	Endpoints []*WorkloadEntry
+	// WorkloadSelector picks the Ready pods and the WorkloadEntries of the
+	// entry's namespace as its endpoints (nil: none).
+	WorkloadSelector map[string]string
 }
+
+// Resolutions of a ServiceEntry.
+const (
+	ResolutionStatic = "STATIC"
+	ResolutionNone   = "NONE"
+)
 
 func duration(d *durationpb.Duration) time.Duration {
 	if d == nil {
@@ -415,5 +435,16 @@ func FromGatewaySpec(meta ObjectRef, spec *networkingv1alpha3.Gateway) *Gateway 
 
 // FromServiceEntrySpec builds the lean service entry.
 func FromServiceEntrySpec(meta ObjectRef, spec *networkingv1alpha3.ServiceEntry) *ServiceEntry {
-	return &ServiceEntry{Namespace: meta.Namespace, Name: meta.Name, Hosts: spec.GetHosts(), ExportTo: spec.GetExportTo()}
+	se := &ServiceEntry{Namespace: meta.Namespace, Name: meta.Name, Hosts: spec.GetHosts(), ExportTo: spec.GetExportTo(),
+		Resolution: spec.GetResolution().String(), External: spec.GetLocation() == networkingv1alpha3.ServiceEntry_MESH_EXTERNAL,
+		WorkloadSelector: spec.GetWorkloadSelector().GetLabels()}
+	for _, p := range spec.GetPorts() {
+		se.Ports = append(se.Ports, ServicePort{Name: p.GetName(), Port: int32(p.GetNumber()), TargetPort: int32(p.GetTargetPort()),
+			AppProtocol: strings.ToLower(p.GetProtocol())})
+	}
+	for i, e := range spec.GetEndpoints() {
+		ref := ObjectRef{Namespace: meta.Namespace, Name: fmt.Sprintf("%s endpoint %d (%s)", meta.Name, i, e.GetAddress())}
+		se.Endpoints = append(se.Endpoints, FromWorkloadEntrySpec(ref, nil, e, ""))
+	}
+	return se
 }

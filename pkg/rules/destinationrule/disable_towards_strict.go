@@ -40,7 +40,7 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 		first := g.Failures[0].Failure
 		for _, pf := range g.Failures {
 			f := pf.Failure
-			ref := f.Service.Namespace + "/" + f.Service.Name
+			ref := f.BackendRef()
 			if containsPrefix(services, ref) {
 				continue
 			}

@@ -47,7 +47,7 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 		var services, detail []string
 		for _, pf := range g.Failures {
 			f := pf.Failure
-			ref := f.Service.Namespace + "/" + f.Service.Name
+			ref := f.BackendRef()
 			if containsPrefix(services, ref) {
 				continue
 			}
@@ -66,12 +66,12 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 				detail = append(detail, why)
 				continue
 			}
-			if len(f.Service.Selector) == 0 && f.Ready == 0 {
+			if f.Service != nil && len(f.Service.Selector) == 0 && f.Ready == 0 {
 				services = append(services, ref+" (no selector: its endpoints are outside the mesh)")
 				detail = append(detail, "it has no selector, so its endpoints are outside the mesh")
 				continue
 			}
-			if len(f.Service.Selector) == 0 {
+			if f.Service != nil && len(f.Service.Selector) == 0 {
 				// Endpoints from the Service's own EndpointSlices.
 				services = append(services, fmt.Sprintf("%s (%d of %d Ready endpoints of its EndpointSlices outside the mesh: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 				detail = append(detail, fmt.Sprintf("%d of the %d Ready endpoints its EndpointSlices list have no proxy to terminate it (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))

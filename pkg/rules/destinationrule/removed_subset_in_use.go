@@ -139,10 +139,10 @@ func clientNamespaces(g rules.Group) []string {
 // anything, it changed the rule in place.
 func (removedSubsetInUse) wonBefore(in *rules.Input, pf rules.PathFailure) bool {
 	old := in.Change.OldDR
-	if old == nil || pf.Failure.Service == nil {
+	if old == nil || pf.Failure.Backend() == "" {
 		return false
 	}
-	return in.Routing.Lookup(in.Prior, pf.Failure.Host, pf.Path.Client.Namespace, pf.Failure.Service.Namespace).Contains(old)
+	return in.Routing.Lookup(in.Prior, pf.Failure.Host, pf.Path.Client.Namespace, pf.Failure.BackendNamespace()).Contains(old)
 }
 
 func appendNew(list []string, s string) []string {

@@ -48,8 +48,8 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		if f.VS != nil {
 			via = "VirtualService " + f.VS.Namespace + "/" + f.VS.Name
 		}
-		msg := fmt.Sprintf("subset %s selects no Ready pod of Service %s/%s (labels %s: %d running or starting, none Ready), and %s sends %d%% of its traffic there for %s: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods are Ready",
-			f.Dest.Subset, f.Service.Namespace, f.Service.Name, labelText(sub), f.Live, via, g.MaxShare(), g.ClientText(), f.Dest.Subset)
+		msg := fmt.Sprintf("subset %s selects no Ready pod of %s (labels %s: %d running or starting, none Ready), and %s sends %d%% of its traffic there for %s: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods are Ready",
+			f.Dest.Subset, f.Backend(), labelText(sub), f.Live, via, g.MaxShare(), g.ClientText(), f.Dest.Subset)
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
 		}

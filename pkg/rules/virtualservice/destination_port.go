@@ -21,7 +21,8 @@ type destinationPort struct{ vsRule }
 
 func (destinationPort) ID() string { return "MG304" }
 
-func (destinationPort) Reads() []state.Kind { return nil }
+// The ServiceEntries a port may belong to are read beside the path model.
+func (destinationPort) Reads() []state.Kind { return []state.Kind{state.ServiceEntryKind} }
 
 func (destinationPort) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
@@ -39,12 +40,12 @@ func (r destinationPort) Check(in *rules.Input) []rules.Finding {
 		finding := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Key: f.Field, Subjects: g.Clients()}
 		if f.Dest.Port != 0 {
 			finding.Field = f.Field + ".port.number"
-			finding.Message = fmt.Sprintf("port %d is not a port of Service %s/%s (it exposes %s): those requests fail with 503 — use one of its ports (Service ports, not container ports)",
-				f.Dest.Port, f.Service.Namespace, f.Service.Name, ports(f.Service))
+			finding.Message = fmt.Sprintf("port %d is not a port of %s (it exposes %s): those requests fail with 503 — use one of its ports (not the workloads' container ports)",
+				f.Dest.Port, f.Backend(), ports(f.BackendPorts()))
 		} else {
 			finding.Field = f.Field + ".port"
-			finding.Message = fmt.Sprintf("no destination port, so Istio uses the port called (%d) for %s, but Service %s/%s exposes %d ports (%s) and not that one: those requests fail with 503 — set destination.port.number",
-				f.Port, g.ClientText(), f.Service.Namespace, f.Service.Name, len(f.Service.Ports), ports(f.Service))
+			finding.Message = fmt.Sprintf("no destination port, so Istio uses the port called (%d) for %s, but %s exposes %d ports (%s) and not that one: those requests fail with 503 — set destination.port.number",
+				f.Port, g.ClientText(), f.Backend(), len(f.BackendPorts()), ports(f.BackendPorts()))
 		}
 		if action == rules.Warn {
 			finding.Message = "nothing reached that host before, so nothing breaks yet: " + finding.Message
@@ -59,7 +60,7 @@ func (r destinationPort) Check(in *rules.Input) []rules.Finding {
 		if svc != nil && !slices.ContainsFunc(svc.Ports, func(p state.ServicePort) bool { return uint32(p.Port) == d.Port }) {
 			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field + ".port.number", Key: field,
 				Message: fmt.Sprintf("port %d is not a port of Service %s/%s (it exposes %s); no client uses this route yet, but when one does those requests fail with 503 — use one of its ports",
-					d.Port, svc.Namespace, svc.Name, ports(svc))})
+					d.Port, svc.Namespace, svc.Name, ports(svc.Ports))})
 		}
 		return true
 	})

@@ -31,9 +31,9 @@ func share(d state.Destination, weighted []state.Destination) int32 {
 	return d.Weight
 }
 
-func ports(svc *state.Service) string {
+func ports(sps []state.ServicePort) string {
 	var parts []string
-	for _, p := range svc.Ports {
+	for _, p := range sps {
 		parts = append(parts, strconv.Itoa(int(p.Port)))
 	}
 	return strings.Join(parts, ", ")

@@ -48,8 +48,8 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 			if g.Key == "spec.hosts" {
 				how = "no longer routing " + f.Host
 			}
-			msg = fmt.Sprintf("%s sends %s to the host's own Service %s/%s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — keep the route until that Service has Ready pods",
-				how, g.ClientText(), f.Service.Namespace, f.Service.Name, f.Live)
+			msg = fmt.Sprintf("%s sends %s to the host's own %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — keep the route until it has Ready pods",
+				how, g.ClientText(), f.Backend(), f.Live)
 		}
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg

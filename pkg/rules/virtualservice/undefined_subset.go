@@ -105,8 +105,8 @@ func (r undefinedSubset) route(in *rules.Input, g rules.Group) rules.Finding {
 		addNS(f.Path.Client.Namespace)
 		anyRule = anyRule || f.Failure.Rules.Found()
 	}
-	if first.Service != nil {
-		addNS(first.Service.Namespace)
+	if ns := first.BackendNamespace(); ns != "" {
+		addNS(ns)
 	}
 	addNS(in.Config.RootNamespace)
 	f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: first.Field + ".subset",
