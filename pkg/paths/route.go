@@ -280,16 +280,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		return f, 1
 	}
 	svc := res.Service
-	// pilot/pkg/networking/core/route: GetDestinationCluster — the
-	// destination's port, else the Service's only port, else the listener's.
-	port := d.Port
-	if port == 0 {
-		if len(svc.Ports) == 1 {
-			port = uint32(svc.Ports[0].Port)
-		} else {
-			port = p.Port
-		}
-	}
+	port := destinationPort(d, svc.Ports, p.Port)
 	f.Port = port
 	sp, ok := servicePort(svc, port)
 	if !ok {
@@ -339,14 +330,7 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 // MESH_INTERNAL entries (cluster_builder.go, buildAutoMtlsSettings).
 func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.ServiceEntry, d state.Destination) (Failure, float64) {
 	f.Entry = se
-	port := d.Port
-	if port == 0 {
-		if len(se.Ports) == 1 {
-			port = uint32(se.Ports[0].Port)
-		} else {
-			port = p.Port
-		}
-	}
+	port := destinationPort(d, se.Ports, p.Port)
 	f.Port = port
 	i := slices.IndexFunc(se.Ports, func(sp state.ServicePort) bool { return uint32(sp.Port) == port })
 	if i < 0 {
@@ -395,6 +379,19 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 		return true
 	})
 	return t.result(p, f.Host)
+}
+
+// destinationPort is the port a destination calls (pilot/pkg/networking/
+// core/route: GetDestinationCluster): its own, else the host's only port,
+// else the listener's.
+func destinationPort(d state.Destination, ports []state.ServicePort, listener uint32) uint32 {
+	switch {
+	case d.Port != 0:
+		return d.Port
+	case len(ports) == 1:
+		return uint32(ports[0].Port)
+	}
+	return listener
 }
 
 // podEntryPort is the port a pod selected by a ServiceEntry serves the
