@@ -25,6 +25,12 @@ help: ## Show this help.
 build: ## Build bin/meshguard.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/meshguard ./cmd/meshguard
 
+IMAGE ?= meshguard.local/meshguard:$(VERSION)
+
+.PHONY: image
+image: build ## Build the image the Dockerfile describes as an OCI archive, bin/meshguard-image.tar, from bin/meshguard (no engine, no base image pulled).
+	$(GO) run ./hack/image --dockerfile Dockerfile --binary $(BIN)/meshguard --name $(IMAGE) -o $(BIN)/meshguard-image.tar
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	gofmt -w cmd pkg test hack
