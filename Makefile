@@ -39,6 +39,7 @@ fmt: ## Format the Go code.
 lint: ## Check formatting and run go vet.
 	@unformatted=$$(gofmt -l cmd pkg test hack); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
 
 .PHONY: config
 config: ## Render the kustomize base in config/ from the Helm chart.
@@ -104,6 +105,17 @@ bench-cache: ## Time serve's cache to ready against an API server holding 20k po
 
 bench-vs-istioctl: ## Compare check with istioctl analyze on the same exports: wall time and peak RSS (builds istioctl once).
 	hack/bench-vs-istioctl.sh
+
+E2E_TIMEOUT ?= 40m
+
+.PHONY: e2e
+e2e: image ## Install the chart with the image on a real node here (kubelet, containerd, runc, CNI bridge) and check it end to end; needs root (~10 min; first build of the node binaries ~10 min more).
+	hack/e2e-deps.sh
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/pause ./hack/pause
+	$(GO) run ./hack/image --path /pause --user 65535:65535 --binary $(BIN)/pause --name meshguard.local/pause:e2e -o $(BIN)/pause-image.tar
+	E2E_BIN="$$(hack/envtest-binaries.sh --node)" E2E_IMAGE="$(IMAGE)" E2E_IMAGE_ARCHIVE="$(BIN)/meshguard-image.tar" \
+	  E2E_PAUSE_ARCHIVE="$(BIN)/pause-image.tar" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" \
+	  $(GO) test -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
 
 ##@ Demo
 
