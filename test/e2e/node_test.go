@@ -15,9 +15,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,6 +64,8 @@ type node struct {
 	kube       *kubernetes.Clientset
 	procs      []*proc
 	undo       []func() // in reverse order
+	signals    chan os.Signal
+	stopping   sync.Once
 }
 
 type proc struct {
@@ -85,6 +89,17 @@ func startNode(t *testing.T, bin, logs string, images []string) *node {
 	}
 	n := &node{t: t, bin: bin, work: work, logs: logs, socket: filepath.Join(work, "containerd.sock")}
 	t.Cleanup(n.stop)
+	// Ctrl-C ends the test binary without its clean-ups; the node's daemons,
+	// in process groups of their own, would outlive it.
+	n.signals = make(chan os.Signal, 1)
+	signal.Notify(n.signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-n.signals; ok {
+			fmt.Fprintf(os.Stderr, "e2e: %v: stopping the node\n", s)
+			n.stop()
+			os.Exit(2)
+		}
+	}()
 	steps := []struct {
 		what string
 		do   func() error
@@ -420,7 +435,10 @@ func (n *node) until(d time.Duration, what string, ok func() bool) error {
 // stop takes the node down in reverse: the workloads first, through the API,
 // so that the kubelet tears their sandboxes down (CNI, mounts, cgroups) as it
 // would on a real node; then the processes; then whatever a failed run left.
-func (n *node) stop() {
+func (n *node) stop() { n.stopping.Do(n.teardown) }
+
+func (n *node) teardown() {
+	signal.Stop(n.signals)
 	if n.kube != nil && n.running("kubelet") {
 		n.drain()
 	}
