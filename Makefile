@@ -109,7 +109,7 @@ bench-vs-istioctl: ## Compare check with istioctl analyze on the same exports: w
 E2E_TIMEOUT ?= 40m
 
 .PHONY: e2e
-e2e: image ## Install the chart with the image on a real node here (kubelet, containerd, runc, CNI bridge) and check it end to end; needs root (~10 min; first build of the node binaries ~10 min more).
+e2e: image ## Install the chart with the image on a real node here (kubelet, containerd, runc, CNI bridge) and check it end to end; needs root (~2 min here once built; the first build of the node binaries ~9 min more).
 	hack/e2e-deps.sh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/pause ./hack/pause
 	$(GO) run ./hack/image --path /pause --user 65535:65535 --binary $(BIN)/pause --name meshguard.local/pause:e2e -o $(BIN)/pause-image.tar
