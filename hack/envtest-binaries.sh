@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the envtest control plane (kube-apiserver, etcd, kubectl) from the Go
 # module proxy into bin/k8s/<version>-<os>-<arch>, and prints that directory.
+# With --node it also builds what a real node and its Deployments need (kubelet,
+# kube-scheduler, kube-controller-manager) from the same module, for make e2e.
 #
 # The usual setup-envtest download cannot reach its bucket from build machines
 # without internet, so we compile the same release from source. The first run
@@ -14,6 +16,10 @@ ETCD_VERSION="${ETCD_VERSION:-3.6.8}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bins=(kube-apiserver etcd kubectl)
+node_bins=(kubelet kube-scheduler kube-controller-manager)
+if [ "${1:-}" = "--node" ]; then
+  bins+=("${node_bins[@]}")
+fi
 
 have_all() {
   local dir="$1" b
@@ -59,8 +65,11 @@ build_k8s() {
 package tools
 
 import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubectl/pkg/cmd"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   local major="${K8S_VERSION%%.*}" minor
@@ -69,10 +78,13 @@ GO
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
   done
-  log "building kube-apiserver and kubectl v${K8S_VERSION} (several minutes the first time)"
-  (cd "$mod" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
-   cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w${ld}" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-   cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w${ld}" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  (cd "$mod" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true)
+  local b
+  for b in "${bins[@]}"; do
+    [ "$b" != etcd ] && [ ! -x "$out/$b" ] || continue
+    log "building $b v${K8S_VERSION} (minutes the first time)"
+    (cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w${ld}" -o "$out/$b" "k8s.io/kubernetes/cmd/$b")
+  done
 }
 
 build_etcd() {
@@ -103,7 +115,7 @@ GO
    cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
 }
 
-build_etcd
+[ -x "$out/etcd" ] || build_etcd
 build_k8s
 have_all "$out" || { log "build finished but binaries are missing in $out"; exit 1; }
 log "ready in $out"

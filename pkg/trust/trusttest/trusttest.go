@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -66,11 +67,26 @@ func (ca *CA) Intermediate(cn string) *CA {
 func (ca *CA) Leaf(cn string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
 	_, key, p := issue(&x509.Certificate{Subject: pkix.Name{CommonName: cn}, NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca)
+	return p, KeyPEM(key)
+}
+
+// ServingLeaf issues a server certificate for the given names and
+// addresses, valid for a year, and returns it and its private key as PEM.
+func (ca *CA) ServingLeaf(cn string, dnsNames []string, ips []net.IP) (certPEM, keyPEM []byte) {
+	now := time.Now()
+	_, key, p := issue(&x509.Certificate{Subject: pkix.Name{CommonName: cn}, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.AddDate(1, 0, 0), DNSNames: dnsNames, IPAddresses: ips,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca)
+	return p, KeyPEM(key)
+}
+
+// KeyPEM encodes an EC private key as PEM.
+func KeyPEM(key *ecdsa.PrivateKey) []byte {
 	der, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		panic(err)
 	}
-	return p, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
 }
 
 // ValidLeaf issues a leaf valid for a year.
