@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
 	"github.com/meshguard/meshguard/pkg/report"
+	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
@@ -90,6 +92,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			sess.Apply(d.Object)
 		}
 	}
+	// A ServiceEntry registers hosts the routes beside it use, as the other
+	// kinds that arrive in the same commit do: its creates and updates are
+	// judged before the commit's routes and policies, its deletes after them
+	// (routes leave a host before the host goes: make-before-break).
+	sort.SliceStable(reviewed, func(i, j int) bool { return commitStage(reviewed[i], o.Delete) < commitStage(reviewed[j], o.Delete) })
 	rep := Report{Findings: []Finding{}}
 	if len(reviewed) == 0 {
 		rep.NothingToReview = true
@@ -130,6 +137,15 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitDenied, nil
 	}
 	return ExitOK, nil
+}
+
+// commitStage orders a reviewed document within one commit: 0 first.
+func commitStage(d manifest.Document, del bool) int {
+	registers := d.Object.Ref.Kind == rules.KindServiceEntry && d.Object.Ref.Group == state.GroupNetworking
+	if registers != del {
+		return 0
+	}
+	return 1
 }
 
 type refKey struct{ group, kind, namespace, name string }

@@ -187,8 +187,8 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 	if sc.Empty() {
 		return &paths.Verdict{}
 	}
-	clients := m.Clients(sc, before, after)
-	v := paths.Diff(m.Paths(before, clients, sc), m.Paths(after, clients, sc), m.PlaintextReach(before))
+	clients, ports := m.Clients(sc, before, after), m.Ports(sc, before, after)
+	v := paths.Diff(m.Paths(before, clients, ports, sc), m.Paths(after, clients, ports, sc), m.PlaintextReach(before))
 	return &v
 }
 

@@ -330,20 +330,40 @@ func (m Model) AddDestination(sc *Scope, s state.Snapshot, fqdn string) {
 }
 
 // Paths computes the paths of every target of sc in s, for the clients of
-// clients (computed once for both sides of a write, so that keys match).
-func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, sc *Scope) []Path {
+// clients on the ports of ports (both computed once for both sides of a
+// write, so that keys match).
+func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, ports map[Target][]uint32, sc *Scope) []Path {
 	var out []Path
 	for _, t := range sc.Targets() {
 		for _, c := range clients[t] {
 			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t) {
 				continue
 			}
-			for _, port := range m.ports(s, t) {
+			for _, port := range ports[t] {
 				p := Path{Client: c, Host: t.Host, Port: port}
 				m.judge(s, &p, t)
 				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+// Ports lists, for each target of sc, its listener ports in any of states: a
+// port a write removes is judged on both sides (calls to it fail after).
+func (m Model) Ports(sc *Scope, states ...state.Snapshot) map[Target][]uint32 {
+	out := map[Target][]uint32{}
+	for _, t := range sc.Targets() {
+		var ports []uint32
+		for _, s := range states {
+			for _, p := range m.ports(s, t) {
+				if !slices.Contains(ports, p) {
+					ports = append(ports, p)
+				}
+			}
+		}
+		slices.Sort(ports)
+		out[t] = ports
 	}
 	return out
 }

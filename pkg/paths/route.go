@@ -144,6 +144,23 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	if t.Gateway != "" {
 		gw = t.Gateway
 	}
+	if t.Gateway == "" && !m.hasPort(s, t.Host, p.Port) && (p.Port != 80 || m.hasHTTPPort(s, t.Host)) {
+		// A port the host does not have here (Ports judges the ports of both
+		// sides of a write, so a ServiceEntry that drops a port or a host is
+		// judged on them). istiod builds a sidecar's virtual hosts per port
+		// of the registered services a VirtualService's hosts match
+		// (pilot/pkg/networking/core/route/route.go,
+		// buildSidecarVirtualHostsForVirtualService); only when they have no
+		// HTTP port at all does the VirtualService keep a virtual host, on
+		// port 80 (the "HACK" there), whose routes then name clusters that
+		// no longer exist: 503, judged below. Any other call to the port has
+		// no listener or virtual host for the host and leaves Istio's
+		// routing (PassthroughCluster under ALLOW_ANY, BlackHoleCluster
+		// under REGISTRY_ONLY), reaching something only if the name still
+		// resolves: meshguard reads neither DNS nor the mesh config, so the
+		// path is not judged.
+		return nil
+	}
 	var out []route
 	routed := false
 	for _, vs := range vss {
@@ -177,6 +194,9 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	if routed || t.Gateway != "" {
 		return out // a gateway host without a route has no virtual host: nothing to judge
 	}
+	if !m.hasPort(s, t.Host, p.Port) {
+		return nil // no listener and no VirtualService's virtual host for it: not judged (above)
+	}
 	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}, key: "default"}}
 }
 
@@ -209,6 +229,18 @@ func appliesTo(r *state.HTTPRoute, vs *state.VirtualService, gw string) bool {
 		}
 	}
 	return false
+}
+
+// hasPort reports whether a Service or a ServiceEntry registers the host
+// with the port in s.
+func (m Model) hasPort(s state.Snapshot, host string, port uint32) bool {
+	return slices.ContainsFunc(m.hostPorts(s, host), func(sp state.ServicePort) bool { return uint32(sp.Port) == port })
+}
+
+// hasHTTPPort reports whether the host is registered with a port carrying
+// HTTP (see httpPort).
+func (m Model) hasHTTPPort(s state.Snapshot, host string) bool {
+	return slices.ContainsFunc(m.hostPorts(s, host), func(sp state.ServicePort) bool { return m.httpPort(s, host, uint32(sp.Port)) })
 }
 
 // hostPorts are the ports of the Service a host names, or those of the

@@ -180,6 +180,12 @@ var Catalogue = []Entry{
 		Fix:         "Write header names in lower case.",
 	},
 	{
+		ID: "MG601", Kind: KindServiceEntry, Default: Deny,
+		Title:       "ServiceEntry write breaks routes",
+		Description: "A ServiceEntry write under live routes: deleting it or dropping a host or port that a VirtualService still sends to (istiod keeps the route, the cluster is gone: 503), or changing its endpoints or workloadSelector so that routed traffic finds no Ready endpoint or endpoints that refuse what clients send. The causes of MG303, MG304, MG302 and MG201/MG202, said in the entry's fields, where the write is. Calls that lose their listener leave Istio's routing (passthrough or blackhole, by DNS and the mesh config) and are not judged.",
+		Fix:         "Move the routes off the entry's host or port first; keep an endpoint that serves them.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

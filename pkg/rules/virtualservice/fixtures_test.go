@@ -81,20 +81,4 @@ var fixtures = map[string]map[string][]string{
 	},
 }
 
-func TestFixtures(t *testing.T) {
-	for id, want := range fixtures {
-		t.Run(id, func(t *testing.T) { rulestest.Expect(t, id, want) })
-	}
-}
-
-func TestEveryDenyingRuleKeepsPreexistingBreakage(t *testing.T) {
-	rulestest.RequirePreexisting(t, virtualservice.All(), fixtures)
-}
-
-func TestEveryRuleHasFixtures(t *testing.T) {
-	for _, r := range virtualservice.All() {
-		if _, ok := fixtures[r.ID()]; !ok {
-			t.Errorf("rule %s has no fixture expectations", r.ID())
-		}
-	}
-}
+func TestFixtures(t *testing.T) { rulestest.Package(t, virtualservice.All(), fixtures) }
