@@ -18,9 +18,9 @@ type subsetWithoutPods struct{ drRule }
 
 func (subsetWithoutPods) ID() string { return "MG203" }
 
-// Namespaces and pods also tell a multi-cluster mesh (rules.RemoteEndpoints).
+// Namespaces, pods and Gateways also tell a multi-cluster mesh (rules.RemoteEndpoints).
 func (subsetWithoutPods) Reads() []state.Kind {
-	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind, state.NamespaceKind}
+	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind, state.NamespaceKind, state.GatewayKind}
 }
 
 func (subsetWithoutPods) WriteKinds() []string { return []string{rules.KindDestinationRule} }
