@@ -171,11 +171,22 @@ func (f Failure) NoReady() (text, noun string) {
 	if f.Addresses > 0 {
 		parts = append(parts, count(f.Addresses, "EndpointSlice address", "EndpointSlice addresses"))
 	}
-	noun = "endpoints"
-	if f.Entries == f.Live {
-		noun = "WorkloadEntries"
+	return "no Ready endpoint (" + strings.Join(parts, ", ") + ", none Ready)", f.Endpoints()
+}
+
+// Endpoints names what the destination's endpoints are, for messages:
+// "pods", "WorkloadEntries" (VMs), or "endpoints" when they are of several
+// kinds or are addresses.
+func (f Failure) Endpoints() string {
+	switch f.Live - f.Entries - f.Inline - f.Addresses {
+	case f.Live:
+		return "pods"
+	case 0:
+		if f.Entries == f.Live {
+			return "WorkloadEntries"
+		}
 	}
-	return "no Ready endpoint (" + strings.Join(parts, ", ") + ", none Ready)", noun
+	return "endpoints"
 }
 
 func count(n int, one, many string) string {
