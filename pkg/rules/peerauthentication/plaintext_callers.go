@@ -98,7 +98,7 @@ func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 // VM's WorkloadEntry, see strictServers) enforces it, turns STRICT through
 // the change.
 func (plaintextCallers) newlyStrictNamespace(in *rules.Input, ns string) bool {
-	return (in.State.Coverage(ns).MeshedServers > 0 || len(meshedEntries(in.State, ns)) > 0) &&
+	return (in.State.Coverage(ns).MeshedServers > 0 || len(mesh.MeshedEntries(in.State, ns)) > 0) &&
 		in.Policies.NamespaceMode(in.State, ns).Mode == state.ModeStrict &&
 		in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict
 }

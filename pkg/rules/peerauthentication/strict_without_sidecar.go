@@ -126,7 +126,7 @@ func callerNamespaces(in *rules.Input, level mesh.Level, meshWide func() []strin
 // meshed pod.
 func strictServers(in *rules.Input, ns string) bool {
 	s := in.State
-	vms := meshedEntries(s, ns)
+	vms := mesh.MeshedEntries(s, ns)
 	if s.Coverage(ns).MeshedServers == 0 && len(vms) == 0 {
 		return false
 	}
@@ -150,19 +150,6 @@ func strictServers(in *rules.Input, ns string) bool {
 		found = found || in.Policies.StrictAnywhere(s, vm)
 	}
 	return found
-}
-
-// meshedEntries are the WorkloadEntries of ns with a proxy that terminates
-// Istio mTLS (state.WorkloadEntry.Meshed), as the pods a policy judges them by.
-func meshedEntries(s state.Snapshot, ns string) []*state.Pod {
-	var out []*state.Pod
-	s.ForEachWorkloadEntry(ns, func(we *state.WorkloadEntry) bool {
-		if we.Meshed {
-			out = append(out, &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: true, Ready: we.Healthy})
-		}
-		return true
-	})
-	return out
 }
 
 // server reports whether a pod can receive traffic (mesh.IsServer): only
