@@ -393,7 +393,7 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 	if se.WorkloadSelector == nil {
 		for _, we := range se.Endpoints {
 			if state.SelectorMatches(labels, we.Labels) {
-				t.addEntry(we, entryPort(sp, we))
+				t.addEntry(we, entryPort(sp, we), true)
 			}
 		}
 		return t.result(p, f.Host)
@@ -406,7 +406,7 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 	})
 	s.ForEachWorkloadEntry(se.Namespace, func(we *state.WorkloadEntry) bool {
 		if state.SelectorMatches(se.WorkloadSelector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
-			t.addEntry(we, entryPort(sp, we))
+			t.addEntry(we, entryPort(sp, we), false)
 		}
 		return true
 	})
@@ -475,7 +475,7 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 		// proxy on one is a sidecar that intercepts every port.
 		s.ForEachWorkloadEntry(svc.Namespace, func(we *state.WorkloadEntry) bool {
 			if state.SelectorMatches(svc.Selector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
-				t.addEntry(we, entryPort(sp, we))
+				t.addEntry(we, entryPort(sp, we), false)
 			}
 			return true
 		})
@@ -495,6 +495,9 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 				return true
 			}
 			t.add(name, pod, e.Ready, es.TargetPort(sp))
+			if pod == nil {
+				t.f.Addresses++
+			}
 			return true
 		})
 	}
@@ -543,9 +546,16 @@ func (t *tally) add(name string, pod *state.Pod, ready bool, target uint32) {
 // addEntry judges a WorkloadEntry (or a ServiceEntry's inline endpoint) as
 // the workload it stands for: a proxy on it, when istiod says there is one,
 // is a sidecar that intercepts every port.
-func (t *tally) addEntry(we *state.WorkloadEntry, target uint32) {
+// inline marks a ServiceEntry's own endpoint; the failure counts each kind,
+// so that messages name what the endpoints are.
+func (t *tally) addEntry(we *state.WorkloadEntry, target uint32, inline bool) {
 	vm := &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: we.Meshed, Ready: we.Healthy}
 	t.add(vm.Name, vm, we.Healthy, target)
+	if inline {
+		t.f.Inline++
+	} else {
+		t.f.Entries++
+	}
 }
 
 // result is the destination's failure and failing share once every endpoint
