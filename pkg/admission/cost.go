@@ -68,6 +68,16 @@ func serviceEntryCost(se *state.ServiceEntry) int {
 	return max(1, len(se.Hosts)) * max(1, len(se.Ports)) * (1 + len(se.Endpoints))
 }
 
+// gatewayCost is 1 + the hosts of its servers: each bound VirtualService's
+// hosts are judged per server port.
+func gatewayCost(gw *state.Gateway) int {
+	n := 1
+	for _, srv := range gw.Servers {
+		n += len(srv.Hosts)
+	}
+	return n
+}
+
 // Cost is the cost of the object a change writes (0 for a delete or a kind
 // meshguard does not review). The object it replaces was admitted before.
 func Cost(c *rules.Change) int {
@@ -80,6 +90,8 @@ func Cost(c *rules.Change) int {
 		return peerAuthenticationCost(c.NewPA)
 	case c.New != nil && c.New.ServiceEntry != nil:
 		return serviceEntryCost(c.New.ServiceEntry)
+	case c.New != nil && c.New.Gateway != nil:
+		return gatewayCost(c.New.Gateway)
 	}
 	return 0
 }

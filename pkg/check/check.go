@@ -92,10 +92,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			sess.Apply(d.Object)
 		}
 	}
-	// A ServiceEntry registers hosts the routes beside it use, as the other
-	// kinds that arrive in the same commit do: its creates and updates are
-	// judged before the commit's routes and policies, its deletes after them
-	// (routes leave a host before the host goes: make-before-break).
+	// A ServiceEntry or a Gateway gives the routes beside it hosts and
+	// servers, as the other kinds that arrive in the same commit do: their
+	// creates and updates are judged before the commit's routes and
+	// policies, their deletes after them (routes leave a host before the
+	// host goes: make-before-break).
 	sort.SliceStable(reviewed, func(i, j int) bool { return commitStage(reviewed[i], o.Delete) < commitStage(reviewed[j], o.Delete) })
 	rep := Report{Findings: []Finding{}}
 	if len(reviewed) == 0 {
@@ -141,7 +142,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 
 // commitStage orders a reviewed document within one commit: 0 first.
 func commitStage(d manifest.Document, del bool) int {
-	registers := d.Object.Ref.Kind == rules.KindServiceEntry && d.Object.Ref.Group == state.GroupNetworking
+	registers := d.Object.Ref.Group == state.GroupNetworking && (d.Object.Ref.Kind == rules.KindServiceEntry || d.Object.Ref.Kind == rules.KindGateway)
 	if registers != del {
 		return 0
 	}

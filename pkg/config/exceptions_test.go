@@ -82,7 +82,7 @@ func TestExceptionsRefused(t *testing.T) {
 		"exceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: next week\n":                           `expires: "next week" is not an RFC 3339 date`,
 		"exceptions:\n- name: a\n  rules: [MG306]\n  reason: r\n  expires: \"2027-12-31\"\n":                      "expires 2027-12-31 is more than 180 days ahead (maxExceptionDays)",
 		"maxExceptionDays: 400\nexceptions:\n- name: a\n  rules: [XX1]\n  reason: r\n  expires: \"2027-12-31\"\n": `rules: "XX1" is not a rule ID`,
-		"exceptions:\n- name: a\n  rules: [MG306]\n  kinds: [Gateway]\n  reason: r\n  expires: \"2027-01-31\"\n":  `kinds: "Gateway" is not one of`,
+		"exceptions:\n- name: a\n  rules: [MG306]\n  kinds: [Sidecar]\n  reason: r\n  expires: \"2027-01-31\"\n":  `kinds: "Sidecar" is not one of`,
 		"exceptions:\n- name: a\n  rules: [MG306]\n  names: [\"[\"]\n  reason: r\n  expires: \"2027-01-31\"\n":    `"[" is not a valid glob`,
 		"exceptions:\n- name: a\n" + valid + "  serviceAccounts: [knative-serving]\n":                             `serviceAccounts: "knative-serving" is not namespace/name`,
 		"exceptions:\n- name: a\n" + valid + "  serviceAccounts: [\"system:serviceaccount:flagger:flagger\"]\n":   `(put that in users, or write namespace/name here)`,

@@ -63,6 +63,19 @@ var writtenKinds = map[string]writtenKind{
 		},
 		sameBothSides: true,
 	},
+	rules.KindGateway: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithGateway(s, c.Ref.Namespace, c.Ref.Name, gateway(c.New))
+		},
+		// The hosts of every VirtualService bound to the Gateway, on that
+		// gateway (a Gateway write changes no binding).
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			for _, vs := range s.VirtualServicesOnGateway(c.Ref.Namespace + "/" + c.Ref.Name) {
+				m.AddGatewayRoutes(sc, vs, c.Ref.Namespace+"/"+c.Ref.Name)
+			}
+		},
+		sameBothSides: true,
+	},
 	rules.KindServiceEntry: {
 		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
 			return state.WithServiceEntry(s, c.Ref.Namespace, c.Ref.Name, serviceEntry(c.New))
@@ -83,6 +96,14 @@ var writtenKinds = map[string]writtenKind{
 			}
 		},
 	},
+}
+
+// gateway is the Istio Gateway of one side of a write (nil: none).
+func gateway(o *state.Object) *state.Gateway {
+	if o == nil {
+		return nil
+	}
+	return o.Gateway
 }
 
 // serviceEntry is the ServiceEntry of one side of a write (nil: none).

@@ -45,10 +45,14 @@ const (
 	// PlainToStrict: the client sends plaintext (tls DISABLE) to servers
 	// whose proxies enforce STRICT on that port.
 	PlainToStrict
+	// NoGateway: the gateway a route is bound to no longer accepts the host
+	// on the port (no such Gateway, no gateway pod it selects, no server for
+	// the host there): requests get 404, or the connection is refused.
+	NoGateway
 )
 
 func (c Cause) String() string {
-	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict"}[c]
+	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server"}[c]
 }
 
 // Client is one class of proxies that see the same configuration for the
@@ -147,6 +151,9 @@ type Failure struct {
 	Live, Ready, Bad           int
 	Entries, Inline, Addresses int
 	Pods                       []string
+	// Detail is the evidence of a cause no object field names (NoGateway:
+	// what the gateway lacks).
+	Detail string
 }
 
 // NoReady says what the destination's endpoints are when none is Ready, for
@@ -352,6 +359,17 @@ func (m Model) AddVirtualService(sc *Scope, vs *state.VirtualService) {
 				sc.Add(Target{Gateway: state.GatewayKey(g, vs.Namespace), Host: h})
 			}
 		}
+	}
+}
+
+// AddGatewayRoutes puts in scope the hosts vs serves on the gateway key
+// ("ns/name"), when it is bound to it.
+func (m Model) AddGatewayRoutes(sc *Scope, vs *state.VirtualService, key string) {
+	if !slices.ContainsFunc(vs.Gateways, func(g string) bool { return state.GatewayKey(g, vs.Namespace) == key }) {
+		return
+	}
+	for _, h := range vs.Hosts {
+		sc.Add(Target{Gateway: key, Host: h})
 	}
 }
 

@@ -19,6 +19,12 @@ func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 	p.Routes = map[string]int{}
 	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
 		p.Routed = true
+		if why := m.gatewayRefuses(s, p, t, rt.vs); why != "" {
+			p.Routes[rt.key] = 100
+			p.FailShare = 100
+			p.Failures = append(p.Failures, Failure{Cause: NoGateway, Share: 100, VS: rt.vs, Host: t.Host, Port: p.Port, Detail: why})
+			continue
+		}
 		var total int32
 		for _, d := range rt.dests {
 			total += d.weight
@@ -61,9 +67,11 @@ func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.Vi
 	if t.Gateway == "" {
 		cands = s.VirtualServicesOnMesh(t.Host)
 	} else {
-		gw := m.gateway(s, t.Gateway)
+		// Every VirtualService bound to the gateway for the host: one whose
+		// host no server accepts (or whose Gateway is gone) gets no virtual
+		// host there, which judge reports as NoGateway (gatewayRefuses).
 		for _, vs := range s.VirtualServicesOnGateway(t.Gateway) {
-			if gw != nil && slices.Contains(vs.Hosts, t.Host) && mesh.GatewayServesHost(gw, t.Host, vs.Namespace) {
+			if slices.Contains(vs.Hosts, t.Host) {
 				cands = append(cands, vs)
 			}
 		}
@@ -734,4 +742,31 @@ func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLS
 		}
 	}
 	return 0, nil
+}
+
+// gatewayRefuses says why the gateway of a gateway path no longer takes the
+// route's requests for the host on the path's port ("": it does). istiod
+// gives a gateway proxy the servers of the Gateways whose selector matches
+// it, and a route's virtual host only on servers whose hosts accept the
+// VirtualService's host for its namespace (pilot/pkg/networking/core/
+// gateway.go, buildGatewayHTTPRouteConfig; pilot/pkg/model/gateway.go
+// MergeGateways): without one, requests get 404 (another server on the
+// port) or the connection is refused (none).
+func (m Model) gatewayRefuses(s state.Snapshot, p *Path, t Target, vs *state.VirtualService) string {
+	if t.Gateway == "" || vs == nil {
+		return ""
+	}
+	gw := m.gateway(s, t.Gateway)
+	if gw == nil {
+		return "Gateway " + t.Gateway + " does not exist"
+	}
+	if !slices.Contains(m.gatewayNamespaces(s, t.Gateway), p.Client.Namespace) {
+		return fmt.Sprintf("Gateway %s selects no gateway pod in %s", t.Gateway, p.Client.Namespace)
+	}
+	onPort := *gw
+	onPort.Servers = slices.DeleteFunc(slices.Clone(gw.Servers), func(srv state.GatewayServer) bool { return srv.Port != p.Port })
+	if !mesh.GatewayServesHost(&onPort, t.Host, vs.Namespace) {
+		return fmt.Sprintf("no server of Gateway %s accepts %s on port %d", t.Gateway, t.Host, p.Port)
+	}
+	return ""
 }

@@ -186,6 +186,12 @@ var Catalogue = []Entry{
 		Fix:         "Move the routes off the entry's host or port first; keep an endpoint that serves them.",
 	},
 	{
+		ID: "MG602", Kind: KindGateway, Default: Deny,
+		Title:       "Gateway write drops bound routes",
+		Description: "An Istio Gateway write that takes bound VirtualServices' hosts off the gateway: deleting it, a selector that picks none of the gateway pods that served them, or servers that no longer accept a bound host on a port (404, or connection refused). The reverse of MG305. Audit does not judge Gateways as they stand (a Gateway's existence breaks no path).",
+		Fix:         "Move or delete the VirtualServices bound to it first; switch a selector once the new gateway pods run.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

@@ -40,6 +40,9 @@ const (
 	KindDestinationRule    = "DestinationRule"
 	KindVirtualService     = "VirtualService"
 	KindServiceEntry       = "ServiceEntry"
+	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
+	// Gateways are not reviewed yet.
+	KindGateway = "Gateway"
 )
 
 // Change is the write under review, with the object before and after it

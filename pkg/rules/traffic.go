@@ -109,6 +109,27 @@ func (g Group) Clients() []string {
 	return out
 }
 
+// RouteText names, for a message, the routes of the group's failures: each
+// VirtualService once ("the host's default route" for none), the first three
+// and how many more; plural reports whether it names more than one.
+func (g Group) RouteText() (text string, plural bool) {
+	var names []string
+	for _, pf := range g.Failures {
+		name := "the host's default route"
+		if vs := pf.Failure.VS; vs != nil {
+			name = "VirtualService " + vs.Namespace + "/" + vs.Name
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	plural = len(names) > 1
+	if len(names) > 3 {
+		names = append(names[:3], fmt.Sprintf("%d more", len(names)-3))
+	}
+	return strings.Join(names, ", "), plural
+}
+
 // MaxShare is the largest failing share among the group's failures.
 func (g Group) MaxShare() int {
 	m := 0

@@ -44,7 +44,7 @@ var (
 	PeerAuthenticationKind = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
@@ -220,3 +221,40 @@ type seOverlay struct {
 func (o seOverlay) ServiceEntries() []*ServiceEntry { return o.list }
 
 func (o seOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// WithGateway returns base after one Istio Gateway write (gw nil: deleted).
+func WithGateway(base Snapshot, ns, name string, gw *Gateway) Snapshot {
+	return gwOverlay{Snapshot: base, ns: ns, name: name, gw: gw}
+}
+
+type gwOverlay struct {
+	Snapshot
+	ns, name string
+	gw       *Gateway
+}
+
+func (o gwOverlay) Gateway(ns, name string) *Gateway {
+	if ns == o.ns && name == o.name {
+		return o.gw
+	}
+	return o.Snapshot.Gateway(ns, name)
+}
+
+func (o gwOverlay) PassthroughGateways() []*Gateway {
+	base := o.Snapshot.PassthroughGateways()
+	out := make([]*Gateway, 0, len(base)+1)
+	for _, g := range base {
+		if g.Namespace != o.ns || g.Name != o.name {
+			out = append(out, g)
+		}
+	}
+	if o.gw != nil && o.gw.Passthrough() {
+		i, _ := slices.BinarySearchFunc(out, o.gw, func(a, b *Gateway) int {
+			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		})
+		out = slices.Insert(out, i, o.gw)
+	}
+	return out
+}
+
+func (o gwOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }

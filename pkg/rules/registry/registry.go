@@ -5,6 +5,7 @@ package registry
 import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
+	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
@@ -18,5 +19,6 @@ func Rules() []rules.Rule {
 	all = append(all, destinationrule.All()...)
 	all = append(all, virtualservice.All()...)
 	all = append(all, tlsmaterial.All()...)
-	return append(all, serviceentry.All()...)
+	all = append(all, serviceentry.All()...)
+	return append(all, gateway.All()...)
 }

@@ -4,7 +4,6 @@ package serviceentry
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -49,7 +48,11 @@ func (r entryBreaksRoutes) Check(in *rules.Input) []rules.Finding {
 		action, held := g.Verdict()
 		f := g.Failures[0].Failure
 		fld, _, _ := strings.Cut(g.Key, "|")
-		routes, verb := routeText(g)
+		routes, plural := g.RouteText()
+		verb := "sends"
+		if plural {
+			verb = "send"
+		}
 		msg := fmt.Sprintf("%s: %s %s %s there, so %d%% of that route's traffic fails with 503 — %s",
 			causeText(f, deleted), routes, verb, g.ClientText(), g.MaxShare(), fix(f.Cause))
 		if action == rules.Warn && !held {
@@ -74,29 +77,6 @@ func field(f paths.Failure, deleted bool) string {
 		return "spec.workloadSelector"
 	}
 	return "spec.endpoints"
-}
-
-// routeText names the routes of the group that send to the host, with the
-// verb that agrees with them.
-func routeText(g rules.Group) (string, string) {
-	var vss []string
-	for _, pf := range g.Failures {
-		name := "the host's default route"
-		if vs := pf.Failure.VS; vs != nil {
-			name = "VirtualService " + vs.Namespace + "/" + vs.Name
-		}
-		if !slices.Contains(vss, name) {
-			vss = append(vss, name)
-		}
-	}
-	verb := "sends"
-	if len(vss) > 1 {
-		verb = "send"
-	}
-	if len(vss) > 3 {
-		vss = append(vss[:3], fmt.Sprintf("%d more", len(vss)-3))
-	}
-	return strings.Join(vss, ", "), verb
 }
 
 // causeText says what the entry leaves the routed destination with.

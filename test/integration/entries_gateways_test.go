@@ -55,3 +55,25 @@ func TestServiceEntryWritesUnderLiveRoutes(t *testing.T) {
 		eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), entry("v1", both)) })
 	})
 }
+
+// Deleting an Istio Gateway that a VirtualService is bound to is denied
+// (MG602); once the VirtualService is gone, the delete is admitted.
+func TestGatewayDeleteUnderBoundRoutes(t *testing.T) {
+	createNamespace(t, "gw-apps", map[string]string{"istio-injection": "enabled"})
+	createNamespace(t, "gw-ingress", nil)
+	createPod(t, podSpec{ns: "gw-ingress", name: "web-ingress-1", labels: map[string]string{"istio": "ingressgateway", "app": "web-ingress"}, sidecar: true, port: 8080})
+	createService(t, "gw-apps", "shop", map[string]string{"app": "shop"}, port("http", 8080))
+	createPod(t, podSpec{ns: "gw-apps", name: "shop-1", labels: map[string]string{"app": "shop"}, sidecar: true, port: 8080})
+	gw := obj(t, `{apiVersion: networking.istio.io/v1beta1, kind: Gateway, metadata: {name: web, namespace: gw-ingress},
+  spec: {selector: {istio: ingressgateway, app: web-ingress}, servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [shop.example.com]}]}}`)
+	eventually(t, "creating the Gateway", func() error { return k8s.Create(ctx(), gw.DeepCopy()) })
+	cleanupObject(t, gw)
+	vs := obj(t, `{apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: {name: shop, namespace: gw-apps},
+  spec: {hosts: [shop.example.com], gateways: [gw-ingress/web], http: [{route: [{destination: {host: shop, port: {number: 8080}}}]}]}}`)
+	eventually(t, "creating the route", func() error { return k8s.Create(ctx(), vs.DeepCopy()) })
+	eventually(t, "delete denied", func() error {
+		return deniedWith(k8s.Delete(ctx(), gw.DeepCopy()), "[MG602] spec: without this Gateway, VirtualService gw-apps/shop bound to it gets no requests for shop.example.com on port 80")
+	})
+	eventually(t, "deleting the route", func() error { return k8s.Delete(ctx(), vs.DeepCopy()) })
+	eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), gw.DeepCopy()) })
+}
