@@ -180,7 +180,10 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 			return nil, err
 		}
 	}
-	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
+	if o.ClientCAFile == "" {
+		o.Log.Info("No --client-ca-file: a review's userInfo cannot be told from a forged one, so findings about Secrets and ConfigMaps never show their details")
+	}
+	ws.Register(admission.Path, admission.Limit(&webhook.Admission{WithContextFunc: admission.WithCaller, Handler: &admission.Handler{
 		Engine: eng,
 		Now:    o.Now,
 		Store:  store,
