@@ -69,7 +69,9 @@ type Options struct {
 	// Lease is the leader election timing; zero fields take LeaseDefaults.
 	Lease Lease
 	// ClientCAFile, when set, makes the webhook require a client certificate
-	// signed by one of its CAs (the API server's).
+	// signed by one of its CAs (the API server's). Only reviews over such a
+	// connection are believed about their userInfo; without it, findings
+	// about Secrets and ConfigMaps never show their details.
 	ClientCAFile string
 	// Rotation, when set, has meshguard issue and renew its own serving
 	// certificate instead of using CertDir as it is.
