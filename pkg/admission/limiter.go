@@ -41,19 +41,22 @@ var (
 // (BodyReadTimeout: 408 past it), and holds nothing but the memory it
 // has sent so far: a client trickling its body ties up no review's place,
 // so slow clients cannot starve the API server's reviews. Memory is
-// budgeted in bytes (l.MemoryBytes): a body being read holds the bytes it
-// has sent, and once read a review holds its body plus an estimate of its
-// decoded form (decodedBytes) until it is answered, queued or judged. A
-// review that would go over the budget is refused at once (429 with
-// Retry-After); one alone may take all of it, so any body within
-// RequestBytes can be judged. Then at most l.InFlight reviews are decoded
-// and judged together and l.Queue more wait, their bodies read; any beyond
-// are refused (429). A review waiting on the API server gives its place up
-// meanwhile (whileWaiting). Each review ends with its caller's timeout
-// (?timeout=). Bodies are read before waiting because the API server
-// multiplexes reviews over one HTTP/2 connection: a queued stream left
-// unread would hold the connection's flow-control window and stall the
-// reviews in flight.
+// budgeted in bytes. A review once read holds its body plus an estimate of
+// its decoded form (decodedBytes) until it is answered, queued or judged,
+// from l.MemoryBytes; one that would go over it is refused at once (429
+// with Retry-After), and one alone may take all of it, so any body within
+// RequestBytes can be judged. Bodies still arriving hold the bytes they
+// have sent from a budget of their own, a quarter as large (at least one
+// body of RequestBytes), so that many half-sent bodies can never leave the
+// reviews already read without room: the first review read is always
+// judged. Then at most l.InFlight reviews are decoded and judged together
+// and l.Queue more wait, their bodies read; any beyond are refused (429). A
+// review waiting on the API server gives its place up meanwhile
+// (whileWaiting). Each review ends with its caller's timeout (?timeout=).
+// Bodies are read before waiting because the API server multiplexes
+// reviews over one HTTP/2 connection: a queued stream left unread would
+// hold the connection's flow-control window and stall the reviews in
+// flight.
 func Limit(next http.Handler, l config.Limits) http.Handler {
 	// Queue 0 is a real choice (no waiting); an unset in-flight limit or body
 	// cap is not.
@@ -63,9 +66,11 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	slots := make(chan struct{}, l.InFlight)
 	costly := make(chan struct{}, max(1, l.InFlight/2))
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
-	// Room for one body of RequestBytes, and the byte that tells it ends.
+	// Each budget has room for one body of RequestBytes, and the byte that
+	// tells it ends.
 	budget := max(l.MemoryBytes, l.RequestBytes+1)
-	memory := semaphore.NewWeighted(budget)
+	held := semaphore.NewWeighted(budget)
+	arriving := semaphore.NewWeighted(max(l.MemoryBytes/4, l.RequestBytes+1))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), arrivedKey{}, time.Now()), reviewTimeout(r))
 		defer cancel()
@@ -79,9 +84,9 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			deadline = d
 		}
 		_ = http.NewResponseController(w).SetReadDeadline(deadline)
-		body, held, err := readBody(r.Body, r.ContentLength, l.RequestBytes, memory)
+		body, read, err := readBody(r.Body, r.ContentLength, l.RequestBytes, arriving)
 		_ = r.Body.Close()
-		defer func() { memory.Release(held) }()
+		arriving.Release(read)
 		var timeout net.Error
 		switch {
 		case errors.Is(err, errBusy):
@@ -98,14 +103,14 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		// The decoded form is held from here, queued or judged: reserve it
-		// now, while refusing costs nothing.
-		decoded := min(decodedBytes(body), budget-held)
-		if !memory.TryAcquire(decoded) {
+		// The body and its decoded form are held from here, queued or
+		// judged: reserve them now, while refusing costs nothing.
+		hold := min(int64(len(body))+decodedBytes(body), budget)
+		if !held.TryAcquire(hold) {
 			busy(w, memoryLimit)
 			return
 		}
-		held += decoded
+		defer held.Release(hold)
 		p := &place{waiting: waiting, slots: slots, costly: costly}
 		defer p.leave()
 		if !p.queue() {

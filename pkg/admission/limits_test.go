@@ -389,7 +389,7 @@ func TestMemoryIsBudgetedInBytesInFlight(t *testing.T) {
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request:  ptrTo(request(admissionv1.Create, "VirtualService", "networking.istio.io", "legacy", big).AdmissionRequest)})
 	// Room for one big review and anything smaller, not for two big ones.
-	reserved := int64(len(body)) + 1 + mgadmission.DecodedBytes(body)
+	reserved := int64(len(body)) + mgadmission.DecodedBytes(body)
 	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h},
 		config.Limits{RequestBytes: 256 << 10, MemoryBytes: 2*reserved - 1, InFlight: 4, Queue: 4}))
 	defer srv.Close()

@@ -79,12 +79,13 @@ type Limits struct {
 	// RequestBytes caps an AdmissionReview body (the API server's own object
 	// limit is 3 MiB).
 	RequestBytes int64 `json:"requestBytes,omitempty"`
-	// MemoryBytes budgets the memory reviews hold at once, in bytes: the
-	// bodies being read and, once read, each review's body plus an estimate
-	// of its decoded form, queued or judged. A review that would go over it
+	// MemoryBytes budgets the memory reviews hold at once, in bytes: each
+	// review once read holds its body plus an estimate of its decoded form
+	// until it is answered, queued or judged. A review that would go over it
 	// is refused at once (HTTP 429 with Retry-After); one alone may take the
-	// whole budget, so every body within RequestBytes can be judged. At
-	// least RequestBytes.
+	// whole budget, so every body within RequestBytes can be judged. Bodies
+	// still arriving hold what they have sent from a quarter as much again.
+	// At least RequestBytes.
 	MemoryBytes int64 `json:"memoryBytes,omitempty"`
 	// InFlight reviews run at once; Queue more may wait briefly. Beyond
 	// that a review fails fast (HTTP 429) instead of holding memory.
