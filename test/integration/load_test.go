@@ -29,12 +29,14 @@ var parallel = envInt("MESHGUARD_LOAD_PARALLEL", 50)
 
 // Fifty parallel 2 MB AdmissionReviews sent straight to the webhook's HTTPS
 // endpoint, as the API server would send them (MESHGUARD_LOAD_PARALLEL
-// changes the count when measuring by hand): every request gets an answer —
-// a denial naming the route limit, or a fast 429 when the limiter's queue is
-// full — the webhook's resident memory stays under the chart's limit, and
-// /readyz stays ready. Nothing here depends on how fast the machine is: the
-// client waits as long as the webhook takes (bounded by its own timeouts),
-// and the limiter admits its first reviews whatever the speed. (Through the
+// changes the count when measuring by hand), in a process run with the
+// chart's GOGC and GOMEMLIMIT: every request gets an answer — a denial
+// naming the route limit, or a fast 429 when limits.memoryBytes or the
+// limiter's queue is full — the resident memory stays under the chart's
+// limit, and /readyz stays ready. Nothing here depends on how fast the
+// machine is: the client waits as long as the webhook takes (bounded by its
+// own timeouts), and the first review read is always judged whatever the
+// speed (bodies still arriving cannot take the memory it needs). (Through the
 // API server, whose webhook timeout is 5 s, a slow machine turns the same
 // load into 504s: a measurement, not a verdict.)
 func TestParallelGiantReviewsStayBounded(t *testing.T) {
