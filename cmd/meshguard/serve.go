@@ -39,7 +39,7 @@ func serve(args []string) int {
 	leaseDuration := fs.Duration("leader-elect-lease-duration", server.LeaseDefaults.Duration, "how long followers wait before taking over a lease its holder stopped renewing")
 	renewDeadline := fs.Duration("leader-elect-renew-deadline", server.LeaseDefaults.RenewDeadline, "how long the leader retries renewing (an API server outage it rides out) before it stops leading and exits")
 	retryPeriod := fs.Duration("leader-elect-retry-period", server.LeaseDefaults.RetryPeriod, "how often replicas try to acquire or renew the lease")
-	clientCA := fs.String("client-ca-file", "", "PEM bundle of CAs; when set, only clients with a certificate they signed (the API server) may send reviews")
+	clientCA := fs.String("client-ca-file", "", "PEM bundle of CAs; when set, only clients with a certificate they signed (the API server) may send reviews, and only then is a review's userInfo believed (without it, findings never show details of Secrets and ConfigMaps)")
 	rotate := fs.Bool("cert-rotation", false, "issue and renew the serving certificate in-process (Secret --cert-secret, caBundle of --webhook-config)")
 	certSecret := fs.String("cert-secret", "meshguard-webhook-tls", "with --cert-rotation: the Secret holding the serving certificate")
 	webhookConfig := fs.String("webhook-config", "meshguard", "with --cert-rotation: the ValidatingWebhookConfiguration whose caBundle is kept in step")

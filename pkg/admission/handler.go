@@ -61,7 +61,9 @@ type Handler struct {
 	// TLS settings reference into view (GETs, never cached).
 	Trust engine.TrustFetcher
 	// Authorize says whether the requester may get a Secret or ConfigMap a
-	// finding would disclose; nil discloses everything (tests, trusted setups).
+	// finding would disclose. It is asked only in reviews whose caller
+	// presented a verified client certificate (WithCaller): in others such
+	// findings are withheld. nil discloses everything (tests).
 	Authorize Authorizer
 
 	access accessCache

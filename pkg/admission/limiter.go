@@ -40,16 +40,23 @@ var (
 // size-checked first (over l.RequestBytes: 413), under its own deadline
 // (BodyReadTimeout: 408 past it), and holds nothing but the memory it
 // has sent so far: a client trickling its body ties up no review's place,
-// so slow clients cannot starve the API server's reviews. The memory of
-// bodies read or being read is budgeted in bytes ((InFlight+Queue) ×
-// RequestBytes); a body that would go over it is refused at once (429).
-// Then at most l.InFlight reviews are decoded and judged together and
-// l.Queue more wait, their bodies read; any beyond are refused (429). A
+// so slow clients cannot starve the API server's reviews. Memory is
+// budgeted in bytes. A review once read holds its body plus an estimate of
+// its decoded form (decodedBytes) until it is answered, queued or judged,
+// from l.MemoryBytes; one that would go over it is refused at once (429
+// with Retry-After), and one alone may take all of it, so any body within
+// RequestBytes can be judged. Bodies still arriving hold the bytes they
+// have sent from a budget of their own, a quarter as large (at least one
+// body of RequestBytes), so that many half-sent bodies can never leave the
+// reviews already read without room: the first review read is always
+// judged. Then at most l.InFlight reviews are decoded and judged together
+// and l.Queue more wait, their bodies read; any beyond are refused (429). A
 // review waiting on the API server gives its place up meanwhile
 // (whileWaiting). Each review ends with its caller's timeout (?timeout=).
-// Bodies are read before waiting because the API server multiplexes reviews
-// over one HTTP/2 connection: a queued stream left unread would hold the
-// connection's flow-control window and stall the reviews in flight.
+// Bodies are read before waiting because the API server multiplexes
+// reviews over one HTTP/2 connection: a queued stream left unread would
+// hold the connection's flow-control window and stall the reviews in
+// flight.
 func Limit(next http.Handler, l config.Limits) http.Handler {
 	// Queue 0 is a real choice (no waiting); an unset in-flight limit or body
 	// cap is not.
@@ -59,7 +66,11 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 	slots := make(chan struct{}, l.InFlight)
 	costly := make(chan struct{}, max(1, l.InFlight/2))
 	waiting := make(chan struct{}, l.InFlight+l.Queue)
-	bodies := semaphore.NewWeighted(int64(l.InFlight+l.Queue) * l.RequestBytes)
+	// Each budget has room for one body of RequestBytes, and the byte that
+	// tells it ends.
+	budget := max(l.MemoryBytes, l.RequestBytes+1)
+	held := semaphore.NewWeighted(budget)
+	arriving := semaphore.NewWeighted(max(l.MemoryBytes/4, l.RequestBytes+1))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), arrivedKey{}, time.Now()), reviewTimeout(r))
 		defer cancel()
@@ -73,13 +84,13 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			deadline = d
 		}
 		_ = http.NewResponseController(w).SetReadDeadline(deadline)
-		body, held, err := readBody(r.Body, r.ContentLength, l.RequestBytes, bodies)
+		body, read, err := readBody(r.Body, r.ContentLength, l.RequestBytes, arriving)
 		_ = r.Body.Close()
-		defer bodies.Release(held)
+		arriving.Release(read)
 		var timeout net.Error
 		switch {
 		case errors.Is(err, errBusy):
-			busy(w, "bytes of request bodies")
+			busy(w, memoryLimit)
 			return
 		case errors.Is(err, errTooLarge):
 			tooLarge(w, l.RequestBytes+1, l.RequestBytes)
@@ -92,6 +103,14 @@ func Limit(next http.Handler, l config.Limits) http.Handler {
 			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		// The body and its decoded form are held from here, queued or
+		// judged: reserve them now, while refusing costs nothing.
+		hold := min(int64(len(body))+decodedBytes(body), budget)
+		if !held.TryAcquire(hold) {
+			busy(w, memoryLimit)
+			return
+		}
+		defer held.Release(hold)
 		p := &place{waiting: waiting, slots: slots, costly: costly}
 		defer p.leave()
 		if !p.queue() {
@@ -218,6 +237,30 @@ var costlyWaiting = prometheus.NewGauge(prometheus.GaugeOpts{
 	Name: "meshguard_admission_costly_waiting",
 	Help: "Reviews of costly objects (over a tenth of limits.cost) waiting for a slot they may hold, their places given up.",
 })
+
+// memoryLimit names the memory budget in a 429.
+const memoryLimit = "bytes of reviews in memory (limits.memoryBytes)"
+
+// What a review holds beyond its body while it is decoded and judged,
+// fitted to its peak live heap (BenchmarkReviewMemory: 2 MB of long routes
+// peak near 14 MB, 1.1 MB of port settings near 14 MB): the copies the
+// AdmissionReview decoder and Istio's JSON decoder make of the object (the
+// review read again, its raw object, the raw parts jsonpb keeps while it
+// descends: about four times its bytes), the decoded values, about 128
+// bytes each whatever their text (a key and value, or an element: counted
+// by their ':' and ','), and the review's own structures and response.
+const (
+	decodedCopies   = 4
+	bytesPerValue   = 128
+	decodedOverhead = 256 << 10
+)
+
+// decodedBytes estimates the memory a review of body holds while it is
+// decoded and judged, beyond the body itself.
+func decodedBytes(body []byte) int64 {
+	values := bytes.Count(body, []byte{':'}) + bytes.Count(body, []byte{','})
+	return decodedCopies*int64(len(body)) + bytesPerValue*int64(values) + decodedOverhead
+}
 
 // readBody reads a body of at most limit bytes, taking the memory it holds
 // from budget as it grows (starting small, so a body that trickles in holds

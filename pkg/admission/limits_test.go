@@ -374,3 +374,52 @@ func TestSmallWritesAreJudgedWhileCostlyOnesQueue(t *testing.T) {
 		}
 	}
 }
+
+// Memory is budgeted in bytes, not requests: a review holds its body and an
+// estimate of its decoded form until answered. With a big review being
+// judged, a second big one is refused at once (429, Retry-After) while a
+// small write is still judged; a big review alone may take the whole
+// budget, so no body within limits.requestBytes is refused for ever.
+func TestMemoryIsBudgetedInBytesInFlight(t *testing.T) {
+	slow := blocksOn{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	h := newHandler(config.Default(), append(registry.Rules(), slow)...)
+	// 500 routes: a 35 KB body that decodes into about half a megabyte.
+	big := giantVirtualService(1, 500)
+	body, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request:  ptrTo(request(admissionv1.Create, "VirtualService", "networking.istio.io", "legacy", big).AdmissionRequest)})
+	// Room for one big review and anything smaller, not for two big ones.
+	reserved := int64(len(body)) + mgadmission.DecodedBytes(body)
+	srv := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: h},
+		config.Limits{RequestBytes: 256 << 10, MemoryBytes: 2*reserved - 1, InFlight: 4, Queue: 4}))
+	defer srv.Close()
+	release := sync.OnceFunc(func() { close(slow.release) })
+	defer release() // before srv.Close, which waits for the reviews
+	first := make(chan string, 1)
+	go func() { first <- postReview(srv, "VirtualService", "networking.istio.io", big) }()
+	<-slow.entered
+	resp, err := srv.Client().Post(srv.URL+"/validate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(msg), "limits.memoryBytes") {
+		t.Errorf("a second big review over the budget: HTTP %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), msg)
+	}
+	if got := postReview(srv, "PeerAuthentication", "security.istio.io", strictLegacy); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, "[MG101]") {
+		t.Errorf("a small write beside a big review: %s", got)
+	}
+	release()
+	if got := <-first; !strings.Contains(got, "HTTP 200") || !strings.Contains(got, `"allowed":true`) {
+		t.Errorf("the big review: %s", got)
+	}
+
+	// A budget smaller than one big review's estimate: alone, it is judged.
+	alone := httptest.NewServer(mgadmission.Limit(&admission.Webhook{Handler: newHandler(config.Default())},
+		config.Limits{RequestBytes: 256 << 10, MemoryBytes: reserved / 2, InFlight: 4, Queue: 4}))
+	defer alone.Close()
+	if got := postReview(alone, "VirtualService", "networking.istio.io", big); !strings.Contains(got, "HTTP 200") || !strings.Contains(got, `"allowed":true`) {
+		t.Errorf("a big review alone, over the whole budget: %s", got)
+	}
+}

@@ -78,22 +78,34 @@ func accessKey(user authenticationv1.UserInfo, ref state.ObjectRef) string {
 // exists: a finding that blocks (a deny, a deny that enforcement: warn or an
 // earlier write made a warning) keeps its rule and field with a message
 // that gives no details; a mere warning (a certificate expiring soon) is
-// not shown at all, since only material that exists can draw one. The
+// not shown at all, since only material that exists can draw one. Who the
+// user is comes from the review, so it counts only when the caller is the
+// API server (callerVerified): in any other review every such finding is
+// withheld, whatever its userInfo claims, and nobody is asked about. The
 // decision stands. v itself is left whole, for metrics and logs.
 func (h *Handler) withhold(ctx context.Context, user authenticationv1.UserInfo, v engine.Verdict) (engine.Verdict, error) {
 	if h.Authorize == nil {
 		return v, nil
 	}
+	verified := callerVerified(ctx)
 	shown := engine.Verdict{Results: make([]engine.Result, 0, len(v.Results))}
 	for _, r := range v.Results {
-		hidden, err := h.hidden(ctx, user, r.Reveals)
-		if err != nil {
-			return engine.Verdict{}, err
+		var hidden *state.ObjectRef
+		message := rules.WithheldMessage
+		switch {
+		case len(r.Reveals) == 0:
+		case !verified:
+			hidden, message = &r.Reveals[0], rules.WithheldFromUnverifiedMessage
+		default:
+			var err error
+			if hidden, err = h.hidden(ctx, user, r.Reveals); err != nil {
+				return engine.Verdict{}, err
+			}
 		}
 		switch {
 		case hidden == nil:
 		case r.Action == rules.Deny || r.WouldDeny || r.Preexisting:
-			r.Message = rules.WithheldMessage(*hidden)
+			r.Message = message(*hidden)
 		default:
 			continue
 		}

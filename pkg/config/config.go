@@ -78,6 +78,14 @@ type Limits struct {
 	// RequestBytes caps an AdmissionReview body (the API server's own object
 	// limit is 3 MiB).
 	RequestBytes int64 `json:"requestBytes,omitempty"`
+	// MemoryBytes budgets the memory reviews hold at once, in bytes: each
+	// review once read holds its body plus an estimate of its decoded form
+	// until it is answered, queued or judged. A review that would go over it
+	// is refused at once (HTTP 429 with Retry-After); one alone may take the
+	// whole budget, so every body within RequestBytes can be judged. Bodies
+	// still arriving hold what they have sent from a quarter as much again.
+	// At least RequestBytes.
+	MemoryBytes int64 `json:"memoryBytes,omitempty"`
 	// InFlight reviews run at once; Queue more may wait briefly. Beyond
 	// that a review fails fast (HTTP 429) instead of holding memory.
 	InFlight int `json:"inFlight,omitempty"`
@@ -101,13 +109,16 @@ type Limits struct {
 // DefaultLimits are generous for real configuration: Istio's own samples use
 // a handful of routes, hosts and subsets, and cost 15 at most. An object at
 // the default cost takes tens of milliseconds to review (BenchmarkReviewAtCostCap).
-var DefaultLimits = Limits{RequestBytes: 3 << 20, InFlight: 4, Queue: 32, Routes: 2000, Hosts: 500, Subsets: 500, Cost: 100_000}
+var DefaultLimits = Limits{RequestBytes: 3 << 20, MemoryBytes: 64 << 20, InFlight: 4, Queue: 32, Routes: 2000, Hosts: 500, Subsets: 500, Cost: 100_000}
 
 // WithDefaults fills the limits left unset (a Config not made by Default or Load).
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
 	if l.RequestBytes > 0 {
 		d.RequestBytes = l.RequestBytes
+	}
+	if l.MemoryBytes > 0 {
+		d.MemoryBytes = l.MemoryBytes
 	}
 	if l.InFlight > 0 {
 		d.InFlight = l.InFlight
@@ -198,13 +209,17 @@ func (c *Config) ValidateAt(now time.Time) error {
 		return fmt.Errorf("retryLimit: %d is negative", c.RetryLimit)
 	}
 	l := c.Limits
-	for name, v := range map[string]int64{"requestBytes": l.RequestBytes, "inFlight": int64(l.InFlight), "queue": int64(l.Queue),
+	for name, v := range map[string]int64{"requestBytes": l.RequestBytes, "memoryBytes": l.MemoryBytes, "inFlight": int64(l.InFlight), "queue": int64(l.Queue),
 		"routes": int64(l.Routes), "hosts": int64(l.Hosts), "subsets": int64(l.Subsets), "cost": int64(l.Cost)} {
 		if v < 0 {
 			return fmt.Errorf("limits.%s: %d is negative", name, v)
 		}
 	}
 	c.Limits = l.WithDefaults()
+	if c.Limits.MemoryBytes < c.Limits.RequestBytes {
+		return fmt.Errorf("limits.memoryBytes: %d is below limits.requestBytes (%d): a body that size could never be judged",
+			c.Limits.MemoryBytes, c.Limits.RequestBytes)
+	}
 	for id, e := range c.Rules {
 		if !ruleID.MatchString(id) {
 			return fmt.Errorf("rules.%s: not a rule ID (want MG and three digits)", id)

@@ -33,12 +33,13 @@ func TestLoad(t *testing.T) {
 		t.Errorf("limits.cost read over the defaults: %+v, %v", c, err)
 	}
 	for body, want := range map[string]string{
-		"rootNamesapce: x\n":             "unknown field",
-		"rules: {MG101: block}\n":        `"block" is not deny, warn or off`,
-		"rules: {M101: warn}\n":          "not a rule ID",
-		"retryLimit: -1\n":               "retryLimit",
-		"limits: {cost: -1}\n":           "limits.cost: -1 is negative",
-		"fleetTrustAnchors: /nope.pem\n": "fleetTrustAnchors",
+		"rootNamesapce: x\n":               "unknown field",
+		"rules: {MG101: block}\n":          `"block" is not deny, warn or off`,
+		"rules: {M101: warn}\n":            "not a rule ID",
+		"retryLimit: -1\n":                 "retryLimit",
+		"limits: {cost: -1}\n":             "limits.cost: -1 is negative",
+		"limits: {memoryBytes: 1048576}\n": "limits.memoryBytes: 1048576 is below limits.requestBytes",
+		"fleetTrustAnchors: /nope.pem\n":   "fleetTrustAnchors",
 	} {
 		if _, err := config.Load(write(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", body, err, want)

@@ -173,6 +173,18 @@ type Rule interface {
 // ref (a Secret or ConfigMap of another namespace): the verdict stands, the
 // details (existence, subjects, expiry, key match) are not given.
 func WithheldMessage(ref state.ObjectRef) string {
-	return fmt.Sprintf("the TLS material this rule uses in namespace %s has a problem whose details you may not see (no get on %ss there) — ask its owners to check it, or to run meshguard check",
-		ref.Namespace, strings.ToLower(ref.Kind))
+	return withheld(ref, fmt.Sprintf("you may not see (no get on %ss there)", strings.ToLower(ref.Kind)))
+}
+
+// WithheldFromUnverifiedMessage replaces a finding's message in a review
+// whose caller is not known to be the API server (no client certificate
+// verified against serve --client-ca-file): its userInfo may be forged, so
+// nobody's permission to read ref can be checked.
+func WithheldFromUnverifiedMessage(ref state.ObjectRef) string {
+	return withheld(ref, "meshguard gives only in reviews sent by the API server with its client certificate (serve --client-ca-file)")
+}
+
+func withheld(ref state.ObjectRef, whose string) string {
+	return fmt.Sprintf("the TLS material this rule uses in namespace %s has a problem whose details %s — ask its owners to check it, or to run meshguard check",
+		ref.Namespace, whose)
 }

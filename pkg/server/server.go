@@ -69,7 +69,9 @@ type Options struct {
 	// Lease is the leader election timing; zero fields take LeaseDefaults.
 	Lease Lease
 	// ClientCAFile, when set, makes the webhook require a client certificate
-	// signed by one of its CAs (the API server's).
+	// signed by one of its CAs (the API server's). Only reviews over such a
+	// connection are believed about their userInfo; without it, findings
+	// about Secrets and ConfigMaps never show their details.
 	ClientCAFile string
 	// Rotation, when set, has meshguard issue and renew its own serving
 	// certificate instead of using CertDir as it is.
@@ -180,7 +182,10 @@ func New(restConfig *rest.Config, o Options) (manager.Manager, error) {
 			return nil, err
 		}
 	}
-	ws.Register(admission.Path, admission.Limit(&webhook.Admission{Handler: &admission.Handler{
+	if o.ClientCAFile == "" {
+		o.Log.Info("No --client-ca-file: a review's userInfo cannot be told from a forged one, so findings about Secrets and ConfigMaps never show their details")
+	}
+	ws.Register(admission.Path, admission.Limit(&webhook.Admission{WithContextFunc: admission.WithCaller, Handler: &admission.Handler{
 		Engine: eng,
 		Now:    o.Now,
 		Store:  store,

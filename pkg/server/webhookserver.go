@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +127,7 @@ func (s *tlsServer) Start(ctx context.Context) error {
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
+		ErrorLog:          log.New(serverLog{s.log}, "", 0),
 	}
 	drained := make(chan struct{})
 	go func() {
@@ -148,6 +151,22 @@ func (s *tlsServer) Start(ctx context.Context) error {
 	}
 	<-drained
 	return nil
+}
+
+// serverLog carries the HTTP server's own complaints into the webhook's log.
+// A failed TLS handshake is debug (V(1)): port scanners make them, and so
+// does the readiness check every few seconds when client certificates are
+// required (it presents none).
+type serverLog struct{ log logr.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	detail := strings.TrimSpace(string(p))
+	if strings.Contains(detail, "TLS handshake error") {
+		l.log.V(1).Info("TLS handshake failed", "detail", detail)
+	} else {
+		l.log.Info("HTTP server error", "detail", detail)
+	}
+	return len(p), nil
 }
 
 // StartedChecker is ready once the server completes a TLS handshake.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 
 	"github.com/meshguard/meshguard/pkg/certs"
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
@@ -270,5 +271,55 @@ func TestDrainIsBounded(t *testing.T) {
 	}
 	if err := <-failed; err == nil {
 		t.Error("the endless review was answered")
+	}
+}
+
+// A caller refused at the handshake (no client certificate where one is
+// required: the readiness check itself, or a port scanner) is logged at
+// debug level only, not once every probe period.
+func TestRefusedHandshakesAreDebugOnly(t *testing.T) {
+	dir := t.TempDir()
+	writePair(t, dir)
+	var logged []string
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	var mu sync.Mutex
+	o := Options{Host: "127.0.0.1", Port: port, CertDir: dir, Log: funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, args)
+	}, funcr.Options{Verbosity: 1})}
+	s := newTLSServer(o, []func(*tls.Config){func(c *tls.Config) { c.ClientAuth = tls.RequireAnyClientCert }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	waitStarted(t, s)
+	// The checker's handshake and the server's refusal: make sure the
+	// server has handled it by making a second, full exchange after it.
+	for i := 0; i < 3; i++ {
+		if c, err := tls.Dial("tcp", s.addr(), &tls.Config{InsecureSkipVerify: true}); err == nil { //nolint:gosec
+			_, _ = c.Read(make([]byte, 1)) // the server's alert
+			c.Close()
+		}
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	refused := 0
+	for _, m := range logged {
+		if strings.Contains(m, "handshake") {
+			refused++
+			if !strings.Contains(m, `"level"=1`) {
+				t.Errorf("a refused handshake logged above debug level: %s", m)
+			}
+		}
+	}
+	if refused == 0 {
+		t.Errorf("the refused handshakes did not reach the webhook's log: %q", logged)
 	}
 }

@@ -56,7 +56,7 @@ func TestChartShutdownFollowsTheWebhookTimeout(t *testing.T) {
 }
 
 func TestChartRejectsUnknownAndInvalidValues(t *testing.T) {
-	for _, set := range []string{"bogus=1", "webhook.timeoutSeconds=30", "webhook.failurePolicy=Maybe", "config.rules.MG101=block", "shutdown.preStopSleepSeconds=-1"} {
+	for _, set := range []string{"bogus=1", "webhook.timeoutSeconds=30", "webhook.failurePolicy=Maybe", "config.rules.MG101=block", "shutdown.preStopSleepSeconds=-1", "webhook.clientCA.pem=x"} {
 		if _, err := renderChart("--set", set); err == nil {
 			t.Errorf("--set %s rendered; the schema must reject it", set)
 		}

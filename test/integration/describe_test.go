@@ -2,8 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,9 +15,7 @@ import (
 // request naming the mismatch: neither allowed nor judged.
 func TestDirectReviewsMustDescribeTheirObject(t *testing.T) {
 	wio := &testEnv.WebhookInstallOptions
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(wio.LocalServingCAData)
-	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: apiServerTLS()}}
 	url := fmt.Sprintf("https://%s:%d/validate", wio.LocalServingHost, wio.LocalServingPort)
 	strict := `{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"default","namespace":"istio-system"},"spec":{"mtls":{"mode":"STRICT"}}}`
 	deleteWithout := reviewBody(t, "del", "networking.istio.io", "VirtualService", "istio-system", "default", "null")

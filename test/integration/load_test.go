@@ -7,37 +7,44 @@ package integration
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// chartMemoryLimit is the chart's default container memory limit.
-const chartMemoryLimit = 512 << 20
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+)
 
 var parallel = envInt("MESHGUARD_LOAD_PARALLEL", 50)
 
 // Fifty parallel 2 MB AdmissionReviews sent straight to the webhook's HTTPS
 // endpoint, as the API server would send them (MESHGUARD_LOAD_PARALLEL
-// changes the count when measuring by hand): every request gets an answer —
-// a denial naming the route limit, or a fast 429 when the limiter's queue is
-// full — the webhook's resident memory stays under the chart's limit, and
-// /readyz stays ready. Nothing here depends on how fast the machine is: the
-// client waits as long as the webhook takes (bounded by its own timeouts),
-// and the limiter admits its first reviews whatever the speed. (Through the
+// changes the count when measuring by hand), in a process run with the
+// chart's GOGC and GOMEMLIMIT: every request gets an answer — a denial
+// naming the route limit, or a fast 429 when limits.memoryBytes or the
+// limiter's queue is full — the resident memory stays under the chart's
+// limit, and /readyz stays ready. Nothing here depends on how fast the
+// machine is: the client waits as long as the webhook takes (bounded by its
+// own timeouts), and the first review read is always judged whatever the
+// speed (bodies still arriving cannot take the memory it needs). (Through the
 // API server, whose webhook timeout is 5 s, a slow machine turns the same
 // load into 504s: a measurement, not a verdict.)
 func TestParallelGiantReviewsStayBounded(t *testing.T) {
+	// The process runs as the chart runs it: GOGC from its values, and
+	// GOMEMLIMIT the container's memory limit.
+	memoryLimit, gogc := chartRuntime(t)
+	defer debug.SetGCPercent(debug.SetGCPercent(gogc))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit))
 	body := giantReview(t)
 	client := webhookClient(t)
 	url := fmt.Sprintf("https://%s:%d/validate", testEnv.WebhookInstallOptions.LocalServingHost, testEnv.WebhookInstallOptions.LocalServingPort)
@@ -91,13 +98,13 @@ func TestParallelGiantReviewsStayBounded(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	<-sampled
-	t.Logf("%d parallel %d-byte reviews: %d denied by the route limit, %d refused as busy; RSS of the test process (webhook in it) %d MiB before, %d MiB at peak",
-		parallel, len(body), denied.Load(), busy.Load(), base>>20, peak.Load()>>20)
+	t.Logf("%d parallel %d-byte reviews: %d denied by the route limit, %d refused as busy; RSS of the test process (webhook in it; GOGC=%d GOMEMLIMIT=%dMiB) %d MiB before, %d MiB at peak",
+		parallel, len(body), denied.Load(), busy.Load(), gogc, memoryLimit>>20, base>>20, peak.Load()>>20)
 	for _, o := range other {
 		t.Errorf("not answered as expected: %s", o)
 	}
-	if peak.Load() > chartMemoryLimit {
-		t.Errorf("peak RSS %d MiB is over the chart's %d MiB limit", peak.Load()>>20, chartMemoryLimit>>20)
+	if peak.Load() > memoryLimit {
+		t.Errorf("peak RSS %d MiB is over the chart's %d MiB limit", peak.Load()>>20, memoryLimit>>20)
 	}
 	if notReady.Load() > 0 {
 		t.Errorf("/readyz failed %d times under load", notReady.Load())
@@ -105,6 +112,34 @@ func TestParallelGiantReviewsStayBounded(t *testing.T) {
 	if denied.Load() == 0 {
 		t.Error("no review reached the webhook's route limit")
 	}
+}
+
+// chartRuntime reads the chart's default container memory limit (its
+// GOMEMLIMIT too) and GOGC from its values.
+func chartRuntime(t *testing.T) (memoryLimit int64, gogc int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "charts", "meshguard", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Resources struct {
+			Limits struct {
+				Memory resource.Quantity `json:"memory"`
+			} `json:"limits"`
+		} `json:"resources"`
+		GoRuntime struct {
+			GOGC int `json:"gogc"`
+		} `json:"goRuntime"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	memoryLimit = values.Resources.Limits.Memory.Value()
+	if memoryLimit <= 0 || values.GoRuntime.GOGC <= 0 {
+		t.Fatalf("the chart's values give no memory limit or GOGC: %+v", values)
+	}
+	return memoryLimit, values.GoRuntime.GOGC
 }
 
 // giantReview is an AdmissionReview of a dry-run VirtualService CREATE of
@@ -134,16 +169,13 @@ func giantReview(t *testing.T) []byte {
 	return body
 }
 
-// webhookClient trusts the envtest serving certificate; its timeout only
-// bounds a hung webhook, far beyond what any review takes.
+// webhookClient trusts the envtest serving certificate and presents the API
+// server's client certificate; its timeout only bounds a hung webhook, far
+// beyond what any review takes.
 func webhookClient(t *testing.T) *http.Client {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(testEnv.WebhookInstallOptions.LocalServingCAData) {
-		t.Fatal("envtest gave no serving CA")
-	}
 	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxConnsPerHost: parallel}}
+		TLSClientConfig: apiServerTLS(), MaxConnsPerHost: parallel}}
 }
 
 // post sends one review and says how it was answered: "limits.routes" for a

@@ -157,6 +157,19 @@ func run(m *testing.M) int {
 		},
 		ErrorIfCRDPathMissing: true,
 	}
+	// The API server presents a client certificate and the webhook requires
+	// it (serve --client-ca-file): every review through the API server
+	// takes the trusted path, where userInfo is believed.
+	certs, err := os.MkdirTemp("", "meshguard-apiserver-client-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(certs)
+	if err := presentClientCertificate(env, certs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	testEnv = env
 	cfg, err = env.Start()
 	if err != nil {
@@ -195,6 +208,7 @@ func run(m *testing.M) int {
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		HealthProbeBindAddress: fmt.Sprintf("127.0.0.1:%d", probePort), MetricsBindAddress: "0",
 		Config: suiteConfig(), Log: zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)),
+		ClientCAFile:  clientCAFile,
 		Now:           suiteNow,
 		AuditInterval: time.Second, // the drift tests wait for one cycle
 		Reports:       true,

@@ -23,3 +23,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "meshguard.certSecret" -}}{{ include "meshguard.fullname" . }}-webhook-tls{{- end -}}
+
+{{/* Where serve reads webhook.clientCA (--client-ca-file); empty when none is set. */}}
+{{- define "meshguard.clientCAFile" -}}
+{{- $ca := .Values.webhook.clientCA -}}
+{{- $given := 0 -}}
+{{- range (list $ca.bundle $ca.configMapName $ca.secretName) }}{{ if . }}{{ $given = add1 $given }}{{ end }}{{ end -}}
+{{- if gt $given 1 -}}
+{{- fail "webhook.clientCA: give one of bundle, configMapName or secretName" -}}
+{{- else if $ca.bundle -}}
+/etc/meshguard/client-ca.pem
+{{- else if or $ca.configMapName $ca.secretName -}}
+/client-ca/{{ $ca.key }}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,4 @@
+package admission
+
+// DecodedBytes is decodedBytes, for the memory benchmark.
+var DecodedBytes = decodedBytes
