@@ -120,4 +120,3 @@ func hostOf(host string, s state.Snapshot, h mesh.Hosts) (string, error) {
 	}
 	return host, nil
 }
-
