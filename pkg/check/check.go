@@ -13,7 +13,9 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/pathview"
 	"github.com/meshguard/meshguard/pkg/report"
+	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
 	"github.com/meshguard/meshguard/pkg/state/manifest"
 )
@@ -30,7 +32,7 @@ type Options struct {
 	Files  []string
 	State  []string
 	Delete bool
-	Output string // text or json
+	Output string // text, json, sarif or markdown
 	Config *config.Config
 	// LoadCluster fills the store from the live cluster when State is empty.
 	LoadCluster func(ctx context.Context, store *state.Store) error
@@ -60,8 +62,8 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if len(o.Files) == 0 {
 		return ExitBadInput, BadInput{errors.New("-f: at least one file or directory is required")}
 	}
-	if o.Output != report.Text && o.Output != report.JSON && o.Output != report.SARIF {
-		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text, json or sarif", o.Output)}
+	if o.Output != report.Text && o.Output != report.JSON && o.Output != report.SARIF && o.Output != report.Markdown {
+		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text, json, sarif or markdown", o.Output)}
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -71,6 +73,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	sess, err := LoadState(ctx, o.Config, o.State, o.LoadCluster, now)
 	if err != nil {
 		return ExitBadInput, err
+	}
+	if o.Output == report.Markdown {
+		sess.Engine().Explain = true // the comment draws the paths a denied write breaks
 	}
 
 	docs, err := manifest.ReadFilesContext(ctx, o.Files, manifest.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
@@ -120,6 +125,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			})
 		}
 		rep.Denied = rep.Denied || verdict.Denied()
+		if o.Output == report.Markdown && verdict.Denied() {
+			rep.Diagrams = append(rep.Diagrams, diagram(d, change, verdict))
+		}
 		// The next object is judged against the state this one leaves.
 		sess.Commit(change)
 	}
@@ -130,6 +138,17 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitDenied, nil
 	}
 	return ExitOK, nil
+}
+
+// diagram draws the paths a denied write breaks.
+func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report.Diagram {
+	ref := d.Object.Ref
+	dg := report.Diagram{Operation: string(change.Operation), Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name,
+		File: d.File, Line: d.Line, Broken: v.BrokenPaths()}
+	if dg.Broken > 0 {
+		dg.Mermaid = pathview.OfBroken(ref.Kind+" "+ref.Namespace+"/"+ref.Name, *v.Traffic).Mermaid()
+	}
+	return dg
 }
 
 type refKey struct{ group, kind, namespace, name string }

@@ -1,0 +1,66 @@
+package pathview_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshguard/meshguard/pkg/check"
+	"github.com/meshguard/meshguard/pkg/config"
+	"github.com/meshguard/meshguard/pkg/report"
+)
+
+// TestCheckMarkdown compares `check -o markdown` (the pull-request comment)
+// with its golden files, and checks each mermaid block in it as
+// TestMermaid does.
+func TestCheckMarkdown(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		files  []string
+		denied bool
+	}{
+		{name: "check-subset-removed", files: []string{fixtures + "drop-v2.yaml"}, denied: true},
+		{name: "check-plaintext-into-strict", files: []string{fixtures + "plaintext-into-strict.yaml"}, denied: true},
+		{name: "check-canary-50", files: []string{fixtures + "canary-50.yaml"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code, err := check.Run(context.Background(), check.Options{
+				Files: c.files, State: []string{fixtures + "state.yaml"}, Output: report.Markdown, Config: config.Default(),
+				Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+			}, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (code == check.ExitDenied) != c.denied {
+				t.Errorf("exit code %d, denied: %v", code, c.denied)
+			}
+			got := out.String()
+			blocks := strings.Split(got, "```mermaid\n")
+			if c.denied != (len(blocks) > 1) {
+				t.Errorf("%d mermaid blocks, denied: %v", len(blocks)-1, c.denied)
+			}
+			for _, b := range blocks[1:] {
+				checkMermaid(t, b[:strings.Index(b, "```")], true)
+			}
+			golden := filepath.Join("testdata", c.name+".md")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./pkg/pathview/ -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the output (go test ./pkg/pathview/ -update rewrites it); got:\n%s", golden, got)
+			}
+		})
+	}
+}
