@@ -2,6 +2,7 @@ package pathview
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -75,7 +76,11 @@ func (p *Picture) DOT() string {
 	b.WriteString("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=11];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9];\n")
 	fill := map[string]string{"client": "#e8f0fe", "host": "#fff5d6", "cluster": "#eef7ee", "endpoints": "#f4f4f4"}
-	for _, s := range g.sections {
+	// Left to right, dot stacks clusters bottom-up: after is written first
+	// so that before is drawn above it.
+	sections := slices.Clone(g.sections)
+	slices.Reverse(sections)
+	for _, s := range sections {
 		indent := "  "
 		if s.name != "" {
 			fmt.Fprintf(&b, "  subgraph cluster_%s {\n    label=%s;\n", s.name, dotQuote(s.name))
