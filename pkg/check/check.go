@@ -78,22 +78,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		sess.Engine().Explain = true // the comment draws the paths a denied write breaks
 	}
 
-	docs, err := manifest.ReadFilesContext(ctx, o.Files, manifest.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
+	reviewed, err := readWrites(ctx, sess, o.Config, o.Files, o.Delete)
 	if err != nil {
-		return ExitBadInput, badOrInterrupted(ctx, err)
-	}
-	if len(docs) == 0 {
-		return ExitBadInput, BadInput{fmt.Errorf("-f %s: no document to review", strings.Join(o.Files, ", "))}
-	}
-	// Other kinds that arrive in the same commit (a Service, a Namespace)
-	// count as present before any reviewed object is judged.
-	var reviewed []manifest.Document
-	for _, d := range docs {
-		if d.Object.Reviewed() {
-			reviewed = append(reviewed, d)
-		} else if !o.Delete {
-			sess.Apply(d.Object)
-		}
+		return ExitBadInput, err
 	}
 	rep := Report{Findings: []Finding{}}
 	if len(reviewed) == 0 {
@@ -138,6 +125,29 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitDenied, nil
 	}
 	return ExitOK, nil
+}
+
+// readWrites reads the -f files: the reviewed objects, in order, are
+// returned to be judged; other kinds that arrive in the same commit (a
+// Service, a Namespace) are applied to the state at once, so they count as
+// present before any reviewed object is judged (unless del).
+func readWrites(ctx context.Context, sess *Session, cfg *config.Config, files []string, del bool) ([]manifest.Document, error) {
+	docs, err := manifest.ReadFilesContext(ctx, files, manifest.ReadOptions{MaxFileBytes: cfg.MaxFileBytes})
+	if err != nil {
+		return nil, badOrInterrupted(ctx, err)
+	}
+	if len(docs) == 0 {
+		return nil, BadInput{fmt.Errorf("-f %s: no document to review", strings.Join(files, ", "))}
+	}
+	var reviewed []manifest.Document
+	for _, d := range docs {
+		if d.Object.Reviewed() {
+			reviewed = append(reviewed, d)
+		} else if !del {
+			sess.Apply(d.Object)
+		}
+	}
+	return reviewed, nil
 }
 
 // diagram draws the paths a denied write breaks.

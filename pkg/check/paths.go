@@ -55,19 +55,8 @@ func RunPaths(ctx context.Context, o PathsOptions, stdout io.Writer) (int, error
 	}
 	var reviewed []manifest.Document
 	if len(o.Files) > 0 {
-		docs, err := manifest.ReadFilesContext(ctx, o.Files, manifest.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
-		if err != nil {
-			return ExitBadInput, badOrInterrupted(ctx, err)
-		}
-		if len(docs) == 0 {
-			return ExitBadInput, BadInput{fmt.Errorf("-f %s: no document to apply", strings.Join(o.Files, ", "))}
-		}
-		for _, d := range docs {
-			if d.Object.Reviewed() {
-				reviewed = append(reviewed, d)
-			} else if !o.Delete {
-				sess.Apply(d.Object) // as check: other kinds count as present before
-			}
+		if reviewed, err = readWrites(ctx, sess, o.Config, o.Files, o.Delete); err != nil {
+			return ExitBadInput, err
 		}
 	}
 	var pic *pathview.Picture

@@ -3,8 +3,6 @@ package pathview_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,20 +45,7 @@ func TestCheckMarkdown(t *testing.T) {
 			for _, b := range blocks[1:] {
 				checkMermaid(t, b[:strings.Index(b, "```")], true)
 			}
-			golden := filepath.Join("testdata", c.name+".md")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/pathview/ -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the output (go test ./pkg/pathview/ -update rewrites it); got:\n%s", golden, got)
-			}
+			compareGolden(t, c.name+".md", got)
 		})
 	}
 }

@@ -67,22 +67,28 @@ func TestGolden(t *testing.T) {
 				if code != want {
 					t.Errorf("exit code %d, want %d", code, want)
 				}
-				golden := filepath.Join("testdata", c.name+"."+ext)
-				if *update {
-					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				b, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./pkg/pathview/ -update)", err)
-				}
-				if got != string(b) {
-					t.Errorf("%s differs from the output (go test ./pkg/pathview/ -update rewrites it); got:\n%s", golden, got)
-				}
+				compareGolden(t, c.name+"."+ext, got)
 			})
 		}
+	}
+}
+
+// compareGolden compares got with testdata/name, or rewrites it with -update.
+func compareGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/pathview/ -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the output (go test ./pkg/pathview/ -update rewrites it); got:\n%s", golden, got)
 	}
 }
 
