@@ -57,6 +57,7 @@ func auditAnnotations(t *testing.T, ns, name string) map[string]string {
 				}
 			}
 			if len(found) > 0 {
+				t.Logf("audit event of %s %s/%s: %v", e.Verb, ns, name, found)
 				return nil
 			}
 		}
