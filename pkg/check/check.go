@@ -150,13 +150,18 @@ func readWrites(ctx context.Context, sess *Session, cfg *config.Config, files []
 	return reviewed, nil
 }
 
+// mostDrawn is how many broken paths a denied write's diagram draws: a
+// mesh-wide change can break hundreds, and a comment has a size limit.
+const mostDrawn = 12
+
 // diagram draws the paths a denied write breaks.
 func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report.Diagram {
 	ref := d.Object.Ref
 	dg := report.Diagram{Operation: string(change.Operation), Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name,
 		File: d.File, Line: d.Line, Broken: v.BrokenPaths()}
 	if dg.Broken > 0 {
-		dg.Mermaid = pathview.OfBroken(ref.Kind+" "+ref.Namespace+"/"+ref.Name, *v.Traffic).Mermaid()
+		pic := pathview.OfBroken(ref.Kind+" "+ref.Namespace+"/"+ref.Name, *v.Traffic, mostDrawn)
+		dg.Mermaid, dg.Drawn = pic.Mermaid(), pic.Drawn()
 	}
 	return dg
 }

@@ -49,6 +49,8 @@ type Picture struct {
 	newly map[string]map[string]bool
 	// failing are the keys of the paths of After that fail without being broken.
 	failing map[string]bool
+	// omitted counts the broken paths OfBroken left out.
+	omitted int
 }
 
 // New is the picture of the paths to host; with changed, before and after
@@ -60,16 +62,20 @@ func New(host string, changed bool, before, after []paths.Path, v paths.Verdict)
 }
 
 // OfBroken is the picture of the paths a write breaks, before and after it:
-// what a pull-request comment shows for a denied write.
-func OfBroken(host string, v paths.Verdict) *Picture {
-	p := &Picture{Host: host, Changed: true}
-	for _, c := range v.Broken {
+// what a pull-request comment shows for a denied write. It draws the first
+// most of them (a mesh-wide change can break hundreds); BrokenCount still
+// counts them all.
+func OfBroken(title string, v paths.Verdict, most int) *Picture {
+	p := &Picture{Host: title, Changed: true}
+	drawn := v.Broken[:min(len(v.Broken), most)]
+	for _, c := range drawn {
 		if c.Before != nil {
 			p.Before = append(p.Before, *c.Before)
 		}
 		p.After = append(p.After, *c.After)
 	}
-	p.mark(paths.Verdict{Broken: v.Broken})
+	p.mark(paths.Verdict{Broken: drawn})
+	p.omitted = len(v.Broken) - len(drawn)
 	return p
 }
 
@@ -89,7 +95,10 @@ func (p *Picture) mark(v paths.Verdict) {
 }
 
 // BrokenCount is how many paths the writes break.
-func (p *Picture) BrokenCount() int { return len(p.newly) }
+func (p *Picture) BrokenCount() int { return len(p.newly) + p.omitted }
+
+// Drawn is how many of the broken paths the picture draws.
+func (p *Picture) Drawn() int { return len(p.newly) }
 
 // verdict of a path of After (after: true) or Before.
 func (p *Picture) verdict(path *paths.Path, after bool) string {

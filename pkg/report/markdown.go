@@ -15,11 +15,16 @@ type Diagram struct {
 	Operation, Kind, Namespace, Name string
 	File                             string
 	Line                             int
-	// Broken counts the paths the write breaks; Mermaid draws them (empty
-	// when the write breaks none: a rule denied it on other grounds).
-	Broken  int
-	Mermaid string
+	// Broken counts the paths the write breaks; Mermaid draws Drawn of
+	// them (empty when the write breaks none: a rule denied it on other
+	// grounds).
+	Broken, Drawn int
+	Mermaid       string
 }
+
+// maxComment keeps a comment under GitHub's limit (65,536 characters):
+// diagrams that would pass it are left out, and the comment says so.
+const maxComment = 60000
 
 // writeMarkdown renders a pull-request comment: a summary line, a table of
 // the findings with file:line, and for each denied write the mermaid
@@ -60,7 +65,11 @@ func writeMarkdown(w io.Writer, r Report) error {
 				f.Kind, f.Namespace, f.Name, f.Operation, cell(f.Field), cell(msg))
 		}
 	}
-	for _, d := range r.Diagrams {
+	for i, d := range r.Diagrams {
+		if b.Len()+len(d.Mermaid) > maxComment {
+			fmt.Fprintf(&b, "\n%d more denied write(s) not drawn: the comment would pass GitHub's size limit. `meshguard paths -f` draws each.\n", len(r.Diagrams)-i)
+			break
+		}
 		where := ""
 		if d.File != "" {
 			where = fmt.Sprintf(" at `%s:%d`", cell(d.File), d.Line)
@@ -70,7 +79,11 @@ func writeMarkdown(w io.Writer, r Report) error {
 			b.WriteString("Denied for what it is, not for a path it breaks: see the findings above.\n")
 			continue
 		}
-		fmt.Fprintf(&b, "Breaks %d path(s) (red: broken by the write; orange, dashed: failing without it):\n\n", d.Broken)
+		drawn := ""
+		if d.Drawn < d.Broken {
+			drawn = fmt.Sprintf(", the first %d drawn", d.Drawn)
+		}
+		fmt.Fprintf(&b, "Breaks %d path(s)%s (red: broken by the write; orange, dashed: failing without it):\n\n", d.Broken, drawn)
 		b.WriteString("```mermaid\n" + d.Mermaid + "```\n")
 	}
 	_, err := io.WriteString(w, b.String())
