@@ -145,7 +145,7 @@ func TestDOTParses(t *testing.T) {
 }
 
 // TestMermaid checks each mermaid output. With MMDC set to the path of
-// mermaid-cli's mmdc (`make pictures-tools` installs it; it needs a
+// mermaid-cli's mmdc (`make test-pictures` installs it with hack/mermaid-cli.sh; it needs a
 // Chromium), mermaid itself parses and renders it; without, a structural
 // check stands in: a flowchart header, every node declared once before an
 // edge uses it, quoted labels without raw quotes or pipes, balanced
