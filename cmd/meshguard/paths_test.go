@@ -24,6 +24,8 @@ func TestPathsFace(t *testing.T) {
 			code: 0, stdout: "the writes break none"},
 		{name: "a host without its namespace is bad usage", args: []string{"--state", state, "--host", "reviews"},
 			code: 2, stderr: "say which namespace"},
+		{name: "a host nothing in the state has is bad input", args: []string{"--state", state, "--host", "nothing.shop"},
+			code: 2, stderr: "no Service or ServiceEntry in the state has this host"},
 		{name: "no host is bad usage", args: []string{"--state", state},
 			code: 2, stderr: "--host: the host to draw is required"},
 		{name: "an unknown format is bad usage", args: []string{"--state", state, "--host", "reviews.shop", "-o", "png"},

@@ -62,7 +62,8 @@ func RunPaths(ctx context.Context, o PathsOptions, stdout io.Writer) (int, error
 	var pic *pathview.Picture
 	var bad error
 	_ = sess.Store().View(func(before state.Snapshot) error {
-		fqdn, err := hostOf(o.Host, before, engine.RoutingFor(o.Config).Hosts)
+		hosts := engine.RoutingFor(o.Config).Hosts
+		fqdn, err := hostOf(o.Host, before, hosts)
 		if err != nil {
 			bad = err
 			return nil
@@ -75,6 +76,10 @@ func RunPaths(ctx context.Context, o PathsOptions, stdout io.Writer) (int, error
 				return nil
 			}
 			after = engine.After(after, change)
+		}
+		if !hosts.Resolve(before, fqdn, o.Config.RootNamespace).Found() && !hosts.Resolve(after, fqdn, o.Config.RootNamespace).Found() {
+			bad = fmt.Errorf("--host %s: no Service or ServiceEntry in the state has this host", o.Host)
+			return nil
 		}
 		t := sess.Engine().Paths(before, after, fqdn)
 		pic = pathview.New(fqdn, len(reviewed) > 0, t.Before, t.After, t.Verdict)
