@@ -62,6 +62,12 @@ func peerAuthenticationCost(pa *state.PeerAuthentication) int {
 	return 1 + len(pa.PortModes)
 }
 
+// serviceEntryCost is hosts × ports × (1 + inline endpoints): each host's
+// paths are judged per port, and each path tallies the entry's endpoints.
+func serviceEntryCost(se *state.ServiceEntry) int {
+	return max(1, len(se.Hosts)) * max(1, len(se.Ports)) * (1 + len(se.Endpoints))
+}
+
 // Cost is the cost of the object a change writes (0 for a delete or a kind
 // meshguard does not review). The object it replaces was admitted before.
 func Cost(c *rules.Change) int {
@@ -72,6 +78,8 @@ func Cost(c *rules.Change) int {
 		return destinationRuleCost(c.NewDR)
 	case c.NewPA != nil:
 		return peerAuthenticationCost(c.NewPA)
+	case c.New != nil && c.New.ServiceEntry != nil:
+		return serviceEntryCost(c.New.ServiceEntry)
 	}
 	return 0
 }

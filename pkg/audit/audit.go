@@ -60,6 +60,12 @@ func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn
 			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
 		}
 	}
+	for _, se := range s.ServiceEntries() {
+		if cfg.Excluded(se.Namespace) || (len(namespaces) > 0 && !slices.Contains(namespaces, se.Namespace)) {
+			continue
+		}
+		fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindServiceEntry, se.Namespace, se.Name), ServiceEntry: se})
+	}
 }
 
 func ref(group, kind, ns, name string) state.ObjectRef {

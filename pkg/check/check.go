@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -147,6 +148,11 @@ func readWrites(ctx context.Context, sess *Session, cfg *config.Config, files []
 			sess.Apply(d.Object)
 		}
 	}
+	// A ServiceEntry registers hosts the routes beside it use, as the other
+	// kinds that arrive in the same commit do: its creates and updates are
+	// judged before the commit's routes and policies, its deletes after them
+	// (routes leave a host before the host goes: make-before-break).
+	sort.SliceStable(reviewed, func(i, j int) bool { return commitStage(reviewed[i], del) < commitStage(reviewed[j], del) })
 	return reviewed, nil
 }
 
@@ -164,6 +170,15 @@ func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report
 		dg.Mermaid, dg.Drawn = pic.Mermaid(), pic.Drawn()
 	}
 	return dg
+}
+
+// commitStage orders a reviewed document within one commit: 0 first.
+func commitStage(d manifest.Document, del bool) int {
+	registers := d.Object.Ref.Kind == rules.KindServiceEntry && d.Object.Ref.Group == state.GroupNetworking
+	if registers != del {
+		return 0
+	}
+	return 1
 }
 
 type refKey struct{ group, kind, namespace, name string }

@@ -127,8 +127,7 @@ func (s *Session) Commit(change *rules.Change) {
 		s.Remove(change.Ref)
 		return
 	}
-	obj := &state.Object{Ref: change.Ref, PA: change.NewPA, DR: change.NewDR, VS: change.NewVS}
-	s.Apply(obj)
+	s.Apply(change.New)
 }
 
 // AdoptStore records the reviewed objects of a store filled from the live
@@ -145,6 +144,9 @@ func (s *Session) AdoptStore() {
 			for _, vs := range snap.VirtualServices(ns) {
 				s.known[refKey{state.GroupNetworking, rules.KindVirtualService, ns, vs.Name}] = &state.Object{VS: vs}
 			}
+		}
+		for _, se := range snap.ServiceEntries() {
+			s.known[refKey{state.GroupNetworking, rules.KindServiceEntry, se.Namespace, se.Name}] = &state.Object{ServiceEntry: se}
 		}
 		return nil
 	})

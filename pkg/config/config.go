@@ -56,9 +56,8 @@ type Config struct {
 	FleetHosts []string `json:"fleetHosts,omitempty"`
 	// MultiCluster declares that the mesh spans other clusters, which hold
 	// endpoints meshguard cannot see: "no Ready endpoint" then warns instead
-	// of denying. An east-west gateway or a network label on the root
-	// namespace says so without it; a multi-primary mesh on one network
-	// needs it.
+	// of denying. Multi-network marks say so without it (mesh.OtherClusters);
+	// a multi-primary mesh on one network needs it.
 	MultiCluster bool `json:"multiCluster,omitempty"`
 
 	// Limits bound what one review may cost.

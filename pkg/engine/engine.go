@@ -220,8 +220,8 @@ type Trace struct {
 // for the same clients, and their diff: the one place the engine asks the
 // path model for paths.
 func trace(m paths.Model, before, after state.Snapshot, sc *paths.Scope) Trace {
-	clients := m.Clients(sc, before, after)
-	t := Trace{Before: m.Paths(before, clients, sc), After: m.Paths(after, clients, sc)}
+	clients, ports := m.Clients(sc, before, after), m.Ports(sc, before, after)
+	t := Trace{Before: m.Paths(before, clients, ports, sc), After: m.Paths(after, clients, ports, sc)}
 	t.Verdict = paths.Diff(t.Before, t.After, m.PlaintextReach(before))
 	return t
 }

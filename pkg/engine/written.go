@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
@@ -61,4 +63,32 @@ var writtenKinds = map[string]writtenKind{
 		},
 		sameBothSides: true,
 	},
+	rules.KindServiceEntry: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithServiceEntry(s, c.Ref.Namespace, c.Ref.Name, serviceEntry(c.New))
+		},
+		// Each host the entry registers, before and after: its sidecars'
+		// own paths and every route that sends there, in both states (a
+		// route may bind the host on one side only).
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			for _, se := range []*state.ServiceEntry{serviceEntry(c.Old), serviceEntry(c.New)} {
+				if se == nil {
+					continue
+				}
+				for _, h := range se.Hosts {
+					if !strings.Contains(h, "*") {
+						m.AddDestination(sc, s, h)
+					}
+				}
+			}
+		},
+	},
+}
+
+// serviceEntry is the ServiceEntry of one side of a write (nil: none).
+func serviceEntry(o *state.Object) *state.ServiceEntry {
+	if o == nil {
+		return nil
+	}
+	return o.ServiceEntry
 }

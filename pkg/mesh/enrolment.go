@@ -112,3 +112,18 @@ func Classify(p *state.Pod, ns *state.Namespace, selected bool) state.PodClass {
 		Gateway:    p.Router && !p.Finished(),
 	}
 }
+
+// MeshedEntries are the WorkloadEntries of ns with a proxy that terminates
+// Istio mTLS (state.WorkloadEntry.Meshed: VMs joined as Istio's VM install
+// page joins them), as pods standing for them: such a proxy takes its
+// namespace's and its labels' PeerAuthentications as a sidecar does.
+func MeshedEntries(s state.Snapshot, ns string) []*state.Pod {
+	var out []*state.Pod
+	s.ForEachWorkloadEntry(ns, func(we *state.WorkloadEntry) bool {
+		if we.Meshed {
+			out = append(out, &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: true, Ready: we.Healthy})
+		}
+		return true
+	})
+	return out
+}

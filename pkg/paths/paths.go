@@ -139,13 +139,64 @@ type Failure struct {
 	TLS       *TLSChoice
 	Policy    *state.PeerAuthentication
 	PolicyBad int
-	// Live and Ready count the endpoints' pods, Bad the Ready ones that
-	// refuse the traffic; Pods names the first few of those.
-	Live, Ready, Bad int
-	Pods             []string
+	// Live and Ready count the endpoints, Bad the Ready ones that refuse
+	// the traffic; Pods names the first few of those. Entries, Inline and
+	// Addresses count the live endpoints that are WorkloadEntries, a
+	// ServiceEntry's inline endpoints and EndpointSlice addresses no pod
+	// holds; the others are pods.
+	Live, Ready, Bad           int
+	Entries, Inline, Addresses int
+	Pods                       []string
 	// Accepts counts the Ready endpoints by what their server accepts on
 	// the port (see Accepts*); set only when Model.Explain is.
 	Accepts map[string]int
+}
+
+// NoReady says what the destination's endpoints are when none is Ready, for
+// messages: "no Ready pod (2 running, none Ready)" when they are pods (or
+// there are none), else "no Ready endpoint (1 WorkloadEntry, none Ready)",
+// naming each kind; noun is what must turn Ready ("pods", "endpoints").
+func (f Failure) NoReady() (text, noun string) {
+	pods := f.Live - f.Entries - f.Inline - f.Addresses
+	if pods == f.Live {
+		return fmt.Sprintf("no Ready pod (%d running, none Ready)", f.Live), "pods"
+	}
+	var parts []string
+	if pods > 0 {
+		parts = append(parts, count(pods, "pod", "pods")+" running")
+	}
+	if f.Entries > 0 {
+		parts = append(parts, count(f.Entries, "WorkloadEntry", "WorkloadEntries"))
+	}
+	if f.Inline > 0 {
+		parts = append(parts, count(f.Inline, "endpoint", "endpoints")+" of the ServiceEntry")
+	}
+	if f.Addresses > 0 {
+		parts = append(parts, count(f.Addresses, "EndpointSlice address", "EndpointSlice addresses"))
+	}
+	return "no Ready endpoint (" + strings.Join(parts, ", ") + ", none Ready)", f.Endpoints()
+}
+
+// Endpoints names what the destination's endpoints are, for messages:
+// "pods", "WorkloadEntries" (VMs), or "endpoints" when they are of several
+// kinds or are addresses.
+func (f Failure) Endpoints() string {
+	switch f.Live - f.Entries - f.Inline - f.Addresses {
+	case f.Live:
+		return "pods"
+	case 0:
+		if f.Entries == f.Live {
+			return "WorkloadEntries"
+		}
+	}
+	return "endpoints"
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Backend names what the destination host resolves to, for messages:
@@ -341,20 +392,40 @@ func (m Model) AddDestination(sc *Scope, s state.Snapshot, fqdn string) {
 }
 
 // Paths computes the paths of every target of sc in s, for the clients of
-// clients (computed once for both sides of a write, so that keys match).
-func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, sc *Scope) []Path {
+// clients on the ports of ports (both computed once for both sides of a
+// write, so that keys match).
+func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, ports map[Target][]uint32, sc *Scope) []Path {
 	var out []Path
 	for _, t := range sc.Targets() {
 		for _, c := range clients[t] {
 			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t) {
 				continue
 			}
-			for _, port := range m.ports(s, t) {
+			for _, port := range ports[t] {
 				p := Path{Client: c, Host: t.Host, Port: port}
 				m.judge(s, &p, t)
 				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+// Ports lists, for each target of sc, its listener ports in any of states: a
+// port a write removes is judged on both sides (calls to it fail after).
+func (m Model) Ports(sc *Scope, states ...state.Snapshot) map[Target][]uint32 {
+	out := map[Target][]uint32{}
+	for _, t := range sc.Targets() {
+		var ports []uint32
+		for _, s := range states {
+			for _, p := range m.ports(s, t) {
+				if !slices.Contains(ports, p) {
+					ports = append(ports, p)
+				}
+			}
+		}
+		slices.Sort(ports)
+		out[t] = ports
 	}
 	return out
 }

@@ -147,6 +147,23 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	if t.Gateway != "" {
 		gw = t.Gateway
 	}
+	if t.Gateway == "" && !m.hasPort(s, t.Host, p.Port) && (p.Port != 80 || m.hasHTTPPort(s, t.Host)) {
+		// A port the host does not have here (Ports judges the ports of both
+		// sides of a write, so a ServiceEntry that drops a port or a host is
+		// judged on them). istiod builds a sidecar's virtual hosts per port
+		// of the registered services a VirtualService's hosts match
+		// (pilot/pkg/networking/core/route/route.go,
+		// buildSidecarVirtualHostsForVirtualService); only when they have no
+		// HTTP port at all does the VirtualService keep a virtual host, on
+		// port 80 (the "HACK" there), whose routes then name clusters that
+		// no longer exist: 503, judged below. Any other call to the port has
+		// no listener or virtual host for the host and leaves Istio's
+		// routing (PassthroughCluster under ALLOW_ANY, BlackHoleCluster
+		// under REGISTRY_ONLY), reaching something only if the name still
+		// resolves: meshguard reads neither DNS nor the mesh config, so the
+		// path is not judged.
+		return nil
+	}
 	var out []route
 	routed := false
 	for _, vs := range vss {
@@ -180,6 +197,9 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	if routed || t.Gateway != "" {
 		return out // a gateway host without a route has no virtual host: nothing to judge
 	}
+	if !m.hasPort(s, t.Host, p.Port) {
+		return nil // no listener and no VirtualService's virtual host for it: not judged (above)
+	}
 	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}, key: "default"}}
 }
 
@@ -212,6 +232,18 @@ func appliesTo(r *state.HTTPRoute, vs *state.VirtualService, gw string) bool {
 		}
 	}
 	return false
+}
+
+// hasPort reports whether a Service or a ServiceEntry registers the host
+// with the port in s.
+func (m Model) hasPort(s state.Snapshot, host string, port uint32) bool {
+	return slices.ContainsFunc(m.hostPorts(s, host), func(sp state.ServicePort) bool { return uint32(sp.Port) == port })
+}
+
+// hasHTTPPort reports whether the host is registered with a port carrying
+// HTTP (see httpPort).
+func (m Model) hasHTTPPort(s state.Snapshot, host string) bool {
+	return slices.ContainsFunc(m.hostPorts(s, host), func(sp state.ServicePort) bool { return m.httpPort(s, host, uint32(sp.Port)) })
 }
 
 // hostPorts are the ports of the Service a host names, or those of the
@@ -364,7 +396,7 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 	if se.WorkloadSelector == nil {
 		for _, we := range se.Endpoints {
 			if state.SelectorMatches(labels, we.Labels) {
-				t.addEntry(we, entryPort(sp, we))
+				t.addEntry(we, entryPort(sp, we), true)
 			}
 		}
 		return t.result(p, f.Host)
@@ -377,7 +409,7 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 	})
 	s.ForEachWorkloadEntry(se.Namespace, func(we *state.WorkloadEntry) bool {
 		if state.SelectorMatches(se.WorkloadSelector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
-			t.addEntry(we, entryPort(sp, we))
+			t.addEntry(we, entryPort(sp, we), false)
 		}
 		return true
 	})
@@ -446,7 +478,7 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 		// proxy on one is a sidecar that intercepts every port.
 		s.ForEachWorkloadEntry(svc.Namespace, func(we *state.WorkloadEntry) bool {
 			if state.SelectorMatches(svc.Selector, we.Labels) && state.SelectorMatches(labels, we.Labels) {
-				t.addEntry(we, entryPort(sp, we))
+				t.addEntry(we, entryPort(sp, we), false)
 			}
 			return true
 		})
@@ -466,6 +498,9 @@ func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc 
 				return true
 			}
 			t.add(name, pod, e.Ready, es.TargetPort(sp))
+			if pod == nil {
+				t.f.Addresses++
+			}
 			return true
 		})
 	}
@@ -519,9 +554,16 @@ func (t *tally) add(name string, pod *state.Pod, ready bool, target uint32) {
 // addEntry judges a WorkloadEntry (or a ServiceEntry's inline endpoint) as
 // the workload it stands for: a proxy on it, when istiod says there is one,
 // is a sidecar that intercepts every port.
-func (t *tally) addEntry(we *state.WorkloadEntry, target uint32) {
+// inline marks a ServiceEntry's own endpoint; the failure counts each kind,
+// so that messages name what the endpoints are.
+func (t *tally) addEntry(we *state.WorkloadEntry, target uint32, inline bool) {
 	vm := &state.Pod{Namespace: we.Namespace, Name: "WorkloadEntry " + we.Name, Labels: we.Labels, Sidecar: we.Meshed, Ready: we.Healthy}
 	t.add(vm.Name, vm, we.Healthy, target)
+	if inline {
+		t.f.Inline++
+	} else {
+		t.f.Entries++
+	}
 }
 
 // result is the destination's failure and failing share once every endpoint

@@ -102,8 +102,9 @@ func Compute(s state.Snapshot, cfg *config.Config) Coverage {
 			}
 			return true
 		})
-		// STRICT over a namespace without a meshed server enforces nothing.
-		row.StrictSafe = row.Accidental == 0 || row.MeshedServers == 0
+		// STRICT over a namespace without a meshed server (a pod, or a VM's
+		// proxy) enforces nothing.
+		row.StrictSafe = row.Accidental == 0 || row.MeshedServers == 0 && len(mesh.MeshedEntries(s, name)) == 0
 		if row.Accidental > 0 {
 			out.Mesh.BlockingNamespaces = append(out.Mesh.BlockingNamespaces, name)
 		}

@@ -275,3 +275,54 @@ func jsonOf(m map[string]string) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
+
+// A namespace of VMs (Istio's VM install page) has no meshed pod, but a VM's
+// proxy enforces the namespace's STRICT: a sidecar-less pod there blocks it,
+// as MG101 says; a VM without a proxy enforces nothing.
+func TestCoverageCountsVMProxiesAsServers(t *testing.T) {
+	vms := `
+apiVersion: v1
+kind: Namespace
+metadata: {name: vm}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: mysqldb-vm, namespace: vm}
+spec: {address: 10.128.0.20, labels: {app: mysqldb}, serviceAccount: mysqldb-vm}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-migrate-k2x9p, namespace: vm, labels: {job-name: db-migrate}}
+spec: {containers: [{name: migrate}]}
+status: {phase: Running}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: vm-plain}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: billing-vm, namespace: vm-plain}
+spec: {address: 10.128.0.40, labels: {app: billing, security.istio.io/tlsMode: disabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-migrate-q7w3t, namespace: vm-plain, labels: {job-name: db-migrate}}
+spec: {containers: [{name: migrate}]}
+status: {phase: Running}
+`
+	path := filepath.Join(t.TempDir(), "state.yaml")
+	if err := os.WriteFile(path, []byte(vms), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	sess := load(t, cfg, path)
+	var cov plan.Coverage
+	_ = sess.Store().View(func(s state.Snapshot) error { cov = plan.Compute(s, cfg); return nil })
+	want := map[string]bool{"vm": false, "vm-plain": true}
+	for _, row := range cov.Namespaces {
+		if safe, ok := want[row.Name]; ok && row.StrictSafe != safe {
+			t.Errorf("%s: strictSafe = %v, want %v", row.Name, row.StrictSafe, safe)
+		}
+	}
+}

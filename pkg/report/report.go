@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // Finding is one finding as the faces report it. Its JSON form is a contract
@@ -79,7 +81,7 @@ func Write(w io.Writer, format string, r Report) error {
 	case r.Denied:
 		fmt.Fprintf(&b, "denied: %d finding(s) would block these writes\n", denied)
 	case r.NothingToReview:
-		b.WriteString("nothing to review: no PeerAuthentication, DestinationRule or VirtualService\n")
+		b.WriteString("nothing to review: no " + reviewedKinds + "\n")
 	case r.Audit && len(r.Findings) > 0:
 		fmt.Fprintf(&b, "no violations, %d warning(s)\n", len(r.Findings))
 	case r.Audit:
@@ -92,3 +94,13 @@ func Write(w io.Writer, format string, r Report) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// reviewedKinds lists the kinds meshguard reviews, for messages:
+// "PeerAuthentication, DestinationRule, VirtualService or ServiceEntry".
+var reviewedKinds = func() string {
+	ks := state.ReviewedKinds()
+	if len(ks) < 2 {
+		return strings.Join(ks, "")
+	}
+	return strings.Join(ks[:len(ks)-1], ", ") + " or " + ks[len(ks)-1]
+}()

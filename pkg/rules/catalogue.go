@@ -92,7 +92,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG203", Kind: KindDestinationRule, Default: Deny,
 		Title:       "Subset without running pods",
-		Description: "A subset that selects no Ready pod of the host's Service. Denies when routed traffic that worked would fail (weight > 0 or sole destination, or a growing share); warns for subsets nothing routes to, and for a fresh install whose pods are not Ready yet.",
+		Description: "A subset that selects no Ready endpoint of the host's Service (its pods, or the WorkloadEntries of VMs it selects). Denies when routed traffic that worked would fail (weight > 0 or sole destination, or a growing share); warns for subsets nothing routes to, and for a fresh install whose pods are not Ready yet.",
 		Fix:         "Fix the subset labels, or route 0% to the subset until its pods run.",
 	},
 	{
@@ -128,7 +128,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG302", Kind: KindVirtualService, Default: Deny,
 		Title:       "Traffic to a backend with no ready pod",
-		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready pod, where that traffic worked before; a fresh install (nothing reached the host yet) warns.",
+		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready endpoint (pod, or a VM's healthy WorkloadEntry), where that traffic worked before; a fresh install (nothing reached the host yet) warns.",
 		Fix:         "Wait until the pods are Ready, or give the destination weight 0.",
 	},
 	{
@@ -178,6 +178,12 @@ var Catalogue = []Entry{
 		Title:       "Upper-case header match",
 		Description: "Header matches with upper-case names: Envoy lower-cases them (they match), but Istio's API wants lower-case keys.",
 		Fix:         "Write header names in lower case.",
+	},
+	{
+		ID: "MG601", Kind: KindServiceEntry, Default: Deny,
+		Title:       "ServiceEntry write breaks routes",
+		Description: "A ServiceEntry write under live routes: deleting it or dropping a host or port that a VirtualService still sends to (istiod keeps the route, the cluster is gone: 503), or changing its endpoints or workloadSelector so that routed traffic finds no Ready endpoint or endpoints that refuse what clients send. The causes of MG303, MG304, MG302 and MG201/MG202, said in the entry's fields, where the write is. Calls that lose their listener leave Istio's routing (passthrough or blackhole, by DNS and the mesh config) and are not judged.",
+		Fix:         "Move the routes off the entry's host or port first; keep an endpoint that serves them.",
 	},
 	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,

@@ -39,6 +39,7 @@ const (
 	KindPeerAuthentication = "PeerAuthentication"
 	KindDestinationRule    = "DestinationRule"
 	KindVirtualService     = "VirtualService"
+	KindServiceEntry       = "ServiceEntry"
 )
 
 // Change is the write under review, with the object before and after it

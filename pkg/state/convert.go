@@ -25,6 +25,9 @@ func FromPod(p *corev1.Pod) *Pod {
 		cf := ContainerFields{Name: c.Name}
 		if c.Name == ProxyContainerName {
 			cf.Args = c.Args
+			for _, e := range c.Env {
+				cf.NetworkView = cf.NetworkView || e.Name == RequestedNetworkView && e.Value != ""
+			}
 		}
 		for _, cp := range c.Ports {
 			cf.Ports = append(cf.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort})
@@ -58,7 +61,15 @@ type ContainerFields struct {
 	// Args are read for the proxy container only: its mode (sidecar,
 	// router, waypoint) is the second argument.
 	Args []string
+	// NetworkView: the proxy container sets RequestedNetworkView (read for
+	// the proxy container only).
+	NetworkView bool
 }
+
+// RequestedNetworkView is the proxy environment variable that limits the
+// endpoints istiod sends a proxy to the networks it names; gen-eastwest-
+// gateway.sh sets it on multi-network east-west gateways only.
+const RequestedNetworkView = "ISTIO_META_REQUESTED_NETWORK_VIEW"
 
 type ConditionFields struct {
 	Type   corev1.PodConditionType `json:"type"`
@@ -101,6 +112,7 @@ func (f *PodFields) Lean() *Pod {
 		if c.Name == ProxyContainerName {
 			lp.Sidecar = true
 			lp.Router = routerArgs(c.Args)
+			lp.NetworkView = c.NetworkView
 			continue // the proxy's own ports are not workload ports
 		}
 		lp.Ports = append(lp.Ports, c.Ports...)

@@ -1,6 +1,10 @@
 package state
 
-import "testing"
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // A pod's proxy is a router (gateway, waypoint) or a sidecar by how
 // pilot-agent runs it; labels stand in where the arguments are not known.
@@ -22,6 +26,28 @@ func TestRouterFollowsTheProxyRole(t *testing.T) {
 	} {
 		if got := c.f.Lean().Router; got != c.want {
 			t.Errorf("%s: Router = %v, want %v", name, got, c.want)
+		}
+	}
+}
+
+// Only the proxy's own ISTIO_META_REQUESTED_NETWORK_VIEW marks a network
+// view (gen-eastwest-gateway.sh sets it without --single-cluster).
+func TestNetworkViewFromTheProxyEnvironment(t *testing.T) {
+	view := []corev1.EnvVar{{Name: RequestedNetworkView, Value: "network1"}}
+	pod := func(container string, env []corev1.EnvVar) *corev1.Pod {
+		return &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: container, Args: []string{"proxy", "router"}, Env: env}}}}
+	}
+	for name, c := range map[string]struct {
+		p    *corev1.Pod
+		want bool
+	}{
+		"a multi-network east-west gateway":            {pod(ProxyContainerName, view), true},
+		"a single-cluster east-west gateway":           {pod(ProxyContainerName, nil), false},
+		"an empty view asks for nothing":               {pod(ProxyContainerName, []corev1.EnvVar{{Name: RequestedNetworkView}}), false},
+		"the variable on another container counts not": {pod("app", view), false},
+	} {
+		if got := FromPod(c.p).NetworkView; got != c.want {
+			t.Errorf("%s: NetworkView = %v, want %v", name, got, c.want)
 		}
 	}
 }

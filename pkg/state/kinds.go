@@ -45,7 +45,7 @@ var (
 	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched}
-	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched}
+	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
 	// InjectorKind: which istio.io/rev values an injector serves, and the

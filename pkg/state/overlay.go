@@ -188,3 +188,35 @@ func withName(names []string, name string) []string {
 	}
 	return slices.Insert(slices.Clone(names), i, name)
 }
+
+// WithServiceEntry returns base after one ServiceEntry write (se nil:
+// deleted): the list of entries is rebuilt, which costs one pass over the
+// entries (few, next to pods and routes).
+func WithServiceEntry(base Snapshot, ns, name string, se *ServiceEntry) Snapshot {
+	list := make([]*ServiceEntry, 0, len(base.ServiceEntries())+1)
+	for _, e := range base.ServiceEntries() {
+		if e.Namespace != ns || e.Name != name {
+			list = append(list, e)
+		}
+	}
+	if se != nil {
+		list = append(list, se)
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].Namespace != list[j].Namespace {
+				return list[i].Namespace < list[j].Namespace
+			}
+			return list[i].Name < list[j].Name
+		})
+	}
+	return seOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+type seOverlay struct {
+	Snapshot
+	ns   string
+	list []*ServiceEntry
+}
+
+func (o seOverlay) ServiceEntries() []*ServiceEntry { return o.list }
+
+func (o seOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }

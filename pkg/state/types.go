@@ -61,6 +61,12 @@ type Pod struct {
 	InjectOptOut bool
 	HostNetwork  bool
 	Ready        bool
+	// NetworkView: the pod's proxy asks istiod for the endpoints of one
+	// network only (ISTIO_META_REQUESTED_NETWORK_VIEW, pilot/pkg/model/
+	// proxy_view.go), as a multi-network east-west gateway does
+	// (samples/multicluster/gen-eastwest-gateway.sh --network): a sign of
+	// other networks, hence other clusters (see mesh.OtherClusters).
+	NetworkView bool
 	// Intercepted lists, when not nil, the only inbound ports the sidecar
 	// intercepts; Excluded the ones it leaves to the application
 	// (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts).

@@ -153,12 +153,15 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 			t.Errorf("rule = %+v", r)
 		}
 		for _, res := range r.Resources {
-			resources[res] = true
+			for _, g := range r.APIGroups {
+				resources[g+"/"+res] = true
+			}
 		}
 	}
-	for _, res := range []string{"peerauthentications", "destinationrules", "virtualservices"} {
-		if !resources[res] {
-			t.Errorf("the webhook does not intercept %s", res)
+	// Every kind meshguard reviews, and nothing else.
+	for _, k := range state.Kinds {
+		if res := k.Group + "/" + k.Resource; k.Reviewed != resources[res] {
+			t.Errorf("the webhook intercepts %s: %v; meshguard reviews it: %v", res, resources[res], k.Reviewed)
 		}
 	}
 	excluded := wh.NamespaceSelector.MatchExpressions[0].Values

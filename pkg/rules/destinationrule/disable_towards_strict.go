@@ -2,6 +2,7 @@ package destinationrule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -36,10 +37,15 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 	}
 	for _, g := range rules.GroupFailures(in.Failures(paths.PlainToStrict), key) {
 		action, held := g.Verdict()
-		var services []string
+		var services, drs []string
 		first := g.Failures[0].Failure
 		for _, pf := range g.Failures {
 			f := pf.Failure
+			if f.TLS != nil && f.TLS.Rule != nil {
+				if dr := f.TLS.Rule.Namespace + "/" + f.TLS.Rule.Name; !slices.Contains(drs, dr) {
+					drs = append(drs, dr)
+				}
+			}
 			ref := f.BackendRef()
 			if containsPrefix(services, ref) {
 				continue
@@ -52,6 +58,13 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 		}
 		rule := "a DestinationRule (tls mode DISABLE)"
 		switch {
+		case len(drs) > 1:
+			// A policy write reaching several hosts, each with its own rule.
+			rule = "DestinationRules " + strings.Join(drs[:min(len(drs), examples)], ", ")
+			if len(drs) > examples {
+				rule += fmt.Sprintf(" and %d more", len(drs)-examples)
+			}
+			rule += " (tls mode DISABLE)"
 		case first.TLS != nil && first.TLS.Rule != nil:
 			rule = "DestinationRule " + first.TLS.Rule.Namespace + "/" + first.TLS.Rule.Name + " (tls mode DISABLE)"
 		case first.TLS != nil && first.TLS.Inferred != nil:
@@ -62,8 +75,8 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 		f := rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: g.Key, Key: g.Key, Subjects: g.Clients()}
 		switch {
 		case in.Change.Ref.Kind == rules.KindPeerAuthentication:
-			f.Message = fmt.Sprintf("%s makes %s send plaintext to %s, whose proxies enforce STRICT there: every connection is reset — use ISTIO_MUTUAL (or drop the DISABLE) first, or keep these pods PERMISSIVE",
-				rule, g.ClientText(), serviceRefs(services))
+			f.Message = fmt.Sprintf("%s make%s %s send plaintext to %s, whose proxies enforce STRICT there: every connection is reset — use ISTIO_MUTUAL (or drop the DISABLE) first, or keep these pods PERMISSIVE",
+				rule, verbS(len(drs) <= 1), g.ClientText(), serviceRefs(services))
 		default:
 			f.Message = fmt.Sprintf("DISABLE sends plaintext from %s to %s: every connection is reset — use ISTIO_MUTUAL, or remove the tls block",
 				g.ClientText(), serviceRefs(services))
@@ -88,4 +101,12 @@ func policyField(in *rules.Input) string {
 		return "spec.portLevelMtls"
 	}
 	return "spec.mtls.mode"
+}
+
+// verbS is the "s" of a verb whose subject is one thing.
+func verbS(one bool) string {
+	if one {
+		return "s"
+	}
+	return ""
 }

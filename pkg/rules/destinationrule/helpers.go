@@ -53,6 +53,18 @@ func livePods(s state.Snapshot, svc *state.Service, labels map[string]string) []
 	return out
 }
 
+// selectsEntry reports whether svc's selector and labels pick a WorkloadEntry
+// of its namespace (a VM: istiod's Kubernetes registry selects entries as it
+// selects pods), healthy or not yet.
+func selectsEntry(s state.Snapshot, svc *state.Service, labels map[string]string) bool {
+	found := false
+	s.ForEachWorkloadEntry(svc.Namespace, func(we *state.WorkloadEntry) bool {
+		found = state.SelectorMatches(svc.Selector, we.Labels) && state.SelectorMatches(labels, we.Labels)
+		return !found
+	})
+	return found
+}
+
 func names(pods []*state.Pod) string {
 	var parts []string
 	for i, p := range pods {

@@ -77,6 +77,12 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 				detail = append(detail, fmt.Sprintf("%d of the %d Ready endpoints its EndpointSlices list have no proxy to terminate it (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 				continue
 			}
+			if what := f.Endpoints(); what != "pods" {
+				// VMs (WorkloadEntries) or a ServiceEntry's endpoints: istiod says no proxy runs there.
+				services = append(services, fmt.Sprintf("%s (%d of %d Ready %s without a proxy: %s)", ref, f.Bad, f.Ready, what, strings.Join(f.Pods, ", ")))
+				detail = append(detail, fmt.Sprintf("%d of its %d Ready %s run no proxy to terminate it (%s)", f.Bad, f.Ready, what, strings.Join(f.Pods, ", ")))
+				continue
+			}
 			services = append(services, fmt.Sprintf("%s (%d of %d Ready pods without a sidecar on that port: %s)", ref, f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 			detail = append(detail, fmt.Sprintf("%d of its %d Ready pods have no sidecar on that port, or one that does not intercept it (%s)", f.Bad, f.Ready, strings.Join(f.Pods, ", ")))
 		}
@@ -99,8 +105,12 @@ func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
 			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — %s",
 				mode, first.Host, detail[0], g.ClientText(), fix)
 		case len(services) == 1:
-			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — inject them first, or use mode DISABLE for this host until they are",
-				mode, first.Host, detail[0], g.ClientText())
+			fix := "inject them first, or use mode DISABLE for this host until they are"
+			if first.Endpoints() != "pods" {
+				fix = "run the Istio proxy on them first (a WorkloadEntry with a service account, without tlsMode disabled), or use mode DISABLE for this host until they do"
+			}
+			f.Message = fmt.Sprintf("%s towards %s, but %s: requests from %s fail the TLS handshake — %s",
+				mode, first.Host, detail[0], g.ClientText(), fix)
 		default:
 			f.Message = fmt.Sprintf("ISTIO_MUTUAL towards %s reaches %d Service(s) whose servers have no proxy to terminate it: %s — requests to them fail the TLS handshake; inject them first, or exclude these hosts (a more specific rule with mode DISABLE) until they are",
 				host, len(services), serviceRefs(services))

@@ -2,6 +2,7 @@ package destinationrule
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -18,9 +19,9 @@ type subsetWithoutPods struct{ drRule }
 
 func (subsetWithoutPods) ID() string { return "MG203" }
 
-// Namespaces and pods also tell a multi-cluster mesh (rules.RemoteEndpoints).
+// Namespaces, pods and Gateways also tell a multi-cluster mesh (rules.RemoteEndpoints).
 func (subsetWithoutPods) Reads() []state.Kind {
-	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind, state.NamespaceKind}
+	return []state.Kind{state.PodKind, state.ServiceEntryKind, state.ServiceKind, state.NamespaceKind, state.GatewayKind, state.WorkloadEntryKind}
 }
 
 func (subsetWithoutPods) WriteKinds() []string { return []string{rules.KindDestinationRule} }
@@ -48,8 +49,14 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		if f.VS != nil {
 			via = "VirtualService " + f.VS.Namespace + "/" + f.VS.Name
 		}
-		msg := fmt.Sprintf("subset %s selects no Ready pod of %s (labels %s: %d running or starting, none Ready), and %s sends %d%% of its traffic there for %s: those requests fail with 503 — fix the labels, or route 0%% to %s until its pods are Ready",
-			f.Dest.Subset, f.Backend(), labelText(sub), f.Live, via, g.MaxShare(), g.ClientText(), f.Dest.Subset)
+		selects := fmt.Sprintf("no Ready pod of %s (labels %s: %d running or starting, none Ready)", f.Backend(), labelText(sub), f.Live)
+		what := f.Endpoints()
+		if what != "pods" { // VMs, a ServiceEntry's endpoints: say what they are
+			none, _ := f.NoReady()
+			selects = fmt.Sprintf("no Ready endpoint of %s (labels %s; %s", f.Backend(), labelText(sub), strings.TrimPrefix(none, "no Ready endpoint ("))
+		}
+		msg := fmt.Sprintf("subset %s selects %s, and %s sends %d%% of its traffic there for %s: those requests fail with 503 — fix the labels, or route 0%% to %s until its %s are Ready",
+			f.Dest.Subset, selects, via, g.MaxShare(), g.ClientText(), f.Dest.Subset, what)
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg
 		}
@@ -70,7 +77,8 @@ func (r subsetWithoutPods) Check(in *rules.Input) []rules.Finding {
 		// Endpoint labels (cluster, zone) cannot be judged from pods; pods
 		// still starting (a new ReplicaSet the canary subset was just
 		// pointed at) are on their way, not a mistake.
-		if explained[sub.Name] || !mesh.JudgedByPods(sub.Labels) || len(livePods(in.State, res.Service, sub.Labels)) > 0 {
+		if explained[sub.Name] || !mesh.JudgedByPods(sub.Labels) || len(livePods(in.State, res.Service, sub.Labels)) > 0 ||
+			selectsEntry(in.State, res.Service, sub.Labels) {
 			continue
 		}
 		out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: fmt.Sprintf("spec.subsets[%d].labels", i), Key: sub.Name,

@@ -41,7 +41,7 @@ func (r disableAcrossNetworks) Check(in *rules.Input) []rules.Finding {
 	if !ok || level == mesh.LevelIgnored {
 		return nil
 	}
-	exposed := exposingGateways(in.State)
+	exposed := mesh.CrossNetworkGateways(in.State)
 	if len(exposed) == 0 {
 		return nil
 	}
@@ -102,32 +102,6 @@ func (r disableAcrossNetworks) service(in *rules.Input, level mesh.Level, svc *s
 func selectedByChange(in *rules.Input, p *state.Pod) bool {
 	for _, pa := range []*state.PeerAuthentication{in.Change.OldPA, in.Change.NewPA} {
 		if pa != nil && pa.HasSelector() && state.SelectorMatches(pa.Selector, p.Labels) {
-			return true
-		}
-	}
-	return false
-}
-
-// exposingGateways are the Istio Gateways with an AUTO_PASSTHROUGH server
-// that select a live gateway pod: the east-west gateways in service.
-func exposingGateways(s state.Snapshot) []*state.Gateway {
-	var out []*state.Gateway
-	for _, gw := range s.PassthroughGateways() {
-		if len(gw.Selector) > 0 && runsOnGatewayPod(s, gw) {
-			out = append(out, gw)
-		}
-	}
-	return out
-}
-
-func runsOnGatewayPod(s state.Snapshot, gw *state.Gateway) bool {
-	found := false
-	for _, ns := range s.NamespacesWithGateways() {
-		s.ForEachPod(ns, func(p *state.Pod) bool {
-			found = p.Router && !p.Finished() && state.SelectorMatches(gw.Selector, p.Labels)
-			return !found
-		})
-		if found {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ type plaintextCallers struct{ paRule }
 func (plaintextCallers) ID() string { return "MG102" }
 
 func (plaintextCallers) Reads() []state.Kind {
-	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind}
+	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.WorkloadEntryKind}
 }
 
 func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
@@ -94,10 +94,11 @@ func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {
 	}}
 }
 
-// newlyStrictNamespace reports whether ns, where a meshed server enforces
-// it, turns STRICT through the change.
+// newlyStrictNamespace reports whether ns, where a meshed server (a pod or a
+// VM's WorkloadEntry, see strictServers) enforces it, turns STRICT through
+// the change.
 func (plaintextCallers) newlyStrictNamespace(in *rules.Input, ns string) bool {
-	return in.State.Coverage(ns).MeshedServers > 0 &&
+	return (in.State.Coverage(ns).MeshedServers > 0 || len(mesh.MeshedEntries(in.State, ns)) > 0) &&
 		in.Policies.NamespaceMode(in.State, ns).Mode == state.ModeStrict &&
 		in.Policies.NamespaceMode(in.Prior, ns).Mode != state.ModeStrict
 }

@@ -28,7 +28,7 @@ type strictWithoutSidecar struct{ paRule }
 func (strictWithoutSidecar) ID() string { return "MG101" }
 
 func (strictWithoutSidecar) Reads() []state.Kind {
-	return append([]state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind}, state.APIServerCallerKinds...)
+	return append([]state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind, state.WorkloadEntryKind}, state.APIServerCallerKinds...)
 }
 
 func (r strictWithoutSidecar) Check(in *rules.Input) []rules.Finding {
@@ -112,14 +112,22 @@ func callerNamespaces(in *rules.Input, level mesh.Level, meshWide func() []strin
 	}
 }
 
-// strictServers reports whether some meshed pod of ns enforces STRICT on a
-// port. Without workload policies in ns that is the namespace's mode over its
-// meshed servers; with them, pods a workload policy keeps PERMISSIVE (or
-// DISABLE) enforce nothing, and a namespace whose every meshed pod is so
-// excepted changes no path.
+// strictServers reports whether some meshed pod or VM of ns enforces STRICT
+// on a port. Without workload policies in ns that is the namespace's mode
+// over its meshed servers; with them, pods a workload policy keeps PERMISSIVE
+// (or DISABLE) enforce nothing, and a namespace whose every meshed pod is so
+// excepted changes no path. A VM's proxy (a WorkloadEntry istiod says
+// terminates mTLS) takes its namespace's and its labels' policies as a
+// sidecar does: its namespace, labels and service account come from the
+// WorkloadGroup (istio.io's VM install page), and pilot builds its inbound
+// listener from PeerAuthentication as for any sidecar
+// (pilot/pkg/networking/core/listener_inbound.go, security/authn). A
+// namespace of VMs alone, as the install page's VM namespace, has no
+// meshed pod.
 func strictServers(in *rules.Input, ns string) bool {
 	s := in.State
-	if s.Coverage(ns).MeshedServers == 0 {
+	vms := mesh.MeshedEntries(s, ns)
+	if s.Coverage(ns).MeshedServers == 0 && len(vms) == 0 {
 		return false
 	}
 	workload := false
@@ -138,6 +146,9 @@ func strictServers(in *rules.Input, ns string) bool {
 		found = in.Policies.StrictAnywhere(s, p)
 		return !found
 	})
+	for _, vm := range vms {
+		found = found || in.Policies.StrictAnywhere(s, vm)
+	}
 	return found
 }
 

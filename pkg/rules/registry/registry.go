@@ -6,6 +6,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
+	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
 )
@@ -16,5 +17,6 @@ func Rules() []rules.Rule {
 	all = append(all, peerauthentication.All()...)
 	all = append(all, destinationrule.All()...)
 	all = append(all, virtualservice.All()...)
-	return append(all, tlsmaterial.All()...)
+	all = append(all, tlsmaterial.All()...)
+	return append(all, serviceentry.All()...)
 }

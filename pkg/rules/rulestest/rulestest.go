@@ -352,3 +352,19 @@ func CheckReads(t *testing.T, id string, reads Reads) {
 		}
 	}
 }
+
+// Package runs a rule package's fixture suite: each rule's expectations
+// (Expect), a pre-existing case for each rule that denies by default
+// (RequirePreexisting), and expectations for every rule of all.
+func Package(t *testing.T, all []rules.Rule, want map[string]map[string][]string) {
+	t.Helper()
+	for id, w := range want {
+		t.Run(id, func(t *testing.T) { Expect(t, id, w) })
+	}
+	RequirePreexisting(t, all, want)
+	for _, r := range all {
+		if _, ok := want[r.ID()]; !ok {
+			t.Errorf("rule %s has no fixture expectations", r.ID())
+		}
+	}
+}

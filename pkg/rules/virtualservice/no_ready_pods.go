@@ -19,8 +19,10 @@ type noReadyPods struct{ vsRule }
 
 func (noReadyPods) ID() string { return "MG302" }
 
-// Namespaces and pods tell a multi-cluster mesh (rules.RemoteEndpoints).
-func (noReadyPods) Reads() []state.Kind { return []state.Kind{state.NamespaceKind, state.PodKind} }
+// Namespaces, pods and Gateways tell a multi-cluster mesh (rules.RemoteEndpoints).
+func (noReadyPods) Reads() []state.Kind {
+	return []state.Kind{state.NamespaceKind, state.PodKind, state.GatewayKind}
+}
 
 func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
 
@@ -41,15 +43,16 @@ func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
 		} else {
 			what = f.Dest.Host
 		}
-		msg := fmt.Sprintf("sends %d%% of the route's traffic to %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — wait until its pods are Ready, or give it weight 0",
-			g.MaxShare(), what, f.Live)
+		none, noun := f.NoReady()
+		msg := fmt.Sprintf("sends %d%% of the route's traffic to %s, which has %s: those requests fail with 503 — wait until its %s are Ready, or give it weight 0",
+			g.MaxShare(), what, none, noun)
 		if g.Key == "spec" || g.Key == "spec.hosts" {
 			how := "deleting it"
 			if g.Key == "spec.hosts" {
 				how = "no longer routing " + f.Host
 			}
-			msg = fmt.Sprintf("%s sends %s to the host's own %s, which has no Ready pod (%d running, none Ready): those requests fail with 503 — keep the route until it has Ready pods",
-				how, g.ClientText(), f.Backend(), f.Live)
+			msg = fmt.Sprintf("%s sends %s to the host's own %s, which has %s: those requests fail with 503 — keep the route until it has Ready %s",
+				how, g.ClientText(), f.Backend(), none, noun)
 		}
 		if action == rules.Warn {
 			msg = "no Ready backend yet (nothing reached it before, so nothing breaks): " + msg

@@ -58,8 +58,12 @@ type (
 		InitContainers []containerSpec `json:"initContainers"`
 	}
 	containerSpec struct {
-		Name  string   `json:"name"`
-		Args  []string `json:"args"`
+		Name string   `json:"name"`
+		Args []string `json:"args"`
+		Env  []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"env"`
 		Ports []struct {
 			Name          string `json:"name"`
 			ContainerPort int32  `json:"containerPort"`
@@ -83,6 +87,9 @@ func containers(specs []containerSpec) []state.ContainerFields {
 		out[i].Name = c.Name
 		if c.Name == state.ProxyContainerName {
 			out[i].Args = c.Args
+			for _, e := range c.Env {
+				out[i].NetworkView = out[i].NetworkView || e.Name == state.RequestedNetworkView && e.Value != ""
+			}
 		}
 		for _, p := range c.Ports {
 			out[i].Ports = append(out[i].Ports, state.NamedPort{Name: p.Name, Port: p.ContainerPort})
