@@ -108,9 +108,8 @@ func (p *Picture) section(name string, ps []paths.Path, after bool) section {
 			// A cluster the client lacks fails on the way to it; one
 			// without Ready endpoints, or whose endpoints refuse what is
 			// sent, fails on the way from it.
-			clusterLevel := hop.Cause == paths.NoHost || hop.Cause == paths.NoPort || hop.Cause == paths.NoSubset
 			toCluster := fmt.Sprintf("%s, %d%%", route, hop.Weight)
-			if clusterLevel {
+			if noCluster(hop) {
 				toCluster += ", " + hop.Cause.String()
 				s.edge(h, cl, toCluster, hst)
 				continue

@@ -157,6 +157,9 @@ type Row struct {
 	TLSAccepted map[string]int `json:"tlsAccepted,omitempty"`
 	// Refusing names the first few Ready endpoints refusing what is sent.
 	Refusing []string `json:"refusing,omitempty"`
+
+	// counted: the client has the cluster, so its endpoints were counted.
+	counted bool
 }
 
 // rows flattens paths into one row per destination; a path without a route
@@ -190,7 +193,7 @@ func (p *Picture) rows(ps []paths.Path, after bool) []Row {
 				r.Cause = h.Cause.String()
 			}
 			r.NewlyBroken = p.Changed && after && p.hopBroken(path, h, after)
-			r.Live, r.Ready = h.Live, h.Ready
+			r.Live, r.Ready, r.counted = h.Live, h.Ready, !noCluster(h)
 			r.TLSSent = tlsSent(h)
 			r.TLSAccepted = h.Accepts
 			r.Refusing = h.Pods
@@ -237,10 +240,16 @@ func ruleNames(rs mesh.RuleSet) string {
 	return strings.Join(names, ",")
 }
 
+// noCluster reports whether the client has no cluster for the hop (no
+// host, no port, no subset): nothing is sent, no endpoint is counted.
+func noCluster(h paths.Hop) bool {
+	return h.Cause == paths.NoHost || h.Cause == paths.NoPort || h.Cause == paths.NoSubset
+}
+
 // tlsSent is what the client sends and the setting that decides it.
 func tlsSent(h paths.Hop) string {
 	switch {
-	case h.Cause == paths.NoHost || h.Cause == paths.NoPort || h.Cause == paths.NoSubset:
+	case noCluster(h):
 		return "-"
 	case h.TLS == nil:
 		return "auto mTLS"

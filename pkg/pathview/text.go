@@ -94,7 +94,7 @@ func table(b *strings.Builder, rows []Row) {
 			}
 		}
 		ready := "-"
-		if r.Cluster != "-" && !strings.HasPrefix(r.Cluster, "none:") && r.Cause != "no-subset" {
+		if r.counted {
 			ready = fmt.Sprintf("%d/%d", r.Ready, r.Live)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d%%\t%s\t%s\t%s\t%s\t%s\n", client, request, r.Route, r.Cluster, r.Weight,
