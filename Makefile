@@ -117,6 +117,27 @@ e2e: image ## Install the chart with the image on a real node here (kubelet, con
 	  E2E_PAUSE_ARCHIVE="$(BIN)/pause-image.tar" ISTIO_CRDS="$(ISTIO_CRDS)" HELM="$(HELM)" \
 	  $(GO) test -tags e2e -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
 
+##@ Pictures
+
+# The picture the README shows: what removing a subset the canary still uses
+# does to the paths to reviews, drawn by `meshguard paths -o dot`.
+PICTURE_ARGS ?= --state test/fixtures/paths/state.yaml --host reviews.shop -f test/fixtures/paths/drop-v2.yaml
+
+.PHONY: pictures
+pictures: ## Render docs/paths.png from `meshguard paths -o dot` (Graphviz's dot: installed with apt-get when missing and run as root).
+	@command -v dot >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "pictures: installing graphviz" >&2; apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "pictures: needs Graphviz's dot (apt-get install graphviz)" >&2; exit 1; fi; }
+	@# Exit code 1 is expected: the writes break paths, which is what is drawn.
+	@mkdir -p docs; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(GO) build -o $$tmp/meshguard ./cmd/meshguard; \
+	  rc=0; $$tmp/meshguard paths $(PICTURE_ARGS) -o dot > $$tmp/paths.dot || rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	  dot -Tpng -Gdpi=96 $$tmp/paths.dot -o docs/paths.png; echo "pictures: docs/paths.png"
+
+.PHONY: test-pictures
+test-pictures: ## The pictures' tests: golden files of paths and check -o markdown, DOT through gonum's parser, mermaid through mermaid-cli (hack/mermaid-cli.sh installs it and Chromium).
+	mmdc=$$(hack/mermaid-cli.sh); MMDC=$$mmdc MMDC_PUPPETEER_CONFIG=$$(dirname $$(dirname $$(dirname $$mmdc)))/puppeteer.json \
+	  $(GO) test -count=1 -v -run '^(TestGolden|TestDOTParses|TestMermaid|TestCheckMarkdown)$$' ./pkg/pathview/ | grep -E '^(---|===|ok|FAIL|PASS)' | grep -v '=== RUN'
+
 ##@ Demo
 
 .PHONY: demo

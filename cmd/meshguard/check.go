@@ -18,11 +18,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	files := fs.StringArrayP("filename", "f", nil, "file or directory of proposed PeerAuthentication, DestinationRule and VirtualService objects (repeatable)")
 	del := fs.Bool("delete", false, "judge each -f object as a DELETE of the existing one")
-	output := fs.StringP("output", "o", "text", "output format: text or json")
+	output := fs.StringP("output", "o", "text", "output format: text, json, sarif or markdown (a pull-request comment)")
 	sf := addStateFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: meshguard check -f PATH [-f PATH ...] [--state PATH ...] [--kubeconfig FILE]\n"+
-			"                       [--delete] [-o text|json] [--root-namespace NS] [--config FILE]\n\n"+
+			"                       [--delete] [-o text|json|sarif|markdown] [--root-namespace NS] [--config FILE]\n\n"+
 			"Exit codes: 0 no denying finding, 1 a write would be denied, 2 bad usage or input.\n\n")
 		fs.PrintDefaults()
 	}

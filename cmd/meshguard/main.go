@@ -4,6 +4,7 @@
 //	meshguard serve   run the webhook
 //	meshguard check   judge manifests against a cluster snapshot
 //	meshguard audit   judge every existing object as it stands
+//	meshguard paths   every path to a host, before and after writes
 //	meshguard coverage how far the mesh reaches, per namespace
 //	meshguard plan strict the staged migration to mesh-wide STRICT
 //	meshguard selftest check that the webhook denies a known-dangerous object
@@ -25,6 +26,7 @@ Usage:
   meshguard serve   [flags]   run the validating admission webhook
   meshguard check   [flags]   judge manifests offline (CI); see 'meshguard check --help'
   meshguard audit   [flags]   judge the mesh as it stands (-o text|json|sarif)
+  meshguard paths   [flags]   every path to a host, before and after -f writes (-o text|json|mermaid|dot)
   meshguard coverage [flags]  per namespace: enrolment, mTLS mode, workloads outside the mesh
   meshguard plan strict [flags] the staged migration to mesh-wide STRICT (-o yaml to apply)
   meshguard selftest [flags]  dry-run a known-dangerous object; pass only if it is denied
@@ -45,6 +47,8 @@ func main() {
 		os.Exit(runCheck(args, os.Stdout, os.Stderr))
 	case "audit":
 		os.Exit(runAudit(args, os.Stdout, os.Stderr))
+	case "paths":
+		os.Exit(runPaths(args, os.Stdout, os.Stderr))
 	case "coverage":
 		os.Exit(runCoverage(args, os.Stdout, os.Stderr))
 	case "plan":

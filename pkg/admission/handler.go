@@ -108,9 +108,13 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	wouldDeny = h.record(verdict, log)
 	denial, warnings := Render(shown)
 	if denial != "" {
-		return admission.Denied(denial).WithWarnings(warnings...)
+		resp = admission.Denied(denial).WithWarnings(warnings...)
+	} else {
+		resp = admission.Allowed("").WithWarnings(warnings...)
 	}
-	return admission.Allowed("").WithWarnings(warnings...)
+	// Rule IDs and counts only: nothing a withheld finding hides.
+	resp.AuditAnnotations = auditAnnotations(verdict)
+	return resp
 }
 
 // observe counts and times a review by its decision, and logs it at V(1).
@@ -153,8 +157,10 @@ func (h *Handler) screen(req admission.Request, log func() logr.Logger) (admissi
 	}
 	if g := h.breakGlass(req); g != "" {
 		log().Info("Break-glass write admitted without review", keyUser, req.UserInfo.Username, keyGroup, g)
-		return admission.Allowed("break-glass").WithWarnings(
-			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g)), true
+		resp := admission.Allowed("break-glass").WithWarnings(
+			fmt.Sprintf("[meshguard] break-glass: admitted without review for group %s; run `meshguard check` on it", g))
+		resp.AuditAnnotations = map[string]string{AuditVerdict: VerdictBreakGlass, AuditBreakGlass: g}
+		return resp, true
 	}
 	if h.Synced != nil && !h.Synced() {
 		return admission.Errored(http.StatusInternalServerError, errors.New("internal error: cluster state not synced yet")), true

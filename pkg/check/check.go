@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/engine"
+	"github.com/meshguard/meshguard/pkg/pathview"
 	"github.com/meshguard/meshguard/pkg/report"
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/state"
@@ -32,7 +33,7 @@ type Options struct {
 	Files  []string
 	State  []string
 	Delete bool
-	Output string // text or json
+	Output string // text, json, sarif or markdown
 	Config *config.Config
 	// LoadCluster fills the store from the live cluster when State is empty.
 	LoadCluster func(ctx context.Context, store *state.Store) error
@@ -62,8 +63,8 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if len(o.Files) == 0 {
 		return ExitBadInput, BadInput{errors.New("-f: at least one file or directory is required")}
 	}
-	if o.Output != report.Text && o.Output != report.JSON && o.Output != report.SARIF {
-		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text, json or sarif", o.Output)}
+	if o.Output != report.Text && o.Output != report.JSON && o.Output != report.SARIF && o.Output != report.Markdown {
+		return ExitBadInput, BadInput{fmt.Errorf("-o: %q is not text, json, sarif or markdown", o.Output)}
 	}
 	now := time.Now
 	if o.Now != nil {
@@ -74,30 +75,14 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 	if err != nil {
 		return ExitBadInput, err
 	}
+	if o.Output == report.Markdown {
+		sess.Engine().Explain = true // the comment draws the paths a denied write breaks
+	}
 
-	docs, err := manifest.ReadFilesContext(ctx, o.Files, manifest.ReadOptions{MaxFileBytes: o.Config.MaxFileBytes})
+	reviewed, err := readWrites(ctx, sess, o.Config, o.Files, o.Delete)
 	if err != nil {
-		return ExitBadInput, badOrInterrupted(ctx, err)
+		return ExitBadInput, err
 	}
-	if len(docs) == 0 {
-		return ExitBadInput, BadInput{fmt.Errorf("-f %s: no document to review", strings.Join(o.Files, ", "))}
-	}
-	// Other kinds that arrive in the same commit (a Service, a Namespace)
-	// count as present before any reviewed object is judged.
-	var reviewed []manifest.Document
-	for _, d := range docs {
-		if d.Object.Reviewed() {
-			reviewed = append(reviewed, d)
-		} else if !o.Delete {
-			sess.Apply(d.Object)
-		}
-	}
-	// A ServiceEntry or a Gateway gives the routes beside it hosts and
-	// servers, as the other kinds that arrive in the same commit do: their
-	// creates and updates are judged before the commit's routes and
-	// policies, their deletes after them (routes leave a host before the
-	// host goes: make-before-break).
-	sort.SliceStable(reviewed, func(i, j int) bool { return commitStage(reviewed[i], o.Delete) < commitStage(reviewed[j], o.Delete) })
 	rep := Report{Findings: []Finding{}}
 	if len(reviewed) == 0 {
 		rep.NothingToReview = true
@@ -128,6 +113,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 			})
 		}
 		rep.Denied = rep.Denied || verdict.Denied()
+		if o.Output == report.Markdown && verdict.Denied() {
+			rep.Diagrams = append(rep.Diagrams, diagram(d, change, verdict))
+		}
 		// The next object is judged against the state this one leaves.
 		sess.Commit(change)
 	}
@@ -138,6 +126,51 @@ func Run(ctx context.Context, o Options, stdout io.Writer) (int, error) {
 		return ExitDenied, nil
 	}
 	return ExitOK, nil
+}
+
+// readWrites reads the -f files: the reviewed objects, in order, are
+// returned to be judged; other kinds that arrive in the same commit (a
+// Service, a Namespace) are applied to the state at once, so they count as
+// present before any reviewed object is judged (unless del).
+func readWrites(ctx context.Context, sess *Session, cfg *config.Config, files []string, del bool) ([]manifest.Document, error) {
+	docs, err := manifest.ReadFilesContext(ctx, files, manifest.ReadOptions{MaxFileBytes: cfg.MaxFileBytes})
+	if err != nil {
+		return nil, badOrInterrupted(ctx, err)
+	}
+	if len(docs) == 0 {
+		return nil, BadInput{fmt.Errorf("-f %s: no document to review", strings.Join(files, ", "))}
+	}
+	var reviewed []manifest.Document
+	for _, d := range docs {
+		if d.Object.Reviewed() {
+			reviewed = append(reviewed, d)
+		} else if !del {
+			sess.Apply(d.Object)
+		}
+	}
+	// A ServiceEntry or a Gateway gives the routes beside it hosts and
+	// servers, as the other kinds that arrive in the same commit do: their
+	// creates and updates are judged before the commit's routes and
+	// policies, their deletes after them (routes leave a host before the
+	// host goes: make-before-break).
+	sort.SliceStable(reviewed, func(i, j int) bool { return commitStage(reviewed[i], del) < commitStage(reviewed[j], del) })
+	return reviewed, nil
+}
+
+// mostDrawn is how many broken paths a denied write's diagram draws: a
+// mesh-wide change can break hundreds, and a comment has a size limit.
+const mostDrawn = 12
+
+// diagram draws the paths a denied write breaks.
+func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report.Diagram {
+	ref := d.Object.Ref
+	dg := report.Diagram{Operation: string(change.Operation), Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name,
+		File: d.File, Line: d.Line, Broken: v.BrokenPaths()}
+	if dg.Broken > 0 {
+		pic := pathview.OfBroken(ref.Kind+" "+ref.Namespace+"/"+ref.Name, *v.Traffic, mostDrawn)
+		dg.Mermaid, dg.Drawn = pic.Mermaid(), pic.Drawn()
+	}
+	return dg
 }
 
 // commitStage orders a reviewed document within one commit: 0 first.

@@ -32,6 +32,17 @@ type Result struct {
 // Verdict is the outcome of one write.
 type Verdict struct {
 	Results []Result
+	// Traffic is what the write does to the paths it touches (nil: its
+	// kind changes no path, or nothing was in scope).
+	Traffic *paths.Verdict
+}
+
+// BrokenPaths is how many paths that worked the write breaks.
+func (v Verdict) BrokenPaths() int {
+	if v.Traffic == nil {
+		return 0
+	}
+	return len(v.Traffic.Broken)
 }
 
 // Denied reports whether at least one finding denies the write.
@@ -50,6 +61,11 @@ type Engine struct {
 
 	// Now is the clock exceptions expire by (nil: time.Now).
 	Now func() time.Time
+
+	// Explain makes the paths of every write carry each destination they
+	// reach (paths.Model.Explain), for faces that draw them; reviews leave
+	// it off. Set it before the first evaluation.
+	Explain bool
 
 	// Watch, when set, wraps the snapshots each rule reads (reader is its
 	// ID) and those the path model reads (reader "paths"), so that a test
@@ -137,6 +153,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 		return r.Check(in)
 	}
 	var v Verdict
+	v.Traffic = in.Traffic
 	for _, r := range rs {
 		if _, ok := r.(rules.PathRule); ok {
 			for _, f := range check(r, rules.After) {
@@ -178,6 +195,7 @@ func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
 func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.Verdict {
 	sc := paths.NewScope()
 	m := e.model
+	m.Explain = e.Explain
 	if k, ok := writtenKinds[c.Ref.Kind]; ok {
 		k.scope(m, sc, before, c)
 		if !k.sameBothSides {
@@ -187,9 +205,38 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 	if sc.Empty() {
 		return &paths.Verdict{}
 	}
+	t := trace(m, before, after, sc)
+	return &t.Verdict
+}
+
+// Trace is the paths of a scope on both sides of a write and what the
+// write does to them.
+type Trace struct {
+	Before, After []paths.Path
+	Verdict       paths.Verdict
+}
+
+// trace computes the paths of every target of sc before and after a write,
+// for the same clients, and their diff: the one place the engine asks the
+// path model for paths.
+func trace(m paths.Model, before, after state.Snapshot, sc *paths.Scope) Trace {
 	clients, ports := m.Clients(sc, before, after), m.Ports(sc, before, after)
-	v := paths.Diff(m.Paths(before, clients, ports, sc), m.Paths(after, clients, ports, sc), m.PlaintextReach(before))
-	return &v
+	t := Trace{Before: m.Paths(before, clients, ports, sc), After: m.Paths(after, clients, ports, sc)}
+	t.Verdict = paths.Diff(t.Before, t.After, m.PlaintextReach(before))
+	return t
+}
+
+// Paths traces every path to a host (an FQDN) in the state before some
+// writes and after them (the same state when there are none): each client
+// class that calls it, directly or through a route to it, with every
+// destination explained. What `meshguard paths` shows.
+func (e *Engine) Paths(before, after state.Snapshot, fqdn string) Trace {
+	m := e.model
+	m.Explain = true
+	sc := paths.NewScope()
+	m.AddDestination(sc, before, fqdn)
+	m.AddDestination(sc, after, fqdn)
+	return trace(m, before, after, sc)
 }
 
 // enforce applies the configured override of a rule's action.

@@ -154,6 +154,9 @@ type Failure struct {
 	// Detail is the evidence of a cause no object field names (NoGateway:
 	// what the gateway lacks).
 	Detail string
+	// Accepts counts the Ready endpoints by what their server accepts on
+	// the port (see Accepts*); set only when Model.Explain is.
+	Accepts map[string]int
 }
 
 // NoReady says what the destination's endpoints are when none is Ready, for
@@ -290,6 +293,9 @@ type Path struct {
 	// none for a host no VirtualService binds to it: no traffic, not
 	// traffic that works.
 	Routed bool
+	// Hops are every destination of every route, working or not; set only
+	// when Model.Explain is (the picture of a path, not its verdict).
+	Hops []Hop
 }
 
 // Key identifies the path across states.
@@ -307,6 +313,11 @@ type Model struct {
 	// Excluded namespaces hold no clients meshguard judges (the
 	// configuration's excludedNamespaces: names, a short list).
 	Excluded []string
+	// Explain records, besides the verdict, every destination of a path
+	// (Path.Hops) and what its endpoints accept (Failure.Accepts): what
+	// `meshguard paths` and the pictures of a check draw. Reviews leave it
+	// off: it costs a policy lookup per Ready endpoint.
+	Explain bool
 }
 
 // Target is a requested host on sidecars (Gateway empty) or on one gateway.

@@ -40,6 +40,9 @@ func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 			}
 			share := float64(d.weight) / float64(total)
 			f, frac := m.destination(s, p, rt.vs, d)
+			if m.Explain {
+				p.Hops = append(p.Hops, hopOf(rt.key, share, f, frac))
+			}
 			if frac > 0 {
 				failed += share * frac
 				f.Share = max(1, int(100*share*frac+0.5))
@@ -521,6 +524,8 @@ type tally struct {
 	tls   *TLSChoice
 	bad   []string
 	cause Cause
+	// accepts counts the Ready endpoints by what they accept (Explain only).
+	accepts map[string]int
 }
 
 // add judges one endpoint: pod is the pod behind it (nil: an address no pod
@@ -531,6 +536,9 @@ func (t *tally) add(name string, pod *state.Pod, ready bool, target uint32) {
 		return
 	}
 	t.f.Ready++
+	if t.m.Explain {
+		t.accept(pod, target)
+	}
 	var c Cause
 	var pa *state.PeerAuthentication
 	if pod != nil {
@@ -570,6 +578,7 @@ func (t *tally) addEntry(we *state.WorkloadEntry, target uint32, inline bool) {
 // is counted; the host is reached when some Ready endpoint takes the traffic.
 func (t *tally) result(p *Path, fqdn string) (Failure, float64) {
 	f := t.f
+	f.Accepts = t.accepts
 	if f.Ready == 0 {
 		f.Cause = NoReady
 		return f, 1

@@ -39,6 +39,8 @@ type Report struct {
 	NothingToReview bool `json:"-"`
 	// Audit: the findings judge objects as they stand, not writes (text only).
 	Audit bool `json:"-"`
+	// Diagrams draw what each denied write breaks (markdown only).
+	Diagrams []Diagram `json:"-"`
 }
 
 // Formats every face accepts.
@@ -55,6 +57,8 @@ func Write(w io.Writer, format string, r Report) error {
 		return json.NewEncoder(w).Encode(r)
 	case SARIF:
 		return writeSARIF(w, r)
+	case Markdown:
+		return writeMarkdown(w, r)
 	}
 	var b strings.Builder
 	denied := 0

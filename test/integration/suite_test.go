@@ -45,6 +45,8 @@ var (
 	testEnv *envtest.Environment
 	// clockAhead moves the suite webhook's clock (exceptions expire by it).
 	clockAhead atomic.Int64
+	// auditLog is the API server's audit log (JSON lines; Istio kinds only).
+	auditLog string
 )
 
 // suiteNow is the suite webhook's clock: the time, plus what a test moved it.
@@ -171,6 +173,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	testEnv = env
+	auditDir, err := os.MkdirTemp("", "meshguard-audit-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(auditDir)
+	if err := configureAudit(env, auditDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cfg, err = env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
@@ -240,6 +252,35 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// auditPolicy records, at Metadata level (where admission webhooks'
+// audit annotations land), the writes of the kinds meshguard reviews, and
+// nothing else: the log stays small.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete]
+  resources:
+  - group: networking.istio.io
+  - group: security.istio.io
+- level: None
+`
+
+// configureAudit makes the API server write its audit log to a file in dir.
+func configureAudit(env *envtest.Environment, dir string) error {
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		return err
+	}
+	auditLog = filepath.Join(dir, "audit.log")
+	env.ControlPlane.GetAPIServer().Configure().
+		Set("audit-policy-file", policy).
+		Set("audit-log-path", auditLog).
+		Set("audit-log-format", "json")
+	return nil
 }
 
 // suiteConfig is what the chart's ConfigMap would give with the suite's values.
