@@ -94,7 +94,7 @@ func Judge(in Input) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		step.Broken, step.Failing = diff(before.paths, after.paths)
+		step.Broken, step.Failing = diff(before.paths, after.paths, istioGateway(o))
 		step.Paths, step.Unjudged = len(after.paths), after.unjudged
 		if in.AllPaths {
 			for _, k := range sortedKeys(after.paths) {
@@ -146,7 +146,39 @@ func evaluate(objs []Object, created map[string]time.Time) (*evaluation, error) 
 // proxies lack: that host's failing share grows). A path that is gone after
 // (its VirtualService deleted, its gateway unbound) was removed on purpose;
 // a new failing path to a host nobody reached before is a fresh install.
-func diff(before, after map[string]Path) (broken []Breakage, failing int) {
+// istioGateway reports whether o is an Istio Gateway: its write changes
+// which virtual hosts gateway proxies get.
+func istioGateway(o Object) bool {
+	return o.GroupVersionKind().Group == "networking.istio.io" && o.GetKind() == "Gateway"
+}
+
+// diff compares the paths of two states. A gateway path that worked and is
+// gone after a Gateway write broke: the gateway proxies lost the virtual
+// host its bound routes had (no server accepts the host on that port any
+// more, or the Gateway or the selector that gave it the server is gone), so
+// those requests get 404 or a refused connection. The gateway pods of one
+// namespace count as one caller (meshguard's class: the pods behind the
+// gateway's Service), so a selector moved from old to new gateway pods of
+// that namespace keeps the host served. After other writes a vanished path
+// is not broken (deleting a route is what its author meant).
+func diff(before, after map[string]Path, gatewayWrite bool) (broken []Breakage, failing int) {
+	if gatewayWrite {
+		served := map[string]bool{}
+		for _, a := range after {
+			if a.ClientKind == Gateway {
+				served[fmt.Sprintf("%s %s:%d", a.ClientNamespace, a.Host, a.Port)] = true
+			}
+		}
+		for _, k := range sortedKeys(before) {
+			if b := before[k]; b.ClientKind == Gateway && b.Works() {
+				if _, ok := after[k]; !ok && !served[fmt.Sprintf("%s %s:%d", b.ClientNamespace, b.Host, b.Port)] {
+					gone := Path{ClientKind: Gateway, ClientNamespace: b.ClientNamespace, Client: b.Client, Host: b.Host, Port: b.Port,
+						FailShare: 100, Causes: []string{CauseNoRoute}, Why: []string{"the gateway proxy has no virtual host for the host on this port any more"}}
+					broken = append(broken, Breakage{Before: b, After: gone})
+				}
+			}
+		}
+	}
 	working := map[string]bool{}
 	for _, b := range before {
 		if b.Works() {

@@ -66,7 +66,8 @@ var istioKinds = map[string]bool{
 // Reviewed reports whether an object is of a kind meshguard reviews.
 func Reviewed(o Object) bool {
 	switch o.GroupVersionKind().Group + "/" + o.GetKind() {
-	case "security.istio.io/PeerAuthentication", "networking.istio.io/DestinationRule", "networking.istio.io/VirtualService":
+	case "security.istio.io/PeerAuthentication", "networking.istio.io/DestinationRule", "networking.istio.io/VirtualService",
+		"networking.istio.io/ServiceEntry", "networking.istio.io/Gateway":
 		return true
 	}
 	return false
