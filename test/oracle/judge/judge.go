@@ -159,19 +159,20 @@ func istioGateway(o Object) bool {
 // those requests get 404 or a refused connection. The gateway pods of one
 // namespace count as one caller (meshguard's class: the pods behind the
 // gateway's Service), so a selector moved from old to new gateway pods of
-// that namespace keeps the host served. After other writes a vanished path
+// that namespace keeps the host served (on the new pods' listener port,
+// which follows their Service's targetPort, so ports are not compared). After other writes a vanished path
 // is not broken (deleting a route is what its author meant).
 func diff(before, after map[string]Path, gatewayWrite bool) (broken []Breakage, failing int) {
 	if gatewayWrite {
 		served := map[string]bool{}
 		for _, a := range after {
 			if a.ClientKind == Gateway {
-				served[fmt.Sprintf("%s %s:%d", a.ClientNamespace, a.Host, a.Port)] = true
+				served[a.ClientNamespace+" "+a.Host] = true
 			}
 		}
 		for _, k := range sortedKeys(before) {
 			if b := before[k]; b.ClientKind == Gateway && b.Works() {
-				if _, ok := after[k]; !ok && !served[fmt.Sprintf("%s %s:%d", b.ClientNamespace, b.Host, b.Port)] {
+				if _, ok := after[k]; !ok && !served[b.ClientNamespace+" "+b.Host] {
 					gone := Path{ClientKind: Gateway, ClientNamespace: b.ClientNamespace, Client: b.Client, Host: b.Host, Port: b.Port,
 						FailShare: 100, Causes: []string{CauseNoRoute}, Why: []string{"the gateway proxy has no virtual host for the host on this port any more"}}
 					broken = append(broken, Breakage{Before: b, After: gone})

@@ -411,7 +411,10 @@ type inboundResult struct {
 func (a *analysis) accepts(ip string, port uint32, send string, http bool, via string) (cause, why string) {
 	pod := a.w.podByIP[ip]
 	if pod == nil {
-		return "", "" // not a pod of the state (a WorkloadEntry, another cluster)
+		if we, ok := a.w.proxyless[ip]; ok && send == sendMTLS {
+			return CauseMTLSToPlain, fmt.Sprintf("%s sends Istio mTLS to WorkloadEntry %s, which runs no proxy (tlsMode disabled)", via, we)
+		}
+		return "", "" // not a pod of the state (a WorkloadEntry with a proxy: not judged, see BuildWorld; another cluster)
 	}
 	ref := pod.Namespace + "/" + pod.Name
 	if !HasSidecar(pod) {

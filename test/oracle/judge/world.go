@@ -17,6 +17,7 @@ import (
 
 	"istio.io/api/annotation"
 	"istio.io/api/label"
+	metav1alpha1 "istio.io/api/meta/v1alpha1"
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pkg/config"
 )
@@ -41,6 +42,9 @@ type World struct {
 	Unjudged []string
 
 	podByIP map[string]*corev1.Pod
+	// proxyless are the addresses of WorkloadEntries labelled
+	// security.istio.io/tlsMode: disabled (a VM without a proxy).
+	proxyless map[string]string
 }
 
 // order dates configuration as meshguard does: objects without a
@@ -76,7 +80,7 @@ func Reviewed(o Object) bool {
 // BuildWorld turns objects into istiod's inputs. created holds the
 // creation time to give each configuration key (kept across an UPDATE).
 func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
-	w := &World{Namespaces: map[string]*corev1.Namespace{}, podByIP: map[string]*corev1.Pod{}}
+	w := &World{Namespaces: map[string]*corev1.Namespace{}, podByIP: map[string]*corev1.Pod{}, proxyless: map[string]string{}}
 	ips := &ipAllocator{}
 	var apiServerCalls []apiServerCall
 	for _, o := range objs {
@@ -124,6 +128,17 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			}
 			if t, ok := created[o.Key()]; ok {
 				c.CreationTimestamp = t
+			}
+			if gk == "networking.istio.io/WorkloadEntry" {
+				// A VM's proxy takes its namespace's policies like a sidecar,
+				// but the harness generates inbound config only for pods;
+				// a VM without a proxy (tlsMode disabled) is modelled.
+				addr, _, _ := unstructured.NestedString(o.Object, "spec", "address")
+				if mode, _, _ := unstructured.NestedString(o.Object, "spec", "labels", "security.istio.io/tlsMode"); mode == "disabled" {
+					w.proxyless[addr] = ns + "/" + o.GetName()
+				} else {
+					w.Unjudged = append(w.Unjudged, "WorkloadEntry "+ns+"/"+o.GetName()+" runs a proxy whose inbound policy is not generated here (pods only)")
+				}
 			}
 			if gk == "networking.istio.io/DestinationRule" && endpointLabelSubsets(o) {
 				w.Unjudged = append(w.Unjudged, "DestinationRule "+ns+"/"+o.GetName()+" has subsets on the cluster or network of endpoints (one cluster here)")
@@ -205,6 +220,12 @@ func parseConfig(o Object) (config.Config, error) {
 		return config.Config{}, fmt.Errorf("%s: istiod cannot read it: %v", o.Source, err)
 	}
 	c := cfgs[0]
+	if o.GetKind() == "WorkloadEntry" {
+		// istiod reads a health-checked WorkloadEntry's Healthy condition
+		// from its status (serviceentry/conversion.go isHealthy); the
+		// parse above drops status, so it is handed over here.
+		c.Status = workloadEntryStatus(o)
+	}
 	if c.Namespace == "" {
 		c.Namespace = "default"
 	}
@@ -503,4 +524,24 @@ func apiServerUnjudged(w *World, calls []apiServerCall) []string {
 		}
 	}
 	return out
+}
+
+// workloadEntryStatus is a WorkloadEntry's status conditions as istiod's
+// config store carries them (nil: none).
+func workloadEntryStatus(o Object) config.Status {
+	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	if len(conds) == 0 {
+		return nil
+	}
+	st := &metav1alpha1.IstioStatus{}
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		t, _ := m["type"].(string)
+		v, _ := m["status"].(string)
+		st.Conditions = append(st.Conditions, &metav1alpha1.IstioCondition{Type: t, Status: v})
+	}
+	return st
 }
