@@ -96,7 +96,11 @@ func causeText(f paths.Failure, deleted bool) string {
 	case paths.NoSubset:
 		return dest + " is defined by no DestinationRule those clients see"
 	case paths.NoReady:
-		return fmt.Sprintf("%s has no Ready endpoint (%d endpoints, none Ready)", dest, f.Live)
+		if f.Live == 0 {
+			return dest + " has no endpoint left"
+		}
+		text, _ := f.NoReady()
+		return dest + " has " + text
 	case paths.MTLSToPlain:
 		return fmt.Sprintf("the endpoints of %s cannot terminate the Istio mTLS clients send (%s)", dest, strings.Join(f.Pods, ", "))
 	default:
