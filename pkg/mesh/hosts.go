@@ -33,6 +33,35 @@ func (h Hosts) FQDN(host, ns string) string {
 	return host + "." + ns + ".svc." + h.domain()
 }
 
+// Score is HostScore(h.FQDN(host, ns), fqdn) without building the expanded
+// name: lookups score every rule of a namespace against a host, and most of
+// them do not match.
+func (h Hosts) Score(host, ns, fqdn string) int {
+	if host == "" || host == "*" || strings.Contains(host, ".") {
+		return HostScore(host, fqdn)
+	}
+	// fqdn must read host "." ns ".svc." domain.
+	rest, ok := cutLabel(fqdn, host)
+	if ok {
+		rest, ok = cutLabel(rest, ns)
+	}
+	if ok {
+		rest, ok = cutLabel(rest, "svc")
+	}
+	if !ok || rest != h.domain() {
+		return 0
+	}
+	return HostScore(fqdn, fqdn)
+}
+
+// cutLabel cuts label and the dot after it from the front of name.
+func cutLabel(name, label string) (string, bool) {
+	if len(name) <= len(label) || name[len(label)] != '.' || name[:len(label)] != label {
+		return "", false
+	}
+	return name[len(label)+1:], true
+}
+
 // ServiceName returns the Service a fully qualified cluster name denotes.
 func (h Hosts) ServiceName(fqdn string) (ns, name string, ok bool) {
 	rest, found := strings.CutSuffix(fqdn, ".svc."+h.domain())

@@ -263,10 +263,12 @@ func (r Routing) mostSpecific(s state.Snapshot, ns, fqdn string, selectors bool,
 		if withSel := len(dr.WorkloadSelector) > 0; withSel && !selectors || !withSel && !in(dr) {
 			continue
 		}
+		score := r.Hosts.Score(dr.Host, dr.Namespace, fqdn)
+		if score == 0 || score < bestScore {
+			continue
+		}
 		h := r.Hosts.FQDN(dr.Host, dr.Namespace)
-		score := HostScore(h, fqdn)
 		switch {
-		case score == 0 || score < bestScore:
 		case score > bestScore:
 			best, bestScore = RuleSet{Namespace: ns, Host: h, Rules: []*state.DestinationRule{dr}}, score
 		case h == best.Host:
