@@ -123,14 +123,9 @@ func (h Hosts) Resolve(s state.Snapshot, host, ns string) Resolution {
 }
 
 func (h Hosts) entryFor(s state.Snapshot, fqdn, ns string) *state.ServiceEntry {
-	for _, se := range s.ServiceEntries() {
-		if !Exported(se.ExportTo, se.Namespace, ns) {
-			continue
-		}
-		for _, eh := range se.Hosts {
-			if HostsOverlap(eh, fqdn) {
-				return se
-			}
+	for _, se := range s.ServiceEntriesForHost(fqdn) {
+		if Exported(se.ExportTo, se.Namespace, ns) {
+			return se
 		}
 	}
 	return nil
@@ -152,19 +147,7 @@ func Exported(exportTo []string, owner, ns string) bool {
 
 // HostsOverlap reports whether two host patterns can name a common host:
 // "*" matches all, "*.example.com" matches its subdomains.
-func HostsOverlap(a, b string) bool {
-	return hostMatch(a, b) || hostMatch(b, a)
-}
-
-func hostMatch(pattern, host string) bool {
-	if pattern == "*" || pattern == host {
-		return true
-	}
-	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
-		return strings.HasSuffix(host, suffix)
-	}
-	return false
-}
+func HostsOverlap(a, b string) bool { return state.HostsOverlap(a, b) }
 
 // GatewayServesHost reports whether any server of gw accepts host for a
 // VirtualService in namespace vsNS (server hosts are "ns/host", "./host",

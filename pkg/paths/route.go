@@ -264,7 +264,7 @@ func (m Model) hostPorts(s state.Snapshot, host string) []state.ServicePort {
 		return nil
 	}
 	var out []state.ServicePort
-	for _, se := range s.ServiceEntries() {
+	for _, se := range s.ServiceEntriesForHost(host) {
 		if slices.Contains(se.Hosts, host) {
 			out = append(out, se.Ports...)
 		}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
@@ -257,6 +258,47 @@ func (s *Store) rebuildEntries() {
 		return all[i].Name < all[j].Name
 	})
 	s.entries = all
+	s.entriesByHost = map[string][]*ServiceEntry{}
+	s.wildEntries = nil
+	for _, se := range all { // sorted: so is every list built here
+		wild := false
+		for i, h := range se.Hosts {
+			if strings.Contains(h, "*") {
+				wild = true
+			} else if !slices.Contains(se.Hosts[:i], h) {
+				s.entriesByHost[h] = append(s.entriesByHost[h], se)
+			}
+		}
+		if wild {
+			s.wildEntries = append(s.wildEntries, se)
+		}
+	}
+}
+
+// EntriesForHost picks, from entries sorted by namespace and name, those
+// with a host overlapping host (see Snapshot.ServiceEntriesForHost).
+func EntriesForHost(entries []*ServiceEntry, host string) []*ServiceEntry {
+	var out []*ServiceEntry
+	for _, se := range entries {
+		if slices.ContainsFunc(se.Hosts, func(h string) bool { return HostsOverlap(h, host) }) {
+			out = append(out, se)
+		}
+	}
+	return out
+}
+
+// HostsOverlap reports whether two host patterns can name a common host:
+// "*" matches all, "*.example.com" its subdomains.
+func HostsOverlap(a, b string) bool { return hostMatch(a, b) || hostMatch(b, a) }
+
+func hostMatch(pattern, host string) bool {
+	if pattern == "*" || pattern == host {
+		return true
+	}
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+		return strings.HasSuffix(host, suffix)
+	}
+	return false
 }
 
 func sortedDRs(m map[string]*DestinationRule) []*DestinationRule {
@@ -407,6 +449,22 @@ func (v storeView) KubeGateway(ns, name string) *Gateway {
 }
 
 func (v storeView) ServiceEntries() []*ServiceEntry { return v.s.entries }
+
+func (v storeView) ServiceEntriesForHost(host string) []*ServiceEntry {
+	if strings.Contains(host, "*") {
+		return EntriesForHost(v.s.entries, host)
+	}
+	exact, wild := v.s.entriesByHost[host], EntriesForHost(v.s.wildEntries, host)
+	if len(wild) == 0 {
+		return exact
+	}
+	out := make([]*ServiceEntry, 0, len(exact)+len(wild))
+	out = append(append(out, exact...), wild...)
+	slices.SortFunc(out, func(a, b *ServiceEntry) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return slices.CompactFunc(out, func(a, b *ServiceEntry) bool { return a == b })
+}
 
 func (v storeView) ResolveHost(host, ns string) string { return v.s.resolve(host, ns) }
 

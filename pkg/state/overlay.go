@@ -220,6 +220,12 @@ type seOverlay struct {
 
 func (o seOverlay) ServiceEntries() []*ServiceEntry { return o.list }
 
+// ServiceEntriesForHost filters the rebuilt list: a write's review pays
+// one pass over the entries, as rebuilding the list did.
+func (o seOverlay) ServiceEntriesForHost(host string) []*ServiceEntry {
+	return EntriesForHost(o.list, host)
+}
+
 func (o seOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
 
 // WithGateway returns base after one Istio Gateway write (gw nil: deleted).

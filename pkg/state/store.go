@@ -121,6 +121,12 @@ type Snapshot interface {
 	KubeGateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
+	// ServiceEntriesForHost lists, sorted by namespace and name, the
+	// ServiceEntries with a host that can name a common host with host
+	// (equal, or either one a wildcard covering the other): an index
+	// lookup for a concrete host, so resolving a host costs the entries
+	// that can register it, not every entry.
+	ServiceEntriesForHost(host string) []*ServiceEntry
 	// ServesRevision reports whether a sidecar injector in the state serves
 	// istio.io/rev=rev; known is false when the state holds no injector at
 	// all (a state file without MutatingWebhookConfigurations), and then
@@ -232,6 +238,10 @@ type Store struct {
 	vsByGateway map[string][]vsRef
 	vsOnMesh    map[string][]vsRef // by resolved spec.hosts, for sidecar-bound services
 	entries     []*ServiceEntry
+	// entriesByHost holds the entries by each concrete host they register;
+	// wildEntries, sorted, those registering a wildcard host.
+	entriesByHost map[string][]*ServiceEntry
+	wildEntries   []*ServiceEntry
 	// injectors are Istio's sidecar injectors, by configuration name.
 	injectors map[string]*Injector
 	// passthrough are the Istio Gateways with an AUTO_PASSTHROUGH server,

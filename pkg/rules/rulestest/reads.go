@@ -203,6 +203,11 @@ func (r recorder) ServiceEntries() []*state.ServiceEntry {
 	return r.s.ServiceEntries()
 }
 
+func (r recorder) ServiceEntriesForHost(host string) []*state.ServiceEntry {
+	r.read(state.ServiceEntryKind)
+	return r.s.ServiceEntriesForHost(host)
+}
+
 func (r recorder) ServesRevision(rev string) (served, known bool) {
 	r.read(state.InjectorKind)
 	return r.s.ServesRevision(rev)
