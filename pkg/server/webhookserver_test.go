@@ -206,8 +206,17 @@ func TestStopDrainsReviewsInFlight(t *testing.T) {
 		h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf.Clone(), TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
 		go send(h1)
 	}
+	// Every request must reach the handler before the stop; one answered
+	// before that (refused, reset) fails the test here, with its error,
+	// instead of leaving it waiting.
 	for i := 0; i < h2Streams+h1Conns; i++ {
-		<-entered
+		select {
+		case <-entered:
+		case a := <-answers:
+			t.Fatalf("a review was answered before the stop, %d of %d in the handler: %d %q %v", i, h2Streams+h1Conns, a.code, a.body, a.err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("waited 30 s: %d of %d reviews reached the handler", i, h2Streams+h1Conns)
+		}
 	}
 
 	stopped := make(chan error, 1)
