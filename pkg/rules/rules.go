@@ -40,6 +40,7 @@ const (
 	KindDestinationRule    = "DestinationRule"
 	KindVirtualService     = "VirtualService"
 	KindServiceEntry       = "ServiceEntry"
+	KindHTTPRoute          = state.KindHTTPRoute
 	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
 	// Gateways are not reviewed yet.
 	KindGateway = "Gateway"

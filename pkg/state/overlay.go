@@ -112,14 +112,27 @@ func WithVirtualService(base Snapshot, ns, name string, vs *VirtualService) Snap
 	return vsOverlay{Snapshot: base, ns: ns, name: name, vs: vs}
 }
 
+// WithHTTPRoute returns base after one HTTPRoute write (vs, its one route
+// form, nil: deleted): the same overlay as a VirtualService's.
+func WithHTTPRoute(base Snapshot, ns, name string, vs *VirtualService) Snapshot {
+	return vsOverlay{Snapshot: base, ns: ns, name: name, kind: KindHTTPRoute, vs: vs}
+}
+
 type vsOverlay struct {
 	Snapshot
-	ns, name string
-	vs       *VirtualService
+	ns, name, kind string
+	vs             *VirtualService
+}
+
+func (o vsOverlay) HTTPRoute(ns, name string) *VirtualService {
+	if o.kind == KindHTTPRoute && ns == o.ns && name == o.name {
+		return o.vs
+	}
+	return o.Snapshot.HTTPRoute(ns, name)
 }
 
 func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
-	if ns == o.ns && name == o.name {
+	if o.kind == "" && ns == o.ns && name == o.name {
 		return o.vs
 	}
 	return o.Snapshot.VirtualService(ns, name)
@@ -128,7 +141,7 @@ func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
 func (o vsOverlay) replace(list []*VirtualService, keep func(*VirtualService) bool) []*VirtualService {
 	out := make([]*VirtualService, 0, len(list)+1)
 	for _, v := range list {
-		if v.Namespace != o.ns || v.Name != o.name {
+		if v.Namespace != o.ns || v.Name != o.name || v.Kind != o.kind {
 			out = append(out, v)
 		}
 	}
@@ -152,7 +165,7 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 
 func (o vsOverlay) VirtualServices(ns string) []*VirtualService {
 	list := o.Snapshot.VirtualServices(ns)
-	if ns != o.ns {
+	if ns != o.ns || o.kind != "" {
 		return list
 	}
 	return replaceNamed(list, o.name, o.vs, func(v *VirtualService) string { return v.Name }, func(vs []*VirtualService) {
