@@ -12,7 +12,8 @@ import (
 // backendRef names a Service that does not exist, or another namespace's
 // Service without a ReferenceGrant there, is denied (MG501, 500s for
 // clients that reached the Service before); the same route is admitted once
-// the grant exists, and deleting it hands the callers back to the Service.
+// the grant exists (read from the API server when the cache has not seen
+// it yet), and deleting it hands the callers back to the Service.
 func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 	createNamespace(t, "gapi-apps", map[string]string{"istio-injection": "enabled"})
 	createNamespace(t, "gapi-billing", map[string]string{"istio-injection": "enabled"})
@@ -61,7 +62,11 @@ func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
   spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gapi-apps}], to: [{group: "", kind: Service, name: billing}]}}`)
 		eventually(t, "creating the grant", func() error { return k8s.Create(ctx(), grant.DeepCopy()) })
 		cleanupObject(t, grant)
-		eventually(t, "update admitted", func() error { return update(cross.DeepCopy()) })
+		// At once, without waiting for the cache: before denying, the
+		// webhook reads the namespace's grants from the API server.
+		if err := update(cross.DeepCopy()); err != nil {
+			t.Fatalf("update right after the grant: %v", err)
+		}
 	})
 	t.Run("deleted", func(t *testing.T) {
 		eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), good.DeepCopy()) })

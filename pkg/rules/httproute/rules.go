@@ -75,7 +75,7 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 			action = rules.Warn
 		}
 		out = append(out, rules.Finding{Rule: r.id, Action: action, Preexisting: held, Field: fld, Key: g.Key,
-			Subjects: g.Clients(), Message: msg})
+			Subjects: g.Clients(), Message: msg, Missing: missing(g)})
 	}
 	if r.warnOnly {
 		out = append(out, missingParents(in)...)
@@ -186,4 +186,32 @@ func ours(c *rules.Change, f rules.PathFailure) bool {
 		}
 	}
 	return false
+}
+
+// missing lists what a denial of unresolved backends rests on, for the
+// webhook to confirm with a direct read before it denies (the cache can lag
+// a Service or a ReferenceGrant applied a moment before the route): the
+// Service, or the ReferenceGrants of the backend's namespace.
+func missing(g rules.Group) []state.ObjectRef {
+	var out []state.ObjectRef
+	for _, pf := range g.Failures {
+		f := pf.Failure
+		ns, name, ok := state.ServiceOfHost(f.Dest.Host)
+		if !ok {
+			continue
+		}
+		var ref state.ObjectRef
+		switch {
+		case f.Cause == paths.NoHost || f.Cause == paths.NoPort:
+			ref = state.ObjectRef{Kind: "Service", Namespace: ns, Name: name}
+		case f.Cause == paths.Unresolved && f.Dest.GrantFrom != "" && f.Dest.Invalid == "":
+			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant", Namespace: ns}
+		default:
+			continue
+		}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
