@@ -210,6 +210,12 @@ var Catalogue = []Entry{
 		Fix:         "Name an existing Gateway and a hostname its listener accepts (or allowedRoutes namespaces: All).",
 	},
 	{
+		ID: "MG504", Kind: KindReferenceGrant, Default: Deny,
+		Title:       "ReferenceGrant write unresolves live routes",
+		Description: "Deleting or narrowing a ReferenceGrant (its from or to entries) that HTTPRoutes of other namespaces rely on for a backendRef into its namespace: the backend no longer resolves and its share of requests gets 500. The reverse of MG501's missing grant.",
+		Fix:         "Move those routes to other backends first, or keep the grant.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

@@ -216,6 +216,27 @@ func (g *ReferenceGrant) Permits(kind, from, service string) bool {
 	})
 }
 
+// Services lists the names of the Services of its namespace the grant
+// opens to routes: those it names, or all of them (s) when one entry names
+// none.
+func (g *ReferenceGrant) Services(s Snapshot) []string {
+	var out []string
+	for _, t := range g.To {
+		if t.Group != "" || t.Kind != "Service" {
+			continue
+		}
+		if t.Name == nil || *t.Name == "" {
+			out = out[:0]
+			for _, svc := range s.Services(g.Namespace) {
+				out = append(out, svc.Name)
+			}
+			return out
+		}
+		out = appendNew(out, *t.Name)
+	}
+	return out
+}
+
 // BackendPermitted reports whether a route of kind in namespace from may
 // send to the Service ns/name: same namespace, or a grant there permits it.
 func BackendPermitted(s Snapshot, kind, from, ns, name string) bool {

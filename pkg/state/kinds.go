@@ -51,8 +51,9 @@ var (
 	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
 	// form (FromHTTPRouteSpec).
 	HTTPRouteKind = Kind{Group: GroupGatewayAPI, Kind: KindHTTPRoute, Resource: "httproutes", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
-	// ReferenceGrantKind: which cross-namespace backendRefs resolve.
-	ReferenceGrantKind = Kind{Group: GroupGatewayAPI, Kind: "ReferenceGrant", Resource: "referencegrants", Versions: []string{"v1beta1"}, Namespaced: true, Access: WatchedIfServed}
+	// ReferenceGrantKind: which cross-namespace backendRefs resolve;
+	// reviewed, since deleting or narrowing one unresolves live routes.
+	ReferenceGrantKind = Kind{Group: GroupGatewayAPI, Kind: "ReferenceGrant", Resource: "referencegrants", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
 	// InjectorKind: which istio.io/rev values an injector serves, and the
 	// Services its webhooks (any configuration's, not only Istio's) make the
 	// kube-apiserver call.

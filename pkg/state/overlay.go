@@ -203,6 +203,30 @@ func withName(names []string, name string) []string {
 	return slices.Insert(slices.Clone(names), i, name)
 }
 
+// WithReferenceGrant returns base after one ReferenceGrant write (g nil:
+// deleted): only the grants of its namespace are rebuilt.
+func WithReferenceGrant(base Snapshot, ns, name string, g *ReferenceGrant) Snapshot {
+	list := replaceNamed(base.ReferenceGrants(ns), name, g, func(g *ReferenceGrant) string { return g.Name }, func(gs []*ReferenceGrant) {
+		sort.Slice(gs, func(i, j int) bool { return gs[i].Name < gs[j].Name })
+	})
+	return grantOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+type grantOverlay struct {
+	Snapshot
+	ns   string
+	list []*ReferenceGrant
+}
+
+func (o grantOverlay) ReferenceGrants(ns string) []*ReferenceGrant {
+	if ns == o.ns {
+		return o.list
+	}
+	return o.Snapshot.ReferenceGrants(ns)
+}
+
+func (o grantOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
 // WithServiceEntry returns base after one ServiceEntry write (se nil:
 // deleted): the list of entries is rebuilt, which costs one pass over the
 // entries (few, next to pods and routes).

@@ -13,7 +13,8 @@ import (
 // Service without a ReferenceGrant there, is denied (MG501, 500s for
 // clients that reached the Service before); the same route is admitted once
 // the grant exists (read from the API server when the cache has not seen
-// it yet), and deleting it hands the callers back to the Service.
+// it yet); deleting the grant under the route is denied (MG504), deleting
+// the route hands the callers back to the Service, and then the grant goes.
 func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 	createNamespace(t, "gapi-apps", map[string]string{"istio-injection": "enabled"})
 	createNamespace(t, "gapi-billing", map[string]string{"istio-injection": "enabled"})
@@ -38,6 +39,10 @@ func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 		o.SetResourceVersion(cur.GetResourceVersion())
 		return k8s.Update(ctx(), o)
 	}
+	grant := obj(t, `{apiVersion: gateway.networking.k8s.io/v1beta1, kind: ReferenceGrant, metadata: {name: apps-to-billing, namespace: gapi-billing},
+  spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gapi-apps}], to: [{group: "", kind: Service, name: billing}]}}`)
+	// Cleanups run last first: the grant goes after the route.
+	cleanupObject(t, grant)
 	good := route("v1", `{name: ratings, port: 9080}`)
 	eventually(t, "creating the route", func() error { return k8s.Create(ctx(), good.DeepCopy()) })
 	cleanupObject(t, good)
@@ -58,17 +63,21 @@ func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 		})
 	})
 	t.Run("cross-namespace with a ReferenceGrant", func(t *testing.T) {
-		grant := obj(t, `{apiVersion: gateway.networking.k8s.io/v1beta1, kind: ReferenceGrant, metadata: {name: apps-to-billing, namespace: gapi-billing},
-  spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gapi-apps}], to: [{group: "", kind: Service, name: billing}]}}`)
 		eventually(t, "creating the grant", func() error { return k8s.Create(ctx(), grant.DeepCopy()) })
-		cleanupObject(t, grant)
 		// At once, without waiting for the cache: before denying, the
 		// webhook reads the namespace's grants from the API server.
 		if err := update(cross.DeepCopy()); err != nil {
 			t.Fatalf("update right after the grant: %v", err)
 		}
 	})
+	t.Run("grant deleted under the route", func(t *testing.T) {
+		eventually(t, "delete denied", func() error {
+			return deniedWith(k8s.Delete(ctx(), grant.DeepCopy()),
+				"[MG504] spec: without this ReferenceGrant HTTPRoute gapi-apps/ratings no longer resolves its backendRef to Service gapi-billing/billing")
+		})
+	})
 	t.Run("deleted", func(t *testing.T) {
 		eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), good.DeepCopy()) })
+		eventually(t, "grant delete admitted once no route needs it", func() error { return k8s.Delete(ctx(), grant.DeepCopy()) })
 	})
 }

@@ -74,7 +74,7 @@ func Reviewed(o Object) bool {
 		"networking.istio.io/ServiceEntry", "networking.istio.io/Gateway",
 		// Reviewed by meshguard, hence steps here; their worlds are not
 		// judged (see BuildWorld).
-		"gateway.networking.k8s.io/HTTPRoute":
+		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant":
 		return true
 	}
 	return false
