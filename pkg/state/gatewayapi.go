@@ -83,7 +83,7 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 		ns := or(p.Namespace, meta.Namespace)
 		switch {
 		case group == "" && kind == "Service":
-			vs.Hosts = appendNew(vs.Hosts, p.Name+"."+ns+".svc.cluster.local")
+			vs.Hosts = appendNew(vs.Hosts, serviceHost(p.Name, ns, meta.Namespace))
 			vs.Gateways = appendNew(vs.Gateways, "mesh")
 		case group == GroupGatewayAPI && kind == "Gateway":
 			vs.Gateways = appendNew(vs.Gateways, ns+"/"+p.Name)
@@ -118,7 +118,7 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 				continue
 			}
 			ns := or(b.Namespace, meta.Namespace)
-			d := Destination{Host: b.Name + "." + ns + ".svc.cluster.local", Weight: w, Index: j}
+			d := Destination{Host: serviceHost(b.Name, ns, meta.Namespace), Weight: w, Index: j}
 			group, kind := or(b.Group, ""), or(b.Kind, "Service")
 			switch {
 			case group != "" || kind != "Service":
@@ -139,6 +139,18 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 		vs.HTTP = append(vs.HTTP, hr)
 	}
 	return vs
+}
+
+// serviceHost names the Service ns/name for a route of namespace routeNS
+// the way the store's resolver expands it: a short name in the route's own
+// namespace (expanded with the configured cluster domain), else the
+// Service's FQDN under the default domain (a cluster with another domain
+// is misjudged for cross-namespace refs: the decoders do not know it).
+func serviceHost(name, ns, routeNS string) string {
+	if ns == routeNS {
+		return name
+	}
+	return name + "." + ns + ".svc.cluster.local"
 }
 
 // routeMatchConditions counts the conditions of an HTTPRoute match: a path

@@ -41,6 +41,7 @@ func (r pathRule) ID() string { return r.id }
 
 func (pathRule) Kind() string { return rules.KindHTTPRoute }
 
+// Reads: MG503 reads the Gateways a route names.
 func (r pathRule) Reads() []state.Kind {
 	if r.warnOnly {
 		return []state.Kind{state.KubeGatewayKind}
@@ -140,7 +141,7 @@ func unresolvedText(g rules.Group, f paths.Failure) string {
 	why := f.Detail
 	switch f.Cause {
 	case paths.NoHost:
-		why = "no Service " + f.Dest.Host + " exists"
+		why = "no Service " + f.Host + " exists"
 	case paths.NoPort:
 		why = fmt.Sprintf("%s has no port %d", f.Backend(), f.Port)
 	}
@@ -181,8 +182,15 @@ func ours(c *rules.Change, f rules.PathFailure) bool {
 		return vs.Kind == state.KindHTTPRoute && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name
 	}
 	for _, o := range []*state.Object{c.Old, c.New} {
-		if o != nil && o.HTTPRoute != nil && slices.Contains(o.HTTPRoute.Hosts, f.Path.Host) {
-			return true
+		if o == nil || o.HTTPRoute == nil {
+			continue
+		}
+		for _, h := range o.HTTPRoute.Hosts {
+			// A short name is the route's namespace's Service, whatever
+			// the cluster domain.
+			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.HTTPRoute.Namespace+".svc.") {
+				return true
+			}
 		}
 	}
 	return false
@@ -197,6 +205,9 @@ func missing(g rules.Group) []state.ObjectRef {
 	for _, pf := range g.Failures {
 		f := pf.Failure
 		ns, name, ok := state.ServiceOfHost(f.Dest.Host)
+		if !ok && f.VS != nil && !strings.Contains(f.Dest.Host, ".") {
+			ns, name, ok = f.VS.Namespace, f.Dest.Host, true // a short name: the route's namespace
+		}
 		if !ok {
 			continue
 		}
