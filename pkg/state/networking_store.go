@@ -367,13 +367,18 @@ func (v storeView) RoutedHosts() []string {
 	return out
 }
 
-func (v storeView) VirtualServices(ns string) []*VirtualService {
+func (v storeView) VirtualServices(ns string) []*VirtualService { return v.routes(ns, "") }
+
+func (v storeView) HTTPRoutes(ns string) []*VirtualService { return v.routes(ns, KindHTTPRoute) }
+
+// routes lists the routes of one kind of the one route form in ns, by name.
+func (v storeView) routes(ns, kind string) []*VirtualService {
 	n := v.s.nss[ns]
 	if n == nil {
 		return nil
 	}
-	out := make([]*VirtualService, 0, len(n.vss))
-	for _, vs := range n.vss {
+	out := make([]*VirtualService, 0, len(n.routesOf(kind)))
+	for _, vs := range n.routesOf(kind) {
 		out = append(out, vs)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

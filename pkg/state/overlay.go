@@ -164,8 +164,16 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 }
 
 func (o vsOverlay) VirtualServices(ns string) []*VirtualService {
-	list := o.Snapshot.VirtualServices(ns)
-	if ns != o.ns || o.kind != "" {
+	return o.routes(ns, "", o.Snapshot.VirtualServices(ns))
+}
+
+func (o vsOverlay) HTTPRoutes(ns string) []*VirtualService {
+	return o.routes(ns, KindHTTPRoute, o.Snapshot.HTTPRoutes(ns))
+}
+
+// routes is list, the routes of one kind in ns, after the write.
+func (o vsOverlay) routes(ns, kind string, list []*VirtualService) []*VirtualService {
+	if ns != o.ns || o.kind != kind {
 		return list
 	}
 	return replaceNamed(list, o.name, o.vs, func(v *VirtualService) string { return v.Name }, func(vs []*VirtualService) {

@@ -124,6 +124,9 @@ type Snapshot interface {
 	// lookups by host and gateway (VirtualServicesRouting, OnGateway,
 	// OnMesh), never by VirtualServices and VirtualService.
 	HTTPRoute(ns, name string) *VirtualService
+	// HTTPRoutes lists the HTTPRoutes of ns in the one route form, sorted
+	// by name.
+	HTTPRoutes(ns string) []*VirtualService
 	// ReferenceGrants lists the ReferenceGrants of ns.
 	ReferenceGrants(ns string) []*ReferenceGrant
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.

@@ -234,3 +234,8 @@ func (r recorder) ReferenceGrants(ns string) []*state.ReferenceGrant {
 	r.read(state.ReferenceGrantKind)
 	return r.s.ReferenceGrants(ns)
 }
+
+func (r recorder) HTTPRoutes(ns string) []*state.VirtualService {
+	r.read(state.HTTPRouteKind)
+	return r.s.HTTPRoutes(ns)
+}
