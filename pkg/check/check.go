@@ -173,9 +173,12 @@ func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report
 	return dg
 }
 
-// commitStage orders a reviewed document within one commit: 0 first.
+// commitStage orders a reviewed document within one commit: 0 first. A
+// ReferenceGrant is created before the routes that need it and deleted
+// after them, as a ServiceEntry or a Gateway is.
 func commitStage(d manifest.Document, del bool) int {
-	registers := d.Object.Ref.Group == state.GroupNetworking && (d.Object.Ref.Kind == rules.KindServiceEntry || d.Object.Ref.Kind == rules.KindGateway)
+	registers := d.Object.Ref.Group == state.GroupNetworking && (d.Object.Ref.Kind == rules.KindServiceEntry || d.Object.Ref.Kind == rules.KindGateway) ||
+		d.Object.Ref.Group == state.GroupGatewayAPI && d.Object.Ref.Kind == rules.KindReferenceGrant
 	if registers != del {
 		return 0
 	}

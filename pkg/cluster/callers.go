@@ -50,6 +50,16 @@ var callerReaders = map[schema.GroupKind]live{
 // unstructuredReader reads a cluster-scoped kind unstructured and keeps what
 // lean makes of its spec.
 func unstructuredReader[S any](gvk schema.GroupVersionKind, lean func(name string, spec *S) *state.APIServerCaller) live {
+	return unstructuredKind(gvk, func(u *unstructured.Unstructured, spec *S) *state.Object {
+		return &state.Object{Caller: lean(u.GetName(), spec)}
+	})
+}
+
+// unstructuredKind reads a kind meshguard does not link the types of
+// (the callers' kinds, the Gateway API) unstructured: its spec decoded into
+// S, and what lean keeps of it. A spec that does not decode is an error
+// naming the object.
+func unstructuredKind[S any](gvk schema.GroupVersionKind, lean func(u *unstructured.Unstructured, spec *S) *state.Object) live {
 	return live{gvk.Version,
 		func() client.Object {
 			u := &unstructured.Unstructured{}
@@ -73,11 +83,19 @@ func unstructuredReader[S any](gvk schema.GroupVersionKind, lean func(name strin
 					return nil, err
 				}
 				if err := json.Unmarshal(data, &spec); err != nil {
-					return nil, fmt.Errorf("%s %s: spec: %w", gvk.Kind, u.GetName(), err)
+					return nil, fmt.Errorf("%s %s: spec: %w", gvk.Kind, refOfUnstructured(u), err)
 				}
 			}
-			return &state.Object{Caller: lean(u.GetName(), &spec)}, nil
+			return lean(u, &spec), nil
 		}}
+}
+
+// refOfUnstructured names an object for messages: "ns/name", or "name".
+func refOfUnstructured(u *unstructured.Unstructured) string {
+	if u.GetNamespace() == "" {
+		return u.GetName()
+	}
+	return u.GetNamespace() + "/" + u.GetName()
 }
 
 // leanCaller is the informer transform of the callers' kinds: it drops what

@@ -309,6 +309,27 @@ func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (foun
 			for _, dr := range list.Items {
 				found = append(found, &state.Object{DR: state.FromDestinationRuleSpec(refOf(&dr.ObjectMeta), &dr.Spec)})
 			}
+		case "ReferenceGrant":
+			// A grant created a moment before the route that needs it.
+			l := liveKinds[schema.GroupKind{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}]
+			list := l.list()
+			switch err := c.List(ctx, list, client.InNamespace(r.Namespace)); {
+			case meta.IsNoMatchError(err):
+				continue // not served: there is none
+			case err != nil:
+				return nil, nil, fmt.Errorf("listing ReferenceGrants in %s: %w", r.Namespace, err)
+			}
+			items, err := meta.ExtractList(list)
+			if err != nil {
+				return nil, nil, fmt.Errorf("listing ReferenceGrants in %s: %w", r.Namespace, err)
+			}
+			for _, item := range items {
+				o, err := l.lean(item)
+				if err != nil {
+					return nil, nil, err
+				}
+				found = append(found, o)
+			}
 		}
 	}
 	return found, gone, nil

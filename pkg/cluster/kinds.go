@@ -99,6 +99,12 @@ var liveKinds = map[schema.GroupKind]live{
 			}
 			return &state.Object{KubeGateway: gw}, nil
 		}},
+	{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}: unstructuredKind(HTTPRouteGVK, func(u *unstructured.Unstructured, spec *state.HTTPRouteSpec) *state.Object {
+		return &state.Object{HTTPRoute: state.FromHTTPRouteSpec(unstructuredRef(u), spec)}
+	}),
+	{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}: unstructuredKind(ReferenceGrantGVK, func(u *unstructured.Unstructured, spec *state.ReferenceGrantSpec) *state.Object {
+		return &state.Object{ReferenceGrant: state.FromReferenceGrantSpec(unstructuredRef(u), spec)}
+	}),
 	{Group: state.GroupNetworking, Kind: "WorkloadEntry"}: {"v1",
 		func() client.Object { return &networkingv1.WorkloadEntry{} }, func() client.ObjectList { return &networkingv1.WorkloadEntryList{} },
 		func(o runtime.Object) (*state.Object, error) {
@@ -153,4 +159,16 @@ func liveKind(k state.Kind) (live, error) {
 		return live{}, fmt.Errorf("internal error: no live reader for %s", k)
 	}
 	return l, nil
+}
+
+// The Gateway API versions meshguard reads HTTPRoutes and ReferenceGrants
+// in (v1beta1 HTTPRoutes carry the same spec; the API server converts).
+var (
+	HTTPRouteGVK      = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1", Kind: state.KindHTTPRoute}
+	ReferenceGrantGVK = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1beta1", Kind: "ReferenceGrant"}
+)
+
+// unstructuredRef is the reference of a namespaced object read unstructured.
+func unstructuredRef(u *unstructured.Unstructured) state.ObjectRef {
+	return state.ObjectRef{Group: u.GroupVersionKind().Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Created: u.GetCreationTimestamp().Time}
 }

@@ -96,6 +96,56 @@ var writtenKinds = map[string]writtenKind{
 			}
 		},
 	},
+	// An HTTPRoute in the one route form is judged as a VirtualService is:
+	// the hosts it binds on its parents, and the hosts it sends to.
+	rules.KindHTTPRoute: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithHTTPRoute(s, c.Ref.Namespace, c.Ref.Name, httpRoute(c.New))
+		},
+		scope: func(m paths.Model, sc *paths.Scope, _ state.Snapshot, c *rules.Change) {
+			for _, vs := range []*state.VirtualService{httpRoute(c.Old), httpRoute(c.New)} {
+				m.AddVirtualService(sc, vs)
+				m.AddRoutedHosts(sc, vs)
+			}
+		},
+		sameBothSides: true,
+	},
+	// A ReferenceGrant decides whether routes of other namespaces resolve
+	// the Services it names (all of its namespace's without a name): the
+	// hosts those Services' routes serve, found by destination.
+	rules.KindReferenceGrant: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithReferenceGrant(s, c.Ref.Namespace, c.Ref.Name, referenceGrant(c.New))
+		},
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			for _, g := range []*state.ReferenceGrant{referenceGrant(c.Old), referenceGrant(c.New)} {
+				if g == nil {
+					continue
+				}
+				for _, name := range g.Services(s) {
+					m.AddDestination(sc, s, name+"."+g.Namespace+".svc.cluster.local")
+				}
+			}
+		},
+		sameBothSides: true,
+	},
+}
+
+// referenceGrant is the ReferenceGrant of one side of a write (nil: none).
+func referenceGrant(o *state.Object) *state.ReferenceGrant {
+	if o == nil {
+		return nil
+	}
+	return o.ReferenceGrant
+}
+
+// httpRoute is the HTTPRoute of one side of a write, in the one route form
+// (nil: none).
+func httpRoute(o *state.Object) *state.VirtualService {
+	if o == nil {
+		return nil
+	}
+	return o.HTTPRoute
 }
 
 // gateway is the Istio Gateway of one side of a write (nil: none).

@@ -49,10 +49,16 @@ const (
 	// on the port (no such Gateway, no gateway pod it selects, no server for
 	// the host there): requests get 404, or the connection is refused.
 	NoGateway
+	// Unresolved: an HTTPRoute's backendRef resolves to nothing Istio can
+	// send to (a kind other than Service, no port, or another namespace's
+	// Service no ReferenceGrant there permits): istiod drops it and the
+	// requests it would have taken get 500, as the Gateway API requires
+	// (pilot/pkg/config/kube/gateway/conversion.go, buildDestination).
+	Unresolved
 )
 
 func (c Cause) String() string {
-	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server"}[c]
+	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server", "backend-not-resolved"}[c]
 }
 
 // Client is one class of proxies that see the same configuration for the
@@ -674,5 +680,5 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Reads are the kinds of cluster state the path model reads (a rule reading
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
-	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.ServiceEntryKind,
+	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
 	state.EndpointSliceKind, state.WorkloadEntryKind}

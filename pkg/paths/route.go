@@ -186,7 +186,7 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 				if r.Terminal || !appliesTo(r, vs, gw) {
 					continue
 				}
-				rt := weighted(r.Route, func(j int) string { return fmt.Sprintf("spec.http[%d].route[%d].destination", i, j) })
+				rt := weighted(r.Route, func(j int) string { return vs.DestinationField(i, j) })
 				rt.vs = vs
 				rt.key = fmt.Sprintf("%s%s#%d", origin, r.Identity, seen[r.Identity])
 				seen[r.Identity]++
@@ -315,6 +315,17 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 	d := wd.d
 	res := m.Routing.Hosts.Resolve(s, d.Host, written)
 	f := Failure{VS: vs, Field: wd.field, Dest: d, Host: res.FQDN, Service: res.Service}
+	if d.Invalid != "" {
+		f.Cause, f.Detail = Unresolved, d.Invalid
+		return f, 1
+	}
+	if d.GrantFrom != "" {
+		if bns, name, ok := state.ServiceOfHost(d.Host); ok && !state.BackendPermitted(s, vs.Kind, d.GrantFrom, bns, name) {
+			f.Cause = Unresolved
+			f.Detail = fmt.Sprintf("no ReferenceGrant in %s lets %ss of %s refer to Service %s", bns, vs.Kind, d.GrantFrom, name)
+			return f, 1
+		}
+	}
 	if res.Service == nil {
 		if res.Entry != nil {
 			return m.entryDestination(s, p, f, res.Entry, d)

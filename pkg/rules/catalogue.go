@@ -192,6 +192,30 @@ var Catalogue = []Entry{
 		Fix:         "Move or delete the VirtualServices bound to it first; switch a selector once the new gateway pods run.",
 	},
 	{
+		ID: "MG501", Kind: KindHTTPRoute, Default: Deny,
+		Title:       "HTTPRoute backendRef resolves to nothing",
+		Description: "An HTTPRoute write that sends traffic reaching it to a backendRef that resolves to nothing: no such Service, no such port on it, no port, a kind other than Service, or another namespace's Service no ReferenceGrant there permits. istiod drops the backend and its share of requests gets 500 (the Gateway API spec). Denied when it breaks requests that worked; a route whose host nothing reached before warns.",
+		Fix:         "Create the Service (and port) first, or a ReferenceGrant in the backend's namespace from HTTPRoutes of the route's namespace; then the route.",
+	},
+	{
+		ID: "MG502", Kind: KindHTTPRoute, Default: Deny,
+		Title:       "HTTPRoute weight to backends without Ready endpoints",
+		Description: "An HTTPRoute write that sends weight to a Service with no Ready endpoint (503), where requests worked before.",
+		Fix:         "Shift weight once the backend's pods are Ready.",
+	},
+	{
+		ID: "MG503", Kind: KindHTTPRoute, Default: Warn,
+		Title:       "HTTPRoute not attached to its Gateway",
+		Description: "An HTTPRoute whose Gateway parentRef names no Gateway, a Gateway without pods, or listeners that do not accept it (hostnames that do not intersect, allowedRoutes namespaces): istiod does not attach it and requests for its hostnames that no other route takes get 404. A warning: a route that attaches nowhere leaves the routes that served the host as they were, so no path that worked breaks (a route's write that stops serving a host is judged like a VirtualService's hosts change: not judged). Deleting or narrowing the Gateway that live routes use is the Gateway write's to judge.",
+		Fix:         "Name an existing Gateway and a hostname its listener accepts (or allowedRoutes namespaces: All).",
+	},
+	{
+		ID: "MG504", Kind: KindReferenceGrant, Default: Deny,
+		Title:       "ReferenceGrant write unresolves live routes",
+		Description: "Deleting or narrowing a ReferenceGrant (its from or to entries) that HTTPRoutes of other namespaces rely on for a backendRef into its namespace: the backend no longer resolves and its share of requests gets 500. The reverse of MG501's missing grant.",
+		Fix:         "Move those routes to other backends first, or keep the grant.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

@@ -40,6 +40,8 @@ const (
 	KindDestinationRule    = "DestinationRule"
 	KindVirtualService     = "VirtualService"
 	KindServiceEntry       = "ServiceEntry"
+	KindHTTPRoute          = state.KindHTTPRoute
+	KindReferenceGrant     = "ReferenceGrant"
 	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
 	// Gateways are not reviewed yet.
 	KindGateway = "Gateway"

@@ -117,7 +117,11 @@ func (g Group) RouteText() (text string, plural bool) {
 	for _, pf := range g.Failures {
 		name := "the host's default route"
 		if vs := pf.Failure.VS; vs != nil {
-			name = "VirtualService " + vs.Namespace + "/" + vs.Name
+			kind := "VirtualService"
+			if vs.Kind != "" {
+				kind = vs.Kind
+			}
+			name = kind + " " + vs.Namespace + "/" + vs.Name
 		}
 		if !slices.Contains(names, name) {
 			names = append(names, name)

@@ -48,6 +48,12 @@ var (
 	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
+	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
+	// form (FromHTTPRouteSpec).
+	HTTPRouteKind = Kind{Group: GroupGatewayAPI, Kind: KindHTTPRoute, Resource: "httproutes", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
+	// ReferenceGrantKind: which cross-namespace backendRefs resolve;
+	// reviewed, since deleting or narrowing one unresolves live routes.
+	ReferenceGrantKind = Kind{Group: GroupGatewayAPI, Kind: "ReferenceGrant", Resource: "referencegrants", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
 	// InjectorKind: which istio.io/rev values an injector serves, and the
 	// Services its webhooks (any configuration's, not only Istio's) make the
 	// kube-apiserver call.
@@ -68,7 +74,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, KubeGatewayKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
+	GatewayKind, ServiceEntryKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.

@@ -41,6 +41,17 @@ var kindCases = map[string]kindCase{
 		func(s state.Snapshot) bool { return len(s.ServiceEntries()) == 1 }},
 	"gateway.networking.k8s.io/Gateway": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"gatewayClassName":"istio"}}`,
 		func(s state.Snapshot) bool { return s.KubeGateway("shop", "x") != nil }},
+	"gateway.networking.k8s.io/HTTPRoute": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"x","namespace":"shop"},` +
+		`"spec":{"parentRefs":[{"group":"","kind":"Service","name":"reviews"}],"rules":[{"backendRefs":[{"name":"reviews","port":9080}]}]}}`,
+		func(s state.Snapshot) bool {
+			return s.HTTPRoute("shop", "x") != nil && len(s.VirtualServicesOnMesh("reviews.shop.svc.cluster.local")) == 1 && s.VirtualService("shop", "x") == nil
+		}},
+	"gateway.networking.k8s.io/ReferenceGrant": {`{"apiVersion":"gateway.networking.k8s.io/v1beta1","kind":"ReferenceGrant","metadata":{"name":"x","namespace":"legacy"},` +
+		`"spec":{"from":[{"group":"gateway.networking.k8s.io","kind":"HTTPRoute","namespace":"shop"}],"to":[{"group":"","kind":"Service"}]}}`,
+		func(s state.Snapshot) bool {
+			return len(s.ReferenceGrants("legacy")) == 1 && state.BackendPermitted(s, "HTTPRoute", "shop", "legacy", "billing") &&
+				!state.BackendPermitted(s, "HTTPRoute", "ext", "legacy", "billing")
+		}},
 	"admissionregistration.k8s.io/MutatingWebhookConfiguration": {`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"x"},` +
 		`"webhooks":[{"name":"rev.namespace.sidecar-injector.istio.io","namespaceSelector":{"matchExpressions":[{"key":"istio.io/rev","operator":"In","values":["canary"]}]}}]}`,
 		func(s state.Snapshot) bool { served, _ := s.ServesRevision("canary"); return served }},

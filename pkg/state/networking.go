@@ -73,6 +73,16 @@ type Destination struct {
 	Port   uint32
 	// Weight as written; 0 with a single destination means all traffic.
 	Weight int32
+	// Index is the destination's position where it is written, when that
+	// differs from its position here (an HTTPRoute's backendRefs, weight 0
+	// ones dropped).
+	Index int
+	// Invalid says why a translated route's backend resolves to nothing
+	// (see FromHTTPRouteSpec); requests sent there get 500.
+	Invalid string
+	// GrantFrom is the namespace of a route whose backend is in another
+	// namespace: a ReferenceGrant there must permit it.
+	GrantFrom string
 }
 
 // Retry is an HTTP route's retry policy.
@@ -143,11 +153,14 @@ func (r *HTTPRoute) CatchAll() bool {
 type VirtualService struct {
 	Namespace string
 	Name      string
-	Created   time.Time
-	Hosts     []string
-	Gateways  []string
-	ExportTo  []string
-	HTTP      []HTTPRoute
+	// Kind is "" for a VirtualService, KindHTTPRoute for an HTTPRoute in
+	// the one route form (FromHTTPRouteSpec).
+	Kind     string
+	Created  time.Time
+	Hosts    []string
+	Gateways []string
+	ExportTo []string
+	HTTP     []HTTPRoute
 	// TCP and TLS routes, flattened to their destinations per route.
 	TCP [][]Destination
 	TLS [][]Destination
@@ -159,7 +172,7 @@ func (vs *VirtualService) Destinations(fn func(field string, d Destination, weig
 	for i := range vs.HTTP {
 		r := &vs.HTTP[i]
 		for j, d := range r.Route {
-			if !fn(fieldf("spec.http[%d].route[%d].destination", i, j), d, r.Route, false) {
+			if !fn(vs.DestinationField(i, j), d, r.Route, false) {
 				return
 			}
 		}
@@ -178,6 +191,15 @@ func (vs *VirtualService) Destinations(fn func(field string, d Destination, weig
 			}
 		}
 	}
+}
+
+// DestinationField is the field path of the j-th destination of the i-th
+// http route: an HTTPRoute's backendRef, or a VirtualService's destination.
+func (vs *VirtualService) DestinationField(i, j int) string {
+	if vs.Kind == KindHTTPRoute {
+		return fieldf("spec.rules[%d].backendRefs[%d]", i, vs.HTTP[i].Route[j].Index)
+	}
+	return fieldf("spec.http[%d].route[%d].destination", i, j)
 }
 
 // GatewayServer is one server block of a Gateway.
@@ -225,11 +247,22 @@ type KubeGatewaySpec struct {
 		Hostname string `json:"hostname"`
 		Port     uint32 `json:"port"`
 		Protocol string `json:"protocol"`
+		// AllowedRoutes.Namespaces.From: Same (the default), All or
+		// Selector.
+		AllowedRoutes struct {
+			Namespaces struct {
+				From string `json:"from"`
+			} `json:"namespaces"`
+		} `json:"allowedRoutes"`
 	} `json:"listeners"`
 }
 
 // FromKubeGatewaySpec builds the lean gateway from a Gateway API Gateway: each
-// listener is a server; one without hostname accepts any host.
+// listener is a server; one without hostname accepts any host. As istiod's
+// conversion does (pilot/pkg/config/kube/gateway/conversion.go,
+// buildHostnameMatch and namespacesFromSelector), a listener accepts routes
+// of its own namespace only unless allowedRoutes.namespaces.from says All;
+// a Selector is not resolved here and is taken as All.
 func FromKubeGatewaySpec(meta ObjectRef, spec *KubeGatewaySpec) *Gateway {
 	gw := &Gateway{Namespace: meta.Namespace, Name: meta.Name, Kubernetes: true}
 	for _, l := range spec.Listeners {
@@ -237,7 +270,11 @@ func FromKubeGatewaySpec(meta ObjectRef, spec *KubeGatewaySpec) *Gateway {
 		if host == "" {
 			host = "*"
 		}
-		gw.Servers = append(gw.Servers, GatewayServer{Hosts: []string{"*/" + host}, Port: l.Port, Protocol: strings.ToUpper(l.Protocol)})
+		from := meta.Namespace
+		if f := l.AllowedRoutes.Namespaces.From; f == "All" || f == "Selector" {
+			from = "*"
+		}
+		gw.Servers = append(gw.Servers, GatewayServer{Hosts: []string{from + "/" + host}, Port: l.Port, Protocol: strings.ToUpper(l.Protocol)})
 	}
 	return gw
 }

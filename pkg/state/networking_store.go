@@ -57,10 +57,12 @@ func RoutedHosts(vs *VirtualService, resolve HostResolver) []string {
 	return hosts
 }
 
-type vsRef struct{ ns, name string }
+// vsRef names a route of the one route form: a VirtualService, or an
+// HTTPRoute (kind KindHTTPRoute).
+type vsRef struct{ ns, name, kind string }
 
 func (s *Store) indexVS(vs *VirtualService, add bool) {
-	ref := vsRef{vs.Namespace, vs.Name}
+	ref := vsRef{vs.Namespace, vs.Name, vs.Kind}
 	for _, h := range RoutedHosts(vs, s.resolve) {
 		s.vsByHost[h] = updateRefs(s.vsByHost[h], ref, add)
 	}
@@ -158,27 +160,56 @@ func (s *Store) indexDR(dr *DestinationRule, delta int) {
 	}
 }
 
-// SetVirtualService adds or replaces a VirtualService.
+// routesOf is the map of a namespace holding routes of kind (see vsRef).
+func (n *nsIndex) routesOf(kind string) map[string]*VirtualService {
+	if kind == KindHTTPRoute {
+		return n.httpRoutes
+	}
+	return n.vss
+}
+
+// SetVirtualService adds or replaces a route of the one route form: a
+// VirtualService, or an HTTPRoute translated by FromHTTPRouteSpec.
 func (s *Store) SetVirtualService(vs *VirtualService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.index(vs.Namespace)
-	if old := n.vss[vs.Name]; old != nil {
+	routes := s.index(vs.Namespace).routesOf(vs.Kind)
+	if old := routes[vs.Name]; old != nil {
 		s.indexVS(old, false)
 	}
-	n.vss[vs.Name] = vs
+	routes[vs.Name] = vs
 	s.indexVS(vs, true)
 }
 
 // DeleteVirtualService removes a VirtualService.
-func (s *Store) DeleteVirtualService(ns, name string) {
+func (s *Store) DeleteVirtualService(ns, name string) { s.deleteRoute(ns, name, "") }
+
+// SetReferenceGrant adds or replaces a ReferenceGrant.
+func (s *Store) SetReferenceGrant(g *ReferenceGrant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index(g.Namespace).grants[g.Name] = g
+}
+
+// DeleteReferenceGrant removes a ReferenceGrant.
+func (s *Store) DeleteReferenceGrant(ns, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.nss[ns]; n != nil {
-		if old := n.vss[name]; old != nil {
+		delete(n.grants, name)
+		s.gc(ns, n)
+	}
+}
+
+func (s *Store) deleteRoute(ns, name, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nss[ns]; n != nil {
+		routes := n.routesOf(kind)
+		if old := routes[name]; old != nil {
 			s.indexVS(old, false)
 		}
-		delete(n.vss, name)
+		delete(routes, name)
 		s.gc(ns, n)
 	}
 }
@@ -378,13 +409,18 @@ func (v storeView) RoutedHosts() []string {
 	return out
 }
 
-func (v storeView) VirtualServices(ns string) []*VirtualService {
+func (v storeView) VirtualServices(ns string) []*VirtualService { return v.routes(ns, "") }
+
+func (v storeView) HTTPRoutes(ns string) []*VirtualService { return v.routes(ns, KindHTTPRoute) }
+
+// routes lists the routes of one kind of the one route form in ns, by name.
+func (v storeView) routes(ns, kind string) []*VirtualService {
 	n := v.s.nss[ns]
 	if n == nil {
 		return nil
 	}
-	out := make([]*VirtualService, 0, len(n.vss))
-	for _, vs := range n.vss {
+	out := make([]*VirtualService, 0, len(n.routesOf(kind)))
+	for _, vs := range n.routesOf(kind) {
 		out = append(out, vs)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -413,10 +449,30 @@ func (v storeView) VirtualServicesOnMesh(host string) []*VirtualService {
 func (v storeView) lookup(refs []vsRef) []*VirtualService {
 	out := make([]*VirtualService, 0, len(refs))
 	for _, r := range refs {
-		if n := v.s.nss[r.ns]; n != nil && n.vss[r.name] != nil {
-			out = append(out, n.vss[r.name])
+		if n := v.s.nss[r.ns]; n != nil && n.routesOf(r.kind)[r.name] != nil {
+			out = append(out, n.routesOf(r.kind)[r.name])
 		}
 	}
+	return out
+}
+
+func (v storeView) HTTPRoute(ns, name string) *VirtualService {
+	if n := v.s.nss[ns]; n != nil {
+		return n.httpRoutes[name]
+	}
+	return nil
+}
+
+func (v storeView) ReferenceGrants(ns string) []*ReferenceGrant {
+	n := v.s.nss[ns]
+	if n == nil {
+		return nil
+	}
+	out := make([]*ReferenceGrant, 0, len(n.grants))
+	for _, g := range n.grants {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 

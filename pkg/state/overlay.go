@@ -112,14 +112,27 @@ func WithVirtualService(base Snapshot, ns, name string, vs *VirtualService) Snap
 	return vsOverlay{Snapshot: base, ns: ns, name: name, vs: vs}
 }
 
+// WithHTTPRoute returns base after one HTTPRoute write (vs, its one route
+// form, nil: deleted): the same overlay as a VirtualService's.
+func WithHTTPRoute(base Snapshot, ns, name string, vs *VirtualService) Snapshot {
+	return vsOverlay{Snapshot: base, ns: ns, name: name, kind: KindHTTPRoute, vs: vs}
+}
+
 type vsOverlay struct {
 	Snapshot
-	ns, name string
-	vs       *VirtualService
+	ns, name, kind string
+	vs             *VirtualService
+}
+
+func (o vsOverlay) HTTPRoute(ns, name string) *VirtualService {
+	if o.kind == KindHTTPRoute && ns == o.ns && name == o.name {
+		return o.vs
+	}
+	return o.Snapshot.HTTPRoute(ns, name)
 }
 
 func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
-	if ns == o.ns && name == o.name {
+	if o.kind == "" && ns == o.ns && name == o.name {
 		return o.vs
 	}
 	return o.Snapshot.VirtualService(ns, name)
@@ -128,7 +141,7 @@ func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
 func (o vsOverlay) replace(list []*VirtualService, keep func(*VirtualService) bool) []*VirtualService {
 	out := make([]*VirtualService, 0, len(list)+1)
 	for _, v := range list {
-		if v.Namespace != o.ns || v.Name != o.name {
+		if v.Namespace != o.ns || v.Name != o.name || v.Kind != o.kind {
 			out = append(out, v)
 		}
 	}
@@ -151,8 +164,16 @@ func (o vsOverlay) VirtualServicesOnGateway(key string) []*VirtualService {
 }
 
 func (o vsOverlay) VirtualServices(ns string) []*VirtualService {
-	list := o.Snapshot.VirtualServices(ns)
-	if ns != o.ns {
+	return o.routes(ns, "", o.Snapshot.VirtualServices(ns))
+}
+
+func (o vsOverlay) HTTPRoutes(ns string) []*VirtualService {
+	return o.routes(ns, KindHTTPRoute, o.Snapshot.HTTPRoutes(ns))
+}
+
+// routes is list, the routes of one kind in ns, after the write.
+func (o vsOverlay) routes(ns, kind string, list []*VirtualService) []*VirtualService {
+	if ns != o.ns || o.kind != kind {
 		return list
 	}
 	return replaceNamed(list, o.name, o.vs, func(v *VirtualService) string { return v.Name }, func(vs []*VirtualService) {
@@ -189,6 +210,30 @@ func withName(names []string, name string) []string {
 	}
 	return slices.Insert(slices.Clone(names), i, name)
 }
+
+// WithReferenceGrant returns base after one ReferenceGrant write (g nil:
+// deleted): only the grants of its namespace are rebuilt.
+func WithReferenceGrant(base Snapshot, ns, name string, g *ReferenceGrant) Snapshot {
+	list := replaceNamed(base.ReferenceGrants(ns), name, g, func(g *ReferenceGrant) string { return g.Name }, func(gs []*ReferenceGrant) {
+		sort.Slice(gs, func(i, j int) bool { return gs[i].Name < gs[j].Name })
+	})
+	return grantOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+type grantOverlay struct {
+	Snapshot
+	ns   string
+	list []*ReferenceGrant
+}
+
+func (o grantOverlay) ReferenceGrants(ns string) []*ReferenceGrant {
+	if ns == o.ns {
+		return o.list
+	}
+	return o.Snapshot.ReferenceGrants(ns)
+}
+
+func (o grantOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
 
 // WithServiceEntry returns base after one ServiceEntry write (se nil:
 // deleted): the list of entries is rebuilt, which costs one pass over the

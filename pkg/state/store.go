@@ -119,6 +119,16 @@ type Snapshot interface {
 	PassthroughGateways() []*Gateway
 	// KubeGateway returns the Gateway API Gateway ns/name, or nil.
 	KubeGateway(ns, name string) *Gateway
+	// HTTPRoute returns the Gateway API HTTPRoute ns/name in the one route
+	// form, or nil. HTTPRoutes are listed with the VirtualServices by the
+	// lookups by host and gateway (VirtualServicesRouting, OnGateway,
+	// OnMesh), never by VirtualServices and VirtualService.
+	HTTPRoute(ns, name string) *VirtualService
+	// HTTPRoutes lists the HTTPRoutes of ns in the one route form, sorted
+	// by name.
+	HTTPRoutes(ns string) []*VirtualService
+	// ReferenceGrants lists the ReferenceGrants of ns.
+	ReferenceGrants(ns string) []*ReferenceGrant
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
 	// ServiceEntriesForHost lists, sorted by namespace and name, the
@@ -175,7 +185,10 @@ type nsIndex struct {
 	drs      map[string]*DestinationRule
 	drList   []*DestinationRule
 	vss      map[string]*VirtualService
-	gateways map[string]*Gateway
+	// httpRoutes are the namespace's HTTPRoutes in the one route form.
+	httpRoutes map[string]*VirtualService
+	grants     map[string]*ReferenceGrant
+	gateways   map[string]*Gateway
 	// kubeGateways are Gateway API Gateways, kept apart from Istio's: both
 	// kinds may use one name.
 	kubeGateways map[string]*Gateway
@@ -203,7 +216,7 @@ type nsIndex struct {
 
 func (n *nsIndex) empty() bool {
 	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
-		len(n.drs) == 0 && len(n.vss) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
+		len(n.drs) == 0 && len(n.vss) == 0 && len(n.httpRoutes) == 0 && len(n.grants) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
 		len(n.endpointSlices) == 0 && len(n.workloadEntries) == 0
 }
 
@@ -282,7 +295,7 @@ func (s *Store) index(ns string) *nsIndex {
 		n = &nsIndex{
 			pods: map[string]podEntry{}, services: map[string]*Service{},
 			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
-			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
+			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, httpRoutes: map[string]*VirtualService{}, grants: map[string]*ReferenceGrant{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
 		s.nss[ns] = n
@@ -674,6 +687,10 @@ func (s *Store) Apply(o *Object) {
 		s.SetGateway(o.KubeGateway)
 	case o.ServiceEntry != nil:
 		s.SetServiceEntry(o.ServiceEntry)
+	case o.HTTPRoute != nil:
+		s.SetVirtualService(o.HTTPRoute)
+	case o.ReferenceGrant != nil:
+		s.SetReferenceGrant(o.ReferenceGrant)
 	case o.Injector != nil:
 		s.SetInjector(o.Injector)
 	case o.EndpointSlice != nil:
@@ -702,6 +719,10 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupGatewayAPI && ref.Kind == "Gateway":
 		s.DeleteKubeGateway(ref.Namespace, ref.Name)
+	case ref.Group == GroupGatewayAPI && ref.Kind == KindHTTPRoute:
+		s.deleteRoute(ref.Namespace, ref.Name, KindHTTPRoute)
+	case ref.Group == GroupGatewayAPI && ref.Kind == "ReferenceGrant":
+		s.DeleteReferenceGrant(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
 	case ref.Group == GroupAdmission && ref.Kind == MutatingWebhookConfiguration:

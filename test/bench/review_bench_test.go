@@ -168,6 +168,16 @@ func BenchmarkReviewVirtualServiceCanary(b *testing.B) {
 	benchReview(b, admissionReview(admissionv1.Update, "networking.istio.io", "VirtualService", "virtualservices", "team-0421", "svc-3", vs(90, 10), vs(100, 0)), true)
 }
 
+// A 90/10 canary of a GAMMA HTTPRoute (parentRef: the Service svc-3) to
+// svc-3 and svc-4, both with Ready pods: the same paths as a VirtualService
+// canary, through the one route form.
+func BenchmarkReviewHTTPRouteCanary(b *testing.B) {
+	hr := func(w1, w2 int) string {
+		return fmt.Sprintf(`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"svc-3","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"parentRefs":[{"group":"","kind":"Service","name":"svc-3"}],"rules":[{"backendRefs":[{"name":"svc-3","port":80,"weight":%d},{"name":"svc-4","port":80,"weight":%d}]}]}}`, w1, w2)
+	}
+	benchReview(b, admissionReview(admissionv1.Update, "gateway.networking.k8s.io", "HTTPRoute", "httproutes", "team-0421", "svc-3", hr(90, 10), hr(100, 0)), true)
+}
+
 // An update of one of the 10k DestinationRules that drops subset v1, which its
 // VirtualService still routes to (MG204 looks up routes by host).
 func BenchmarkReviewDestinationRuleRemovesRoutedSubset(b *testing.B) {

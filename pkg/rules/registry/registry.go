@@ -6,7 +6,9 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
+	"github.com/meshguard/meshguard/pkg/rules/httproute"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
+	"github.com/meshguard/meshguard/pkg/rules/referencegrant"
 	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
@@ -20,5 +22,7 @@ func Rules() []rules.Rule {
 	all = append(all, virtualservice.All()...)
 	all = append(all, tlsmaterial.All()...)
 	all = append(all, serviceentry.All()...)
+	all = append(all, httproute.All()...)
+	all = append(all, referencegrant.All()...)
 	return append(all, gateway.All()...)
 }

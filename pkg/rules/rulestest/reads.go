@@ -229,3 +229,18 @@ func (r recorder) NamespacesCalledByAPIServer() []string {
 	r.read(state.APIServerCallerKinds...)
 	return r.s.NamespacesCalledByAPIServer()
 }
+
+func (r recorder) HTTPRoute(ns, name string) *state.VirtualService {
+	r.read(state.HTTPRouteKind)
+	return r.s.HTTPRoute(ns, name)
+}
+
+func (r recorder) ReferenceGrants(ns string) []*state.ReferenceGrant {
+	r.read(state.ReferenceGrantKind)
+	return r.s.ReferenceGrants(ns)
+}
+
+func (r recorder) HTTPRoutes(ns string) []*state.VirtualService {
+	r.read(state.HTTPRouteKind)
+	return r.s.HTTPRoutes(ns)
+}

@@ -52,7 +52,8 @@ var fixtures = map[string]map[string][]string{
 	},
 	"MG305": {
 		"preexisting shop/typo":                     {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},
-		"gateway-api shop/other-host":               {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (*/bookinfo.example.com)"`},
+		"gateway-api shop/other-host":               {`deny spec.hosts "none of the hosts reviews.example.com matches a server of Gateway shop/bookinfo-gateway (shop/bookinfo.example.com)"`},
+		"gateway-api shop/other-namespace":          {`deny spec.hosts "none of the hosts whatever.example.net matches a server of Gateway istio-system/same-namespace (istio-system/*)"`},
 		"gateways shop/typo":                        {`deny spec.gateways[0] "Gateway shop/public-gw does not exist (neither an Istio nor a Gateway API one): this VirtualService"`},
 		"gateways shop/wrong-host":                  {`deny spec.hosts "none of the hosts shop.example.org matches a server of"`},
 		"dot-host shop/internal":                    {`deny spec.hosts "none of the hosts internal.example.com matches a server of Gateway istio-system/internal-gw (./internal.example.com)"`},

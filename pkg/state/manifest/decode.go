@@ -305,6 +305,22 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
 		return nil
 	},
+	{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		var spec state.HTTPRouteSpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return fmt.Errorf("spec: %w", err)
+		}
+		o.HTTPRoute = state.FromHTTPRouteSpec(o.Ref, &spec)
+		return nil
+	},
+	{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		var spec state.ReferenceGrantSpec
+		if err := unmarshalPart(env.Spec, &spec); err != nil {
+			return fmt.Errorf("spec: %w", err)
+		}
+		o.ReferenceGrant = state.FromReferenceGrantSpec(o.Ref, &spec)
+		return nil
+	},
 }
 
 // istioSpec is the decoder of an Istio kind: its spec read (into a fresh

@@ -1,0 +1,228 @@
+// Package httproute holds the rules that explain the paths a Gateway API
+// HTTPRoute write breaks (MG501 to MG503). The route is judged in the one
+// route form (state.FromHTTPRouteSpec) by the same path diff as a
+// VirtualService; these rules only name the cause in the route's fields.
+package httproute
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/meshguard/meshguard/pkg/mesh"
+	"github.com/meshguard/meshguard/pkg/paths"
+	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/state"
+)
+
+// All returns the HTTPRoute rules.
+func All() []rules.Rule {
+	return []rules.Rule{
+		pathRule{id: "MG501", causes: []paths.Cause{paths.Unresolved, paths.NoHost, paths.NoPort}, text: unresolvedText},
+		pathRule{id: "MG502", causes: []paths.Cause{paths.NoReady}, text: noReadyText},
+		pathRule{id: "MG503", causes: []paths.Cause{paths.NoGateway}, text: detachedText, warnOnly: true},
+	}
+}
+
+// pathRule explains the broken paths of an HTTPRoute write with one set of
+// causes; text words one group of them.
+type pathRule struct {
+	id     string
+	causes []paths.Cause
+	text   func(g rules.Group, f paths.Failure) string
+	// warnOnly: the cause never breaks a path that worked (MG503: a route
+	// not attached leaves the routes serving the host as they were; the
+	// path model, like for a VirtualService whose Gateway refuses its host,
+	// counts it against the host's path, which would deny falsely).
+	warnOnly bool
+}
+
+func (r pathRule) ID() string { return r.id }
+
+func (pathRule) Kind() string { return rules.KindHTTPRoute }
+
+// Reads: MG503 reads the Gateways a route names.
+func (r pathRule) Reads() []state.Kind {
+	if r.warnOnly {
+		return []state.Kind{state.KubeGatewayKind}
+	}
+	return nil
+}
+
+func (pathRule) WriteKinds() []string { return []string{rules.KindHTTPRoute} }
+
+func (r pathRule) Check(in *rules.Input) []rules.Finding {
+	deleted := in.Change.New == nil
+	var fs []rules.PathFailure
+	for _, c := range r.causes {
+		for _, f := range in.Failures(c) {
+			if ours(in.Change, f) && !(r.warnOnly && attachedElsewhere(in.State, f)) {
+				fs = append(fs, f)
+			}
+		}
+	}
+	var out []rules.Finding
+	for _, g := range rules.GroupFailures(fs, func(f rules.PathFailure) string {
+		return field(f.Failure, deleted) + "|" + f.Path.Host
+	}) {
+		action, held := g.Verdict()
+		f := g.Failures[0].Failure
+		fld, _, _ := strings.Cut(g.Key, "|")
+		msg := r.text(g, f)
+		if action == rules.Warn && !held {
+			msg = "nothing reached that host before, so nothing breaks yet: " + msg
+		}
+		if r.warnOnly {
+			action = rules.Warn
+		}
+		out = append(out, rules.Finding{Rule: r.id, Action: action, Preexisting: held, Field: fld, Key: g.Key,
+			Subjects: g.Clients(), Message: msg, Missing: missing(g)})
+	}
+	if r.warnOnly {
+		out = append(out, missingParents(in)...)
+	}
+	return out
+}
+
+// attachedElsewhere reports whether the route a gateway path refuses on one
+// port is attached on another listener of the same Gateway: a route
+// attaches to the listeners that accept it (istiod binds it to each
+// generated server that does), and refusing the others is no fault.
+func attachedElsewhere(s state.Snapshot, f rules.PathFailure) bool {
+	ns, name, _ := strings.Cut(f.Path.Client.Gateway, "/")
+	gw := s.KubeGateway(ns, name)
+	return gw != nil && f.Failure.VS != nil && mesh.GatewayServesHost(gw, f.Path.Host, f.Failure.VS.Namespace)
+}
+
+// missingParents warns about Gateway parentRefs naming no Gateway API
+// Gateway (no path is drawn through a gateway that does not exist).
+func missingParents(in *rules.Input) []rules.Finding {
+	vs := in.Change.NewVS
+	if in.Change.New != nil {
+		vs = in.Change.New.HTTPRoute
+	}
+	if vs == nil {
+		return nil
+	}
+	var out []rules.Finding
+	for _, key := range vs.Gateways {
+		ns, name, ok := strings.Cut(key, "/")
+		if !ok || in.State.KubeGateway(ns, name) != nil {
+			continue
+		}
+		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.HTTPRoute != nil &&
+			slices.Contains(in.Change.Old.HTTPRoute.Gateways, key)
+		out = append(out, rules.Finding{Rule: "MG503", Action: rules.Warn, Preexisting: held, Field: "spec.parentRefs", Key: "parent|" + key,
+			Message: fmt.Sprintf("no Gateway %s exists: HTTPRoute %s/%s is not attached there and requests for %s get 404 — create the Gateway, or fix the parentRef",
+				key, vs.Namespace, vs.Name, strings.Join(vs.Hosts, ", "))})
+	}
+	return out
+}
+
+// field is the part of the route a failure comes from: the backendRef
+// (spec.rules[i].backendRefs[j]), the parents for a route not attached,
+// the whole route for a delete.
+func field(f paths.Failure, deleted bool) string {
+	switch {
+	case deleted:
+		return "spec"
+	case f.Cause == paths.NoGateway:
+		return "spec.parentRefs"
+	case f.VS != nil && f.VS.Kind == state.KindHTTPRoute:
+		return f.Field
+	}
+	return "spec"
+}
+
+func share(g rules.Group) string { return fmt.Sprintf("%d%%", g.MaxShare()) }
+
+func unresolvedText(g rules.Group, f paths.Failure) string {
+	routes, _ := g.RouteText()
+	why := f.Detail
+	switch f.Cause {
+	case paths.NoHost:
+		why = "no Service " + f.Host + " exists"
+	case paths.NoPort:
+		why = fmt.Sprintf("%s has no port %d", f.Backend(), f.Port)
+	}
+	p := g.Failures[0].Path
+	fix := "create the Service (or the port) first, then the route"
+	if f.Cause == paths.Unresolved && f.Dest.GrantFrom != "" {
+		fix = "create the ReferenceGrant in the backend's namespace first, then the route"
+	}
+	return fmt.Sprintf("%s, so %s of the requests %s takes for %s:%d from %s get 500 — %s",
+		why, share(g), routes, p.Host, p.Port, g.ClientText(), fix)
+}
+
+func noReadyText(g rules.Group, f paths.Failure) string {
+	routes, _ := g.RouteText()
+	text, _ := f.NoReady()
+	p := g.Failures[0].Path
+	return fmt.Sprintf("%s sends %s of the requests for %s:%d from %s to %s, which has %s: 503 — shift weight once its pods are Ready",
+		routes, share(g), p.Host, p.Port, g.ClientText(), f.Backend(), text)
+}
+
+func detachedText(g rules.Group, f paths.Failure) string {
+	routes, _ := g.RouteText()
+	hint := "name an existing Gateway and a hostname one of its listeners accepts"
+	if slices.ContainsFunc(g.Failures, func(pf rules.PathFailure) bool { return strings.Contains(pf.Failure.Detail, "accepts") }) {
+		hint = "use a hostname a listener accepts, or allowedRoutes namespaces that admit the route"
+	}
+	p := g.Failures[0].Path
+	return fmt.Sprintf("%s: %s is not attached for %s on port %d at %s: requests no other route takes get 404 — %s",
+		f.Detail, routes, p.Host, p.Port, g.ClientText(), hint)
+}
+
+// ours reports whether a failure is the written route's to explain: on one
+// of its routes, or on the default route of a host it routed (a deleted or
+// narrowed GAMMA route hands its callers back to it). The default routes of
+// the hosts it sends to are their own business.
+func ours(c *rules.Change, f rules.PathFailure) bool {
+	if vs := f.Failure.VS; vs != nil {
+		return vs.Kind == state.KindHTTPRoute && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name
+	}
+	for _, o := range []*state.Object{c.Old, c.New} {
+		if o == nil || o.HTTPRoute == nil {
+			continue
+		}
+		for _, h := range o.HTTPRoute.Hosts {
+			// A short name is the route's namespace's Service, whatever
+			// the cluster domain.
+			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.HTTPRoute.Namespace+".svc.") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// missing lists what a denial of unresolved backends rests on, for the
+// webhook to confirm with a direct read before it denies (the cache can lag
+// a Service or a ReferenceGrant applied a moment before the route): the
+// Service, or the ReferenceGrants of the backend's namespace.
+func missing(g rules.Group) []state.ObjectRef {
+	var out []state.ObjectRef
+	for _, pf := range g.Failures {
+		f := pf.Failure
+		ns, name, ok := state.ServiceOfHost(f.Dest.Host)
+		if !ok && f.VS != nil && !strings.Contains(f.Dest.Host, ".") {
+			ns, name, ok = f.VS.Namespace, f.Dest.Host, true // a short name: the route's namespace
+		}
+		if !ok {
+			continue
+		}
+		var ref state.ObjectRef
+		switch {
+		case f.Cause == paths.NoHost || f.Cause == paths.NoPort:
+			ref = state.ObjectRef{Kind: "Service", Namespace: ns, Name: name}
+		case f.Cause == paths.Unresolved && f.Dest.GrantFrom != "" && f.Dest.Invalid == "":
+			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant", Namespace: ns}
+		default:
+			continue
+		}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	return out
+}

@@ -1,0 +1,268 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// KindHTTPRoute marks a VirtualService translated from a Gateway API
+// HTTPRoute (VirtualService.Kind).
+const KindHTTPRoute = "HTTPRoute"
+
+// HTTPRouteSpec is the part of a Gateway API HTTPRoute's spec meshguard
+// reads (identical in v1 and v1beta1).
+type HTTPRouteSpec struct {
+	ParentRefs []ParentRefSpec `json:"parentRefs"`
+	Hostnames  []string        `json:"hostnames"`
+	Rules      []struct {
+		Name    string            `json:"name"`
+		Matches []json.RawMessage `json:"matches"`
+		Filters []struct {
+			Type string `json:"type"`
+		} `json:"filters"`
+		BackendRefs []BackendRefSpec `json:"backendRefs"`
+	} `json:"rules"`
+}
+
+// ParentRefSpec is a route's parentRef.
+type ParentRefSpec struct {
+	Group       *string `json:"group"`
+	Kind        *string `json:"kind"`
+	Namespace   *string `json:"namespace"`
+	Name        string  `json:"name"`
+	SectionName *string `json:"sectionName"`
+	Port        *int32  `json:"port"`
+}
+
+// BackendRefSpec is a route rule's backendRef.
+type BackendRefSpec struct {
+	Group     *string `json:"group"`
+	Kind      *string `json:"kind"`
+	Namespace *string `json:"namespace"`
+	Name      string  `json:"name"`
+	Port      *int32  `json:"port"`
+	Weight    *int32  `json:"weight"`
+}
+
+func or(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// FromHTTPRouteSpec translates an HTTPRoute into the one route form, a
+// VirtualService marked Kind HTTPRoute, as istiod does before it generates
+// any configuration (pilot/pkg/config/kube/gateway/conversion.go,
+// convertHTTPRoute and buildHTTPDestination):
+//   - a Service parentRef (GAMMA: group "", kind Service) routes the
+//     sidecars calling that Service: host the Service's name, gateway mesh;
+//   - a Gateway parentRef binds the Gateway API Gateway ns/name with the
+//     route's hostnames ("*" without any); whether a listener accepts them is
+//     decided where the path is judged, as for any VirtualService bound to a
+//     Gateway (FromKubeGatewaySpec keeps the listeners' hostnames and
+//     allowedRoutes namespaces as server hosts);
+//   - each backendRef is a destination on its Service port, weighted (1 by
+//     default; weight 0 is dropped, buildHTTPDestination); a backendRef of
+//     a kind other than Service, or without a port, does not resolve
+//     (Invalid); one across namespaces needs a ReferenceGrant there
+//     (GrantFrom, judged with the grants of the state being judged:
+//     buildDestination's BackendAllowed);
+//   - a rule that redirects, or has no backend with weight, sends nowhere
+//     (istiod answers it with the redirect or a direct 500): Terminal.
+//
+// Mirrors, sectionName and port of parentRefs, and routes with both Service
+// and Gateway parents (one VirtualService each in istiod) are not modelled
+// apart: such a route is judged with its hosts on all of its parents.
+func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
+	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created, Kind: KindHTTPRoute}
+	for _, p := range spec.ParentRefs {
+		group, kind := or(p.Group, GroupGatewayAPI), or(p.Kind, "Gateway")
+		ns := or(p.Namespace, meta.Namespace)
+		switch {
+		case group == "" && kind == "Service":
+			vs.Hosts = appendNew(vs.Hosts, serviceHost(p.Name, ns, meta.Namespace))
+			vs.Gateways = appendNew(vs.Gateways, "mesh")
+		case group == GroupGatewayAPI && kind == "Gateway":
+			vs.Gateways = appendNew(vs.Gateways, ns+"/"+p.Name)
+			hosts := spec.Hostnames
+			if len(hosts) == 0 {
+				hosts = []string{"*"}
+			}
+			for _, h := range hosts {
+				vs.Hosts = appendNew(vs.Hosts, h)
+			}
+		}
+	}
+	for i, r := range spec.Rules {
+		hr := HTTPRoute{Name: r.Name, Identity: fmt.Sprintf("rules[%d]", i)}
+		if r.Name != "" {
+			hr.Identity = "name:" + r.Name
+		}
+		for _, m := range r.Matches {
+			hr.Matches = append(hr.Matches, HTTPMatch{Conditions: routeMatchConditions(m)})
+		}
+		for _, f := range r.Filters {
+			if f.Type == "RequestRedirect" {
+				hr.Terminal = true
+			}
+		}
+		for j, b := range r.BackendRefs {
+			w := int32(1)
+			if b.Weight != nil {
+				w = *b.Weight
+			}
+			if w == 0 {
+				continue
+			}
+			ns := or(b.Namespace, meta.Namespace)
+			d := Destination{Host: serviceHost(b.Name, ns, meta.Namespace), Weight: w, Index: j}
+			group, kind := or(b.Group, ""), or(b.Kind, "Service")
+			switch {
+			case group != "" || kind != "Service":
+				d.Invalid = fmt.Sprintf("a backendRef of kind %s.%s is not a Service", kind, group)
+			case b.Port == nil:
+				d.Invalid = "a backendRef to a Service needs a port"
+			default:
+				d.Port = uint32(*b.Port)
+			}
+			if ns != meta.Namespace {
+				d.GrantFrom = meta.Namespace
+			}
+			hr.Route = append(hr.Route, d)
+		}
+		if len(hr.Route) == 0 {
+			hr.Terminal = true
+		}
+		vs.HTTP = append(vs.HTTP, hr)
+	}
+	return vs
+}
+
+// serviceHost names the Service ns/name for a route of namespace routeNS
+// the way the store's resolver expands it: a short name in the route's own
+// namespace (expanded with the configured cluster domain), else the
+// Service's FQDN under the default domain (a cluster with another domain
+// is misjudged for cross-namespace refs: the decoders do not know it).
+func serviceHost(name, ns, routeNS string) string {
+	if ns == routeNS {
+		return name
+	}
+	return name + "." + ns + ".svc.cluster.local"
+}
+
+// routeMatchConditions counts the conditions of an HTTPRoute match: a path
+// prefix "/" (the default) matches everything.
+func routeMatchConditions(raw json.RawMessage) int {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return 1
+	}
+	n := 0
+	for k, v := range m {
+		if k == "path" {
+			var p struct{ Type, Value string }
+			if json.Unmarshal(v, &p) == nil && (p.Type == "" || p.Type == "PathPrefix") && (p.Value == "" || p.Value == "/") {
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// ReferenceGrant is the lean form of a Gateway API ReferenceGrant: which
+// kinds in which namespaces may refer to which objects of its namespace.
+type ReferenceGrant struct {
+	Namespace string
+	Name      string
+	From      []GrantFrom
+	To        []GrantTo
+}
+
+// GrantFrom is a ReferenceGrant's from entry.
+type GrantFrom struct {
+	Group     string `json:"group"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+}
+
+// GrantTo is a ReferenceGrant's to entry (Name empty: any).
+type GrantTo struct {
+	Group string  `json:"group"`
+	Kind  string  `json:"kind"`
+	Name  *string `json:"name"`
+}
+
+// ReferenceGrantSpec is the spec of a ReferenceGrant (v1beta1 and v1).
+type ReferenceGrantSpec struct {
+	From []GrantFrom `json:"from"`
+	To   []GrantTo   `json:"to"`
+}
+
+// FromReferenceGrantSpec builds the lean ReferenceGrant.
+func FromReferenceGrantSpec(meta ObjectRef, spec *ReferenceGrantSpec) *ReferenceGrant {
+	return &ReferenceGrant{Namespace: meta.Namespace, Name: meta.Name, From: spec.From, To: spec.To}
+}
+
+// Permits reports whether the grant lets objects of kind (Gateway API
+// group) in namespace from refer to the Service name in its namespace
+// (pilot/pkg/config/kube/gatewaycommon ReferenceGrants, BackendAllowed).
+func (g *ReferenceGrant) Permits(kind, from, service string) bool {
+	if !slices.ContainsFunc(g.From, func(f GrantFrom) bool {
+		return f.Group == GroupGatewayAPI && f.Kind == kind && f.Namespace == from
+	}) {
+		return false
+	}
+	return slices.ContainsFunc(g.To, func(t GrantTo) bool {
+		return t.Group == "" && t.Kind == "Service" && (t.Name == nil || *t.Name == "" || *t.Name == service)
+	})
+}
+
+// Services lists the names of the Services of its namespace the grant
+// opens to routes: those it names, or all of them (s) when one entry names
+// none.
+func (g *ReferenceGrant) Services(s Snapshot) []string {
+	var out []string
+	for _, t := range g.To {
+		if t.Group != "" || t.Kind != "Service" {
+			continue
+		}
+		if t.Name == nil || *t.Name == "" {
+			out = out[:0]
+			for _, svc := range s.Services(g.Namespace) {
+				out = append(out, svc.Name)
+			}
+			return out
+		}
+		out = appendNew(out, *t.Name)
+	}
+	return out
+}
+
+// BackendPermitted reports whether a route of kind in namespace from may
+// send to the Service ns/name: same namespace, or a grant there permits it.
+func BackendPermitted(s Snapshot, kind, from, ns, name string) bool {
+	if from == ns {
+		return true
+	}
+	return slices.ContainsFunc(s.ReferenceGrants(ns), func(g *ReferenceGrant) bool { return g.Permits(kind, from, name) })
+}
+
+// ServiceOfHost splits "name.ns.svc.cluster.local".
+func ServiceOfHost(host string) (ns, name string, ok bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) < 3 || parts[2] != "svc" {
+		return "", "", false
+	}
+	return parts[1], parts[0], true
+}
