@@ -78,6 +78,16 @@ func gatewayCost(gw *state.Gateway) int {
 	return n
 }
 
+// sidecarCost is 1 + its egress hosts: each is matched against the
+// Services and entries once, and the hosts it cuts are judged.
+func sidecarCost(sc *state.Sidecar) int {
+	n := 1
+	for _, e := range sc.Egress {
+		n += len(e.Hosts)
+	}
+	return n
+}
+
 // Cost is the cost of the object a change writes (0 for a delete or a kind
 // meshguard does not review). The object it replaces was admitted before.
 func Cost(c *rules.Change) int {
@@ -92,6 +102,8 @@ func Cost(c *rules.Change) int {
 		return serviceEntryCost(c.New.ServiceEntry)
 	case c.New != nil && c.New.Gateway != nil:
 		return gatewayCost(c.New.Gateway)
+	case c.New != nil && c.New.Sidecar != nil:
+		return sidecarCost(c.New.Sidecar)
 	}
 	return 0
 }

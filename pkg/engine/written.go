@@ -96,6 +96,25 @@ var writtenKinds = map[string]writtenKind{
 			}
 		},
 	},
+	rules.KindSidecar: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithSidecar(s, c.Ref.Namespace, c.Ref.Name, sidecar(c.New))
+		},
+		// The hosts some proxy the Sidecar governs imports differently
+		// after the write (see paths.Model.AddSidecar).
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			m.AddSidecar(sc, s, c.Ref.Namespace, c.Ref.Name, sidecar(c.Old), sidecar(c.New))
+		},
+		sameBothSides: true,
+	},
+}
+
+// sidecar is the Sidecar of one side of a write (nil: none).
+func sidecar(o *state.Object) *state.Sidecar {
+	if o == nil {
+		return nil
+	}
+	return o.Sidecar
 }
 
 // gateway is the Istio Gateway of one side of a write (nil: none).

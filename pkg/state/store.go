@@ -121,6 +121,8 @@ type Snapshot interface {
 	KubeGateway(ns, name string) *Gateway
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
+	// Sidecars lists every Sidecar, sorted by namespace and name.
+	Sidecars() []*Sidecar
 	// ServesRevision reports whether a sidecar injector in the state serves
 	// istio.io/rev=rev; known is false when the state holds no injector at
 	// all (a state file without MutatingWebhookConfigurations), and then
@@ -232,6 +234,8 @@ type Store struct {
 	vsByGateway map[string][]vsRef
 	vsOnMesh    map[string][]vsRef // by resolved spec.hosts, for sidecar-bound services
 	entries     []*ServiceEntry
+	// sidecars are the Sidecars, sorted by namespace and name.
+	sidecars []*Sidecar
 	// injectors are Istio's sidecar injectors, by configuration name.
 	injectors map[string]*Injector
 	// passthrough are the Istio Gateways with an AUTO_PASSTHROUGH server,
@@ -664,6 +668,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetGateway(o.KubeGateway)
 	case o.ServiceEntry != nil:
 		s.SetServiceEntry(o.ServiceEntry)
+	case o.Sidecar != nil:
+		s.SetSidecar(o.Sidecar)
 	case o.Injector != nil:
 		s.SetInjector(o.Injector)
 	case o.EndpointSlice != nil:
@@ -694,6 +700,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteKubeGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "Sidecar":
+		s.DeleteSidecar(ref.Namespace, ref.Name)
 	case ref.Group == GroupAdmission && ref.Kind == MutatingWebhookConfiguration:
 		s.DeleteInjector("", ref.Name)
 		s.DeleteAPIServerCaller(ref.Kind, ref.Name)

@@ -8,6 +8,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
+	"github.com/meshguard/meshguard/pkg/rules/sidecar"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
 )
@@ -20,5 +21,6 @@ func Rules() []rules.Rule {
 	all = append(all, virtualservice.All()...)
 	all = append(all, tlsmaterial.All()...)
 	all = append(all, serviceentry.All()...)
-	return append(all, gateway.All()...)
+	all = append(all, gateway.All()...)
+	return append(all, sidecar.All()...)
 }

@@ -203,6 +203,11 @@ func (r recorder) ServiceEntries() []*state.ServiceEntry {
 	return r.s.ServiceEntries()
 }
 
+func (r recorder) Sidecars() []*state.Sidecar {
+	r.read(state.SidecarKind)
+	return r.s.Sidecars()
+}
+
 func (r recorder) ServesRevision(rev string) (served, known bool) {
 	r.read(state.InjectorKind)
 	return r.s.ServesRevision(rev)
