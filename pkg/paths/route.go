@@ -843,9 +843,16 @@ func (m Model) imported(s state.Snapshot, p *Path, t Target) bool {
 	case mesh.ImportUnjudged:
 		return false
 	}
-	for _, vs := range s.VirtualServicesOnMesh(t.Host) {
-		if vsRank(vs, c.Namespace) >= 0 && mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs)) {
-			return false
+	// An imported VirtualService for a host whose service is not imported
+	// gets virtual hosts only from the egress listener's services
+	// (route/route.go buildSidecarVirtualHostsForVirtualService, whose
+	// serviceRegistry is egressListener.Services()): none, except on port
+	// 80 (the "HACK" there), where its routes still apply: not judged.
+	if p.Port == 80 {
+		for _, vs := range s.VirtualServicesOnMesh(t.Host) {
+			if vsRank(vs, c.Namespace) >= 0 && mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs)) {
+				return false
+			}
 		}
 	}
 	if mesh.Outbound(sc, m.MeshOutbound) != state.RegistryOnly || (sc.Outbound == "" && m.MeshOutbound == "") {
