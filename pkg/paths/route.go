@@ -862,7 +862,11 @@ func (m Model) imported(s state.Snapshot, p *Path, t Target) bool {
 	p.FailShare = 100
 	p.Routes["sidecar"] = 100
 	res := m.Routing.Hosts.Resolve(s, t.Host, c.Namespace)
-	p.Failures = append(p.Failures, Failure{Cause: NotImported, Share: 100, Host: t.Host, Port: p.Port, Sidecar: sc,
-		Service: res.Service, Entry: res.Entry})
+	f := Failure{Cause: NotImported, Share: 100, Host: t.Host, Dest: state.Destination{Host: t.Host, Port: p.Port}, Port: p.Port,
+		Sidecar: sc, Service: res.Service, Entry: res.Entry}
+	p.Failures = append(p.Failures, f)
+	if m.Explain {
+		p.Hops = append(p.Hops, hopOf("sidecar", 1, f, 1))
+	}
 	return false
 }
