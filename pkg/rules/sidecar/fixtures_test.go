@@ -10,6 +10,8 @@ import (
 // Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
 var fixtures = map[string]map[string][]string{
 	"MG603": {
+		"entries frontend/default":                 {`deny spec.egress "^Sidecar frontend/default imports no payments.example.com on port 443 for sidecars in frontend and its outboundTrafficPolicy is REGISTRY_ONLY: their calls to it go to the BlackHoleCluster and fail with 502 — add \"egress-config/payments.example.com\" (or \"egress-config/*\")"`},
+		"entries frontend/default (by-host)":       {},
 		"first frontend/default":                   {`deny spec.egress "^Sidecar frontend/default imports no api.backend.svc.cluster.local on port 8080 for sidecars in frontend and its outboundTrafficPolicy is REGISTRY_ONLY: their calls to it go to the BlackHoleCluster and fail with 502 — add \"backend/api.backend.svc.cluster.local\" (or \"backend/*\") to spec.egress[].hosts of Sidecar frontend/default"`},
 		"first frontend/default (allow-any)":       {},
 		"first frontend/default (egress-includes)": {},
