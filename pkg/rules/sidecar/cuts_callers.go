@@ -71,8 +71,12 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 		} else {
 			fix = fmt.Sprintf("keep this Sidecar, or first add %q to spec.egress[].hosts of Sidecar %s", imp, applied)
 		}
-		msg := fmt.Sprintf("Sidecar %s imports no %s on %s for %s and its outboundTrafficPolicy is REGISTRY_ONLY: their calls to it go to the BlackHoleCluster and fail with 502 — %s",
-			applied, f.Host, portText, g.ClientText(), fix)
+		policy := "its outboundTrafficPolicy is REGISTRY_ONLY"
+		if f.Sidecar.Outbound == "" {
+			policy = "the mesh config's outboundTrafficPolicy (configuration outboundTrafficPolicy) is REGISTRY_ONLY"
+		}
+		msg := fmt.Sprintf("Sidecar %s imports no %s on %s for %s and %s: their calls to it go to the BlackHoleCluster and fail with 502 — %s",
+			applied, f.Host, portText, g.ClientText(), policy, fix)
 		if action == rules.Warn && !held {
 			msg = "nothing reached that host before, so nothing breaks yet: " + msg
 		}
