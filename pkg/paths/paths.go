@@ -341,7 +341,15 @@ type Target struct {
 // Scope is what a write touches: the requested hosts whose paths can change.
 type Scope struct {
 	targets map[Target]bool
+	// sidecarsOf, when set, limits the clients judged to the sidecars of
+	// that namespace (a Sidecar write changes no other proxy's view).
+	sidecarsOf *string
 }
+
+// OnlySidecarsOf limits the clients judged to the sidecars of ns: a Sidecar
+// outside the root namespace governs no other proxy (getSidecarScope), so
+// the paths of other classes cannot change.
+func (sc *Scope) OnlySidecarsOf(ns string) { sc.sidecarsOf = &ns }
 
 // NewScope returns an empty scope.
 func NewScope() *Scope { return &Scope{targets: map[Target]bool{}} }
@@ -512,6 +520,9 @@ func (m Model) Clients(sc *Scope, states ...state.Snapshot) map[Target][]Client 
 		var cs []Client
 		for _, s := range states {
 			for _, c := range m.clientsOf(s, t) {
+				if sc.sidecarsOf != nil && (c.Gateway != "" || c.Namespace != *sc.sidecarsOf) {
+					continue
+				}
 				if !slices.Contains(cs, c) {
 					cs = append(cs, c)
 				}
@@ -720,6 +731,9 @@ var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, 
 // that change.
 func (m Model) AddSidecar(sc *Scope, s state.Snapshot, ns, name string, old, nu *state.Sidecar) {
 	root := ns == m.Routing.RootNamespace()
+	if !root {
+		sc.OnlySidecarsOf(ns)
+	}
 	var fallback *state.Sidecar
 	for _, c := range []*state.Sidecar{old, nu} {
 		if c == nil || !c.HasSelector {

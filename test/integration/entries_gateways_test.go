@@ -108,7 +108,7 @@ func TestSidecarNarrowingCutsCallers(t *testing.T) {
 		t.Run("first Sidecar "+version, func(t *testing.T) {
 			eventually(t, "narrow Sidecar denied", func() error {
 				return createDenied(sidecar(version, `"./*", "istio-system/*"`, registryOnly),
-					"[MG603] spec.egress: Sidecar sc-front/default imports no api.sc-back.svc.cluster.local on port 8080 for sidecars in sc-front")
+					"[MG603] spec.egress: Sidecar sc-front/default imports none of 2 hosts: api.sc-back.svc.cluster.local on port 8080, kubernetes.default.svc.cluster.local on port 443 for sidecars in sc-front")
 			})
 		})
 	}
@@ -131,7 +131,7 @@ func TestSidecarNarrowingCutsCallers(t *testing.T) {
 			}
 			nu := sidecar("v1", `"./*"`, registryOnly)
 			nu.SetResourceVersion(cur.GetResourceVersion())
-			return deniedWith(k8s.Update(ctx(), nu), "[MG603] spec.egress: Sidecar sc-front/default imports no api.sc-back.svc.cluster.local")
+			return deniedWith(k8s.Update(ctx(), nu), "[MG603] spec.egress: Sidecar sc-front/default imports none of 2 hosts: api.sc-back.svc.cluster.local on port 8080")
 		})
 		eventually(t, "delete admitted (it widens)", func() error { return k8s.Delete(ctx(), sc.DeepCopy()) })
 	})

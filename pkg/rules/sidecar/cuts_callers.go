@@ -35,14 +35,14 @@ func (cutsCallers) WriteKinds() []string { return []string{rules.KindSidecar} }
 func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 	written := in.Change.Ref.Namespace + "/" + in.Change.Ref.Name
 	var out []rules.Finding
-	// One finding per Sidecar that cuts and per host: the clients it cuts
-	// are named in it.
+	// One finding per Sidecar that cuts, naming the hosts (a narrowing can
+	// cut thousands: the count and the first few) and the clients.
 	for _, g := range rules.GroupFailures(in.Failures(paths.NotImported), func(f rules.PathFailure) string {
 		sc := f.Failure.Sidecar
 		if sc == nil {
 			return ""
 		}
-		return fieldOf(in, sc) + "|" + sc.Namespace + "/" + sc.Name + "|" + f.Failure.Host
+		return fieldOf(in, sc) + "|" + sc.Namespace + "/" + sc.Name
 	}) {
 		action, held := g.Verdict()
 		if g.Broken() {
@@ -50,24 +50,32 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 			g.Failures = slices.DeleteFunc(g.Failures, func(pf rules.PathFailure) bool { return !pf.Broken })
 		}
 		f := g.Failures[0].Failure
-		parts := strings.SplitN(g.Key, "|", 3)
-		fld, applied := parts[0], parts[1]
-		var ports []string
+		fld, applied, _ := strings.Cut(g.Key, "|")
+		var hosts []string
 		for _, pf := range g.Failures {
-			if p := fmt.Sprint(pf.Failure.Port); !slices.Contains(ports, p) {
-				ports = append(ports, p)
+			if h := fmt.Sprintf("%s on port %d", pf.Failure.Host, pf.Failure.Port); !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
 			}
 		}
-		slices.Sort(ports)
-		portText := "port " + ports[0]
-		if len(ports) > 1 {
-			portText = "ports " + strings.Join(ports, ", ")
+		hostText := "no " + hosts[0]
+		if len(hosts) > 1 {
+			shown := hosts[:min(3, len(hosts))]
+			hostText = fmt.Sprintf("none of %d hosts: %s", len(hosts), strings.Join(shown, ", "))
+			if len(hosts) > 3 {
+				hostText += fmt.Sprintf(" and %d more", len(hosts)-3)
+			}
 		}
 		hostNS := hostNamespace(g)
 		imp := hostNS + "/" + f.Host
 		var fix string
+		if len(hosts) > 1 {
+			imp = "namespace/host"
+		}
 		if applied == written && in.Change.New != nil {
 			fix = fmt.Sprintf("add %q (or %q) to spec.egress[].hosts of Sidecar %s", imp, hostNS+"/*", applied)
+			if len(hosts) > 1 {
+				fix = fmt.Sprintf("add each as %q (or its namespace as \"namespace/*\") to spec.egress[].hosts of Sidecar %s", imp, applied)
+			}
 		} else {
 			fix = fmt.Sprintf("keep this Sidecar, or first add %q to spec.egress[].hosts of Sidecar %s", imp, applied)
 		}
@@ -75,8 +83,8 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 		if f.Sidecar.Outbound == "" {
 			policy = "the mesh config's outboundTrafficPolicy (configuration outboundTrafficPolicy) is REGISTRY_ONLY"
 		}
-		msg := fmt.Sprintf("Sidecar %s imports no %s on %s for %s and %s: their calls to it go to the BlackHoleCluster and fail with 502 — %s",
-			applied, f.Host, portText, g.ClientText(), policy, fix)
+		msg := fmt.Sprintf("Sidecar %s imports %s for %s and %s: their calls go to the BlackHoleCluster and fail with 502 — %s",
+			applied, hostText, g.ClientText(), policy, fix)
 		if action == rules.Warn && !held {
 			msg = "nothing reached that host before, so nothing breaks yet: " + msg
 		}
