@@ -78,6 +78,16 @@ func gatewayCost(gw *state.Gateway) int {
 	return n
 }
 
+// sidecarCost is 1 + its egress hosts: each is matched against the
+// Services and entries once, and the hosts it cuts are judged.
+func sidecarCost(sc *state.Sidecar) int {
+	n := 1
+	for _, e := range sc.Egress {
+		n += len(e.Hosts)
+	}
+	return n
+}
+
 // Cost is the cost of the object a change writes (0 for a delete or a kind
 // meshguard does not review). The object it replaces was admitted before.
 func Cost(c *rules.Change) int {
@@ -95,6 +105,8 @@ func Cost(c *rules.Change) int {
 	case c.New != nil && c.New.HTTPRoute != nil:
 		// An HTTPRoute in the one route form costs what a VirtualService does.
 		return virtualServiceCost(c.New.HTTPRoute)
+	case c.New != nil && c.New.Sidecar != nil:
+		return sidecarCost(c.New.Sidecar)
 	}
 	return 0
 }

@@ -148,6 +148,9 @@ func (s *Session) AdoptStore() {
 		for _, se := range snap.ServiceEntries() {
 			s.known[refKey{state.GroupNetworking, rules.KindServiceEntry, se.Namespace, se.Name}] = &state.Object{ServiceEntry: se}
 		}
+		for _, sc := range snap.Sidecars() {
+			s.known[refKey{state.GroupNetworking, rules.KindSidecar, sc.Namespace, sc.Name}] = &state.Object{Sidecar: sc}
+		}
 		return nil
 	})
 }

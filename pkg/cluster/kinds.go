@@ -80,6 +80,12 @@ var liveKinds = map[schema.GroupKind]live{
 			se := o.(*networkingv1.ServiceEntry)
 			return &state.Object{ServiceEntry: state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec)}, nil
 		}},
+	{Group: state.GroupNetworking, Kind: "Sidecar"}: {"v1",
+		func() client.Object { return &networkingv1.Sidecar{} }, func() client.ObjectList { return &networkingv1.SidecarList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			sc := o.(*networkingv1.Sidecar)
+			return &state.Object{Sidecar: state.FromSidecarSpec(refOf(&sc.ObjectMeta), &sc.Spec)}, nil
+		}},
 	// Read unstructured: meshguard does not link the Gateway API's types.
 	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: {KubeGatewayGVK.Version,
 		func() client.Object {

@@ -59,6 +59,11 @@ type Config struct {
 	// of denying. Multi-network marks say so without it (mesh.OtherClusters);
 	// a multi-primary mesh on one network needs it.
 	MultiCluster bool `json:"multiCluster,omitempty"`
+	// OutboundTrafficPolicy is the mesh config's outboundTrafficPolicy.mode
+	// (ALLOW_ANY or REGISTRY_ONLY), which Sidecars without a mode of their
+	// own inherit; empty: not told, and calls such a Sidecar does not
+	// import are not judged (MG603).
+	OutboundTrafficPolicy string `json:"outboundTrafficPolicy,omitempty"`
 
 	// Limits bound what one review may cost.
 	Limits Limits `json:"limits,omitempty"`
@@ -204,6 +209,11 @@ func (c *Config) Validate() error { return c.ValidateAt(time.Now()) }
 func (c *Config) ValidateAt(now time.Time) error {
 	if c.RootNamespace == "" {
 		return fmt.Errorf("rootNamespace: must not be empty")
+	}
+	switch c.OutboundTrafficPolicy {
+	case "", "ALLOW_ANY", "REGISTRY_ONLY":
+	default:
+		return fmt.Errorf("outboundTrafficPolicy: %q is neither ALLOW_ANY nor REGISTRY_ONLY (the mesh config's outboundTrafficPolicy.mode), nor empty", c.OutboundTrafficPolicy)
 	}
 	if c.RetryLimit < 0 {
 		return fmt.Errorf("retryLimit: %d is negative", c.RetryLimit)

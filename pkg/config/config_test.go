@@ -37,6 +37,7 @@ func TestLoad(t *testing.T) {
 		"rules: {MG101: block}\n":          `"block" is not deny, warn or off`,
 		"rules: {M101: warn}\n":            "not a rule ID",
 		"retryLimit: -1\n":                 "retryLimit",
+		"outboundTrafficPolicy: DENY\n":    "outboundTrafficPolicy: \"DENY\" is neither ALLOW_ANY nor REGISTRY_ONLY",
 		"limits: {cost: -1}\n":             "limits.cost: -1 is negative",
 		"limits: {memoryBytes: 1048576}\n": "limits.memoryBytes: 1048576 is below limits.requestBytes",
 		"fleetTrustAnchors: /nope.pem\n":   "fleetTrustAnchors",

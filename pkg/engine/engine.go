@@ -77,7 +77,7 @@ type Engine struct {
 func New(rs []rules.Rule, cfg *config.Config) *Engine {
 	e := &Engine{rules: map[string][]rules.Rule{}, pathKind: map[string]bool{}, config: cfg,
 		policies: mesh.Policies{RootNamespace: cfg.RootNamespace}, routing: RoutingFor(cfg)}
-	e.model = paths.Model{Routing: e.routing, Policies: e.policies, Excluded: cfg.ExcludedNamespaces}
+	e.model = paths.Model{Routing: e.routing, Policies: e.policies, Excluded: cfg.ExcludedNamespaces, MeshOutbound: cfg.OutboundTrafficPolicy}
 	for _, r := range rs {
 		if cfg.Rules[r.ID()] == config.EnforceOff {
 			continue

@@ -127,6 +127,16 @@ var writtenKinds = map[string]writtenKind{
 				}
 			}
 		},
+	},
+	rules.KindSidecar: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithSidecar(s, c.Ref.Namespace, c.Ref.Name, sidecar(c.New))
+		},
+		// The hosts some proxy the Sidecar governs imports differently
+		// after the write (see paths.Model.AddSidecar).
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			m.AddSidecar(sc, s, c.Ref.Namespace, c.Ref.Name, sidecar(c.Old), sidecar(c.New))
+		},
 		sameBothSides: true,
 	},
 }
@@ -146,6 +156,14 @@ func httpRoute(o *state.Object) *state.VirtualService {
 		return nil
 	}
 	return o.HTTPRoute
+}
+
+// sidecar is the Sidecar of one side of a write (nil: none).
+func sidecar(o *state.Object) *state.Sidecar {
+	if o == nil {
+		return nil
+	}
+	return o.Sidecar
 }
 
 // gateway is the Istio Gateway of one side of a write (nil: none).

@@ -55,10 +55,14 @@ const (
 	// requests it would have taken get 500, as the Gateway API requires
 	// (pilot/pkg/config/kube/gateway/conversion.go, buildDestination).
 	Unresolved
+	// NotImported: the Sidecar that applies to the client imports no such
+	// host on the port and its outbound policy is REGISTRY_ONLY: the call
+	// goes to the BlackHoleCluster (502).
+	NotImported
 )
 
 func (c Cause) String() string {
-	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server", "backend-not-resolved"}[c]
+	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server", "backend-not-resolved", "not-imported"}[c]
 }
 
 // Client is one class of proxies that see the same configuration for the
@@ -157,6 +161,9 @@ type Failure struct {
 	Live, Ready, Bad           int
 	Entries, Inline, Addresses int
 	Pods                       []string
+	// Sidecar is the Sidecar that applies to the client (NotImported: the
+	// one that does not import the host).
+	Sidecar *state.Sidecar
 	// Detail is the evidence of a cause no object field names (NoGateway:
 	// what the gateway lacks).
 	Detail string
@@ -319,6 +326,11 @@ type Model struct {
 	// Excluded namespaces hold no clients meshguard judges (the
 	// configuration's excludedNamespaces: names, a short list).
 	Excluded []string
+	// MeshOutbound is the mesh config's outboundTrafficPolicy mode
+	// (REGISTRY_ONLY or ALLOW_ANY), "" when meshguard is not told: then a
+	// call a Sidecar without a mode of its own does not import is not
+	// judged (the mesh config decides between blackhole and passthrough).
+	MeshOutbound string
 	// Explain records, besides the verdict, every destination of a path
 	// (Path.Hops) and what its endpoints accept (Failure.Accepts): what
 	// `meshguard paths` and the pictures of a check draw. Reviews leave it
@@ -335,7 +347,15 @@ type Target struct {
 // Scope is what a write touches: the requested hosts whose paths can change.
 type Scope struct {
 	targets map[Target]bool
+	// sidecarsOf, when set, limits the clients judged to the sidecars of
+	// that namespace (a Sidecar write changes no other proxy's view).
+	sidecarsOf *string
 }
+
+// OnlySidecarsOf limits the clients judged to the sidecars of ns: a Sidecar
+// outside the root namespace governs no other proxy (getSidecarScope), so
+// the paths of other classes cannot change.
+func (sc *Scope) OnlySidecarsOf(ns string) { sc.sidecarsOf = &ns }
 
 // NewScope returns an empty scope.
 func NewScope() *Scope { return &Scope{targets: map[Target]bool{}} }
@@ -506,6 +526,9 @@ func (m Model) Clients(sc *Scope, states ...state.Snapshot) map[Target][]Client 
 		var cs []Client
 		for _, s := range states {
 			for _, c := range m.clientsOf(s, t) {
+				if sc.sidecarsOf != nil && (c.Gateway != "" || c.Namespace != *sc.sidecarsOf) {
+					continue
+				}
 				if !slices.Contains(cs, c) {
 					cs = append(cs, c)
 				}
@@ -582,6 +605,16 @@ func (m Model) views(s state.Snapshot, t Target) (views map[string]bool, dests [
 			}
 		}
 	}
+	// Sidecars: a namespace holding one imports on its own terms; under a
+	// root namespace Sidecar, the host's own namespace imports it by ".".
+	if all := s.Sidecars(); len(all) > 0 {
+		for _, sc := range all {
+			views[sc.Namespace] = true
+		}
+		if ns := m.hostNamespace(s, t.Host, ""); ns != "" {
+			views[ns] = true
+		}
+	}
 	for _, d := range dests {
 		for _, ns := range s.DestinationRuleNamespaces(d) {
 			views[ns] = true
@@ -617,7 +650,13 @@ func (m Model) workloadClasses(s state.Snapshot, ns string, hosts []string) []Cl
 			}
 		}
 	}
-	if len(sels) == 0 {
+	// Sidecars with a workloadSelector split the namespace's sidecars as
+	// selector rules do (getSidecarScope picks by the workload's labels).
+	var scSels []map[string]string
+	for _, sc := range mesh.SelectorSidecars(s, ns) {
+		scSels = append(scSels, sc.Selector)
+	}
+	if len(sels) == 0 && len(scSels) == 0 {
 		return []Client{{Namespace: ns}}
 	}
 	state.SortDestinationRules(sels)
@@ -633,6 +672,11 @@ func (m Model) workloadClasses(s state.Snapshot, ns string, hosts []string) []Cl
 		for _, dr := range sels {
 			if state.SelectorMatches(dr.WorkloadSelector, p.Labels) {
 				maps.Copy(union, dr.WorkloadSelector)
+			}
+		}
+		for _, sel := range scSels {
+			if state.SelectorMatches(sel, p.Labels) {
+				maps.Copy(union, sel)
 			}
 		}
 		key := selectorKey(union)
@@ -681,4 +725,88 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
 	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
-	state.EndpointSliceKind, state.WorkloadEntryKind}
+	state.EndpointSliceKind, state.WorkloadEntryKind, state.SidecarKind}
+
+// AddSidecar puts in scope the hosts whose import a Sidecar write can
+// change for the proxies it governs: every Service and ServiceEntry host
+// that old, new, or the Sidecar those proxies fall back to without it (the
+// namespace's own without selector, then the root namespace's: see
+// mesh.SidecarFor) do not all import alike on every port. A Sidecar is
+// configuration for every host, so this walks the Services and entries
+// once (string matching, no pods); the paths judged are those of the hosts
+// that change.
+func (m Model) AddSidecar(sc *Scope, s state.Snapshot, ns, name string, old, nu *state.Sidecar) {
+	root := ns == m.Routing.RootNamespace()
+	if !root {
+		sc.OnlySidecarsOf(ns)
+	}
+	var fallback *state.Sidecar
+	for _, c := range []*state.Sidecar{old, nu} {
+		if c == nil || !c.HasSelector {
+			continue
+		}
+		// What the selected workloads get without it: the namespace's
+		// default, else the root's.
+		for _, o := range state.SidecarsOf(s.Sidecars(), ns) {
+			if !o.HasSelector && o.Name != name {
+				fallback = o
+				break
+			}
+		}
+		if fallback == nil && !root {
+			for _, o := range state.SidecarsOf(s.Sidecars(), m.Routing.RootNamespace()) {
+				if !o.HasSelector {
+					fallback = o
+					break
+				}
+			}
+		}
+	}
+	if fallback == nil && (old == nil || !old.HasSelector) && (nu == nil || !nu.HasSelector) && !root {
+		for _, o := range state.SidecarsOf(s.Sidecars(), m.Routing.RootNamespace()) {
+			if !o.HasSelector {
+				fallback = o
+				break
+			}
+		}
+	}
+	set := []*state.Sidecar{old, nu, fallback}
+	differs := func(hostNS, host string, ports []state.ServicePort) bool {
+		clients := []string{ns}
+		if root {
+			clients = append(clients, hostNS, Other)
+		}
+		for _, cns := range clients {
+			for _, sp := range ports {
+				var first mesh.Import
+				for i, c := range set {
+					imp := mesh.Imported
+					if c != nil {
+						imp = mesh.SidecarImport(c, cns, hostNS, host, uint32(sp.Port))
+					}
+					if i == 0 {
+						first = imp
+					} else if imp != first {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, hns := range s.NamespaceNames() {
+		for _, svc := range s.Services(hns) {
+			host := m.Routing.Hosts.FQDN(svc.Name, svc.Namespace)
+			if differs(svc.Namespace, host, svc.Ports) {
+				m.AddDestination(sc, s, host)
+			}
+		}
+	}
+	for _, se := range s.ServiceEntries() {
+		for _, h := range se.Hosts {
+			if !strings.Contains(h, "*") && differs(se.Namespace, h, se.Ports) {
+				m.AddDestination(sc, s, h)
+			}
+		}
+	}
+}

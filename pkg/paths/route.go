@@ -17,6 +17,9 @@ const examples = 3
 func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 	p.Reached = map[string]bool{}
 	p.Routes = map[string]int{}
+	if t.Gateway == "" && !m.imported(s, p, t) {
+		return
+	}
 	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
 		p.Routed = true
 		if why := m.gatewayRefuses(s, p, t, rt.vs); why != "" {
@@ -79,9 +82,15 @@ func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.Vi
 			}
 		}
 	}
+	// A Sidecar applying to the client keeps only the VirtualServices its
+	// egress hosts import (SelectVirtualServices).
+	var sc *state.Sidecar
+	if t.Gateway == "" {
+		sc = m.Routing.SidecarFor(s, c.Namespace, c.labels())
+	}
 	var out []*state.VirtualService
 	for _, vs := range cands {
-		if vsRank(vs, c.Namespace) >= 0 {
+		if vsRank(vs, c.Namespace) >= 0 && (sc == nil || mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs))) {
 			out = append(out, vs)
 		}
 	}
@@ -789,4 +798,86 @@ func (m Model) gatewayRefuses(s state.Snapshot, p *Path, t Target, vs *state.Vir
 		return fmt.Sprintf("no server of Gateway %s accepts %s on port %d", t.Gateway, t.Host, p.Port)
 	}
 	return ""
+}
+
+// vsHosts are a VirtualService's hosts as istiod indexes them (short names
+// expanded in its namespace).
+func (m Model) vsHosts(vs *state.VirtualService) []string {
+	out := make([]string, len(vs.Hosts))
+	for i, h := range vs.Hosts {
+		out[i] = m.Routing.Hosts.FQDN(h, vs.Namespace)
+	}
+	return out
+}
+
+// hostNamespace is the namespace of what registers a sidecar's target host:
+// its Service's, or that of the first ServiceEntry visible to clientNS
+// (Other: exported everywhere) that names it; "" when nothing does.
+func (m Model) hostNamespace(s state.Snapshot, host, clientNS string) string {
+	if ns, _, ok := m.Routing.Hosts.ServiceName(host); ok {
+		return ns
+	}
+	for _, se := range s.ServiceEntries() {
+		if slices.Contains(se.Hosts, host) && mesh.EntryVisible(se.ExportTo, se.Namespace, clientNS) {
+			return se.Namespace
+		}
+	}
+	return ""
+}
+
+// imported applies the Sidecar that governs the path's client, if any, to
+// the target (pilot/pkg/model/sidecar.go; see mesh.SidecarFor and
+// mesh.SidecarImport). A host its egress listeners import is judged as
+// before. A host they do not import has no outbound listener or virtual host
+// on that proxy: under REGISTRY_ONLY the call goes to the BlackHoleCluster
+// (502), a failure of the whole path (NotImported, false). Under ALLOW_ANY
+// it goes to the PassthroughCluster, to the original destination address,
+// in plaintext and past every VirtualService and DestinationRule; whether
+// it arrives depends on DNS and the server, which meshguard does not judge,
+// nor when the mode is the mesh config's and meshguard is not told it, nor
+// when only port-bound egress listeners could import the host, nor when an
+// imported VirtualService names the host (istiod may still build it a
+// virtual host): the path is left without routes, not judged (false).
+func (m Model) imported(s state.Snapshot, p *Path, t Target) bool {
+	c := p.Client
+	sc := m.Routing.SidecarFor(s, c.Namespace, c.labels())
+	if sc == nil {
+		return true
+	}
+	hostNS := m.hostNamespace(s, t.Host, c.Namespace)
+	if hostNS == "" {
+		return true // nothing registers the host: routes judges it
+	}
+	switch mesh.SidecarImport(sc, c.Namespace, hostNS, t.Host, p.Port) {
+	case mesh.Imported:
+		return true
+	case mesh.ImportUnjudged:
+		return false
+	}
+	// An imported VirtualService for a host whose service is not imported
+	// gets virtual hosts only from the egress listener's services
+	// (route/route.go buildSidecarVirtualHostsForVirtualService, whose
+	// serviceRegistry is egressListener.Services()): none, except on port
+	// 80 (the "HACK" there), where its routes still apply: not judged.
+	if p.Port == 80 {
+		for _, vs := range s.VirtualServicesOnMesh(t.Host) {
+			if vsRank(vs, c.Namespace) >= 0 && mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs)) {
+				return false
+			}
+		}
+	}
+	if mesh.Outbound(sc, m.MeshOutbound) != state.RegistryOnly || (sc.Outbound == "" && m.MeshOutbound == "") {
+		return false
+	}
+	p.Routed = true
+	p.FailShare = 100
+	p.Routes["sidecar"] = 100
+	res := m.Routing.Hosts.Resolve(s, t.Host, c.Namespace)
+	f := Failure{Cause: NotImported, Share: 100, Host: t.Host, Dest: state.Destination{Host: t.Host, Port: p.Port}, Port: p.Port,
+		Sidecar: sc, Service: res.Service, Entry: res.Entry}
+	p.Failures = append(p.Failures, f)
+	if m.Explain {
+		p.Hops = append(p.Hops, hopOf("sidecar", 1, f, 1))
+	}
+	return false
 }

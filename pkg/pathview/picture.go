@@ -223,6 +223,8 @@ func clusterName(h paths.Hop) string {
 		return "none: " + h.Dest.Host + " resolves to nothing"
 	case paths.NoPort:
 		return fmt.Sprintf("none: %s has no port %d", h.Host, h.Port)
+	case paths.NotImported:
+		return fmt.Sprintf("BlackHoleCluster: Sidecar %s/%s does not import %s", h.Sidecar.Namespace, h.Sidecar.Name, h.Host)
 	}
 	name := fmt.Sprintf("outbound|%d|%s|%s", h.Port, h.Dest.Subset, h.Host)
 	if h.Cause == paths.NoSubset {
@@ -243,7 +245,7 @@ func ruleNames(rs mesh.RuleSet) string {
 // noCluster reports whether the client has no cluster for the hop (no
 // host, no port, no subset): nothing is sent, no endpoint is counted.
 func noCluster(h paths.Hop) bool {
-	return h.Cause == paths.NoHost || h.Cause == paths.NoPort || h.Cause == paths.NoSubset
+	return h.Cause == paths.NoHost || h.Cause == paths.NoPort || h.Cause == paths.NoSubset || h.Cause == paths.NotImported
 }
 
 // tlsSent is what the client sends and the setting that decides it.

@@ -216,6 +216,12 @@ var Catalogue = []Entry{
 		Fix:         "Move those routes to other backends first, or keep the grant.",
 	},
 	{
+		ID: "MG603", Kind: KindSidecar, Default: Deny,
+		Title:       "Sidecar write blackholes called hosts",
+		Description: "A Sidecar write (create, update or delete) after which the Sidecar that applies to a client class (a workloadSelector match in its namespace, else the namespace's, else the root namespace's: istiod's getSidecarScope) imports no host it reached before on a port, under outboundTrafficPolicy REGISTRY_ONLY: the proxies send those calls to the BlackHoleCluster (502). Creating a namespace's first Sidecar with narrow egress hosts is the classic outage. Under ALLOW_ANY (the Sidecar's mode, or a mesh config meshguard is not told) the call leaves Istio's routing for passthrough and is not judged; neither are hosts only port-bound egress listeners could import. Audit does not judge Sidecars as they stand.",
+		Fix:         "Add the host (\"namespace/host\" or \"namespace/*\") to spec.egress[].hosts before narrowing.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

@@ -45,6 +45,7 @@ const (
 	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
 	// Gateways are not reviewed yet.
 	KindGateway = "Gateway"
+	KindSidecar = "Sidecar"
 )
 
 // Change is the write under review, with the object before and after it

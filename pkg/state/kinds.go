@@ -46,6 +46,7 @@ var (
 	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	SidecarKind            = Kind{Group: GroupNetworking, Kind: "Sidecar", Resource: "sidecars", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
 	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
@@ -74,7 +75,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
+	GatewayKind, ServiceEntryKind, SidecarKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.

@@ -39,6 +39,12 @@ var kindCases = map[string]kindCase{
 		func(s state.Snapshot) bool { return s.Gateway("shop", "x") != nil }},
 	"networking.istio.io/ServiceEntry": {`{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"x","namespace":"shop"},"spec":{"hosts":["api.example.com"]}}`,
 		func(s state.Snapshot) bool { return len(s.ServiceEntries()) == 1 }},
+	"networking.istio.io/Sidecar": {`{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"x","namespace":"shop"},` +
+		`"spec":{"egress":[{"hosts":["./*"]}],"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}`,
+		func(s state.Snapshot) bool {
+			all := s.Sidecars()
+			return len(all) == 1 && all[0].Outbound == state.RegistryOnly && all[0].Egress[0].Hosts[0] == "./*"
+		}},
 	"gateway.networking.k8s.io/Gateway": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"gatewayClassName":"istio"}}`,
 		func(s state.Snapshot) bool { return s.KubeGateway("shop", "x") != nil }},
 	"gateway.networking.k8s.io/HTTPRoute": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"x","namespace":"shop"},` +

@@ -37,6 +37,8 @@ type Object struct {
 	HTTPRoute *VirtualService
 	// ReferenceGrant is a Gateway API ReferenceGrant.
 	ReferenceGrant *ReferenceGrant
+	// Sidecar is the lean Sidecar.
+	Sidecar *Sidecar
 	// EndpointSlice is a slice Kubernetes' endpoint-slice controller did
 	// not make (see FromEndpointSlice).
 	EndpointSlice *EndpointSlice
@@ -60,7 +62,7 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.HTTPRoute != nil || o.ReferenceGrant != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.HTTPRoute != nil || o.ReferenceGrant != nil || o.Sidecar != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
 		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 

@@ -137,6 +137,8 @@ type Snapshot interface {
 	// lookup for a concrete host, so resolving a host costs the entries
 	// that can register it, not every entry.
 	ServiceEntriesForHost(host string) []*ServiceEntry
+	// Sidecars lists every Sidecar, sorted by namespace and name.
+	Sidecars() []*Sidecar
 	// ServesRevision reports whether a sidecar injector in the state serves
 	// istio.io/rev=rev; known is false when the state holds no injector at
 	// all (a state file without MutatingWebhookConfigurations), and then
@@ -255,6 +257,8 @@ type Store struct {
 	// wildEntries, sorted, those registering a wildcard host.
 	entriesByHost map[string][]*ServiceEntry
 	wildEntries   []*ServiceEntry
+	// sidecars are the Sidecars, sorted by namespace and name.
+	sidecars []*Sidecar
 	// injectors are Istio's sidecar injectors, by configuration name.
 	injectors map[string]*Injector
 	// passthrough are the Istio Gateways with an AUTO_PASSTHROUGH server,
@@ -691,6 +695,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetVirtualService(o.HTTPRoute)
 	case o.ReferenceGrant != nil:
 		s.SetReferenceGrant(o.ReferenceGrant)
+	case o.Sidecar != nil:
+		s.SetSidecar(o.Sidecar)
 	case o.Injector != nil:
 		s.SetInjector(o.Injector)
 	case o.EndpointSlice != nil:
@@ -725,6 +731,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteReferenceGrant(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
+	case ref.Group == GroupNetworking && ref.Kind == "Sidecar":
+		s.DeleteSidecar(ref.Namespace, ref.Name)
 	case ref.Group == GroupAdmission && ref.Kind == MutatingWebhookConfiguration:
 		s.DeleteInjector("", ref.Name)
 		s.DeleteAPIServerCaller(ref.Kind, ref.Name)

@@ -317,3 +317,11 @@ func BenchmarkEvaluateNamespaceStrict(b *testing.B) {
 		})
 	}
 }
+
+// A namespace's first Sidecar narrowing its egress to its own namespace
+// under REGISTRY_ONLY (MG603): every Service of the other 999 namespaces
+// changes import for team-0421's 100 pods, so each is judged.
+func BenchmarkReviewSidecarNarrowing(b *testing.B) {
+	sc := `{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"default","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"egress":[{"hosts":["./*","istio-system/*"]}],"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}`
+	benchReview(b, admissionReview(admissionv1.Create, "networking.istio.io", "Sidecar", "sidecars", "team-0421", "default", sc, ""), false)
+}

@@ -77,3 +77,67 @@ func TestGatewayDeleteUnderBoundRoutes(t *testing.T) {
 	eventually(t, "deleting the route", func() error { return k8s.Delete(ctx(), vs.DeepCopy()) })
 	eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), gw.DeepCopy()) })
 }
+
+// A namespace's first Sidecar with narrow egress hosts under REGISTRY_ONLY
+// cuts its clients off from a Service they call through the mesh (MG603),
+// in every served version; with the host imported, or without a mode of its
+// own (the mesh config decides), it is admitted.
+func TestSidecarNarrowingCutsCallers(t *testing.T) {
+	createNamespace(t, "sc-front", map[string]string{"istio-injection": "enabled"})
+	createNamespace(t, "sc-back", map[string]string{"istio-injection": "enabled"})
+	createPod(t, podSpec{ns: "sc-front", name: "web-1", labels: map[string]string{"app": "web"}, sidecar: true, port: 8080})
+	createService(t, "sc-back", "api", map[string]string{"app": "api"}, port("http", 8080))
+	createPod(t, podSpec{ns: "sc-back", name: "api-1", labels: map[string]string{"app": "api"}, sidecar: true, port: 8080})
+	sidecar := func(version, hosts, mode string) *unstructured.Unstructured {
+		o := obj(t, `{kind: Sidecar, metadata: {name: default, namespace: sc-front},
+  spec: {egress: [{hosts: [`+hosts+`]}]`+mode+`}}`)
+		o.SetAPIVersion("networking.istio.io/" + version)
+		return o
+	}
+	const registryOnly = `, outboundTrafficPolicy: {mode: REGISTRY_ONLY}`
+	// createDenied creates o expecting a denial; one admitted while the
+	// webhook's cache has not seen the pods yet is deleted and retried.
+	createDenied := func(o *unstructured.Unstructured, want string) error {
+		err := k8s.Create(ctx(), o.DeepCopy())
+		if err == nil {
+			_ = k8s.Delete(ctx(), o.DeepCopy())
+		}
+		return deniedWith(err, want)
+	}
+	for _, version := range []string{"v1alpha3", "v1beta1", "v1"} {
+		t.Run("first Sidecar "+version, func(t *testing.T) {
+			eventually(t, "narrow Sidecar denied", func() error {
+				return createDenied(sidecar(version, `"./*", "istio-system/*"`, registryOnly),
+					"[MG603] spec.egress: Sidecar sc-front/default imports none of 2 hosts: api.sc-back.svc.cluster.local on port 8080, kubernetes.default.svc.cluster.local on port 443 for sidecars in sc-front")
+			})
+		})
+	}
+	t.Run("dry-run", func(t *testing.T) {
+		eventually(t, "dry-run denied alike", func() error {
+			return deniedWith(k8s.Create(ctx(), sidecar("v1", `"./*"`, registryOnly), client.DryRunAll), "[MG603] spec.egress:")
+		})
+	})
+	t.Run("host imported", func(t *testing.T) {
+		// The API server's Service is called too (meshguard cannot tell who
+		// does not): a REGISTRY_ONLY Sidecar must import it as well.
+		sc := sidecar("v1", `"./*", "istio-system/*", "sc-back/*", "default/kubernetes.default.svc.cluster.local"`, registryOnly)
+		eventually(t, "admitted", func() error { return k8s.Create(ctx(), sc.DeepCopy()) })
+		cleanupObject(t, sc)
+		eventually(t, "narrowing it denied", func() error {
+			cur := &unstructured.Unstructured{}
+			cur.SetGroupVersionKind(sc.GroupVersionKind())
+			if err := k8s.Get(ctx(), client.ObjectKeyFromObject(sc), cur); err != nil {
+				return err
+			}
+			nu := sidecar("v1", `"./*"`, registryOnly)
+			nu.SetResourceVersion(cur.GetResourceVersion())
+			return deniedWith(k8s.Update(ctx(), nu), "[MG603] spec.egress: Sidecar sc-front/default imports none of 2 hosts: api.sc-back.svc.cluster.local on port 8080")
+		})
+		eventually(t, "delete admitted (it widens)", func() error { return k8s.Delete(ctx(), sc.DeepCopy()) })
+	})
+	t.Run("mesh config decides", func(t *testing.T) {
+		sc := sidecar("v1beta1", `"./*", "istio-system/*"`, "")
+		eventually(t, "admitted", func() error { return k8s.Create(ctx(), sc.DeepCopy()) })
+		cleanupObject(t, sc)
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/referencegrant"
 	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
+	"github.com/meshguard/meshguard/pkg/rules/sidecar"
 	"github.com/meshguard/meshguard/pkg/rules/tlsmaterial"
 	"github.com/meshguard/meshguard/pkg/rules/virtualservice"
 )
@@ -24,5 +25,6 @@ func Rules() []rules.Rule {
 	all = append(all, serviceentry.All()...)
 	all = append(all, httproute.All()...)
 	all = append(all, referencegrant.All()...)
-	return append(all, gateway.All()...)
+	all = append(all, gateway.All()...)
+	return append(all, sidecar.All()...)
 }

@@ -208,6 +208,11 @@ func (r recorder) ServiceEntriesForHost(host string) []*state.ServiceEntry {
 	return r.s.ServiceEntriesForHost(host)
 }
 
+func (r recorder) Sidecars() []*state.Sidecar {
+	r.read(state.SidecarKind)
+	return r.s.Sidecars()
+}
+
 func (r recorder) ServesRevision(rev string) (served, known bool) {
 	r.read(state.InjectorKind)
 	return r.s.ServesRevision(rev)

@@ -297,6 +297,9 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 	{Group: state.GroupNetworking, Kind: "ServiceEntry"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.ServiceEntry) {
 		o.ServiceEntry = state.FromServiceEntrySpec(o.Ref, spec)
 	}),
+	{Group: state.GroupNetworking, Kind: "Sidecar"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.Sidecar) {
+		o.Sidecar = state.FromSidecarSpec(o.Ref, spec)
+	}),
 	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
 		var spec state.KubeGatewaySpec
 		if err := unmarshalPart(env.Spec, &spec); err != nil {
