@@ -40,6 +40,8 @@ const (
 	KindDestinationRule    = "DestinationRule"
 	KindVirtualService     = "VirtualService"
 	KindServiceEntry       = "ServiceEntry"
+	// KindAuthorizationPolicy is security.istio.io AuthorizationPolicy.
+	KindAuthorizationPolicy = "AuthorizationPolicy"
 	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
 	// Gateways are not reviewed yet.
 	KindGateway = "Gateway"

@@ -39,6 +39,12 @@ var kindCases = map[string]kindCase{
 		func(s state.Snapshot) bool { return s.Gateway("shop", "x") != nil }},
 	"networking.istio.io/ServiceEntry": {`{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"x","namespace":"shop"},"spec":{"hosts":["api.example.com"]}}`,
 		func(s state.Snapshot) bool { return len(s.ServiceEntries()) == 1 }},
+	"security.istio.io/AuthorizationPolicy": {`{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":"x","namespace":"shop","annotations":{"istio.io/dry-run":"true"}},` +
+		`"spec":{"action":"DENY","rules":[{"to":[{"operation":{"methods":["POST"]}}]}]}}`,
+		func(s state.Snapshot) bool {
+			aps := s.AuthorizationPolicies("shop")
+			return len(aps) == 1 && aps[0].Action == state.AuthzDeny && aps[0].DryRun && len(aps[0].Rules) == 1
+		}},
 	"gateway.networking.k8s.io/Gateway": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"gatewayClassName":"istio"}}`,
 		func(s state.Snapshot) bool { return s.KubeGateway("shop", "x") != nil }},
 	"admissionregistration.k8s.io/MutatingWebhookConfiguration": {`{"apiVersion":"admissionregistration.k8s.io/v1","kind":"MutatingWebhookConfiguration","metadata":{"name":"x"},` +

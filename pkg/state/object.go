@@ -31,6 +31,8 @@ type Object struct {
 	Gateway     *Gateway
 	// KubeGateway is a Gateway API Gateway.
 	KubeGateway *Gateway
+	// AuthorizationPolicy is the lean AuthorizationPolicy.
+	AuthorizationPolicy *AuthorizationPolicy
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
 	// EndpointSlice is a slice Kubernetes' endpoint-slice controller did
@@ -56,7 +58,7 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.AuthorizationPolicy != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
 		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 

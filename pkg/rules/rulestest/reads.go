@@ -224,3 +224,8 @@ func (r recorder) NamespacesCalledByAPIServer() []string {
 	r.read(state.APIServerCallerKinds...)
 	return r.s.NamespacesCalledByAPIServer()
 }
+
+func (r recorder) AuthorizationPolicies(ns string) []*state.AuthorizationPolicy {
+	r.read(state.AuthorizationPolicyKind)
+	return r.s.AuthorizationPolicies(ns)
+}
