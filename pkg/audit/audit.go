@@ -59,6 +59,9 @@ func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn
 		for _, vs := range s.VirtualServices(ns) {
 			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
 		}
+		for _, ap := range s.AuthorizationPolicies(ns) {
+			fn(&state.Object{Ref: ref(state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name), AuthorizationPolicy: ap})
+		}
 	}
 	for _, se := range s.ServiceEntries() {
 		if cfg.Excluded(se.Namespace) || (len(namespaces) > 0 && !slices.Contains(namespaces, se.Namespace)) {

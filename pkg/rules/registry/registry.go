@@ -4,6 +4,7 @@ package registry
 
 import (
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/authorizationpolicy"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
@@ -20,5 +21,6 @@ func Rules() []rules.Rule {
 	all = append(all, virtualservice.All()...)
 	all = append(all, tlsmaterial.All()...)
 	all = append(all, serviceentry.All()...)
-	return append(all, gateway.All()...)
+	all = append(all, gateway.All()...)
+	return append(all, authorizationpolicy.All()...)
 }
