@@ -71,7 +71,9 @@ type Verdict struct {
 // with labels, as ListAuthorizationPolicies selects for it: policies of the
 // root namespace and of the workload's namespace, whose selector (none:
 // every workload) matches. A policy with targetRefs attaches to gateways or
-// waypoints only, never to a sidecar by selector.
+// waypoints only, never to a sidecar by selector (pilot/pkg/model/
+// policyattachment.go ShouldAttachPolicy: "if targetRef is specified, ignore
+// the policy altogether").
 func Applies(ap *state.AuthorizationPolicy, root, ns string, labels map[string]string) bool {
 	if ap.Namespace != root && ap.Namespace != ns || ap.TargetRefs {
 		return false
