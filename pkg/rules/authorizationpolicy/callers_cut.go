@@ -69,6 +69,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 	}
 	root := in.Routing.RootNamespace()
 	var out []rules.Finding
+	memo := &lookups{s: in.State, sidecars: map[string][]caller{}, gateways: map[string][]*state.Pod{}}
 	for _, svc := range targets(in.State, root, old, new) {
 		pod := appliedPod(in.State, root, svc, old, new)
 		if pod == nil || !pod.Sidecar && !pod.AmbientRedirected {
@@ -77,7 +78,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		policies := applying(in.State, root, pod)
 		split := namesIdentities(policies) || namesIdentities([]*state.AuthorizationPolicy{old, new})
 		fqdn := svc.Name + "." + svc.Namespace + ".svc." + domain(in)
-		callers := provenCallers(in.State, svc, fqdn, split)
+		callers := memo.provenCallers(svc, fqdn, split)
 		if old == nil || old.Namespace != root {
 			if new == nil || new.Namespace != root {
 				callers = append(callers, potentialCallers(in.State, svc, callers)...)
@@ -211,10 +212,47 @@ func namesIdentities(aps []*state.AuthorizationPolicy) bool {
 	return false
 }
 
+// lookups memoizes, within one review, the pod walks a policy's Services
+// share: each client namespace's sidecars and each Gateway's pods are read
+// once, however many Services they call.
+type lookups struct {
+	s        state.Snapshot
+	sidecars map[string][]caller
+	gateways map[string][]*state.Pod
+}
+
+func (l *lookups) sidecarsOf(ns string, split bool) []caller {
+	k := ns + "|" + fmt.Sprint(split)
+	if cs, ok := l.sidecars[k]; ok {
+		return cs
+	}
+	cs := sidecars(l.s, ns, split)
+	l.sidecars[k] = cs
+	return cs
+}
+
+func (l *lookups) gatewayPods(key string, gw *state.Gateway) []*state.Pod {
+	if ps, ok := l.gateways[key]; ok {
+		return ps
+	}
+	var ps []*state.Pod
+	for _, ns := range l.s.NamespacesWithGateways() {
+		l.s.ForEachPod(ns, func(p *state.Pod) bool {
+			if p.Router && selects(gw.Selector, p.Labels) {
+				ps = append(ps, p)
+			}
+			return true
+		})
+	}
+	l.gateways[key] = ps
+	return ps
+}
+
 // provenCallers are the callers routing proves: the gateway pods of each
 // Gateway a VirtualService routing to fqdn binds, and the sidecars of each
 // other namespace holding a VirtualService or DestinationRule for it.
-func provenCallers(s state.Snapshot, svc *state.Service, fqdn string, split bool) []caller {
+func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []caller {
+	s := l.s
 	var out []caller
 	seen := map[string]bool{}
 	add := func(c caller) {
@@ -227,7 +265,7 @@ func provenCallers(s state.Snapshot, svc *state.Service, fqdn string, split bool
 		for _, g := range vs.Gateways {
 			if g == "mesh" {
 				if vs.Namespace != svc.Namespace {
-					for _, c := range sidecars(s, vs.Namespace, split) {
+					for _, c := range l.sidecarsOf(vs.Namespace, split) {
 						c.evidence = "VirtualService " + vs.Namespace + "/" + vs.Name
 						add(c)
 					}
@@ -240,18 +278,13 @@ func provenCallers(s state.Snapshot, svc *state.Service, fqdn string, split bool
 			if gw == nil || len(gw.Selector) == 0 {
 				continue
 			}
-			for _, ns := range s.NamespacesWithGateways() {
-				s.ForEachPod(ns, func(p *state.Pod) bool {
-					if p.Router && selects(gw.Selector, p.Labels) {
-						add(caller{Caller: authz.Caller{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, MTLS: true},
-							gateway: true, evidence: "Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
-					}
-					return true
-				})
+			for _, p := range l.gatewayPods(key, gw) {
+				add(caller{Caller: authz.Caller{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, MTLS: true},
+					gateway: true, evidence: "Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
 			}
 		}
 		if len(vs.Gateways) == 0 && vs.Namespace != svc.Namespace {
-			for _, c := range sidecars(s, vs.Namespace, split) {
+			for _, c := range l.sidecarsOf(vs.Namespace, split) {
 				c.evidence = "VirtualService " + vs.Namespace + "/" + vs.Name
 				add(c)
 			}
@@ -259,7 +292,7 @@ func provenCallers(s state.Snapshot, svc *state.Service, fqdn string, split bool
 	}
 	for _, ns := range s.DestinationRuleNamespaces(fqdn) {
 		if ns != svc.Namespace {
-			for _, c := range sidecars(s, ns, split) {
+			for _, c := range l.sidecarsOf(ns, split) {
 				c.evidence = "a DestinationRule in " + ns + " for the host"
 				add(c)
 			}

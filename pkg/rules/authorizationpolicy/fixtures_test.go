@@ -36,6 +36,10 @@ var fixtures = map[string]map[string][]string{
 			`deny spec "^sidecars in frontend, callers by a DestinationRule in frontend for the host, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/monitoring applies and no rule of the ALLOW policies applying matches it — keep the policy until the callers are allowed elsewhere, or add namespace frontend"`,
 			`warn spec "^sidecars in shop, which may call it,"`,
 			`warn spec ` + legacyPlain + `"`},
+		"root istio-system/allow-nothing": {
+			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy istio-system/allow-nothing applies"`},
+		"root istio-system/allow-nothing (dry-run)":     {},
+		"root istio-system/allow-nothing (target-refs)": {},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
