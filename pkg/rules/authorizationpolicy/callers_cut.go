@@ -84,6 +84,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 				callers = append(callers, potentialCallers(in.State, svc, callers)...)
 			}
 		}
+		callers = namedPlaintext(in.State, callers, new)
 		for _, sp := range svc.Ports {
 			port, tcp := workloadPort(sp, pod), tcpPort(sp)
 			for _, c := range callers {
@@ -266,7 +267,7 @@ func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []c
 			if g == "mesh" {
 				if vs.Namespace != svc.Namespace {
 					for _, c := range l.sidecarsOf(vs.Namespace, split) {
-						c.evidence = "VirtualService " + vs.Namespace + "/" + vs.Name
+						c.evidence = "callers by VirtualService " + vs.Namespace + "/" + vs.Name
 						add(c)
 					}
 				}
@@ -280,12 +281,12 @@ func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []c
 			}
 			for _, p := range l.gatewayPods(key, gw) {
 				add(caller{Caller: authz.Caller{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, MTLS: true},
-					gateway: true, evidence: "Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
+					gateway: true, evidence: "callers by Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
 			}
 		}
 		if len(vs.Gateways) == 0 && vs.Namespace != svc.Namespace {
 			for _, c := range l.sidecarsOf(vs.Namespace, split) {
-				c.evidence = "VirtualService " + vs.Namespace + "/" + vs.Name
+				c.evidence = "callers by VirtualService " + vs.Namespace + "/" + vs.Name
 				add(c)
 			}
 		}
@@ -293,7 +294,7 @@ func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []c
 	for _, ns := range s.DestinationRuleNamespaces(fqdn) {
 		if ns != svc.Namespace {
 			for _, c := range l.sidecarsOf(ns, split) {
-				c.evidence = "a DestinationRule in " + ns + " for the host"
+				c.evidence = "callers by a DestinationRule in " + ns + " for the host"
 				add(c)
 			}
 		}
@@ -346,6 +347,67 @@ func potentialCallers(s state.Snapshot, svc *state.Service, proven []caller) []c
 	for _, ns := range s.NamespacesWithAccidentalOutsiders() {
 		out = append(out, caller{Caller: authz.Caller{Namespace: ns}})
 	}
+	return out
+}
+
+// namedPlaintext turns the plaintext callers of the namespaces the written
+// ALLOW policy names (from.source.namespaces, or a principal's /ns/<ns>/)
+// into proven ones: the policy's own intent is that they call, and without
+// a peer identity they never match (a contradiction, not a restriction).
+// A named namespace whose only pods outside the mesh were kept out on
+// purpose gets its plaintext class here too.
+func namedPlaintext(s state.Snapshot, callers []caller, ap *state.AuthorizationPolicy) []caller {
+	named := namedNamespaces(ap)
+	if len(named) == 0 {
+		return callers
+	}
+	have := map[string]bool{}
+	for i, c := range callers {
+		if !c.MTLS && named[c.Namespace] {
+			callers[i].evidence = "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name
+			have[c.Namespace] = true
+		}
+	}
+	for _, ns := range sortedKeys(named) {
+		if cov := s.Coverage(ns); !have[ns] && cov.AccidentalOutsiders+cov.DeliberateOutsiders > 0 {
+			callers = append(callers, caller{Caller: authz.Caller{Namespace: ns}, evidence: "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name})
+		}
+	}
+	return callers
+}
+
+// namedNamespaces are the namespaces an ALLOW policy names exactly in its
+// sources.
+func namedNamespaces(ap *state.AuthorizationPolicy) map[string]bool {
+	out := map[string]bool{}
+	if ap == nil || ap.Action != state.AuthzAllow || ap.DryRun {
+		return out
+	}
+	for _, r := range ap.Rules {
+		for _, f := range r.From {
+			for _, ns := range f.Namespaces {
+				if !strings.Contains(ns, "*") {
+					out[ns] = true
+				}
+			}
+			for _, p := range f.Principals {
+				if _, rest, ok := strings.Cut(p, "/ns/"); ok {
+					if ns, _, ok := strings.Cut(rest, "/sa/"); ok && !strings.Contains(ns, "*") {
+						out[ns] = true
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -403,7 +465,7 @@ func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy) string {
 	who := c.String() + ", which may call it,"
 	if c.evidence != "" {
-		who = c.String() + ", callers by " + c.evidence + ","
+		who = c.String() + ", " + c.evidence + ","
 	}
 	why := v.Why
 	if v.Rule < 0 {

@@ -40,6 +40,9 @@ var fixtures = map[string]map[string][]string{
 			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy istio-system/allow-nothing applies"`},
 		"root istio-system/allow-nothing (dry-run)":     {},
 		"root istio-system/allow-nothing (target-refs)": {},
+		"named shop/productpage-callers": {
+			`deny spec.rules "^plaintext callers in legacy, named by AuthorizationPolicy shop/productpage-callers, can no longer call shop/productpage port 9080: ALLOW policy shop/productpage-callers applies and no rule of the ALLOW policies applying matches it — they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first"`},
+		"named shop/productpage-callers (shop-only)": {`warn spec.rules ` + legacyPlain + `"`},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
