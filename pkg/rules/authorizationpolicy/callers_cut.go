@@ -85,26 +85,45 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 			}
 		}
 		callers = namedPlaintext(in.State, callers, new)
+		// Potential callers cut off make one warning per Service, naming
+		// the first and counting the others: a namespace policy has as many
+		// potential callers as the mesh has namespaces.
+		var first *potentialCut
+		var others []string
 		for _, sp := range svc.Ports {
 			port, tcp := workloadPort(sp, pod), tcpPort(sp)
 			for _, c := range callers {
 				c.MTLS = c.MTLS && (pod.Sidecar || pod.AmbientRedirected)
 				v := authz.Evaluate(policies, authz.Request{Caller: c.Caller, Port: port, TCP: tcp}, trustDomain)
-				if !v.Denied {
-					continue
+				switch {
+				case !v.Denied:
+				case c.evidence != "":
+					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
+						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
+						Subjects: []string{c.String()},
+						Message:  message(svc, port, tcp, c, v, written, nil)})
+				case first == nil:
+					first = &potentialCut{c: c, v: v, port: port, tcp: tcp}
+				case c.String() != first.c.String() && !slices.Contains(others, c.String()):
+					others = append(others, c.String())
 				}
-				action := rules.Warn
-				if c.evidence != "" {
-					action = rules.Deny
-				}
-				out = append(out, rules.Finding{Rule: r.ID(), Action: action, Field: field(written, v),
-					Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
-					Subjects: []string{c.String()},
-					Message:  message(svc, port, tcp, c, v, written)})
 			}
+		}
+		if first != nil {
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, first.v),
+				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{first.c.String()}, others[:min(len(others), 9)]...),
+				Message: message(svc, first.port, first.tcp, first.c, first.v, written, others)})
 		}
 	}
 	return out
+}
+
+// potentialCut is the first potential caller a Service's ports refuse.
+type potentialCut struct {
+	c    caller
+	v    authz.Verdict
+	port uint32
+	tcp  bool
 }
 
 func policyOf(o *state.Object) *state.AuthorizationPolicy {
@@ -462,8 +481,16 @@ func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 	return "spec.rules"
 }
 
-func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy) string {
+func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, others []string) string {
 	who := c.String() + ", which may call it,"
+	if len(others) > 0 {
+		named := others[:min(len(others), 3)]
+		more := ""
+		if len(others) > 3 {
+			more = fmt.Sprintf(" and %d more", len(others)-3)
+		}
+		who = fmt.Sprintf("%s (and %s%s), which may call it,", c.String(), strings.Join(named, ", "), more)
+	}
 	if c.evidence != "" {
 		who = c.String() + ", " + c.evidence + ","
 	}

@@ -26,16 +26,14 @@ var fixtures = map[string]map[string][]string{
 		"ingress shop/productpage-deny (post-only)": {},
 		"tcp shop/tcp-policy": {
 			`deny spec.rules "^sidecars in frontend, callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/tcp-policy applies and no rule of the ALLOW policies applying matches it — on a TCP port istiod drops ALLOW rules with HTTP-only fields"`,
-			`warn spec.rules "^sidecars in shop, which may call it, can no longer call shop/tcp-echo port 9000"`,
-			`warn spec.rules ` + legacyPlain + `"`},
+			`warn spec.rules "^sidecars in shop (and plaintext callers in legacy), which may call it, can no longer call shop/tcp-echo port 9000"`},
 		"tcp shop/tcp-policy (ports-only)": {`warn spec.rules ` + legacyPlain + `"`},
 		"tcp shop/tcp-policy (wrong-sa)": {
 			`deny spec.rules "^sidecars in frontend (service account sleep), callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000:"`,
 			`warn spec.rules ` + legacyPlain + `"`},
 		"delete shop/frontend-allowed": {
 			`deny spec "^sidecars in frontend, callers by a DestinationRule in frontend for the host, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/monitoring applies and no rule of the ALLOW policies applying matches it — keep the policy until the callers are allowed elsewhere, or add namespace frontend"`,
-			`warn spec "^sidecars in shop, which may call it,"`,
-			`warn spec ` + legacyPlain + `"`},
+			`warn spec "^sidecars in shop (and plaintext callers in legacy), which may call it, can no longer call shop/tcp-echo port 9000"`},
 		"root istio-system/allow-nothing": {
 			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy istio-system/allow-nothing applies"`},
 		"root istio-system/allow-nothing (dry-run)":     {},
