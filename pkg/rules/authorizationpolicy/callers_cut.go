@@ -81,7 +81,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		callers := memo.provenCallers(svc, fqdn, split)
 		if old == nil || old.Namespace != root {
 			if new == nil || new.Namespace != root {
-				callers = append(callers, potentialCallers(in.State, svc, callers)...)
+				callers = append(callers, memo.potentialCallers(callers)...)
 			}
 		}
 		callers = namedPlaintext(in.State, callers, new)
@@ -90,9 +90,10 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		// potential callers as the mesh has namespaces.
 		var first *potentialCut
 		var others []string
+		seen := make([]bool, len(callers))
 		for _, sp := range svc.Ports {
 			port, tcp := workloadPort(sp, pod), tcpPort(sp)
-			for _, c := range callers {
+			for i, c := range callers {
 				c.MTLS = c.MTLS && (pod.Sidecar || pod.AmbientRedirected)
 				v := authz.Evaluate(policies, authz.Request{Caller: c.Caller, Port: port, TCP: tcp}, trustDomain)
 				switch {
@@ -104,7 +105,9 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 						Message:  message(svc, port, tcp, c, v, written, nil)})
 				case first == nil:
 					first = &potentialCut{c: c, v: v, port: port, tcp: tcp}
-				case c.String() != first.c.String() && !slices.Contains(others, c.String()):
+					seen[i] = true
+				case !seen[i]:
+					seen[i] = true
 					others = append(others, c.String())
 				}
 			}
@@ -239,6 +242,8 @@ type lookups struct {
 	s        state.Snapshot
 	sidecars map[string][]caller
 	gateways map[string][]*state.Pod
+	// potential is every potential caller class, built on first use.
+	potential []caller
 }
 
 func (l *lookups) sidecarsOf(ns string, split bool) []caller {
@@ -351,20 +356,31 @@ func sidecars(s state.Snapshot, ns string, split bool) []caller {
 
 // potentialCallers are the namespaces that may call: those running sidecars
 // (one class per namespace) and those running pods outside the mesh
-// (plaintext), other than the proven ones.
-func potentialCallers(s state.Snapshot, svc *state.Service, proven []caller) []caller {
-	have := map[string]bool{}
-	for _, c := range proven {
-		have[c.Namespace+fmt.Sprint(c.MTLS)] = true
-	}
-	var out []caller
-	for _, ns := range s.NamespacesWithSidecarClients() {
-		if !have[ns+"true"] {
-			out = append(out, caller{Caller: authz.Caller{Namespace: ns, MTLS: true}})
+// (plaintext), other than the proven ones. The list is built once per
+// review; only a Service with proven callers gets a filtered copy.
+func (l *lookups) potentialCallers(proven []caller) []caller {
+	if l.potential == nil {
+		for _, ns := range l.s.NamespacesWithSidecarClients() {
+			l.potential = append(l.potential, caller{Caller: authz.Caller{Namespace: ns, MTLS: true}})
+		}
+		for _, ns := range l.s.NamespacesWithAccidentalOutsiders() {
+			l.potential = append(l.potential, caller{Caller: authz.Caller{Namespace: ns}})
 		}
 	}
-	for _, ns := range s.NamespacesWithAccidentalOutsiders() {
-		out = append(out, caller{Caller: authz.Caller{Namespace: ns}})
+	if len(proven) == 0 {
+		return l.potential
+	}
+	have := map[string]bool{}
+	for _, c := range proven {
+		if c.MTLS && !c.gateway {
+			have[c.Namespace] = true
+		}
+	}
+	out := make([]caller, 0, len(l.potential))
+	for _, c := range l.potential {
+		if !c.MTLS || !have[c.Namespace] {
+			out = append(out, c)
+		}
 	}
 	return out
 }
