@@ -88,6 +88,16 @@ func sidecarCost(sc *state.Sidecar) int {
 	return n
 }
 
+// authorizationPolicyCost is 1 + its sources, operations and conditions:
+// each caller class of each port is matched against every one of them.
+func authorizationPolicyCost(ap *state.AuthorizationPolicy) int {
+	n := 1
+	for _, r := range ap.Rules {
+		n += 1 + len(r.From) + len(r.To) + len(r.When)
+	}
+	return n
+}
+
 // Cost is the cost of the object a change writes (0 for a delete or a kind
 // meshguard does not review). The object it replaces was admitted before.
 func Cost(c *rules.Change) int {
@@ -107,6 +117,8 @@ func Cost(c *rules.Change) int {
 		return virtualServiceCost(c.New.HTTPRoute)
 	case c.New != nil && c.New.Sidecar != nil:
 		return sidecarCost(c.New.Sidecar)
+	case c.New != nil && c.New.AuthorizationPolicy != nil:
+		return authorizationPolicyCost(c.New.AuthorizationPolicy)
 	}
 	return 0
 }

@@ -83,7 +83,7 @@ func TestHandler(t *testing.T) {
 			req:     request(admissionv1.Create, "PeerAuthentication", "security.istio.io", "legacy", `{"apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"default","namespace":"legacy"},"spec":{"mtls":{"mdoe":"STRICT"}}}`),
 			allowed: false, code: http.StatusForbidden, message: `spec: unknown field "mdoe"`},
 		{name: "kinds meshguard does not review are allowed",
-			req:     request(admissionv1.Create, "AuthorizationPolicy", "security.istio.io", "legacy", `{}`),
+			req:     request(admissionv1.Create, "RequestAuthentication", "security.istio.io", "legacy", `{}`),
 			allowed: true},
 		{name: "a PeerAuthentication of another group is not ours",
 			req:     request(admissionv1.Create, "PeerAuthentication", "example.com", "legacy", `{}`),

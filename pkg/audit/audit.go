@@ -62,6 +62,9 @@ func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn
 		for _, hr := range s.HTTPRoutes(ns) {
 			fn(&state.Object{Ref: ref(state.GroupGatewayAPI, rules.KindHTTPRoute, ns, hr.Name), HTTPRoute: hr})
 		}
+		for _, ap := range s.AuthorizationPolicies(ns) {
+			fn(&state.Object{Ref: ref(state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name), AuthorizationPolicy: ap})
+		}
 	}
 	for _, se := range s.ServiceEntries() {
 		if cfg.Excluded(se.Namespace) || (len(namespaces) > 0 && !slices.Contains(namespaces, se.Namespace)) {

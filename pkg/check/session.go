@@ -144,6 +144,9 @@ func (s *Session) AdoptStore() {
 			for _, vs := range snap.VirtualServices(ns) {
 				s.known[refKey{state.GroupNetworking, rules.KindVirtualService, ns, vs.Name}] = &state.Object{VS: vs}
 			}
+			for _, ap := range snap.AuthorizationPolicies(ns) {
+				s.known[refKey{state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name}] = &state.Object{AuthorizationPolicy: ap}
+			}
 		}
 		for _, se := range snap.ServiceEntries() {
 			s.known[refKey{state.GroupNetworking, rules.KindServiceEntry, se.Namespace, se.Name}] = &state.Object{ServiceEntry: se}

@@ -56,6 +56,12 @@ var liveKinds = map[schema.GroupKind]live{
 			pa := o.(*securityv1.PeerAuthentication)
 			return &state.Object{PA: state.FromPeerAuthenticationSpec(refOf(&pa.ObjectMeta), &pa.Spec)}, nil
 		}},
+	{Group: state.GroupSecurity, Kind: "AuthorizationPolicy"}: {"v1",
+		func() client.Object { return &securityv1.AuthorizationPolicy{} }, func() client.ObjectList { return &securityv1.AuthorizationPolicyList{} },
+		func(o runtime.Object) (*state.Object, error) {
+			ap := o.(*securityv1.AuthorizationPolicy)
+			return &state.Object{AuthorizationPolicy: state.FromAuthorizationPolicySpec(refOf(&ap.ObjectMeta), ap.Annotations, &ap.Spec)}, nil
+		}},
 	{Group: state.GroupNetworking, Kind: "DestinationRule"}: {"v1",
 		func() client.Object { return &networkingv1.DestinationRule{} }, func() client.ObjectList { return &networkingv1.DestinationRuleList{} },
 		func(o runtime.Object) (*state.Object, error) {

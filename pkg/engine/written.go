@@ -76,6 +76,15 @@ var writtenKinds = map[string]writtenKind{
 		},
 		sameBothSides: true,
 	},
+	rules.KindAuthorizationPolicy: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithAuthorizationPolicy(s, c.Ref.Namespace, c.Ref.Name, authorizationPolicy(c.New))
+		},
+		// No path rule explains policy denials yet: the MG7xx rules judge
+		// the callers of the selected workloads themselves (pkg/authz).
+		scope:         func(paths.Model, *paths.Scope, state.Snapshot, *rules.Change) {},
+		sameBothSides: true,
+	},
 	rules.KindServiceEntry: {
 		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
 			return state.WithServiceEntry(s, c.Ref.Namespace, c.Ref.Name, serviceEntry(c.New))
@@ -180,4 +189,12 @@ func serviceEntry(o *state.Object) *state.ServiceEntry {
 		return nil
 	}
 	return o.ServiceEntry
+}
+
+// authorizationPolicy is the AuthorizationPolicy of one side of a write (nil: none).
+func authorizationPolicy(o *state.Object) *state.AuthorizationPolicy {
+	if o == nil {
+		return nil
+	}
+	return o.AuthorizationPolicy
 }

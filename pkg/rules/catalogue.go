@@ -222,6 +222,12 @@ var Catalogue = []Entry{
 		Fix:         "Add the host (\"namespace/host\" or \"namespace/*\") to spec.egress[].hosts before narrowing.",
 	},
 	{
+		ID: "MG701", Kind: KindAuthorizationPolicy, Default: Deny,
+		Title:       "AuthorizationPolicy cuts callers off",
+		Description: "An AuthorizationPolicy write after which a caller of a workload port can send no request that is allowed (CUSTOM not judged, then DENY, then ALLOW: with an ALLOW policy applying, what no rule allows is denied), evaluated as istiod builds the RBAC filters: plaintext callers have no principal or namespace, HTTP-only fields skip an ALLOW rule on a TCP port and widen a DENY rule, dry-run and AUDIT policies change nothing. Denies for callers the configuration proves (a Gateway and VirtualService routing to the workload, a client namespace's VirtualService or DestinationRule for the host) and for plaintext pods of a namespace the ALLOW policy itself names (they can never match it); warns, naming them, for namespaces that merely may call.",
+		Fix:         "Allow the caller's principal or namespace in an ALLOW rule, narrow the DENY rule, or keep the policy until callers are allowed elsewhere.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

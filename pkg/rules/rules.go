@@ -42,6 +42,8 @@ const (
 	KindServiceEntry       = "ServiceEntry"
 	KindHTTPRoute          = state.KindHTTPRoute
 	KindReferenceGrant     = "ReferenceGrant"
+	// KindAuthorizationPolicy is security.istio.io AuthorizationPolicy.
+	KindAuthorizationPolicy = "AuthorizationPolicy"
 	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
 	// Gateways are not reviewed yet.
 	KindGateway = "Gateway"

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,7 @@ const ProxyContainerName = "istio-proxy"
 // FromPod keeps the fields rules read and drops everything else.
 func FromPod(p *corev1.Pod) *Pod {
 	f := PodFields{Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, Labels: p.Labels,
-		Annotations: p.Annotations, HostNetwork: p.Spec.HostNetwork, Phase: p.Status.Phase}
+		Annotations: p.Annotations, HostNetwork: p.Spec.HostNetwork, Phase: p.Status.Phase, ServiceAccount: p.Spec.ServiceAccountName}
 	for i := range p.Spec.InitContainers {
 		f.InitContainers = append(f.InitContainers, ContainerFields{Name: p.Spec.InitContainers[i].Name})
 	}
@@ -53,6 +54,7 @@ type PodFields struct {
 	Phase                            corev1.PodPhase
 	Conditions                       []ConditionFields
 	Owners                           []OwnerFields
+	ServiceAccount                   string
 }
 
 type ContainerFields struct {
@@ -89,6 +91,7 @@ func (f *PodFields) Lean() *Pod {
 		ResourceVersion:   f.ResourceVersion,
 		Labels:            internedLabels(f.Labels),
 		Phase:             f.Phase,
+		ServiceAccount:    interned(cmp.Or(f.ServiceAccount, "default")),
 		HostNetwork:       f.HostNetwork,
 		AmbientRedirected: f.Annotations[annotation.AmbientRedirection.Name] == "enabled",
 		DataplaneNone:     f.Labels[label.IoIstioDataplaneMode.Name] == "none",

@@ -38,15 +38,16 @@ type Kind struct {
 
 // The kinds meshguard reads, by name (rules declare what they read with them).
 var (
-	NamespaceKind          = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched}
-	ServiceKind            = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
-	PodKind                = Kind{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
-	PeerAuthenticationKind = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	DestinationRuleKind    = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	VirtualServiceKind     = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	GatewayKind            = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	ServiceEntryKind       = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	SidecarKind            = Kind{Group: GroupNetworking, Kind: "Sidecar", Resource: "sidecars", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	NamespaceKind           = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched}
+	ServiceKind             = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
+	PodKind                 = Kind{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
+	PeerAuthenticationKind  = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	DestinationRuleKind     = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	VirtualServiceKind      = Kind{Group: GroupNetworking, Kind: "VirtualService", Resource: "virtualservices", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	GatewayKind             = Kind{Group: GroupNetworking, Kind: "Gateway", Resource: "gateways", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	AuthorizationPolicyKind = Kind{Group: GroupSecurity, Kind: "AuthorizationPolicy", Resource: "authorizationpolicies", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	ServiceEntryKind        = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
+	SidecarKind             = Kind{Group: GroupNetworking, Kind: "Sidecar", Resource: "sidecars", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	// KubeGatewayKind is the Gateway API's Gateway.
 	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
 	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
@@ -75,7 +76,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, SidecarKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
+	GatewayKind, ServiceEntryKind, SidecarKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, AuthorizationPolicyKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.

@@ -45,6 +45,12 @@ var kindCases = map[string]kindCase{
 			all := s.Sidecars()
 			return len(all) == 1 && all[0].Outbound == state.RegistryOnly && all[0].Egress[0].Hosts[0] == "./*"
 		}},
+	"security.istio.io/AuthorizationPolicy": {`{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":"x","namespace":"shop","annotations":{"istio.io/dry-run":"true"}},` +
+		`"spec":{"action":"DENY","rules":[{"to":[{"operation":{"methods":["POST"]}}]}]}}`,
+		func(s state.Snapshot) bool {
+			aps := s.AuthorizationPolicies("shop")
+			return len(aps) == 1 && aps[0].Action == state.AuthzDeny && aps[0].DryRun && len(aps[0].Rules) == 1
+		}},
 	"gateway.networking.k8s.io/Gateway": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"x","namespace":"shop"},"spec":{"gatewayClassName":"istio"}}`,
 		func(s state.Snapshot) bool { return s.KubeGateway("shop", "x") != nil }},
 	"gateway.networking.k8s.io/HTTPRoute": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"x","namespace":"shop"},` +

@@ -31,6 +31,8 @@ type Object struct {
 	Gateway     *Gateway
 	// KubeGateway is a Gateway API Gateway.
 	KubeGateway *Gateway
+	// AuthorizationPolicy is the lean AuthorizationPolicy.
+	AuthorizationPolicy *AuthorizationPolicy
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
 	// HTTPRoute is a Gateway API HTTPRoute in the one route form.
@@ -62,7 +64,7 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.HTTPRoute != nil || o.ReferenceGrant != nil || o.Sidecar != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.HTTPRoute != nil || o.ReferenceGrant != nil || o.Sidecar != nil || o.AuthorizationPolicy != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
 		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 

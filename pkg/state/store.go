@@ -129,6 +129,8 @@ type Snapshot interface {
 	HTTPRoutes(ns string) []*VirtualService
 	// ReferenceGrants lists the ReferenceGrants of ns.
 	ReferenceGrants(ns string) []*ReferenceGrant
+	// AuthorizationPolicies lists the AuthorizationPolicies of ns, sorted by name.
+	AuthorizationPolicies(ns string) []*AuthorizationPolicy
 	// ServiceEntries lists every ServiceEntry, sorted by namespace and name.
 	ServiceEntries() []*ServiceEntry
 	// ServiceEntriesForHost lists, sorted by namespace and name, the
@@ -183,6 +185,8 @@ type nsIndex struct {
 	services map[string]*Service
 	svcList  []*Service
 	pas      map[string]*PeerAuthentication
+	aps      map[string]*AuthorizationPolicy
+	apList   []*AuthorizationPolicy
 	paList   []*PeerAuthentication
 	drs      map[string]*DestinationRule
 	drList   []*DestinationRule
@@ -217,7 +221,7 @@ type nsIndex struct {
 }
 
 func (n *nsIndex) empty() bool {
-	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 &&
+	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 && len(n.aps) == 0 &&
 		len(n.drs) == 0 && len(n.vss) == 0 && len(n.httpRoutes) == 0 && len(n.grants) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
 		len(n.endpointSlices) == 0 && len(n.workloadEntries) == 0
 }
@@ -298,7 +302,7 @@ func (s *Store) index(ns string) *nsIndex {
 	if n == nil {
 		n = &nsIndex{
 			pods: map[string]podEntry{}, services: map[string]*Service{},
-			pas: map[string]*PeerAuthentication{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
+			pas: map[string]*PeerAuthentication{}, aps: map[string]*AuthorizationPolicy{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
 			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, httpRoutes: map[string]*VirtualService{}, grants: map[string]*ReferenceGrant{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
@@ -697,6 +701,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetReferenceGrant(o.ReferenceGrant)
 	case o.Sidecar != nil:
 		s.SetSidecar(o.Sidecar)
+	case o.AuthorizationPolicy != nil:
+		s.SetAuthorizationPolicy(o.AuthorizationPolicy)
 	case o.Injector != nil:
 		s.SetInjector(o.Injector)
 	case o.EndpointSlice != nil:
@@ -733,6 +739,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteServiceEntry(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "Sidecar":
 		s.DeleteSidecar(ref.Namespace, ref.Name)
+	case ref.Group == GroupSecurity && ref.Kind == "AuthorizationPolicy":
+		s.DeleteAuthorizationPolicy(ref.Namespace, ref.Name)
 	case ref.Group == GroupAdmission && ref.Kind == MutatingWebhookConfiguration:
 		s.DeleteInjector("", ref.Name)
 		s.DeleteAPIServerCaller(ref.Kind, ref.Name)

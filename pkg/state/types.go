@@ -42,7 +42,10 @@ type Pod struct {
 	OwnerKind string
 	OwnerName string
 	Ports     []NamedPort
-	Phase     corev1.PodPhase
+	// ServiceAccount is spec.serviceAccountName (default: "default"), the
+	// sa of the pod's Istio identity <trust domain>/ns/<ns>/sa/<sa>.
+	ServiceAccount string
+	Phase          corev1.PodPhase
 	// Sidecar: an Envoy sidecar was injected (sidecar.istio.io/status or an
 	// istio-proxy container, native sidecars included).
 	Sidecar bool

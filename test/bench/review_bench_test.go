@@ -325,3 +325,22 @@ func BenchmarkReviewSidecarNarrowing(b *testing.B) {
 	sc := `{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"default","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"egress":[{"hosts":["./*","istio-system/*"]}],"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}`
 	benchReview(b, admissionReview(admissionv1.Create, "networking.istio.io", "Sidecar", "sidecars", "team-0421", "default", sc, ""), false)
 }
+
+// authorizationPolicy is an AdmissionReview creating an AuthorizationPolicy.
+func authorizationPolicy(ns, name, spec string) []byte {
+	obj := fmt.Sprintf(`{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":%q,"namespace":%q},"spec":%s}`, name, ns, spec)
+	return admissionReview(admissionv1.Create, "security.istio.io", "AuthorizationPolicy", "authorizationpolicies", ns, name, obj, "")
+}
+
+// A namespace ALLOW policy (the namespace's own callers only) over a team's
+// 10 Services: every namespace with sidecars is a potential caller (MG701
+// warns, admitted).
+func BenchmarkReviewNamespaceAllowPolicy(b *testing.B) {
+	benchReview(b, authorizationPolicy("team-0421", "own-namespace", `{"rules":[{"from":[{"source":{"namespaces":["team-0421"]}}]}]}`), true)
+}
+
+// A root-namespace ALLOW policy for every workload of the mesh: judged for
+// every routed host (10k), each against the callers routing proves.
+func BenchmarkReviewRootAllowPolicy(b *testing.B) {
+	benchReview(b, authorizationPolicy("istio-system", "mesh-callers", `{"rules":[{"from":[{"source":{"principals":["cluster.local/ns/*"]}}]}]}`), true)
+}

@@ -4,6 +4,7 @@ package registry
 
 import (
 	"github.com/meshguard/meshguard/pkg/rules"
+	"github.com/meshguard/meshguard/pkg/rules/authorizationpolicy"
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/httproute"
@@ -26,5 +27,6 @@ func Rules() []rules.Rule {
 	all = append(all, httproute.All()...)
 	all = append(all, referencegrant.All()...)
 	all = append(all, gateway.All()...)
-	return append(all, sidecar.All()...)
+	all = append(all, sidecar.All()...)
+	return append(all, authorizationpolicy.All()...)
 }

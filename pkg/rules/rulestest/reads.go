@@ -249,3 +249,8 @@ func (r recorder) HTTPRoutes(ns string) []*state.VirtualService {
 	r.read(state.HTTPRouteKind)
 	return r.s.HTTPRoutes(ns)
 }
+
+func (r recorder) AuthorizationPolicies(ns string) []*state.AuthorizationPolicy {
+	r.read(state.AuthorizationPolicyKind)
+	return r.s.AuthorizationPolicies(ns)
+}

@@ -54,6 +54,7 @@ type objectMeta struct {
 type (
 	podSpec struct {
 		HostNetwork    bool            `json:"hostNetwork"`
+		ServiceAccount string          `json:"serviceAccountName"`
 		Containers     []containerSpec `json:"containers"`
 		InitContainers []containerSpec `json:"initContainers"`
 	}
@@ -181,7 +182,7 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 		f := state.PodFields{Namespace: m.Namespace, Name: m.Name, ResourceVersion: m.ResourceVersion,
 			Labels: m.Labels, Annotations: m.Annotations, HostNetwork: spec.HostNetwork,
 			Containers: containers(spec.Containers), InitContainers: containers(spec.InitContainers),
-			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences}
+			Phase: status.Phase, Conditions: status.Conditions, Owners: m.OwnerReferences, ServiceAccount: spec.ServiceAccount}
 		o.Pod = f.Lean()
 		o.Annotations = nil // kept in the lean pod's flags; a cached export holds 100k of them
 		return nil
@@ -284,6 +285,9 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 	},
 	{Group: state.GroupSecurity, Kind: "PeerAuthentication"}: istioSpec(func(o *state.Object, spec *securityv1beta1.PeerAuthentication) {
 		o.PA = state.FromPeerAuthenticationSpec(o.Ref, spec)
+	}),
+	{Group: state.GroupSecurity, Kind: "AuthorizationPolicy"}: istioSpec(func(o *state.Object, spec *securityv1beta1.AuthorizationPolicy) {
+		o.AuthorizationPolicy = state.FromAuthorizationPolicySpec(o.Ref, o.Annotations, spec)
 	}),
 	{Group: state.GroupNetworking, Kind: "DestinationRule"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.DestinationRule) {
 		o.DR = state.FromDestinationRuleSpec(o.Ref, spec)

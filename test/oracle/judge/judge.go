@@ -96,6 +96,11 @@ func Judge(in Input) ([]Step, error) {
 		}
 		step.Broken, step.Failing = diff(before.paths, after.paths, istioGateway(o))
 		step.Paths, step.Unjudged = len(after.paths), after.unjudged
+		for _, u := range before.unjudged {
+			if !slices.Contains(step.Unjudged, u) {
+				step.Unjudged = append(step.Unjudged, u) // a policy a DELETE removes
+			}
+		}
 		if in.AllPaths {
 			for _, k := range sortedKeys(after.paths) {
 				step.All = append(step.All, after.paths[k])

@@ -74,7 +74,7 @@ func Reviewed(o Object) bool {
 		"networking.istio.io/ServiceEntry", "networking.istio.io/Gateway", "networking.istio.io/Sidecar",
 		// Reviewed by meshguard, hence steps here; their worlds are not
 		// judged (see BuildWorld).
-		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant":
+		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant", "security.istio.io/AuthorizationPolicy":
 		return true
 	}
 	return false
@@ -120,6 +120,11 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			if es.Labels[discoveryv1.LabelManagedBy] != "endpointslice-controller.k8s.io" {
 				w.Slices = append(w.Slices, &es)
 			}
+		case gk == "security.istio.io/AuthorizationPolicy":
+			// The harness generates no RBAC filters and evaluates none for a
+			// caller: a state holding a policy is not judged (either side of
+			// the write, see Judge), so the judge never disagrees by silence.
+			w.Unjudged = append(w.Unjudged, "AuthorizationPolicy "+ns+"/"+o.GetName()+": istiod's RBAC filters are not evaluated for callers here")
 		case gk == "gateway.networking.k8s.io/Gateway":
 			w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName())
 		case gk == "gateway.networking.k8s.io/HTTPRoute", gk == "gateway.networking.k8s.io/ReferenceGrant":

@@ -1,0 +1,50 @@
+package authorizationpolicy_test
+
+import (
+	"testing"
+
+	"github.com/meshguard/meshguard/pkg/rules/authorizationpolicy"
+	"github.com/meshguard/meshguard/pkg/rules/rulestest"
+)
+
+// legacyPlain is the warning every ALLOW policy on a shop workload earns:
+// legacy's pods run without a sidecar and may call it in plaintext.
+const legacyPlain = `"^plaintext callers in legacy, which may call it, can no longer call`
+
+// Expected findings of each rule on its fixtures, keyed by "scenario ns/name".
+var fixtures = map[string]map[string][]string{
+	"MG701": {
+		"ingress shop/productpage-viewer": {
+			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy shop/productpage-viewer applies and no rule of the ALLOW policies applying matches it — add cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account to from.source.principals"`,
+			`warn spec.rules "they arrive in plaintext, so no principal or namespace can match them"`},
+		"ingress shop/productpage-viewer (gateway-allowed)": {`warn spec.rules ` + legacyPlain + `"`},
+		"ingress shop/productpage-viewer (dry-run)":         {},
+		"ingress shop/productpage-viewer (audit)":           {},
+		"ingress shop/productpage-deny": {
+			`deny spec.rules[0] "can no longer call shop/productpage port 9080: DENY policy shop/productpage-deny spec.rules[0] matches it — narrow that rule"`,
+			`warn spec.rules[0] ` + legacyPlain + `"`},
+		"ingress shop/productpage-deny (post-only)": {},
+		"tcp shop/tcp-policy": {
+			`deny spec.rules "^sidecars in frontend, callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/tcp-policy applies and no rule of the ALLOW policies applying matches it — on a TCP port istiod drops ALLOW rules with HTTP-only fields"`,
+			`warn spec.rules "^sidecars in shop (and plaintext callers in legacy), which may call it, can no longer call shop/tcp-echo port 9000"`},
+		"tcp shop/tcp-policy (ports-only)": {`warn spec.rules ` + legacyPlain + `"`},
+		"tcp shop/tcp-policy (wrong-sa)": {
+			`deny spec.rules "^sidecars in frontend (service account sleep), callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000:"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+		"delete shop/frontend-allowed": {
+			`deny spec "^sidecars in frontend, callers by a DestinationRule in frontend for the host, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/monitoring applies and no rule of the ALLOW policies applying matches it — keep the policy until the callers are allowed elsewhere, or add namespace frontend"`,
+			`warn spec "^sidecars in shop (and plaintext callers in legacy), which may call it, can no longer call shop/tcp-echo port 9000"`},
+		"root istio-system/allow-nothing": {
+			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy istio-system/allow-nothing applies"`},
+		"root istio-system/allow-nothing (dry-run)":     {},
+		"root istio-system/allow-nothing (target-refs)": {},
+		"named shop/productpage-callers": {
+			`deny spec.rules "^plaintext callers in legacy, named by AuthorizationPolicy shop/productpage-callers, can no longer call shop/productpage port 9080: ALLOW policy shop/productpage-callers applies and no rule of the ALLOW policies applying matches it — they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first"`},
+		"named shop/productpage-callers (shop-only)": {`warn spec.rules ` + legacyPlain + `"`},
+		"preexisting shop/productpage-viewer": {
+			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+	},
+}
+
+func TestFixtures(t *testing.T) { rulestest.Package(t, authorizationpolicy.All(), fixtures) }

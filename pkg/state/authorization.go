@@ -1,0 +1,202 @@
+package state
+
+import (
+	"slices"
+	"strings"
+
+	"istio.io/api/annotation"
+	securityv1beta1 "istio.io/api/security/v1beta1"
+)
+
+// AuthzAction is an AuthorizationPolicy action as the API spells it.
+type AuthzAction string
+
+// The actions of istio.io/api/security/v1beta1 AuthorizationPolicy_Action.
+const (
+	AuthzAllow  AuthzAction = "ALLOW"
+	AuthzDeny   AuthzAction = "DENY"
+	AuthzAudit  AuthzAction = "AUDIT"
+	AuthzCustom AuthzAction = "CUSTOM"
+)
+
+// AuthorizationPolicy is the lean, version-independent form of a
+// security.istio.io AuthorizationPolicy: what decides which callers of a
+// workload port are allowed (see pkg/authz).
+type AuthorizationPolicy struct {
+	Namespace, Name string
+	Action          AuthzAction
+	// Selector is nil without workloadSelector (a selector with no labels
+	// is treated like none, as for PeerAuthentication).
+	Selector map[string]string
+	// TargetRefs: the policy names gateways or waypoints (targetRef or
+	// targetRefs); it does not attach to sidecars by selector.
+	TargetRefs bool
+	// DryRun: istio.io/dry-run is "true"; the rules go to the RBAC filter's
+	// shadow rules and change no traffic (builder.go isDryRun).
+	DryRun bool
+	// Rules are spec.rules in order; nil rules (a YAML "- {}" is not nil)
+	// are kept as empty ones.
+	Rules []AuthzRule
+}
+
+// AuthzRule is one spec.rules entry.
+type AuthzRule struct {
+	From []AuthzSource
+	To   []AuthzOperation
+	When []AuthzCondition
+}
+
+// AuthzSource is one from[].source.
+type AuthzSource struct {
+	Principals, NotPrincipals           []string
+	Namespaces, NotNamespaces           []string
+	ServiceAccounts, NotServiceAccounts []string
+	// Other names the source fields meshguard does not evaluate (ipBlocks,
+	// remoteIpBlocks, requestPrincipals, trustDomains), empty when none.
+	Other []string
+	// HTTPOnly names the fields Istio cannot build for TCP
+	// (requestPrincipals, notRequestPrincipals).
+	HTTPOnly []string
+}
+
+// AuthzOperation is one to[].operation.
+type AuthzOperation struct {
+	Ports, NotPorts []string
+	// HTTPOnly names the fields Istio cannot build for TCP: hosts, paths,
+	// methods and their not- forms.
+	HTTPOnly []string
+}
+
+// AuthzCondition is one when[] condition.
+type AuthzCondition struct {
+	Key               string
+	Values, NotValues []string
+}
+
+// FromAuthorizationPolicySpec builds the lean policy from the spec shared
+// by every served version (security v1beta1 and v1 carry the same proto).
+func FromAuthorizationPolicySpec(meta ObjectRef, annotations map[string]string, spec *securityv1beta1.AuthorizationPolicy) *AuthorizationPolicy {
+	ap := &AuthorizationPolicy{Namespace: meta.Namespace, Name: meta.Name, Action: AuthzAllow}
+	ap.DryRun = strings.EqualFold(strings.TrimSpace(annotations[annotation.IoIstioDryRun.Name]), "true")
+	if spec == nil {
+		return ap
+	}
+	ap.Action = AuthzAction(spec.GetAction().String())
+	if sel := spec.GetSelector().GetMatchLabels(); len(sel) > 0 {
+		ap.Selector = sel
+	}
+	ap.TargetRefs = spec.GetTargetRef() != nil || len(spec.GetTargetRefs()) > 0
+	for _, r := range spec.GetRules() {
+		var lr AuthzRule
+		for _, f := range r.GetFrom() {
+			s := f.GetSource()
+			src := AuthzSource{
+				Principals: s.GetPrincipals(), NotPrincipals: s.GetNotPrincipals(),
+				Namespaces: s.GetNamespaces(), NotNamespaces: s.GetNotNamespaces(),
+				ServiceAccounts: s.GetServiceAccounts(), NotServiceAccounts: s.GetNotServiceAccounts(),
+			}
+			for _, f := range []struct {
+				name string
+				set  bool
+			}{{"ipBlocks", len(s.GetIpBlocks())+len(s.GetNotIpBlocks()) > 0}, {"remoteIpBlocks", len(s.GetRemoteIpBlocks())+len(s.GetNotRemoteIpBlocks()) > 0},
+				{"trustDomains", len(s.GetTrustDomains())+len(s.GetNotTrustDomains()) > 0}} {
+				if f.set {
+					src.Other = append(src.Other, f.name)
+				}
+			}
+			if len(s.GetRequestPrincipals()) > 0 {
+				src.HTTPOnly = append(src.HTTPOnly, "requestPrincipals")
+			}
+			if len(s.GetNotRequestPrincipals()) > 0 {
+				src.HTTPOnly = append(src.HTTPOnly, "notRequestPrincipals")
+			}
+			lr.From = append(lr.From, src)
+		}
+		for _, t := range r.GetTo() {
+			o := t.GetOperation()
+			op := AuthzOperation{Ports: o.GetPorts(), NotPorts: o.GetNotPorts()}
+			for _, f := range []struct {
+				name string
+				vals []string
+			}{{"hosts", o.GetHosts()}, {"notHosts", o.GetNotHosts()}, {"methods", o.GetMethods()}, {"notMethods", o.GetNotMethods()},
+				{"paths", o.GetPaths()}, {"notPaths", o.GetNotPaths()}} {
+				if len(f.vals) > 0 {
+					op.HTTPOnly = append(op.HTTPOnly, f.name)
+				}
+			}
+			lr.To = append(lr.To, op)
+		}
+		for _, w := range r.GetWhen() {
+			lr.When = append(lr.When, AuthzCondition{Key: w.GetKey(), Values: w.GetValues(), NotValues: w.GetNotValues()})
+		}
+		ap.Rules = append(ap.Rules, lr)
+	}
+	return ap
+}
+
+// HasSelector reports whether the policy is workload-specific.
+func (ap *AuthorizationPolicy) HasSelector() bool { return len(ap.Selector) > 0 }
+
+// SetAuthorizationPolicy adds or replaces an AuthorizationPolicy.
+func (s *Store) SetAuthorizationPolicy(ap *AuthorizationPolicy) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.index(ap.Namespace)
+	n.aps[ap.Name] = ap
+	n.apList = sortedAuthorizationPolicies(n.aps)
+}
+
+// DeleteAuthorizationPolicy removes an AuthorizationPolicy.
+func (s *Store) DeleteAuthorizationPolicy(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nss[ns]
+	if n == nil {
+		return
+	}
+	delete(n.aps, name)
+	n.apList = sortedAuthorizationPolicies(n.aps)
+	s.gc(ns, n)
+}
+
+func sortedAuthorizationPolicies(m map[string]*AuthorizationPolicy) []*AuthorizationPolicy {
+	out := make([]*AuthorizationPolicy, 0, len(m))
+	for _, ap := range m {
+		out = append(out, ap)
+	}
+	sortAuthorizationPolicies(out)
+	return out
+}
+
+func sortAuthorizationPolicies(aps []*AuthorizationPolicy) {
+	slices.SortFunc(aps, func(a, b *AuthorizationPolicy) int { return strings.Compare(a.Name, b.Name) })
+}
+
+func (v storeView) AuthorizationPolicies(ns string) []*AuthorizationPolicy {
+	if n := v.s.nss[ns]; n != nil {
+		return n.apList
+	}
+	return nil
+}
+
+// WithAuthorizationPolicy returns base after one AuthorizationPolicy write
+// (ap nil: deleted): only the policy list of that namespace is rebuilt.
+func WithAuthorizationPolicy(base Snapshot, ns, name string, ap *AuthorizationPolicy) Snapshot {
+	list := replaceNamed(base.AuthorizationPolicies(ns), name, ap, func(p *AuthorizationPolicy) string { return p.Name }, sortAuthorizationPolicies)
+	return apOverlay{Snapshot: base, ns: ns, list: list}
+}
+
+type apOverlay struct {
+	Snapshot
+	ns   string
+	list []*AuthorizationPolicy
+}
+
+func (o apOverlay) AuthorizationPolicies(ns string) []*AuthorizationPolicy {
+	if ns == o.ns {
+		return o.list
+	}
+	return o.Snapshot.AuthorizationPolicies(ns)
+}
+
+func (o apOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
