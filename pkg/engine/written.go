@@ -132,7 +132,7 @@ var writtenKinds = map[string]writtenKind{
 					continue
 				}
 				for _, name := range g.Services(s) {
-					m.AddDestination(sc, s, name+"."+g.Namespace+".svc.cluster.local")
+					m.AddDestination(sc, s, m.Routing.Hosts.FQDN(name, g.Namespace))
 				}
 			}
 		},
