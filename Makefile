@@ -141,5 +141,5 @@ test-pictures: ## The pictures' tests: golden files of paths and check -o markdo
 ##@ Demo
 
 .PHONY: demo
-demo: build ## Show the webhook blocking the outages it exists for (STRICT, canary, subsets, retries, gateways, trust) with kubectl on a local control plane.
-	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) run ./hack/demo --assets "$(ASSETS)" --crds "$(ISTIO_CRDS) $$(hack/optional-crds.sh | head -1)" --meshguard $(BIN)/meshguard
+demo: build ## Show the webhook blocking the outages it exists for (STRICT, canary, subsets, retries, gateways, authorization, Gateway API, trust) with kubectl on a local control plane.
+	KUBEBUILDER_ASSETS="$(ASSETS)" $(GO) run ./hack/demo --assets "$(ASSETS)" --crds "$(ISTIO_CRDS) $$(hack/optional-crds.sh | grep -v monitoring.coreos.com)" --meshguard $(BIN)/meshguard

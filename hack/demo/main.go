@@ -36,7 +36,7 @@ import (
 )
 
 // snapshotKinds is what `meshguard check --state` needs from a cluster.
-const snapshotKinds = "namespaces,pods,services,peerauthentications,destinationrules,virtualservices,gateways,serviceentries"
+const snapshotKinds = "namespaces,pods,services,peerauthentications,destinationrules,virtualservices,gateways,serviceentries,sidecars,authorizationpolicies"
 
 type demo struct {
 	ctx        context.Context
@@ -49,7 +49,7 @@ type demo struct {
 func main() {
 	assets := flag.String("assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl")
 	meshguard := flag.String("meshguard", "bin/meshguard", "meshguard binary")
-	crds := flag.String("crds", os.Getenv("ISTIO_CRDS"), "CRD files to install, space-separated: Istio's, and optionally OpenReports' Report")
+	crds := flag.String("crds", os.Getenv("ISTIO_CRDS"), "CRD files to install, space-separated: Istio's, and optionally OpenReports' Report and the Gateway API's")
 	out := flag.String("out", "_out/demo", "directory for the kubeconfig, logs and the state snapshot")
 	flag.Parse()
 	log.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
@@ -242,11 +242,14 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 // otherOutages is Act 6: the other writes that took meshes down, each denied
 // as kubectl apply shows it.
 func (d *demo) otherOutages() error {
-	banner("Act 6: the other outages: a subset that does not exist, a retry storm, a gateway bound to nothing, a trust override")
+	banner("Act 6: the other outages: a subset that does not exist, a retry storm, a gateway bound to nothing, " +
+		"an ALLOW policy that shuts out the ingress gateway, a Gateway API canary to a missing Service, a trust override")
 	for _, c := range []struct{ file, rule string }{
 		{"hack/demo/04-subset-typo.yaml", "[MG301]"},
 		{"hack/demo/05-retry-storm.yaml", "[MG306]"},
 		{"hack/demo/06-gateway.yaml", "[MG305]"},
+		{"hack/demo/08-allow-policy.yaml", "[MG701]"},
+		{"hack/demo/09-httproute.yaml", "[MG501]"},
 	} {
 		if out, err := d.sh("kubectl apply -f " + c.file); err == nil || !strings.Contains(out, c.rule) {
 			return fmt.Errorf("%s was not denied with %s", c.file, c.rule)
