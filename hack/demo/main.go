@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshguard/meshguard/pkg/trust/trusttest"
+	"github.com/meshguard/meshguard/test/webhookclient"
 )
 
 // snapshotKinds is what `meshguard check --state` needs from a cluster.
@@ -82,6 +83,13 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}},
 	}
+	// The API server presents a client certificate to meshguard, as the
+	// README's AdmissionConfiguration sets up, so that findings about
+	// Secrets show their details (serve --client-ca-file).
+	clientCA, _, err := webhookclient.Present(env, out)
+	if err != nil {
+		return err
+	}
 	if _, err = env.Start(); err != nil {
 		return fmt.Errorf("starting the control plane: %w", err)
 	}
@@ -117,6 +125,7 @@ func run(ctx context.Context, assets, meshguard, crds, out string) error {
 		"--cert-dir", wio.LocalServingCertDir, "--port", fmt.Sprint(wio.LocalServingPort),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe),
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metrics), "--log-format", "console",
+		"--client-ca-file", clientCA,
 		// The chart audits every 60s; the demo does not wait that long.
 		"--audit-interval", "2s", "--reports")
 	serve.Stdout, serve.Stderr = logFile, logFile
