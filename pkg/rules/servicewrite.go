@@ -25,14 +25,23 @@ var (
 // route's side (MG303, MG304, MG302, MG201, MG202; MG501, MG502 for
 // HTTPRoutes), so that rule reports it, said where the write is. Only
 // failures towards the written Service's own host are its: the routes'
-// other destinations are theirs. Calls to the Service that no
-// configuration names are not judged: with the Service gone its host has
-// no listener (paths.Model.routes) and its name no longer resolves, which
-// is what deleting a Service means.
+// other destinations are theirs. Calls to a deleted Service's own host are
+// not judged: its name no longer resolves and it has no listener
+// (paths.Model.routes), which is what deleting a Service means.
 func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.VirtualService) bool) []Finding {
 	host := in.Routing.Hosts.FQDN(in.Change.Ref.Name, in.Change.Ref.Namespace)
+	deleted := in.Change.New == nil
 	var fs []PathFailure
 	for _, f := range in.Failures(c) {
+		// Deleted, the host's own callers lose it whatever serves it (its
+		// name stops resolving too): a VirtualService for the host itself
+		// keeps a virtual host on port 80 (route.go's HACK) that now fails,
+		// but that is what deleting a Service means (and what `helm
+		// uninstall` does before it deletes the route). Only other hosts'
+		// routes, and the gateways', sending to it are broken by the write.
+		if deleted && f.Path.Host == host {
+			continue
+		}
 		if f.Failure.Host == host && routed(f.Failure.VS) {
 			fs = append(fs, f)
 		}
