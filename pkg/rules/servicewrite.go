@@ -15,6 +15,15 @@ var (
 	ByHTTPRoutes      = func(vs *state.VirtualService) bool { return vs != nil && vs.Kind == state.KindHTTPRoute }
 )
 
+// Istio's behaviour, for the deleted host: a route keeps naming
+// outbound|port|subset|host (pilot/pkg/networking/core/route/route.go,
+// GetDestinationCluster, builds the name without a service), while clusters
+// are built only for the services a proxy sees (pilot/pkg/networking/core/
+// cluster.go, buildOutboundClusters over SidecarScope.Services()): the
+// route points at no cluster and Envoy answers 503. An HTTPRoute's
+// backendRef to a missing Service is dropped by the translation instead
+// (pilot/pkg/config/kube/gateway/conversion.go): 500.
+//
 // ServiceWrite explains, in the written Service's fields, the failures of
 // cause c that a Service write brings to routes (routed picks whose: a
 // VirtualService's or an HTTPRoute's). A Service write changes no route:
