@@ -24,6 +24,7 @@ var fixtures = map[string]map[string][]string{
 		"mutual legacy/billing":                      {`deny spec.trafficPolicy.tls.mode "^ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in"`},
 	},
 	"MG202": {
+		"service-selector shop/productpage":     {`deny spec.selector "^after this change the endpoints of productpage.shop.svc.cluster.local enforce STRICT against the plaintext clients send (payments-1): the host's default route sends sidecars in shop there"`},
 		"selector frontend/productpage-api":     {`deny spec.trafficPolicy.tls.mode "^DISABLE sends plaintext from sidecars in frontend selected by app=api to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication shop/default: productpage-1)"`},
 		"egress-gateway shop/productpage-plain": {`deny spec.trafficPolicy.tls.mode "^DISABLE sends plaintext from sidecars in shop to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication istio-system/default: productpage-1)"`},
 		"strict shop/productpage-strict":        {`deny spec.mtls.mode "^DestinationRule shop/productpage-plain (tls mode DISABLE) makes sidecars in shop send plaintext to shop/productpage (1 of 1 Ready pods STRICT by PeerAuthentication shop/productpage-strict: productpage-1)"`},
