@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -80,7 +81,26 @@ func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.Virtu
 			}
 		}
 		out = append(out, Finding{Rule: id, Action: action, Preexisting: held, Field: g.Key, Key: g.Key + "|" + host,
-			Subjects: g.Clients(), Message: msg})
+			Subjects: g.Clients(), Message: msg, Missing: routesOf(g)})
+	}
+	return out
+}
+
+// routesOf lists the VirtualServices a denial rests on, for the webhook to
+// confirm with a direct read before it denies: `kubectl delete -f` of a
+// route and then its Service reaches meshguard faster than the cache
+// forgets the route.
+func routesOf(g Group) []state.ObjectRef {
+	var out []state.ObjectRef
+	for _, f := range g.Failures {
+		vs := f.Failure.VS
+		if vs == nil || vs.Kind != "" {
+			continue
+		}
+		ref := state.ObjectRef{Group: state.GroupNetworking, Kind: KindVirtualService, Namespace: vs.Namespace, Name: vs.Name}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
 	}
 	return out
 }
