@@ -28,6 +28,12 @@ type objectHead struct {
 // error names the mismatch, for a bad request (400).
 func describe(req admission.Request) error {
 	want := schema.GroupVersion{Group: req.Kind.Group, Version: req.Kind.Version}.String()
+	ns := req.Namespace
+	if req.Kind.Group == "" && req.Kind.Kind == "Namespace" && ns == req.Name {
+		// The API server gives a Namespace's own name as the request's
+		// namespace; the object itself has none.
+		ns = ""
+	}
 	check := func(field string, raw []byte) error {
 		if len(raw) == 0 || string(raw) == "null" {
 			return fmt.Errorf("the %s carries no %s", req.Operation, field)
@@ -39,7 +45,7 @@ func describe(req admission.Request) error {
 		switch {
 		case head.APIVersion != want || head.Kind != req.Kind.Kind:
 			return fmt.Errorf("request.kind is %s %s but %s is %s %s", want, req.Kind.Kind, field, head.APIVersion, head.Kind)
-		case head.Metadata.Namespace != req.Namespace:
+		case head.Metadata.Namespace != ns:
 			return fmt.Errorf("request.namespace is %q but %s.metadata.namespace is %q", req.Namespace, field, head.Metadata.Namespace)
 		case head.Metadata.Name != req.Name && (req.Name != "" || req.Operation != admissionv1.Create):
 			return fmt.Errorf("request.name is %q but %s.metadata.name is %q", req.Name, field, head.Metadata.Name)

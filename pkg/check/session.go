@@ -144,6 +144,12 @@ func (s *Session) AdoptStore() {
 			for _, vs := range snap.VirtualServices(ns) {
 				s.known[refKey{state.GroupNetworking, rules.KindVirtualService, ns, vs.Name}] = &state.Object{VS: vs}
 			}
+			if n := snap.Namespace(ns); n != nil {
+				s.known[refKey{"", rules.KindNamespace, "", ns}] = &state.Object{NS: n}
+			}
+			for _, svc := range snap.Services(ns) {
+				s.known[refKey{"", rules.KindService, ns, svc.Name}] = &state.Object{Service: svc}
+			}
 			for _, ap := range snap.AuthorizationPolicies(ns) {
 				s.known[refKey{state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name}] = &state.Object{AuthorizationPolicy: ap}
 			}

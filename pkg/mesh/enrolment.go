@@ -20,7 +20,15 @@ func InjectionEnabled(s state.Snapshot, ns *state.Namespace) bool {
 	if ns == nil {
 		return false
 	}
-	if ns.Labels["istio-injection"] == "enabled" || ns.Labels[label.IoIstioDataplaneMode.Name] == "ambient" {
+	return ns.Labels[label.IoIstioDataplaneMode.Name] == "ambient" || SidecarInjection(s, ns)
+}
+
+// SidecarInjection reports whether pods created in ns later get a sidecar:
+// istio-injection=enabled, or an istio.io/rev label an injector in s serves
+// (unknown without injectors: the label counts), unless
+// istio-injection=disabled.
+func SidecarInjection(s state.Snapshot, ns *state.Namespace) bool {
+	if ns.Labels["istio-injection"] == "enabled" {
 		return true
 	}
 	rev, ok := ns.Labels[label.IoIstioRev.Name]

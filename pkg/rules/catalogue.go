@@ -80,13 +80,13 @@ var Catalogue = []Entry{
 	{
 		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
 		Title:       "ISTIO_MUTUAL towards pods without a proxy",
-		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService and PeerAuthentication writes; wildcard hosts (*.local) for every Service they govern.",
+		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService and PeerAuthentication writes; wildcard hosts (*.local) for every Service they govern. Service writes too: a selector moved onto pods without a proxy under routed traffic.",
 		Fix:         "Inject the server pods first, or use DISABLE for the host until they are.",
 	},
 	{
 		ID: "MG202", Kind: KindDestinationRule, Default: Deny,
 		Title:       "DISABLE towards a STRICT server",
-		Description: "TLS mode DISABLE towards servers that enforce STRICT mTLS, wildcard hosts included: every plaintext connection is reset.",
+		Description: "TLS mode DISABLE towards servers that enforce STRICT mTLS, wildcard hosts included: every plaintext connection is reset. Service writes too: a selector moved onto STRICT pods that clients reach in plaintext.",
 		Fix:         "Use ISTIO_MUTUAL, or remove the tls block to let auto mTLS decide.",
 	},
 	{
@@ -128,19 +128,19 @@ var Catalogue = []Entry{
 	{
 		ID: "MG302", Kind: KindVirtualService, Default: Deny,
 		Title:       "Traffic to a backend with no ready pod",
-		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready endpoint (pod, or a VM's healthy WorkloadEntry), where that traffic worked before; a fresh install (nothing reached the host yet) warns.",
+		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready endpoint (pod, or a VM's healthy WorkloadEntry), where that traffic worked before; a fresh install (nothing reached the host yet) warns. Service writes too: a selector change that leaves a routed host or subset with no Ready pod.",
 		Fix:         "Wait until the pods are Ready, or give the destination weight 0.",
 	},
 	{
 		ID: "MG303", Kind: KindVirtualService, Default: Deny,
 		Title:       "Destination host resolves to nothing",
-		Description: "A destination host that resolves to no Service (short names, cluster names, and `name.ns` forms Istio does not expand) on a route some client uses; warns for routes no client uses yet and for unregistered external names.",
+		Description: "A destination host that resolves to no Service (short names, cluster names, and `name.ns` forms Istio does not expand) on a route some client uses; warns for routes no client uses yet and for unregistered external names. Service writes too: deleting a Service that routes (sidecar or gateway) send to; istiod keeps the route to a cluster it no longer builds (503). Deleting a Service no configuration names is not judged.",
 		Fix:         "Write the Service's short name or name.ns.svc.cluster.local; register external hosts with a ServiceEntry.",
 	},
 	{
 		ID: "MG304", Kind: KindVirtualService, Default: Deny,
 		Title:       "Wrong or missing destination port",
-		Description: "A destination port the Service does not expose, or no port towards a multi-port Service from a gateway route or towards another host than the one served.",
+		Description: "A destination port the Service does not expose, or no port towards a multi-port Service from a gateway route or towards another host than the one served. Service writes too: removing or renumbering a port that routes name.",
 		Fix:         "Set destination.port.number to one of the Service's ports.",
 	},
 	{
@@ -194,13 +194,13 @@ var Catalogue = []Entry{
 	{
 		ID: "MG501", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute backendRef resolves to nothing",
-		Description: "An HTTPRoute write that sends traffic reaching it to a backendRef that resolves to nothing: no such Service, no such port on it, no port, a kind other than Service, or another namespace's Service no ReferenceGrant there permits. istiod drops the backend and its share of requests gets 500 (the Gateway API spec). Denied when it breaks requests that worked; a route whose host nothing reached before warns.",
+		Description: "An HTTPRoute write that sends traffic reaching it to a backendRef that resolves to nothing: no such Service, no such port on it, no port, a kind other than Service, or another namespace's Service no ReferenceGrant there permits. istiod drops the backend and its share of requests gets 500 (the Gateway API spec). Denied when it breaks requests that worked; a route whose host nothing reached before warns. Service writes too: deleting a backend Service, or removing its port.",
 		Fix:         "Create the Service (and port) first, or a ReferenceGrant in the backend's namespace from HTTPRoutes of the route's namespace; then the route.",
 	},
 	{
 		ID: "MG502", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute weight to backends without Ready endpoints",
-		Description: "An HTTPRoute write that sends weight to a Service with no Ready endpoint (503), where requests worked before.",
+		Description: "An HTTPRoute write that sends weight to a Service with no Ready endpoint (503), where requests worked before. Service writes too: a selector change that leaves a backend with no Ready pod.",
 		Fix:         "Shift weight once the backend's pods are Ready.",
 	},
 	{
@@ -226,6 +226,18 @@ var Catalogue = []Entry{
 		Title:       "AuthorizationPolicy cuts callers off",
 		Description: "An AuthorizationPolicy write after which a caller of a workload port can send no request that is allowed (CUSTOM not judged, then DENY, then ALLOW: with an ALLOW policy applying, what no rule allows is denied), evaluated as istiod builds the RBAC filters: plaintext callers have no principal or namespace, HTTP-only fields skip an ALLOW rule on a TCP port and widen a DENY rule, dry-run and AUDIT policies change nothing. Denies for callers the configuration proves (a Gateway and VirtualService routing to the workload, a client namespace's VirtualService or DestinationRule for the host) and for plaintext pods of a namespace the ALLOW policy itself names (they can never match it); warns, naming them, for namespaces that merely may call.",
 		Fix:         "Allow the caller's principal or namespace in an ALLOW rule, narrow the DENY rule, or keep the policy until callers are allowed elsewhere.",
+	},
+	{
+		ID: "MG801", Kind: KindNamespace, Default: Warn,
+		Title:       "Namespace stops sidecar injection under STRICT",
+		Description: "A Namespace update that ends sidecar injection (istio-injection=enabled or a served istio.io/rev removed, or istio-injection=disabled set) while a STRICT PeerAuthentication depends on its pods' sidecars: mesh-wide STRICT rejects the plaintext their next pods send, or STRICT on their own ports governs servers outside the mesh. A warning, not a denial: sidecars are injected when a pod is created, so running pods keep theirs and no path breaks with this write; the pods come back without one at their next restart (MG108's cause, from the namespace's side; MG101 in the drift audit once they do). Services and Namespaces have no other MG8xx rule: a Service write's broken paths are explained by the rules of their cause (MG303 host gone, MG304 port gone, MG302/MG502 no Ready endpoint, MG201/MG202 endpoints refusing what clients send, MG501 HTTPRoute backend gone). Namespace deletes are not reviewed.",
+		Fix:         "Keep the namespace labelled until the STRICT policies are PERMISSIVE (or the workloads are enrolled in ambient), then restart them.",
+	},
+	{
+		ID: "MG802", Kind: KindNamespace, Default: Deny,
+		Title:       "Namespace leaves ambient under STRICT",
+		Description: "A Namespace update that removes istio.io/dataplane-mode=ambient: istio-cni takes the pods enrolled by the label out of the mesh at once (cni/pkg/nodeagent informers.go), and they send plaintext, which mesh-wide STRICT, or STRICT over the pods still in the mesh in their namespace, rejects (MG101's cause, now). Warns when the label becomes none (kept out on purpose, as MG102) or only their own ports were STRICT.",
+		Fix:         "Enroll the pods another way first (sidecars, or their own ambient label), or make the policy PERMISSIVE first.",
 	},
 	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,

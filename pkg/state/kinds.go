@@ -38,8 +38,10 @@ type Kind struct {
 
 // The kinds meshguard reads, by name (rules declare what they read with them).
 var (
-	NamespaceKind           = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched}
-	ServiceKind             = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
+	// Namespaces and Services are state and, since issue 25, reviewed
+	// writes too (MG8xx, and the path rules whose causes they bring).
+	NamespaceKind           = Kind{Kind: "Namespace", Resource: "namespaces", Versions: []string{"v1"}, Access: Watched, Reviewed: true}
+	ServiceKind             = Kind{Kind: "Service", Resource: "services", Versions: []string{"v1"}, Namespaced: true, Access: Watched, Reviewed: true}
 	PodKind                 = Kind{Kind: "Pod", Resource: "pods", Versions: []string{"v1"}, Namespaced: true, Access: Watched}
 	PeerAuthenticationKind  = Kind{Group: GroupSecurity, Kind: "PeerAuthentication", Resource: "peerauthentications", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	DestinationRuleKind     = Kind{Group: GroupNetworking, Kind: "DestinationRule", Resource: "destinationrules", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}

@@ -152,7 +152,9 @@ func admissionReview(op admissionv1.Operation, group, kind, resource, ns, name, 
 			Resource: metav1.GroupVersionResource{Group: group, Version: "v1", Resource: resource},
 		},
 	}
-	r.Request.Object.Raw = []byte(obj)
+	if obj != "" { // a DELETE carries only the old object
+		r.Request.Object.Raw = []byte(obj)
+	}
 	if old != "" {
 		r.Request.OldObject.Raw = []byte(old)
 	}
@@ -189,6 +191,26 @@ func BenchmarkReviewDestinationRuleRemovesRoutedSubset(b *testing.B) {
 	benchReview(b, admissionReview(admissionv1.Update, "networking.istio.io", "DestinationRule", "destinationrules", "team-0421", "svc-3", dr(v2), dr(v1+","+v2)), false)
 }
 
+// serviceDelete is the DELETE review of one of the 10k Services.
+func serviceDelete(ns, name string) []byte {
+	svc := fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":%q,"namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"selector":{"app":%q},"ports":[{"name":"http","port":80,"targetPort":8080}]}}`, name, ns, name)
+	r := admissionReview(admissionv1.Delete, "", "Service", "services", ns, name, "", svc)
+	return r
+}
+
+// Deleting a Service another host's route sends to (svc-5's /reviews route
+// to svc-3 in team-0777): every client class of svc-5 and svc-3, before
+// and after, denied (MG303).
+func BenchmarkReviewServiceDeleteUnderRoute(b *testing.B) {
+	benchReview(b, serviceDelete("team-0777", "svc-3"), false)
+}
+
+// Deleting a Service only its own VirtualService names: its host loses its
+// listener, so nothing is judged beyond finding that out; admitted.
+func BenchmarkReviewServiceDeleteUnrouted(b *testing.B) {
+	benchReview(b, serviceDelete("team-0421", "svc-7"), true)
+}
+
 var handler http.Handler
 
 func setup(b *testing.B) http.Handler {
@@ -197,6 +219,12 @@ func setup(b *testing.B) http.Handler {
 	}
 	store := mesh.NewStore(mesh.DefaultClusterDomain)
 	cluster(store, nil)
+	// One route across hosts, for the Service benchmarks: svc-5's sidecars
+	// in team-0777 send /reviews to svc-3 (no other benchmark judges
+	// team-0777).
+	store.SetVirtualService(&state.VirtualService{Namespace: "team-0777", Name: "frontend", Hosts: []string{"svc-5"},
+		HTTP: []state.HTTPRoute{{Matches: []state.HTTPMatch{{Conditions: 1}}, Identity: "reviews", Route: []state.Destination{{Host: "svc-3"}}},
+			{Route: []state.Destination{{Host: "svc-5", Subset: "v1"}}, Identity: "default"}}})
 	cfg := config.Default()
 	wh := &webhook.Admission{Handler: &admission.Handler{Engine: engine.New(registry.Rules(), cfg), Store: store, Config: cfg, Log: logr.Discard()}}
 	handler = wh

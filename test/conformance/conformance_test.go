@@ -79,7 +79,11 @@ func runCase(t *testing.T, dir string) int {
 	steps := 0
 	for _, d := range stepDocs {
 		o := d.Object
-		if !o.Reviewed() {
+		// Services and Namespaces, reviewed since issue 25, are steps only
+		// when a step's expectation says so; elsewhere they are what the
+		// corpus has always applied them as: the state the steps meet.
+		kube := o.Ref.Group == "" && (o.Ref.Kind == rules.KindService || o.Ref.Kind == rules.KindNamespace) && o.Annotations[annExpect] == ""
+		if !o.Reviewed() || kube {
 			sess.Apply(o)
 			continue
 		}

@@ -67,6 +67,9 @@ func TestBreakGlass(t *testing.T) {
 		vwc.Name = "meshguard-down"
 		for i := range vwc.Webhooks {
 			vwc.Webhooks[i].Name = "down.meshguard.io"
+			if i > 0 { // the Kubernetes-writes webhook (Services, Namespaces)
+				vwc.Webhooks[i].Name = fmt.Sprintf("down-%d.meshguard.io", i)
+			}
 			vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &down}
 		}
 		if err := k8s.Create(ctx(), vwc); err != nil {

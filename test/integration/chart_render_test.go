@@ -148,13 +148,15 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 		t.Errorf("webhook settings = %+v", wh)
 	}
 	resources := map[string]bool{}
-	for _, r := range wh.Rules {
-		if !slices.Equal(r.APIVersions, []string{"*"}) || !slices.Equal(r.Operations, []admissionregistrationv1.OperationType{"CREATE", "UPDATE", "DELETE"}) {
-			t.Errorf("rule = %+v", r)
-		}
-		for _, res := range r.Resources {
-			for _, g := range r.APIGroups {
-				resources[g+"/"+res] = true
+	for _, w := range vwc.Webhooks {
+		for _, r := range w.Rules {
+			if w.Name == wh.Name && (!slices.Equal(r.APIVersions, []string{"*"}) || !slices.Equal(r.Operations, []admissionregistrationv1.OperationType{"CREATE", "UPDATE", "DELETE"})) {
+				t.Errorf("rule = %+v", r)
+			}
+			for _, res := range r.Resources {
+				for _, g := range r.APIGroups {
+					resources[g+"/"+res] = true
+				}
 			}
 		}
 	}
@@ -191,6 +193,55 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 		if slices.Contains(kinds(objs), k) {
 			t.Errorf("%s is rendered by default; it needs its CRD and is opt-in", k)
 		}
+	}
+}
+
+// Services and Namespaces have a registration of their own that fails open
+// (a meshguard outage never blocks kube-system, a controller or helm
+// uninstall), never reviews a Service's CREATE nor a Namespace's CREATE or
+// DELETE, and never sees the namespace controller's or the garbage
+// collector's deletes; break-glass groups skip it too.
+func TestChartKubernetesWritesFailOpenAndExemptControllers(t *testing.T) {
+	vwc, err := chartWebhook("--set", "breakGlass.groups[0]=platform:oncall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vwc.Webhooks) != 2 {
+		t.Fatalf("webhooks = %d, want the Istio one and the Kubernetes-writes one", len(vwc.Webhooks))
+	}
+	wh := vwc.Webhooks[1]
+	if wh.Name != "validate-kubernetes.meshguard.io" || *wh.FailurePolicy != admissionregistrationv1.Ignore {
+		t.Errorf("webhook %s failurePolicy %s, want validate-kubernetes.meshguard.io Ignore", wh.Name, *wh.FailurePolicy)
+	}
+	ops := map[string][]admissionregistrationv1.OperationType{}
+	for _, r := range wh.Rules {
+		for _, res := range r.Resources {
+			ops[res] = r.Operations
+		}
+	}
+	if !slices.Equal(ops["services"], []admissionregistrationv1.OperationType{"UPDATE", "DELETE"}) || !slices.Equal(ops["namespaces"], []admissionregistrationv1.OperationType{"UPDATE"}) || len(ops) != 2 {
+		t.Errorf("operations = %v, want services UPDATE, DELETE and namespaces UPDATE", ops)
+	}
+	var exprs []string
+	for _, mc := range wh.MatchConditions {
+		exprs = append(exprs, mc.Expression)
+	}
+	all := strings.Join(exprs, "\n")
+	for _, want := range []string{"'system:serviceaccount:kube-system:namespace-controller'", "'system:serviceaccount:kube-system:generic-garbage-collector'", "'platform:oncall'"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("matchConditions %q lack %s", exprs, want)
+		}
+	}
+	excluded := wh.NamespaceSelector.MatchExpressions[0].Values
+	if !slices.Contains(excluded, "kube-system") || !slices.Contains(excluded, releaseNamespace) || slices.Contains(excluded, "istio-system") {
+		t.Errorf("namespaceSelector excludes %v; want kube-system and the release namespace, not istio-system (its egress gateway Service is routed to)", excluded)
+	}
+	off, err := chartWebhook("--set", "kubernetesWrites.enabled=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(off.Webhooks) != 1 {
+		t.Errorf("kubernetesWrites.enabled=false still registers %d webhooks", len(off.Webhooks))
 	}
 }
 

@@ -124,12 +124,16 @@ func eventually(t *testing.T, what string, f func() error) {
 }
 
 // deniedWith checks err is a webhook denial containing every want.
-func deniedWith(err error, want ...string) error {
+func deniedWith(err error, want ...string) error { return deniedBy(deniedPrefix, err, want...) }
+
+// deniedBy checks err is a denial by the webhook whose kubectl prefix is
+// given (validate-kubernetes.meshguard.io for Services and Namespaces).
+func deniedBy(prefix string, err error, want ...string) error {
 	if err == nil {
 		return errors.New("allowed, want denied")
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, deniedPrefix) {
+	if !strings.HasPrefix(msg, prefix) {
 		return fmt.Errorf("not a meshguard denial: %v", err)
 	}
 	for _, w := range want {

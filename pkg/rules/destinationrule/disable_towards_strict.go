@@ -24,10 +24,13 @@ func (disableTowardsStrict) ID() string { return "MG202" }
 func (disableTowardsStrict) Reads() []state.Kind { return nil }
 
 func (disableTowardsStrict) WriteKinds() []string {
-	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication}
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService}
 }
 
 func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService { // a selector onto pods that refuse what clients send
+		return in.ServiceWrite(r.ID(), paths.PlainToStrict, func(*state.VirtualService) bool { return true })
+	}
 	var out []rules.Finding
 	key := func(f rules.PathFailure) string {
 		if in.Change.Ref.Kind == rules.KindPeerAuthentication {

@@ -28,10 +28,13 @@ func (istioMutualWithoutSidecar) Reads() []state.Kind { return nil }
 // mTLS filter chain there, so clients whose rule says ISTIO_MUTUAL fail the
 // same way: the policy write is judged too.
 func (istioMutualWithoutSidecar) WriteKinds() []string {
-	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication}
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService}
 }
 
 func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService { // a selector onto pods that refuse what clients send
+		return in.ServiceWrite(r.ID(), paths.MTLSToPlain, func(*state.VirtualService) bool { return true })
+	}
 	var out []rules.Finding
 	key := func(f rules.PathFailure) string {
 		if in.Change.Ref.Kind != rules.KindPeerAuthentication {

@@ -14,6 +14,9 @@ var fixtures = map[string]map[string][]string{
 		"backends shop/ratings (port)":            {`deny spec.rules[0].backendRefs[0] "^Service shop/ratings has no port 7777, so 100% of the requests"`},
 		"backends shop/ratings (cross-namespace)": {`deny spec.rules[0].backendRefs[0] "^no ReferenceGrant in legacy lets HTTPRoutes of shop refer to Service billing, so 100% of the requests HTTPRoute shop/ratings takes for ratings.shop.svc.cluster.local:9080 from sidecars in shop get 500 — create the ReferenceGrant in the backend's namespace first"`},
 		"backends shop/ratings (canary)":          {},
+		"service shop/ratings-v2":                 {`deny spec "^without Service shop/ratings-v2 the backendRef to ratings-v2.shop.svc.cluster.local resolves to nothing (istiod drops it): HTTPRoute shop/productpage sends sidecars in shop there, so 20% of that route's traffic fails with 500 — move those routes off the host first"`},
+		"service shop/ratings-v2 (renumber)":      {`deny spec.ports "^port 9080 is no longer a port of Service shop/ratings-v2 (it exposes 8080: no cluster for the routed port): HTTPRoute shop/productpage sends sidecars in shop there, so 20% of that route's traffic fails with 500"`},
+		"service shop/ratings-v2 (label)":         {},
 		"backends shop/productpage":               {`deny spec.rules[0].backendRefs[0] "^no Service productpage-v2.shop.svc.cluster.local exists, so 100% of the requests HTTPRoute shop/productpage takes for productpage.shop.svc.cluster.local:9080"`},
 		"backends shop/ratings":                   {},
 		"grants shop/ratings (granted)":           {},
@@ -22,6 +25,7 @@ var fixtures = map[string]map[string][]string{
 	"MG502": {
 		"canary shop/ratings (shift)":         {`deny spec.rules[0].backendRefs[1] "^HTTPRoute shop/ratings sends 50% of the requests for ratings.shop.svc.cluster.local:9080 from sidecars in shop to Service shop/ratings-v2, which has no Ready pod (1 running, none Ready): 503"`},
 		"canary shop/ratings (weight-zero)":   {},
+		"service shop/ratings-v2":             {`deny spec.selector "^after this change ratings-v2.shop.svc.cluster.local has no Ready pod (1 running, none Ready): HTTPRoute shop/productpage sends sidecars in shop there, so 20% of that route's traffic fails with 503"`},
 		"canary shop/productpage (unchanged)": {`warn pre-existing spec.rules[0].backendRefs[1] "^HTTPRoute shop/productpage sends 20% of the requests"`},
 		"canary shop/productpage":             {},
 	},

@@ -43,15 +43,34 @@ func (pathRule) Kind() string { return rules.KindHTTPRoute }
 
 // Reads: MG503 reads the Gateways a route names.
 func (r pathRule) Reads() []state.Kind {
-	if r.warnOnly {
+	switch {
+	case r.warnOnly:
 		return []state.Kind{state.KubeGatewayKind}
+	case slices.Contains(r.causes, paths.NoReady):
+		// A Service write's no Ready endpoint warns where other clusters
+		// may hold them (rules.RemoteEndpoints).
+		return []state.Kind{state.NamespaceKind, state.PodKind, state.GatewayKind}
 	}
 	return nil
 }
 
-func (pathRule) WriteKinds() []string { return []string{rules.KindHTTPRoute} }
+// A Service write takes backends away (MG501) or their Ready endpoints
+// (MG502) from the routes that use it.
+func (r pathRule) WriteKinds() []string {
+	if r.warnOnly {
+		return []string{rules.KindHTTPRoute}
+	}
+	return []string{rules.KindHTTPRoute, rules.KindService}
+}
 
 func (r pathRule) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService {
+		var out []rules.Finding
+		for _, c := range r.causes {
+			out = append(out, in.ServiceWrite(r.id, c, rules.ByHTTPRoutes)...)
+		}
+		return out
+	}
 	deleted := in.Change.New == nil
 	var fs []rules.PathFailure
 	for _, c := range r.causes {

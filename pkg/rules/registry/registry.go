@@ -8,6 +8,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/httproute"
+	"github.com/meshguard/meshguard/pkg/rules/namespace"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/referencegrant"
 	"github.com/meshguard/meshguard/pkg/rules/serviceentry"
@@ -28,5 +29,6 @@ func Rules() []rules.Rule {
 	all = append(all, referencegrant.All()...)
 	all = append(all, gateway.All()...)
 	all = append(all, sidecar.All()...)
-	return append(all, authorizationpolicy.All()...)
+	all = append(all, authorizationpolicy.All()...)
+	return append(all, namespace.All()...)
 }

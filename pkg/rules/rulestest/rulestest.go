@@ -5,7 +5,8 @@
 // starts from testdata/cluster.yaml (or pkg/rules/testdata/cluster.yaml), adds its documents annotated
 // `meshguard.io/fixture: state`, and judges every other reviewed object on its
 // own, as a CREATE (or an UPDATE when the state holds it), or as a DELETE when
-// annotated `meshguard.io/fixture: delete`.
+// annotated `meshguard.io/fixture: delete`. Services and Namespaces are state
+// unless annotated `meshguard.io/fixture: write` or `delete`.
 package rulestest
 
 import (
@@ -155,7 +156,7 @@ func judgeScenario(t *testing.T, id, file string, reads Reads) []Write {
 		sess.AddState(d.Object)
 	}
 	for _, d := range docs {
-		if d.Object.Annotations[FixtureAnnotation] == "state" || !d.Object.Reviewed() {
+		if d.Object.Annotations[FixtureAnnotation] == "state" || !d.Object.Reviewed() || stateByDefault(d.Object) {
 			sess.AddState(d.Object)
 		} else {
 			writes = append(writes, d)
@@ -196,6 +197,14 @@ func judgeScenario(t *testing.T, id, file string, reads Reads) []Write {
 		out = append(out, w)
 	}
 	return out
+}
+
+// stateByDefault: Services and Namespaces are the state of every fixture;
+// they are writes only when annotated `meshguard.io/fixture: write` (or
+// delete).
+func stateByDefault(o *state.Object) bool {
+	core := o.Ref.Group == "" && (o.Ref.Kind == rules.KindService || o.Ref.Kind == rules.KindNamespace)
+	return core && o.Annotations[FixtureAnnotation] != "write" && o.Annotations[FixtureAnnotation] != "delete"
 }
 
 // matchSet reports whether every finding is matched by exactly one

@@ -24,9 +24,15 @@ func (destinationPort) ID() string { return "MG304" }
 // The ServiceEntries a port may belong to are read beside the path model.
 func (destinationPort) Reads() []state.Kind { return []state.Kind{state.ServiceEntryKind} }
 
-func (destinationPort) WriteKinds() []string { return []string{rules.KindVirtualService} }
+// A Service write brings the same cause to the routes that use it.
+func (destinationPort) WriteKinds() []string {
+	return []string{rules.KindVirtualService, rules.KindService}
+}
 
 func (r destinationPort) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService {
+		return in.ServiceWrite(r.ID(), paths.NoPort, rules.ByVirtualServices)
+	}
 	vs := in.VS
 	if vs == nil {
 		return nil

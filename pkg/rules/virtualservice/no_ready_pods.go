@@ -24,12 +24,18 @@ func (noReadyPods) Reads() []state.Kind {
 	return []state.Kind{state.NamespaceKind, state.PodKind, state.GatewayKind}
 }
 
-func (noReadyPods) WriteKinds() []string { return []string{rules.KindVirtualService} }
+// A Service write brings the same cause to the routes that use it.
+func (noReadyPods) WriteKinds() []string {
+	return []string{rules.KindVirtualService, rules.KindService}
+}
 
 // Deleting a VirtualService sends its clients down the host's default route:
 // when the host's own Service has no Ready pod (Flagger routes podinfo to
 // podinfo-primary; podinfo itself selects nothing), that breaks them too.
 func (r noReadyPods) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService {
+		return in.ServiceWrite(r.ID(), paths.NoReady, rules.ByVirtualServices)
+	}
 	if in.VS == nil && in.Change.OldVS == nil {
 		return nil
 	}

@@ -24,9 +24,15 @@ func (unresolvedHost) Reads() []state.Kind {
 	return []state.Kind{state.NamespaceKind, state.ServiceEntryKind, state.ServiceKind}
 }
 
-func (unresolvedHost) WriteKinds() []string { return []string{rules.KindVirtualService} }
+// A Service write brings the same cause to the routes that use it.
+func (unresolvedHost) WriteKinds() []string {
+	return []string{rules.KindVirtualService, rules.KindService}
+}
 
 func (r unresolvedHost) Check(in *rules.Input) []rules.Finding {
+	if in.Change.Ref.Kind == rules.KindService {
+		return in.ServiceWrite(r.ID(), paths.NoHost, rules.ByVirtualServices)
+	}
 	vs := in.VS
 	if vs == nil {
 		return nil
