@@ -24,6 +24,11 @@ func All() []rules.Rule { return []rules.Rule{cutsCallers{}} }
 // paths.Model.imported).
 type cutsCallers struct{}
 
+type hostPort struct {
+	host string
+	port uint32
+}
+
 func (cutsCallers) ID() string { return "MG603" }
 
 func (cutsCallers) Kind() string { return rules.KindSidecar }
@@ -51,10 +56,13 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 		}
 		f := g.Failures[0].Failure
 		fld, applied, _ := strings.Cut(g.Key, "|")
+		// A set beside the list: a narrowing can cut thousands of hosts.
 		var hosts []string
+		seen := make(map[hostPort]bool, len(g.Failures))
 		for _, pf := range g.Failures {
-			if h := fmt.Sprintf("%s on port %d", pf.Failure.Host, pf.Failure.Port); !slices.Contains(hosts, h) {
-				hosts = append(hosts, h)
+			if k := (hostPort{pf.Failure.Host, pf.Failure.Port}); !seen[k] {
+				seen[k] = true
+				hosts = append(hosts, fmt.Sprintf("%s on port %d", k.host, k.port))
 			}
 		}
 		hostText := "no " + hosts[0]
