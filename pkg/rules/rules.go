@@ -44,10 +44,11 @@ const (
 	KindReferenceGrant     = "ReferenceGrant"
 	// KindAuthorizationPolicy is security.istio.io AuthorizationPolicy.
 	KindAuthorizationPolicy = "AuthorizationPolicy"
-	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
-	// Gateways are not reviewed yet.
-	KindGateway = "Gateway"
-	KindSidecar = "Sidecar"
+	// KindGateway is Istio's Gateway (networking.istio.io); KindKubeGateway
+	// the Gateway API's (a Change's Ref.ReviewKind tells them apart).
+	KindGateway     = "Gateway"
+	KindKubeGateway = state.KindKubeGateway
+	KindSidecar     = "Sidecar"
 )
 
 // Change is the write under review, with the object before and after it

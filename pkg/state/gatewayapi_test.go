@@ -45,7 +45,7 @@ func TestHTTPRouteTranslatesIntoTheOneRouteForm(t *testing.T) {
 			hosts:    []string{"reviews"},
 			gateways: []string{"mesh"},
 			dests: [][]state.Destination{{
-				{Host: "billing.legacy.svc.cluster.local", Port: 8080, Weight: 1, GrantFrom: "shop"},
+				{Host: state.InClusterDomain("billing", "legacy"), Port: 8080, Weight: 1, GrantFrom: "shop"},
 				{Host: "reviews", Weight: 1, Index: 1, Invalid: "a backendRef to a Service needs a port"},
 				{Host: "b", Weight: 1, Index: 2, Invalid: "a backendRef of kind Bucket.example.com is not a Service"},
 			}, nil, nil},

@@ -27,9 +27,9 @@ var fixtures = map[string]map[string][]string{
 	},
 	"MG503": {
 		"attach shop/reviews":                 {},
-		"attach shop/ratings":                 {`warn spec.parentRefs "^nothing reached that host before, so nothing breaks yet: no server of Gateway istio-ingress/gateway accepts ratings.example.net on port 80: HTTPRoute shop/ratings is not attached"`},
+		"attach shop/ratings":                 {`warn spec.parentRefs "^nothing reached that host before, so nothing breaks yet: no listener of Gateway istio-ingress/gateway accepts ratings.example.net on port 80 for routes of shop: HTTPRoute shop/ratings is not attached"`},
 		"attach shop/docs":                    {`warn spec.parentRefs "^no Gateway istio-ingress/gw-typo exists: HTTPRoute shop/docs is not attached there"`},
-		"attach shop/legacy-site (unchanged)": {`warn spec.parentRefs "^no server of Gateway istio-ingress/gateway accepts legacy.example.net on port 80"`},
+		"attach shop/legacy-site (unchanged)": {`warn spec.parentRefs "^no listener of Gateway istio-ingress/gateway accepts legacy.example.net on port 80 for routes of shop"`},
 		"attach shop/storefront":              {},
 	},
 }
