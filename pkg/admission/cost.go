@@ -112,6 +112,9 @@ func Cost(c *rules.Change) int {
 		return serviceEntryCost(c.New.ServiceEntry)
 	case c.New != nil && c.New.Gateway != nil:
 		return gatewayCost(c.New.Gateway)
+	case c.New != nil && c.New.KubeGateway != nil:
+		// A listener is a server.
+		return gatewayCost(c.New.KubeGateway)
 	case c.New != nil && c.New.HTTPRoute != nil:
 		// An HTTPRoute in the one route form costs what a VirtualService does.
 		return virtualServiceCost(c.New.HTTPRoute)

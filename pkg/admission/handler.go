@@ -98,7 +98,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if over := checkLimits(h.Config.Limits, change); over != "" {
 		return admission.Denied(over)
 	}
-	if !h.Engine.Handles(change.Ref.Kind) {
+	if !h.Engine.Handles(change.Ref.ReviewKind()) {
 		return admission.Allowed("no rule for this kind")
 	}
 	verdict, shown, failed := h.judge(ctx, req, change, log)

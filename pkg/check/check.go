@@ -175,10 +175,11 @@ func diagram(d manifest.Document, change *rules.Change, v engine.Verdict) report
 
 // commitStage orders a reviewed document within one commit: 0 first. A
 // ReferenceGrant is created before the routes that need it and deleted
-// after them, as a ServiceEntry, a Gateway, a Service or a Namespace is.
+// after them, as a ServiceEntry, a Gateway (Istio's or the Gateway API's),
+// a Service or a Namespace is.
 func commitStage(d manifest.Document, del bool) int {
 	registers := d.Object.Ref.Group == state.GroupNetworking && (d.Object.Ref.Kind == rules.KindServiceEntry || d.Object.Ref.Kind == rules.KindGateway) ||
-		d.Object.Ref.Group == state.GroupGatewayAPI && d.Object.Ref.Kind == rules.KindReferenceGrant ||
+		d.Object.Ref.Group == state.GroupGatewayAPI && (d.Object.Ref.Kind == rules.KindReferenceGrant || d.Object.Ref.Kind == rules.KindGateway) ||
 		d.Object.Ref.Group == "" && (d.Object.Ref.Kind == rules.KindService || d.Object.Ref.Kind == rules.KindNamespace)
 	if registers != del {
 		return 0

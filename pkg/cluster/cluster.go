@@ -301,6 +301,22 @@ func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (foun
 			default:
 				return nil, nil, fmt.Errorf("reading VirtualService %s: %w", key, err)
 			}
+		case state.KindHTTPRoute:
+			// A route the cache still shows attached may be gone a moment ago.
+			l := liveKinds[schema.GroupKind{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}]
+			u := l.obj()
+			switch err := c.Get(ctx, key, u); {
+			case err == nil:
+				o, err := l.lean(u)
+				if err != nil {
+					return nil, nil, err
+				}
+				found = append(found, o)
+			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+				gone = append(gone, r)
+			default:
+				return nil, nil, fmt.Errorf("reading HTTPRoute %s: %w", key, err)
+			}
 		case "DestinationRule":
 			var list networkingv1.DestinationRuleList
 			if err := c.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {

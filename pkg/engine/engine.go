@@ -100,13 +100,14 @@ func RoutingFor(cfg *config.Config) mesh.Routing {
 	return mesh.Routing{Hosts: mesh.Hosts{Domain: cfg.ClusterDomain}, Root: cfg.RootNamespace}
 }
 
-// Handles reports whether the engine reviews objects of kind.
+// Handles reports whether the engine reviews objects of kind (a review
+// kind: state.ObjectRef.ReviewKind).
 func (e *Engine) Handles(kind string) bool { return len(e.rules[kind]) > 0 }
 
 // After returns the state as it would be once the change is applied (the
 // state itself for a kind meshguard does not review).
 func After(before state.Snapshot, c *rules.Change) state.Snapshot {
-	k, ok := writtenKinds[c.Ref.Kind]
+	k, ok := writtenKinds[c.Ref.ReviewKind()]
 	if !ok {
 		return before
 	}
@@ -125,14 +126,14 @@ func (e *Engine) EvaluateAsItStands(s state.Snapshot, obj *state.Object, tv *tru
 
 // Evaluate judges change against the state before it.
 func (e *Engine) Evaluate(before state.Snapshot, change *rules.Change) Verdict {
-	rs := e.rules[change.Ref.Kind]
+	rs := e.rules[change.Ref.ReviewKind()]
 	if len(rs) == 0 {
 		return Verdict{}
 	}
 	after := After(before, change)
 	// One Input serves every rule and both phases: rules must not keep it.
 	in := &rules.Input{Change: change, Prior: before, Config: e.config, Policies: e.policies, Routing: e.routing}
-	if e.pathKind[change.Ref.Kind] {
+	if e.pathKind[change.Ref.ReviewKind()] {
 		if e.Watch != nil {
 			in.Traffic = e.traffic(e.Watch("paths", before), e.Watch("paths", after), change)
 		} else {
@@ -196,7 +197,7 @@ func (e *Engine) traffic(before, after state.Snapshot, c *rules.Change) *paths.V
 	sc := paths.NewScope()
 	m := e.model
 	m.Explain = e.Explain
-	if k, ok := writtenKinds[c.Ref.Kind]; ok {
+	if k, ok := writtenKinds[c.Ref.ReviewKind()]; ok {
 		k.scope(m, sc, before, c)
 		if !k.sameBothSides {
 			k.scope(m, sc, after, c)

@@ -53,7 +53,7 @@ func (e *Engine) exceptionFor(rule string, ref state.ObjectRef, who *config.Requ
 	var expired *config.Exception
 	for i := range e.config.Exceptions {
 		ex := &e.config.Exceptions[i]
-		if !ex.Matches(rule, ref.Kind, ref.Namespace, ref.Name) || !ex.Requested(who) {
+		if !ex.Matches(rule, ref.ReviewKind(), ref.Namespace, ref.Name) || !ex.Requested(who) {
 			continue
 		}
 		if ex.Live(now) {

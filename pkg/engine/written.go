@@ -105,6 +105,21 @@ var writtenKinds = map[string]writtenKind{
 			}
 		},
 	},
+	// A Gateway API Gateway gives the routes bound to it their listeners:
+	// the hosts of every route (HTTPRoute, or VirtualService binding it by
+	// name) bound to it, on that gateway, as for an Istio Gateway.
+	rules.KindKubeGateway: {
+		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+			return state.WithKubeGateway(s, c.Ref.Namespace, c.Ref.Name, kubeGateway(c.New))
+		},
+		scope: func(m paths.Model, sc *paths.Scope, s state.Snapshot, c *rules.Change) {
+			key := c.Ref.Namespace + "/" + c.Ref.Name
+			for _, vs := range s.VirtualServicesOnGateway(key) {
+				m.AddGatewayRoutes(sc, vs, key)
+			}
+		},
+		sameBothSides: true,
+	},
 	// An HTTPRoute in the one route form is judged as a VirtualService is:
 	// the hosts it binds on its parents, and the hosts it sends to.
 	rules.KindHTTPRoute: {
@@ -181,6 +196,14 @@ func gateway(o *state.Object) *state.Gateway {
 		return nil
 	}
 	return o.Gateway
+}
+
+// kubeGateway is the Gateway API Gateway of one side of a write (nil: none).
+func kubeGateway(o *state.Object) *state.Gateway {
+	if o == nil {
+		return nil
+	}
+	return o.KubeGateway
 }
 
 // serviceEntry is the ServiceEntry of one side of a write (nil: none).

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -24,10 +26,17 @@ func (h Hosts) domain() string {
 	return h.Domain
 }
 
-// FQDN expands a dot-less short name written in namespace ns; other hosts
-// are returned as written.
+// FQDN expands a dot-less short name written in namespace ns, and puts
+// the domain in a translated route's host of another namespace's Service
+// (state.InClusterDomain); other hosts are returned as written.
 func (h Hosts) FQDN(host, ns string) string {
-	if host == "" || host == "*" || strings.Contains(host, ".") {
+	if host == "" || host == "*" {
+		return host
+	}
+	if strings.Contains(host, ".") {
+		if svc, ok := strings.CutSuffix(host, "."+state.DomainMarker); ok {
+			return svc + "." + h.domain()
+		}
 		return host
 	}
 	return host + "." + ns + ".svc." + h.domain()
@@ -168,6 +177,47 @@ func GatewayServesHost(gw *state.Gateway, host, vsNS string) bool {
 		}
 	}
 	return false
+}
+
+// RouteServers returns gw narrowed to the servers on port (0: any) that
+// admit the route vs bound to it as key ("ns/name"), before hostnames are
+// matched (GatewayServesHost). An Istio Gateway's servers all do. A Gateway
+// API listener admits a translated route as istiod's referenceAllowed
+// decides (pilot/pkg/config/kube/gateway/conversion.go): the parentRef's
+// port and sectionName first, then the route's kind among the listener's
+// (its protocol and allowedRoutes.kinds); with allowedRoutes.namespaces
+// from Selector, the route's namespace must match the selector
+// (namespacesFromSelector, which adds kubernetes.io/metadata.name).
+func RouteServers(s state.Snapshot, gw *state.Gateway, key string, vs *state.VirtualService, port uint32) *state.Gateway {
+	out := *gw
+	out.Servers = nil
+	for _, srv := range gw.Servers {
+		if port != 0 && srv.Port != port {
+			continue
+		}
+		if l := srv.Listener; l != nil && vs.Kind != "" {
+			if !vs.Attaches(key, l.Name, srv.Port) || !slices.Contains(l.Kinds, vs.Kind) ||
+				l.Namespaces != nil && !l.Namespaces.Matches(namespaceLabels(s, vs.Namespace)) {
+				continue
+			}
+		}
+		out.Servers = append(out.Servers, srv)
+	}
+	return &out
+}
+
+// namespaceLabels are a namespace's labels as a selector sees them, with
+// kubernetes.io/metadata.name set as the API server sets it.
+func namespaceLabels(s state.Snapshot, ns string) labels.Set {
+	out := labels.Set{"kubernetes.io/metadata.name": ns}
+	if n := s.Namespace(ns); n != nil {
+		for k, v := range n.Labels {
+			if k != "kubernetes.io/metadata.name" {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // GatewayRef splits a VirtualService gateway reference into namespace and name.

@@ -70,3 +70,13 @@ func BenchmarkResolveAmongManyServiceEntries(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestTranslatedRouteHostsTakeTheConfiguredDomain(t *testing.T) {
+	h := Hosts{Domain: "corp.example"}
+	if got := h.FQDN(state.InClusterDomain("billing", "legacy"), "shop"); got != "billing.legacy.svc.corp.example" {
+		t.Errorf("FQDN = %s", got)
+	}
+	if got := h.FQDN("billing.legacy.svc.cluster.local", "shop"); got != "billing.legacy.svc.cluster.local" {
+		t.Errorf("a host written in full is kept as written, got %s", got)
+	}
+}

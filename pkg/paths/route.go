@@ -184,6 +184,9 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 	var out []route
 	routed := false
 	for _, vs := range vss {
+		if t.Gateway == "" && !m.meshAttached(vs, t.Host, p.Port) {
+			continue
+		}
 		origin := vs.Namespace + "/" + vs.Name + "|"
 		seen := map[string]int{}
 		// A sidecar's listener for a TCP port applies tcp routes only; with
@@ -218,6 +221,21 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 		return nil // no listener and no VirtualService's virtual host for it: not judged (above)
 	}
 	return []route{{dests: []weightedDest{{d: state.Destination{Host: t.Host, Port: p.Port}, weight: 1}}, key: "default"}}
+}
+
+// meshAttached reports whether a route applies to sidecars calling host on
+// port: a translated route whose parentRefs to that Service name a port
+// applies on that port only (istiod adds the port to every match:
+// conversion.go augmentPortMatch), and on any other port the Service's own
+// routing applies (route.go builds no virtual host from a VirtualService
+// without routes for the port).
+func (m Model) meshAttached(vs *state.VirtualService, host string, port uint32) bool {
+	for _, h := range vs.Hosts {
+		if m.Routing.Hosts.FQDN(h, vs.Namespace) == host {
+			return vs.Attaches(h, "", port)
+		}
+	}
+	return true
 }
 
 func weighted(ds []state.Destination, field func(int) string) route {
@@ -792,12 +810,33 @@ func (m Model) gatewayRefuses(s state.Snapshot, p *Path, t Target, vs *state.Vir
 	if !slices.Contains(m.gatewayNamespaces(s, t.Gateway), p.Client.Namespace) {
 		return fmt.Sprintf("Gateway %s selects no gateway pod in %s", t.Gateway, p.Client.Namespace)
 	}
-	onPort := *gw
-	onPort.Servers = slices.DeleteFunc(slices.Clone(gw.Servers), func(srv state.GatewayServer) bool { return srv.Port != p.Port })
-	if !mesh.GatewayServesHost(&onPort, t.Host, vs.Namespace) {
+	onPort := mesh.RouteServers(s, gw, t.Gateway, vs, p.Port)
+	if !mesh.GatewayServesHost(onPort, t.Host, vs.Namespace) {
+		switch {
+		case gw.Kubernetes && vs.Kind != "" && len(onPort.Servers) == 0:
+			return listenerRefuses(gw, t.Gateway, vs, p.Port)
+		case gw.Kubernetes:
+			return fmt.Sprintf("no listener of Gateway %s accepts %s on port %d for routes of %s", t.Gateway, t.Host, p.Port, vs.Namespace)
+		}
 		return fmt.Sprintf("no server of Gateway %s accepts %s on port %d", t.Gateway, t.Host, p.Port)
 	}
 	return ""
+}
+
+// listenerRefuses says why no listener of a Gateway API Gateway on port
+// admits a translated route (see mesh.RouteServers).
+func listenerRefuses(gw *state.Gateway, key string, vs *state.VirtualService, port uint32) string {
+	var names []string
+	for _, srv := range gw.Servers {
+		if srv.Port == port && srv.Listener != nil {
+			names = append(names, srv.Listener.Name)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("Gateway %s has no listener on port %d", key, port)
+	}
+	return fmt.Sprintf("no listener of Gateway %s on port %d (%s) admits %s %s/%s: its parentRef's sectionName or port, or the listener's protocol or allowedRoutes, exclude it",
+		key, port, strings.Join(names, ", "), vs.Kind, vs.Namespace, vs.Name)
 }
 
 // vsHosts are a VirtualService's hosts as istiod indexes them (short names

@@ -216,6 +216,12 @@ var Catalogue = []Entry{
 		Fix:         "Move those routes to other backends first, or keep the grant.",
 	},
 	{
+		ID: "MG505", Kind: KindKubeGateway, Default: Deny,
+		Title:       "Gateway API Gateway write detaches routes",
+		Description: "A Gateway API Gateway write that detaches routes attached to it (HTTPRoutes, and VirtualServices binding it by name): deleting it, removing a listener, moving a listener to another port or protocol, a listener hostname the routes' hostnames no longer intersect, or allowedRoutes (namespaces narrowed from All to Same or a selector, kinds) that no longer admit them; a parentRef's sectionName or port keeps a route on the listener it names (istiod's referenceAllowed). Requests for their hostnames get 404, or the connection is refused. MG503's cause judged from the Gateway's side, where it breaks requests that worked. Audit does not judge Gateways as they stand.",
+		Fix:         "Move those routes to another listener or Gateway first (or widen allowedRoutes), then change the listener.",
+	},
+	{
 		ID: "MG603", Kind: KindSidecar, Default: Deny,
 		Title:       "Sidecar write blackholes called hosts",
 		Description: "A Sidecar write (create, update or delete) after which the Sidecar that applies to a client class (a workloadSelector match in its namespace, else the namespace's, else the root namespace's: istiod's getSidecarScope) imports no host it reached before on a port, under outboundTrafficPolicy REGISTRY_ONLY: the proxies send those calls to the BlackHoleCluster (502). Creating a namespace's first Sidecar with narrow egress hosts is the classic outage. Under ALLOW_ANY (the Sidecar's mode, or a mesh config meshguard is not told) the call leaves Istio's routing for passthrough and is not judged; neither are hosts only port-bound egress listeners could import. Audit does not judge Sidecars as they stand.",

@@ -44,10 +44,11 @@ const (
 	KindReferenceGrant     = "ReferenceGrant"
 	// KindAuthorizationPolicy is security.istio.io AuthorizationPolicy.
 	KindAuthorizationPolicy = "AuthorizationPolicy"
-	// KindGateway is Istio's Gateway (networking.istio.io); Gateway API
-	// Gateways are not reviewed yet.
-	KindGateway = "Gateway"
-	KindSidecar = "Sidecar"
+	// KindGateway is Istio's Gateway (networking.istio.io); KindKubeGateway
+	// the Gateway API's (a Change's Ref.ReviewKind tells them apart).
+	KindGateway     = "Gateway"
+	KindKubeGateway = state.KindKubeGateway
+	KindSidecar     = "Sidecar"
 	// KindService and KindNamespace are the Kubernetes writes reviewed
 	// (core/v1): their broken paths are explained by the rules whose cause
 	// they bring (ServiceWrite), the rest by the MG8xx rules.

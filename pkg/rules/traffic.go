@@ -134,6 +134,26 @@ func (g Group) RouteText() (text string, plural bool) {
 	return strings.Join(names, ", "), plural
 }
 
+// GatewayFinding words a group of NoGateway failures a gateway write
+// leaves (grouped under "field|..."): why is what the gateway lacks, fix
+// what to do first.
+func (g Group) GatewayFinding(id, why, fix string) Finding {
+	action, held := g.Verdict()
+	p := g.Failures[0].Path
+	fld, _, _ := strings.Cut(g.Key, "|")
+	routes, plural := g.RouteText()
+	verb := "gets"
+	if plural {
+		verb = "get"
+	}
+	msg := fmt.Sprintf("%s, %s bound to it %s no requests for %s on port %d from %s: they get 404, or the connection is refused — %s",
+		why, routes, verb, p.Host, p.Port, g.ClientText(), fix)
+	if action == Warn && !held {
+		msg = "nothing reached that host before, so nothing breaks yet: " + msg
+	}
+	return Finding{Rule: id, Action: action, Preexisting: held, Field: fld, Key: g.Key, Subjects: g.Clients(), Message: msg}
+}
+
 // MaxShare is the largest failing share among the group's failures.
 func (g Group) MaxShare() int {
 	m := 0

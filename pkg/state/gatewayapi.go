@@ -11,6 +11,14 @@ import (
 // HTTPRoute (VirtualService.Kind).
 const KindHTTPRoute = "HTTPRoute"
 
+// KindGRPCRoute is the Gateway API's GRPCRoute, which listeners admit
+// beside HTTPRoutes.
+const KindGRPCRoute = "GRPCRoute"
+
+// KindKubeGateway names the Gateway API's Gateway among the reviewed kinds
+// (ObjectRef.ReviewKind): Istio's Gateway is "Gateway" too.
+const KindKubeGateway = "Gateway." + GroupGatewayAPI
+
 // HTTPRouteSpec is the part of a Gateway API HTTPRoute's spec meshguard
 // reads (identical in v1 and v1beta1).
 type HTTPRouteSpec struct {
@@ -73,20 +81,32 @@ func or(p *string, def string) string {
 //   - a rule that redirects, or has no backend with weight, sends nowhere
 //     (istiod answers it with the redirect or a direct 500): Terminal.
 //
-// Mirrors, sectionName and port of parentRefs, and routes with both Service
-// and Gateway parents (one VirtualService each in istiod) are not modelled
-// apart: such a route is judged with its hosts on all of its parents.
+// A parentRef's sectionName and port narrow where the route attaches
+// (Sections), as referenceAllowed checks them against each listener before
+// anything else; on a Service parent the port makes the route apply to that
+// port of the Service only (augmentPortMatch). Mirrors, and routes with both
+// Service and Gateway parents (one VirtualService each in istiod), are not
+// modelled apart: such a route is judged with its hosts on all of its parents.
 func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created, Kind: KindHTTPRoute}
+	anywhere := map[string]bool{} // parents some parentRef names without a section or port
 	for _, p := range spec.ParentRefs {
 		group, kind := or(p.Group, GroupGatewayAPI), or(p.Kind, "Gateway")
 		ns := or(p.Namespace, meta.Namespace)
+		sec := Section{}
+		if p.Port != nil {
+			sec.Port = uint32(*p.Port)
+		}
+		var key string
 		switch {
 		case group == "" && kind == "Service":
-			vs.Hosts = appendNew(vs.Hosts, serviceHost(p.Name, ns, meta.Namespace))
+			key = serviceHost(p.Name, ns, meta.Namespace)
+			vs.Hosts = appendNew(vs.Hosts, key)
 			vs.Gateways = appendNew(vs.Gateways, "mesh")
 		case group == GroupGatewayAPI && kind == "Gateway":
-			vs.Gateways = appendNew(vs.Gateways, ns+"/"+p.Name)
+			key = ns + "/" + p.Name
+			sec.Name = or(p.SectionName, "")
+			vs.Gateways = appendNew(vs.Gateways, key)
 			hosts := spec.Hostnames
 			if len(hosts) == 0 {
 				hosts = []string{"*"}
@@ -94,7 +114,20 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 			for _, h := range hosts {
 				vs.Hosts = appendNew(vs.Hosts, h)
 			}
+		default:
+			continue
 		}
+		if sec == (Section{}) {
+			anywhere[key] = true
+			continue
+		}
+		if vs.Sections == nil {
+			vs.Sections = map[string][]Section{}
+		}
+		vs.Sections[key] = append(vs.Sections[key], sec)
+	}
+	for key := range anywhere {
+		delete(vs.Sections, key)
 	}
 	for i, r := range spec.Rules {
 		hr := HTTPRoute{Name: r.Name, Identity: fmt.Sprintf("rules[%d]", i)}
@@ -142,16 +175,27 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 }
 
 // serviceHost names the Service ns/name for a route of namespace routeNS
-// the way the store's resolver expands it: a short name in the route's own
-// namespace (expanded with the configured cluster domain), else the
-// Service's FQDN under the default domain (a cluster with another domain
-// is misjudged for cross-namespace refs: the decoders do not know it).
+// the way the host resolver expands it: a short name in the route's own
+// namespace, else the Service's name in the cluster domain
+// (InClusterDomain); either way the configured domain is put in by the
+// resolver (mesh.Hosts.FQDN), since the decoders do not know it.
 func serviceHost(name, ns, routeNS string) string {
 	if ns == routeNS {
 		return name
 	}
-	return name + "." + ns + ".svc.cluster.local"
+	return InClusterDomain(name, ns)
 }
+
+// DomainMarker stands for the cluster domain in the host of a Service a
+// translated route names in another namespace: "name.ns.svc." +
+// DomainMarker, which the host resolver (mesh.Hosts.FQDN) expands into the
+// configured domain. ".invalid" is reserved (RFC 2606): no host anyone
+// writes ends so.
+const DomainMarker = "domain.invalid"
+
+// InClusterDomain is the host of Service ns/name in the cluster domain,
+// whatever it is configured to be (see DomainMarker).
+func InClusterDomain(name, ns string) string { return name + "." + ns + ".svc." + DomainMarker }
 
 // routeMatchConditions counts the conditions of an HTTPRoute match: a path
 // prefix "/" (the default) matches everything.
@@ -258,7 +302,7 @@ func BackendPermitted(s Snapshot, kind, from, ns, name string) bool {
 	return slices.ContainsFunc(s.ReferenceGrants(ns), func(g *ReferenceGrant) bool { return g.Permits(kind, from, name) })
 }
 
-// ServiceOfHost splits "name.ns.svc.cluster.local".
+// ServiceOfHost splits "name.ns.svc.cluster.local" (or the domain marker).
 func ServiceOfHost(host string) (ns, name string, ok bool) {
 	parts := strings.Split(host, ".")
 	if len(parts) < 3 || parts[2] != "svc" {

@@ -45,7 +45,7 @@ func TestHTTPRouteTranslatesIntoTheOneRouteForm(t *testing.T) {
 			hosts:    []string{"reviews"},
 			gateways: []string{"mesh"},
 			dests: [][]state.Destination{{
-				{Host: "billing.legacy.svc.cluster.local", Port: 8080, Weight: 1, GrantFrom: "shop"},
+				{Host: state.InClusterDomain("billing", "legacy"), Port: 8080, Weight: 1, GrantFrom: "shop"},
 				{Host: "reviews", Weight: 1, Index: 1, Invalid: "a backendRef to a Service needs a port"},
 				{Host: "b", Weight: 1, Index: 2, Invalid: "a backendRef of kind Bucket.example.com is not a Service"},
 			}, nil, nil},
@@ -71,5 +71,34 @@ func TestHTTPRouteTranslatesIntoTheOneRouteForm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestHTTPRouteParentSections(t *testing.T) {
+	var spec state.HTTPRouteSpec
+	if err := json.Unmarshal([]byte(`{"parentRefs":[`+
+		`{"name":"gw","sectionName":"http"},{"name":"gw","port":8080},`+
+		`{"name":"open"},{"name":"open","sectionName":"x"},`+
+		`{"group":"","kind":"Service","name":"ratings","port":9090},`+
+		`{"group":"","kind":"Service","name":"billing","namespace":"legacy"}]}`), &spec); err != nil {
+		t.Fatal(err)
+	}
+	vs := state.FromHTTPRouteSpec(state.ObjectRef{Namespace: "shop", Name: "r"}, &spec)
+	for _, tc := range []struct {
+		key, listener string
+		port          uint32
+		want          bool
+	}{
+		{"shop/gw", "http", 80, true},
+		{"shop/gw", "https", 443, false},
+		{"shop/gw", "admin", 8080, true},
+		{"shop/open", "any", 1, true},
+		{"ratings", "", 9090, true},
+		{"ratings", "", 9080, false},
+		{state.InClusterDomain("billing", "legacy"), "", 8080, true},
+	} {
+		if got := vs.Attaches(tc.key, tc.listener, tc.port); got != tc.want {
+			t.Errorf("Attaches(%s, %s, %d) = %v, want %v", tc.key, tc.listener, tc.port, got, tc.want)
+		}
 	}
 }

@@ -50,8 +50,9 @@ var (
 	AuthorizationPolicyKind = Kind{Group: GroupSecurity, Kind: "AuthorizationPolicy", Resource: "authorizationpolicies", Versions: securityVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	ServiceEntryKind        = Kind{Group: GroupNetworking, Kind: "ServiceEntry", Resource: "serviceentries", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
 	SidecarKind             = Kind{Group: GroupNetworking, Kind: "Sidecar", Resource: "sidecars", Versions: networkingVersions, Namespaced: true, Access: Watched, Reviewed: true}
-	// KubeGatewayKind is the Gateway API's Gateway.
-	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed}
+	// KubeGatewayKind is the Gateway API's Gateway: reviewed, since deleting
+	// or narrowing one detaches the routes bound to it.
+	KubeGatewayKind = Kind{Group: GroupGatewayAPI, Kind: "Gateway", Resource: "gateways", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
 	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
 	// form (FromHTTPRouteSpec).
 	HTTPRouteKind = Kind{Group: GroupGatewayAPI, Kind: KindHTTPRoute, Resource: "httproutes", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
@@ -84,12 +85,13 @@ var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, 
 // call Services.
 var APIServerCallerKinds = []Kind{InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind}
 
-// ReviewedKinds lists the names of the reviewed kinds, in table order.
+// ReviewedKinds lists the names of the reviewed kinds (ObjectRef.ReviewKind),
+// in table order.
 func ReviewedKinds() []string {
 	var out []string
 	for _, k := range Kinds {
 		if k.Reviewed {
-			out = append(out, k.Kind)
+			out = append(out, k.Ref("", "").ReviewKind())
 		}
 	}
 	return out

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // ClientTLS is the part of a DestinationRule TLS setting rules read. The
@@ -164,6 +166,31 @@ type VirtualService struct {
 	// TCP and TLS routes, flattened to their destinations per route.
 	TCP [][]Destination
 	TLS [][]Destination
+	// Sections narrow where a translated route attaches, by parent (a
+	// Gateway's key "ns/name", or the host of a Service parent as in
+	// Hosts): the listeners its parentRefs name by sectionName or port.
+	// A parent not in it is attached wherever it is accepted.
+	Sections map[string][]Section
+}
+
+// Section is a parentRef's sectionName and port (either may be empty).
+type Section struct {
+	Name string
+	Port uint32
+}
+
+// Attaches reports whether a route attaches to the listener named name on
+// port of its parent key: every listener when its parentRefs name none of
+// them, else one they name (referenceAllowed: the port, then the
+// sectionName, must match).
+func (vs *VirtualService) Attaches(key, name string, port uint32) bool {
+	secs, ok := vs.Sections[key]
+	if !ok {
+		return true
+	}
+	return slices.ContainsFunc(secs, func(s Section) bool {
+		return (s.Port == 0 || s.Port == port) && (s.Name == "" || s.Name == name)
+	})
 }
 
 // Destinations calls fn for every destination and mirror of the service,
@@ -210,6 +237,25 @@ type GatewayServer struct {
 	// TLSMode is the server's tls.mode (SIMPLE, MUTUAL, PASSTHROUGH,
 	// AUTO_PASSTHROUGH, ISTIO_MUTUAL), empty without a tls block.
 	TLSMode string
+	// Listener is set for a Gateway API Gateway's listener (see
+	// FromKubeGatewaySpec); nil for an Istio Gateway's server.
+	Listener *Listener
+}
+
+// Listener is what a Gateway API listener decides about the routes that
+// attach to it, beyond its hosts.
+type Listener struct {
+	// Index is the listener's position in spec.listeners, Name its name.
+	Index int
+	Name  string
+	// Kinds are the route kinds it admits (gatewaycommon
+	// GenerateGatewaySupportedKinds): by protocol, narrowed by
+	// allowedRoutes.kinds.
+	Kinds []string
+	// Namespaces selects the namespaces whose routes it admits when
+	// allowedRoutes.namespaces.from is Selector (its hosts then say "*");
+	// nil otherwise.
+	Namespaces labels.Selector
 }
 
 // AutoPassthrough is the tls mode of an east-west gateway's cross-network
@@ -239,7 +285,8 @@ type Gateway struct {
 }
 
 // KubeGatewaySpec is the part of a Gateway API Gateway's spec meshguard reads
-// (identical in v1 and v1beta1): its listeners' hostnames, ports and protocols.
+// (identical in v1 and v1beta1): its listeners' names, hostnames, ports,
+// protocols, TLS mode and allowedRoutes.
 type KubeGatewaySpec struct {
 	GatewayClassName string `json:"gatewayClassName"`
 	Listeners        []struct {
@@ -247,34 +294,93 @@ type KubeGatewaySpec struct {
 		Hostname string `json:"hostname"`
 		Port     uint32 `json:"port"`
 		Protocol string `json:"protocol"`
-		// AllowedRoutes.Namespaces.From: Same (the default), All or
-		// Selector.
+		TLS      *struct {
+			Mode string `json:"mode"`
+		} `json:"tls"`
 		AllowedRoutes struct {
+			// Namespaces.From: Same (the default), All or Selector.
 			Namespaces struct {
-				From string `json:"from"`
+				From     string                `json:"from"`
+				Selector *metav1.LabelSelector `json:"selector"`
 			} `json:"namespaces"`
+			Kinds []RouteGroupKind `json:"kinds"`
 		} `json:"allowedRoutes"`
 	} `json:"listeners"`
 }
 
-// FromKubeGatewaySpec builds the lean gateway from a Gateway API Gateway: each
-// listener is a server; one without hostname accepts any host. As istiod's
-// conversion does (pilot/pkg/config/kube/gateway/conversion.go,
-// buildHostnameMatch and namespacesFromSelector), a listener accepts routes
-// of its own namespace only unless allowedRoutes.namespaces.from says All;
-// a Selector is not resolved here and is taken as All.
+// RouteGroupKind is an entry of a listener's allowedRoutes.kinds.
+type RouteGroupKind struct {
+	Group *string `json:"group"`
+	Kind  string  `json:"kind"`
+}
+
+// FromKubeGatewaySpec builds the lean gateway from a Gateway API Gateway as
+// istiod converts one (pilot/pkg/config/kube/gateway/conversion.go,
+// buildListener): each listener is a server (an Istio Gateway of its own in
+// istiod, which routes bind by sectionName or port); one without hostname
+// accepts any host. Its hosts say which namespaces' routes it admits
+// (buildHostnameMatch, namespacesFromSelector): its own namespace unless
+// allowedRoutes.namespaces.from says All ("*") or Selector ("*", narrowed
+// by Listener.Namespaces when the path is judged: the decoder does not know
+// the namespaces' labels; a selector that does not parse admits none, as
+// istiod's "~" host). An HTTPS or TLS listener without a tls block makes no
+// server in istiod: it is kept, admitting no route kind.
 func FromKubeGatewaySpec(meta ObjectRef, spec *KubeGatewaySpec) *Gateway {
 	gw := &Gateway{Namespace: meta.Namespace, Name: meta.Name, Kubernetes: true}
-	for _, l := range spec.Listeners {
+	for i, l := range spec.Listeners {
 		host := l.Hostname
 		if host == "" {
 			host = "*"
 		}
+		lst := &Listener{Index: i, Name: l.Name}
 		from := meta.Namespace
-		if f := l.AllowedRoutes.Namespaces.From; f == "All" || f == "Selector" {
+		switch l.AllowedRoutes.Namespaces.From {
+		case "All":
 			from = "*"
+		case "Selector":
+			from = "*"
+			lst.Namespaces = labels.Everything() // no selector: istiod admits all
+			if sel := l.AllowedRoutes.Namespaces.Selector; sel != nil {
+				var err error
+				if lst.Namespaces, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+					from = "~"
+				}
+			}
 		}
-		gw.Servers = append(gw.Servers, GatewayServer{Hosts: []string{from + "/" + host}, Port: l.Port, Protocol: strings.ToUpper(l.Protocol)})
+		tlsMode := ""
+		if l.TLS != nil {
+			tlsMode = l.TLS.Mode
+			if tlsMode == "" {
+				tlsMode = "Terminate"
+			}
+		}
+		var supported []string
+		switch l.Protocol {
+		case "HTTP", "HTTPS":
+			if l.Protocol == "HTTP" || l.TLS != nil {
+				supported = []string{KindHTTPRoute, KindGRPCRoute}
+			}
+		case "TCP":
+			supported = []string{"TCPRoute"}
+		case "TLS":
+			if l.TLS != nil {
+				supported = []string{"TLSRoute"}
+				if tlsMode == "Terminate" {
+					supported = append(supported, "TCPRoute")
+				}
+			}
+		}
+		if ks := l.AllowedRoutes.Kinds; len(ks) > 0 {
+			for _, k := range supported {
+				if slices.ContainsFunc(ks, func(a RouteGroupKind) bool { return a.Kind == k && or(a.Group, GroupGatewayAPI) == GroupGatewayAPI }) {
+					lst.Kinds = append(lst.Kinds, k)
+				}
+			}
+		} else {
+			lst.Kinds = supported
+		}
+		gw.Servers = append(gw.Servers, GatewayServer{Hosts: []string{from + "/" + host}, Port: l.Port,
+			Protocol: strings.ToUpper(l.Protocol), Listener: lst})
 	}
 	return gw
 }

@@ -282,10 +282,12 @@ type gwOverlay struct {
 	Snapshot
 	ns, name string
 	gw       *Gateway
+	// kube: the written Gateway is a Gateway API one.
+	kube bool
 }
 
 func (o gwOverlay) Gateway(ns, name string) *Gateway {
-	if ns == o.ns && name == o.name {
+	if !o.kube && ns == o.ns && name == o.name {
 		return o.gw
 	}
 	return o.Snapshot.Gateway(ns, name)
@@ -293,6 +295,9 @@ func (o gwOverlay) Gateway(ns, name string) *Gateway {
 
 func (o gwOverlay) PassthroughGateways() []*Gateway {
 	base := o.Snapshot.PassthroughGateways()
+	if o.kube {
+		return base
+	}
 	out := make([]*Gateway, 0, len(base)+1)
 	for _, g := range base {
 		if g.Namespace != o.ns || g.Name != o.name {
@@ -309,3 +314,16 @@ func (o gwOverlay) PassthroughGateways() []*Gateway {
 }
 
 func (o gwOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// WithKubeGateway returns base after one Gateway API Gateway write (gw nil:
+// deleted): the overlay of an Istio Gateway's write, for the other kind.
+func WithKubeGateway(base Snapshot, ns, name string, gw *Gateway) Snapshot {
+	return gwOverlay{Snapshot: base, ns: ns, name: name, gw: gw, kube: true}
+}
+
+func (o gwOverlay) KubeGateway(ns, name string) *Gateway {
+	if o.kube && ns == o.ns && name == o.name {
+		return o.gw
+	}
+	return o.Snapshot.KubeGateway(ns, name)
+}

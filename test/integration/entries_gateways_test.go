@@ -27,15 +27,7 @@ func TestServiceEntryWritesUnderLiveRoutes(t *testing.T) {
   spec: {hosts: [payments.example.com], http: [{timeout: 3s, route: [{destination: {host: payments.example.com, port: {number: 8080}}}]}]}}`)
 	eventually(t, "creating the route", func() error { return k8s.Create(ctx(), vs.DeepCopy()) })
 
-	update := func(o *unstructured.Unstructured) error {
-		cur := &unstructured.Unstructured{}
-		cur.SetGroupVersionKind(o.GroupVersionKind())
-		if err := k8s.Get(ctx(), client.ObjectKeyFromObject(o), cur); err != nil {
-			return err
-		}
-		o.SetResourceVersion(cur.GetResourceVersion())
-		return k8s.Update(ctx(), o)
-	}
+	update := func(o *unstructured.Unstructured) error { return updateObject(k8s, o) }
 	for _, version := range []string{"v1alpha3", "v1beta1", "v1"} {
 		t.Run("port dropped "+version, func(t *testing.T) {
 			eventually(t, "port drop denied", func() error {

@@ -2,7 +2,6 @@
 package gateway
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -35,25 +34,11 @@ func (r boundRoutesLost) Check(in *rules.Input) []rules.Finding {
 	for _, g := range rules.GroupFailures(in.Failures(paths.NoGateway), func(f rules.PathFailure) string {
 		return field(f.Failure, deleted) + "|" + f.Failure.Host
 	}) {
-		action, held := g.Verdict()
-		f := g.Failures[0].Failure
-		fld, _, _ := strings.Cut(g.Key, "|")
-		why := f.Detail
+		why := g.Failures[0].Failure.Detail
 		if deleted {
 			why = "without this Gateway"
 		}
-		routes, plural := g.RouteText()
-		verb := "gets"
-		if plural {
-			verb = "get"
-		}
-		msg := fmt.Sprintf("%s, %s bound to it %s no requests for %s on port %d from %s: they get 404, or the connection is refused — move or delete those VirtualServices first, or keep a server for the host",
-			why, routes, verb, f.Host, f.Port, g.ClientText())
-		if action == rules.Warn && !held {
-			msg = "nothing reached that host before, so nothing breaks yet: " + msg
-		}
-		out = append(out, rules.Finding{Rule: r.ID(), Action: action, Preexisting: held, Field: fld, Key: g.Key,
-			Subjects: g.Clients(), Message: msg})
+		out = append(out, g.GatewayFinding(r.ID(), why, "move or delete those VirtualServices first, or keep a server for the host"))
 	}
 	return out
 }

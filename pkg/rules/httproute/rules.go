@@ -110,7 +110,8 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 func attachedElsewhere(s state.Snapshot, f rules.PathFailure) bool {
 	ns, name, _ := strings.Cut(f.Path.Client.Gateway, "/")
 	gw := s.KubeGateway(ns, name)
-	return gw != nil && f.Failure.VS != nil && mesh.GatewayServesHost(gw, f.Path.Host, f.Failure.VS.Namespace)
+	vs := f.Failure.VS
+	return gw != nil && vs != nil && mesh.GatewayServesHost(mesh.RouteServers(s, gw, f.Path.Client.Gateway, vs, 0), f.Path.Host, vs.Namespace)
 }
 
 // missingParents warns about Gateway parentRefs naming no Gateway API

@@ -8,6 +8,7 @@ import (
 	"github.com/meshguard/meshguard/pkg/rules/destinationrule"
 	"github.com/meshguard/meshguard/pkg/rules/gateway"
 	"github.com/meshguard/meshguard/pkg/rules/httproute"
+	"github.com/meshguard/meshguard/pkg/rules/kubegateway"
 	"github.com/meshguard/meshguard/pkg/rules/namespace"
 	"github.com/meshguard/meshguard/pkg/rules/peerauthentication"
 	"github.com/meshguard/meshguard/pkg/rules/referencegrant"
@@ -27,6 +28,7 @@ func Rules() []rules.Rule {
 	all = append(all, serviceentry.All()...)
 	all = append(all, httproute.All()...)
 	all = append(all, referencegrant.All()...)
+	all = append(all, kubegateway.All()...)
 	all = append(all, gateway.All()...)
 	all = append(all, sidecar.All()...)
 	all = append(all, authorizationpolicy.All()...)
