@@ -153,13 +153,13 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 					w.Unjudged = append(w.Unjudged, "WorkloadEntry "+ns+"/"+o.GetName()+" runs a proxy whose inbound policy is not generated here (pods only)")
 				}
 			}
-			if gk == "networking.istio.io/Sidecar" {
-				// istiod computes the SidecarScope from it, but the judge's
-				// paths do not yet follow a call that no listener or virtual
-				// host takes (BlackHoleCluster or PassthroughCluster by the
-				// outbound policy): not compared, rather than disagreeing.
-				w.Unjudged = append(w.Unjudged, "Sidecar "+ns+"/"+o.GetName()+" scopes its proxies (blackhole and passthrough calls are not traced here)")
-			}
+			// A Sidecar goes to istiod's config store like any Istio kind:
+			// SetupProxy computes each client's SidecarScope from it
+			// (pilot/pkg/model/push_context.go getSidecarScope) and the
+			// generated outbound listeners, routes and clusters follow it;
+			// calls to hosts it does not import take the catch-all (see
+			// paths.go: block_all and BlackHoleCluster fail,
+			// PassthroughCluster is traced to the server in plaintext).
 			if gk == "networking.istio.io/DestinationRule" && endpointLabelSubsets(o) {
 				w.Unjudged = append(w.Unjudged, "DestinationRule "+ns+"/"+o.GetName()+" has subsets on the cluster or network of endpoints (one cluster here)")
 			}
