@@ -25,7 +25,7 @@ import (
 var Traffic = map[string]bool{
 	"MG101": true, "MG201": true, "MG202": true, "MG203": true, "MG204": true,
 	"MG301": true, "MG302": true, "MG303": true, "MG304": true,
-	"MG601": true, "MG602": true, "MG603": true,
+	"MG501": true, "MG502": true, "MG504": true, "MG601": true, "MG602": true, "MG603": true,
 }
 
 // Meshguard is meshguard's verdict on one write.
