@@ -19,7 +19,7 @@ type plaintextCallers struct{ paRule }
 func (plaintextCallers) ID() string { return "MG102" }
 
 func (plaintextCallers) Reads() []state.Kind {
-	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.WorkloadEntryKind}
+	return []state.Kind{state.NamespaceKind, state.PeerAuthenticationKind, state.PodKind, state.ServiceKind, state.WorkloadEntryKind}
 }
 
 func (r plaintextCallers) Check(in *rules.Input) []rules.Finding {

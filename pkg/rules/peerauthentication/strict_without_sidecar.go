@@ -134,22 +134,39 @@ func strictServers(in *rules.Input, ns string) bool {
 	for _, pa := range s.PeerAuthentications(ns) {
 		workload = workload || pa.HasSelector()
 	}
-	if !workload {
-		return in.Policies.NamespaceMode(s, ns).Mode == state.ModeStrict
+	if !workload && in.Policies.NamespaceMode(s, ns).Mode != state.ModeStrict {
+		return false
 	}
 	found := false
 	services := s.Services(ns)
 	s.ForEachPod(ns, func(p *state.Pod) bool {
-		if p.Finished() || gatewayPod(p) || !(p.Sidecar || mesh.Ambient(p, s.Namespace(ns))) || !server(p, services) {
+		if p.Finished() || gatewayPod(p) || !(p.Sidecar || mesh.Ambient(p, s.Namespace(ns))) || !server(p, services) || !interceptsAPort(p) {
 			return true
 		}
-		found = in.Policies.StrictAnywhere(s, p)
+		found = !workload || in.Policies.StrictAnywhere(s, p)
 		return !found
 	})
 	for _, vm := range vms {
 		found = found || in.Policies.StrictAnywhere(s, vm)
 	}
 	return found
+}
+
+// interceptsAPort: a sidecar whose every declared container port is left
+// out of interception (traffic.sidecar.istio.io/excludeInboundPorts, or not
+// in includeInboundPorts) enforces nothing: iptables hands those ports to
+// the application around Envoy, whose inbound listener never sees them
+// (the oracle's judge found a namespace STRICT over such a pod denied).
+func interceptsAPort(p *state.Pod) bool {
+	if !p.Sidecar || len(p.Ports) == 0 {
+		return true
+	}
+	for _, np := range p.Ports {
+		if p.InboundIntercepted(uint32(np.Port)) {
+			return true
+		}
+	}
+	return false
 }
 
 // server reports whether a pod can receive traffic (mesh.IsServer): only

@@ -25,7 +25,7 @@ import (
 var Traffic = map[string]bool{
 	"MG101": true, "MG201": true, "MG202": true, "MG203": true, "MG204": true,
 	"MG301": true, "MG302": true, "MG303": true, "MG304": true,
-	"MG601": true, "MG602": true,
+	"MG501": true, "MG502": true, "MG504": true, "MG601": true, "MG602": true, "MG603": true,
 }
 
 // Meshguard is meshguard's verdict on one write.
@@ -101,6 +101,10 @@ var Exceptions = []Exception{
 	{"outsiders-of-other-namespaces", "namespace-wide STRICT cuts off plaintext callers in other namespaces too; meshguard denies for the " +
 		"namespace's own accidental outsiders (the likeliest callers) and warns (MG102) for the rest, because a namespace owner cannot inject another team's pods"},
 	{"workload-policy-neighbours", "a workload-level STRICT cuts off every plaintext caller of those pods; meshguard warns (MG102): the policy's author targeted the workload on purpose"},
+	{"passthrough-calls", "a sidecar whose Sidecar imports no such host sends the call, under ALLOW_ANY, to the PassthroughCluster: plaintext to " +
+		"the cluster IP, past every route and DestinationRule, so STRICT on the server or a Sidecar narrowing can break it, as istiod's config shows. " +
+		"meshguard does not judge calls that leave Istio's routing (MG603's catalogue text: ALLOW_ANY, or a mesh config it is not told), and a " +
+		"Sidecar's egress hosts declare what its workloads call: the gap is reported, not denied"},
 	{"servers-not-ready-yet", "MG101 counts pods that are Pending or not Ready yet as the servers they are about to be: STRICT over them breaks their plaintext callers " +
 		"the moment they turn Ready. istiod judges the instant; the case is excused when istiod denies once those pods run Ready"},
 }
@@ -145,6 +149,14 @@ func Expect(step judge.Step, scope Scope) Verdict {
 	}
 	for _, b := range step.Broken {
 		p := b.After
+		if p.Passthrough || (b.Before.Passthrough && !slices.Contains(p.Causes, judge.CauseBlackhole)) {
+			// A call that left Istio's routing and breaks, or one that
+			// worked through passthrough and now takes a broken route (a
+			// Sidecar widened onto a VirtualService to a missing subset):
+			// meshguard judges neither. One blackholed after is MG603's.
+			excuse("passthrough-calls")
+			continue
+		}
 		if p.ClientKind == judge.Plaintext {
 			switch {
 			case p.Deliberate:

@@ -1,9 +1,11 @@
 package diff
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,15 +25,22 @@ func TestConformanceAgainstIstiod(t *testing.T) {
 		t.Fatalf("no conformance cases: %v", err)
 	}
 	var judged, skipped int
+	why := map[string]int{}
 	for _, steps := range cases {
 		dir := filepath.Dir(steps)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			j, s := conformanceCase(t, dir)
+			j, s := conformanceCase(t, dir, why)
 			judged += j
 			skipped += s
 		})
 	}
 	t.Logf("%d steps judged by istiod, %d not (outside what it models)", judged, skipped)
+	var reasons []string
+	for r, n := range why {
+		reasons = append(reasons, fmt.Sprintf("  %-40s %d", r, n))
+	}
+	sort.Strings(reasons)
+	t.Logf("steps not judged, by what their worlds hold first:\n%s", strings.Join(reasons, "\n"))
 }
 
 // placeholder is the corpus's generated-certificate syntax; istiod never
@@ -51,7 +60,7 @@ func readCorpus(t *testing.T, path string) []judge.Object {
 	return objs
 }
 
-func conformanceCase(t *testing.T, dir string) (judged, skipped int) {
+func conformanceCase(t *testing.T, dir string, why map[string]int) (judged, skipped int) {
 	state := readCorpus(t, filepath.Join(dir, "state.yaml"))
 	for i, o := range readCorpus(t, filepath.Join(dir, "steps.yaml")) {
 		if !judge.Reviewed(o) {
@@ -69,6 +78,7 @@ func conformanceCase(t *testing.T, dir string) (judged, skipped int) {
 		step := steps[0]
 		if len(step.Unjudged) > 0 {
 			skipped++
+			why[unjudgedKind(step.Unjudged[0])]++
 		} else {
 			judged++
 			v := Expect(step, ScopeOf(old(state, o), &o))
@@ -87,6 +97,20 @@ func conformanceCase(t *testing.T, dir string) (judged, skipped int) {
 		}
 	}
 	return judged, skipped
+}
+
+// unjudgedKind is the family of an Unjudged reason: its words up to the
+// first object name.
+func unjudgedKind(reason string) string {
+	words := strings.Fields(reason)
+	var out []string
+	for _, w := range words {
+		if strings.Contains(w, "/") {
+			break
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
 }
 
 func fromExpect(expect string) Meshguard {

@@ -4,7 +4,10 @@
 // DestinationRules with exportTo, wildcard hosts, subsets, TLS modes and
 // workload selectors; VirtualServices with weights, subsets, ports or none,
 // gateways and exportTo; PeerAuthentications at mesh, namespace, workload
-// and port level; and one CREATE, UPDATE or DELETE of a reviewed object.
+// and port level; Sidecars (the root default, namespace defaults, narrowed
+// and selector ones, REGISTRY_ONLY or not); GAMMA HTTPRoutes with weighted
+// backendRefs, some to missing Services or ports; and one CREATE, UPDATE or
+// DELETE of a reviewed object.
 package gen
 
 import (
@@ -275,7 +278,134 @@ func (b *builder) config() []map[string]any {
 	if b.chance(0.05) {
 		add(b.wildcardDR("mesh-mtls"))
 	}
+	if b.chance(0.15) {
+		add(b.rootSidecar("default"))
+	}
+	for _, ns := range b.nss {
+		if b.chance(0.15) {
+			add(b.namespaceSidecar(ns, "default", false))
+		}
+	}
+	for _, s := range b.svcs {
+		if b.chance(0.2) {
+			add(b.httpRoute(s, s.name+"-route"))
+		}
+	}
 	return reviewed
+}
+
+// outbound sets a Sidecar's outboundTrafficPolicy: REGISTRY_ONLY (calls to
+// hosts it does not import blackholed), ALLOW_ANY, or none (the mesh
+// config's, ALLOW_ANY by default).
+func (b *builder) outbound(spec map[string]any) {
+	switch x := b.r.Float64(); {
+	case x < 0.45:
+		b.feature("sidecar:registry-only")
+		spec["outboundTrafficPolicy"] = map[string]any{"mode": "REGISTRY_ONLY"}
+	case x < 0.6:
+		spec["outboundTrafficPolicy"] = map[string]any{"mode": "ALLOW_ANY"}
+	}
+}
+
+// rootSidecar is the root namespace's default Sidecar (istio's reference
+// page: "./*" and "istio-system/*"), sometimes REGISTRY_ONLY.
+func (b *builder) rootSidecar(name string) map[string]any {
+	b.feature("sidecar:root")
+	o := obj("networking.istio.io/v1", "Sidecar", "istio-system", name)
+	spec := map[string]any{"egress": []any{map[string]any{"hosts": []any{"./*", "istio-system/*"}}}}
+	b.outbound(spec)
+	o["spec"] = spec
+	b.feature("kind:Sidecar")
+	return o
+}
+
+// namespaceSidecar is a namespace's Sidecar (with a workloadSelector for
+// its client pods when selector is set): the namespace default, or narrowed
+// to some namespaces and exact hosts.
+func (b *builder) namespaceSidecar(ns, name string, selector bool) map[string]any {
+	o := obj("networking.istio.io/v1", "Sidecar", ns, name)
+	hosts := []any{"istio-system/*"}
+	if b.chance(0.4) {
+		b.feature("sidecar:namespace-default")
+		hosts = append(hosts, "./*")
+	} else {
+		b.feature("sidecar:narrowed")
+		if b.chance(0.5) {
+			hosts = append(hosts, "./*")
+		}
+		for _, other := range b.nss {
+			if other != ns && b.chance(0.4) {
+				hosts = append(hosts, other+"/*")
+			}
+		}
+		for _, s := range b.svcs {
+			if b.chance(0.25) {
+				hosts = append(hosts, s.ns+"/"+s.name+"."+s.ns+".svc.cluster.local")
+			}
+		}
+	}
+	spec := map[string]any{"egress": []any{map[string]any{"hosts": hosts}}}
+	if selector {
+		b.feature("sidecar:selector")
+		spec["workloadSelector"] = map[string]any{"labels": map[string]any{"app": "client-" + ns}}
+	}
+	b.outbound(spec)
+	o["spec"] = spec
+	b.feature("kind:Sidecar")
+	return o
+}
+
+// httpRoute is a GAMMA HTTPRoute (parentRef the Service s) splitting by
+// weight between backendRefs: Services of the namespace, sometimes on a
+// port they lack or naming a Service that does not exist. One in five is a
+// consumer route, in another namespace (it applies to that namespace's
+// clients only).
+func (b *builder) httpRoute(s svcInfo, name string) map[string]any {
+	ns := b.namespaceFor(s, "httproute:consumer")
+	o := obj("gateway.networking.k8s.io/v1", "HTTPRoute", ns, name)
+	parent := map[string]any{"group": "", "kind": "Service", "name": s.name, "namespace": s.ns}
+	if b.chance(0.5) {
+		parent["port"] = int64(s.ports[0].port)
+	}
+	backend := func(weight int) map[string]any {
+		ref := map[string]any{"name": s.name, "port": int64(s.ports[0].port)}
+		var peers []svcInfo
+		for _, x := range b.svcs {
+			if x.ns == ns {
+				peers = append(peers, x)
+			}
+		}
+		switch x := b.r.Float64(); {
+		case x < 0.12:
+			b.feature("httproute:missing-backend")
+			ref["name"] = "missing"
+		case x < 0.18:
+			b.feature("httproute:port-missing")
+			ref["port"] = int64(7777)
+		case len(peers) > 0:
+			p := peers[b.r.IntN(len(peers))]
+			ref["name"], ref["port"] = p.name, int64(p.ports[0].port)
+		}
+		if ns != s.ns && ref["name"] == s.name {
+			ref["namespace"] = s.ns // without a ReferenceGrant: not permitted
+			b.feature("httproute:cross-namespace-backend")
+		}
+		if weight >= 0 {
+			ref["weight"] = int64(weight)
+		}
+		return ref
+	}
+	var refs []any
+	if b.chance(0.4) {
+		refs = []any{backend(-1)}
+	} else {
+		b.feature("httproute:weights")
+		w := []int{90, 50, 100, 0}[b.r.IntN(4)]
+		refs = []any{backend(w), backend(100 - w)}
+	}
+	o["spec"] = map[string]any{"parentRefs": []any{parent}, "rules": []any{map[string]any{"backendRefs": refs}}}
+	b.feature("kind:HTTPRoute")
+	return o
 }
 
 func (b *builder) mode() string { return b.pick("STRICT", "STRICT", "PERMISSIVE", "DISABLE", "UNSET") }
@@ -340,14 +470,21 @@ func (b *builder) exportTo(feature string) []any {
 	}
 }
 
-func (b *builder) destinationRule(s svcInfo, name string) map[string]any {
+// namespaceFor places an object about s: mostly s's namespace, one in five
+// times any namespace (feature names the move).
+func (b *builder) namespaceFor(s svcInfo, feature string) string {
 	ns := s.ns
 	if b.chance(0.2) {
 		ns = b.nss[b.r.IntN(len(b.nss))]
-		if ns != s.ns {
-			b.feature("dr:client-namespace")
+		if ns != s.ns && feature != "" {
+			b.feature(feature)
 		}
 	}
+	return ns
+}
+
+func (b *builder) destinationRule(s svcInfo, name string) map[string]any {
+	ns := b.namespaceFor(s, "dr:client-namespace")
 	o := obj("networking.istio.io/v1", "DestinationRule", ns, name)
 	spec := map[string]any{"host": b.host(s, ns)}
 	var subsets []any
@@ -383,10 +520,7 @@ func (b *builder) wildcardDR(name string) map[string]any {
 }
 
 func (b *builder) virtualService(s svcInfo, name string) map[string]any {
-	ns := s.ns
-	if b.chance(0.2) {
-		ns = b.nss[b.r.IntN(len(b.nss))]
-	}
+	ns := b.namespaceFor(s, "")
 	o := obj("networking.istio.io/v1", "VirtualService", ns, name)
 	spec := map[string]any{}
 	host := b.host(s, ns)
@@ -501,10 +635,21 @@ func sameObject(a, b map[string]any) bool {
 // fresh makes a new reviewed object called name (of kind, if set).
 func (b *builder) fresh(name, kind string) map[string]any {
 	if kind == "" {
-		kind = b.pick("PeerAuthentication", "DestinationRule", "VirtualService")
+		kind = b.pick("PeerAuthentication", "DestinationRule", "VirtualService", "Sidecar", "HTTPRoute")
 	}
 	s := b.svcs[b.r.IntN(len(b.svcs))]
 	switch kind {
+	case "Sidecar":
+		switch x := b.r.Float64(); {
+		case x < 0.2:
+			return b.rootSidecar(name)
+		case x < 0.7:
+			return b.namespaceSidecar(b.nss[b.r.IntN(len(b.nss))], name, false)
+		default:
+			return b.namespaceSidecar(b.nss[b.r.IntN(len(b.nss))], name, true)
+		}
+	case "HTTPRoute":
+		return b.httpRoute(s, name)
 	case "PeerAuthentication":
 		switch x := b.r.Float64(); {
 		case x < 0.35:

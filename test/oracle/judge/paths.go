@@ -39,6 +39,12 @@ const (
 	CauseMTLSToPlain = "mtls-to-no-sidecar" // the client sends Istio mTLS, the server has no proxy
 	CausePlainStrict = "plaintext-refused"  // the client sends plaintext, the server's proxy demands mTLS
 	CauseNoRoute     = "no-route"           // no listener, virtual host or route for the request
+	// CauseBlackhole: the client's SidecarScope imports no such host and its
+	// outboundTrafficPolicy is REGISTRY_ONLY, so the call takes the
+	// "block_all" virtual host (502) or the BlackHoleCluster
+	// (pilot/pkg/networking/core/httproute.go generateVirtualHostForCatchAll,
+	// listener_builder.go buildOutboundCatchAllNetworkFiltersOnly).
+	CauseBlackhole = "blackhole"
 )
 
 // Path is what one class of client gets when it calls one host on one port.
@@ -64,6 +70,10 @@ type Path struct {
 	Why    []string       `json:"why,omitempty"`
 	// Destinations are the hosts whose clusters the path's routes send to.
 	Destinations []string `json:"destinations,omitempty"`
+	// Passthrough: the client's proxy forwards the call to the
+	// PassthroughCluster (its SidecarScope imports no such host and the
+	// outbound policy is ALLOW_ANY): it leaves Istio's routing, in plaintext.
+	Passthrough bool `json:"passthrough,omitempty"`
 	// Notes are what is wrong without failing a request: a mirror to a
 	// cluster the proxy lacks is skipped by Envoy (ShadowWriterImpl checks
 	// the cluster exists and drops the shadow otherwise).
@@ -94,6 +104,9 @@ type analysis struct {
 	w       *World
 	s       *xds.FakeDiscoveryServer
 	inbound map[string]*inboundResult // by pod IP
+	// passthrough judges the call being traced when the client's proxy
+	// sends it to the PassthroughCluster (nil: not a Service call).
+	passthrough func(p *Path) float64
 }
 
 func fqdn(s *corev1.Service) string { return s.Name + "." + s.Namespace + ".svc.cluster.local" }
@@ -152,7 +165,9 @@ func (a *analysis) sidecarPaths() []Path {
 				if httpPort(sp) {
 					call.Protocol, call.HostHeader = simulation.HTTP, fqdn(svc)
 				}
+				a.passthrough = func(p *Path) float64 { return a.passthroughShare(svc, sp, p) }
 				a.outbound(pc, call, &p)
+				a.passthrough = nil
 				out = append(out, p)
 			}
 		}
@@ -178,6 +193,13 @@ func (a *analysis) outbound(pc *proxyConfig, call simulation.Call, p *Path) {
 	}
 	if err != nil {
 		p.fail(100, CauseNoRoute, fmt.Sprintf("%s: %v", p.Host, err))
+		return
+	}
+	if res.RouteConfigMatched == "" && (res.ClusterMatched == "BlackHoleCluster" || res.ClusterMatched == "PassthroughCluster") {
+		// No outbound listener for the port: the virtual outbound listener's
+		// catch-all chain (buildOutboundCatchAllNetworkFiltersOnly) takes it,
+		// HTTP or not.
+		p.failAtLeast(a.clusters(pc, []weighted{{res.ClusterMatched, 1}}, p))
 		return
 	}
 	if call.Protocol == simulation.HTTP {
@@ -224,6 +246,12 @@ type weighted struct {
 // routes judges every route of a virtual host: each is a class of requests.
 func (a *analysis) routes(pc *proxyConfig, vh *route.VirtualHost, p *Path) {
 	seen := map[string]int{}
+	if vh.GetName() == "block_all" {
+		// REGISTRY_ONLY's catch-all virtual host answers 502 itself
+		// (httproute.go generateVirtualHostForCatchAll, util.BlackHole).
+		p.fail(100, CauseBlackhole, "the client's Sidecar imports no "+p.Host+" and its outbound policy is REGISTRY_ONLY: block_all answers 502")
+		return
+	}
 	for _, r := range vh.Routes {
 		ra, ok := r.GetAction().(*route.Route_Route)
 		if !ok {
@@ -279,7 +307,24 @@ func (a *analysis) clusters(pc *proxyConfig, ws []weighted, p *Path) int {
 
 // cluster returns the fraction of one cluster's requests that fail.
 func (a *analysis) cluster(pc *proxyConfig, name string, p *Path) float64 {
-	if name == "BlackHoleCluster" || name == "PassthroughCluster" || name == "InboundPassthroughCluster" {
+	switch name {
+	case "BlackHoleCluster":
+		// Traffic sent there goes nowhere (util.BlackHoleCluster: a STATIC
+		// cluster without endpoints); a sidecar's catch-all chain under
+		// REGISTRY_ONLY sends calls to hosts its SidecarScope lacks there.
+		p.cause(CauseBlackhole, "the client's Sidecar imports no "+p.Host+" on this port and its outbound policy is REGISTRY_ONLY: BlackHoleCluster")
+		return 1
+	case "PassthroughCluster":
+		// ALLOW_ANY: Envoy forwards to the original destination, the
+		// Service's cluster IP, in plaintext and past every VirtualService
+		// and DestinationRule (an ORIGINAL_DST cluster without transport
+		// socket, cluster_builder.go buildDefaultPassthroughCluster);
+		// kube-proxy picks any Ready endpoint.
+		if a.passthrough != nil {
+			return a.passthrough(p)
+		}
+		return 0
+	case "InboundPassthroughCluster":
 		return 0 // not a Service's traffic
 	}
 	if parts := strings.Split(name, "|"); len(parts) == 4 {
@@ -577,21 +622,44 @@ func (a *analysis) plaintextPaths() []Path {
 	return out
 }
 
-// direct judges plaintext sent by kube-proxy (or a node port) to any Ready
-// server pod of a Service port.
-func (a *analysis) direct(servers []*corev1.Pod, sp corev1.ServicePort, p *Path) {
-	ready, bad := 0, 0
+// passthroughShare is the failing fraction of a call a sidecar forwards in
+// plaintext to a Service's cluster IP (PassthroughCluster): kube-proxy sends
+// it to any Ready server pod, whose inbound listener judges plaintext.
+func (a *analysis) passthroughShare(svc *corev1.Service, sp corev1.ServicePort, p *Path) float64 {
+	p.dest(fqdn(svc))
+	p.Passthrough = true
+	if len(svc.Spec.Selector) == 0 {
+		return 0 // endpoints the state gives by hand: not traced past kube-proxy
+	}
+	ready, bad := a.plaintextTo(a.w.Selected(svc), sp, p, "PassthroughCluster")
+	if ready == 0 {
+		p.cause(CauseNoEndpoints, "PassthroughCluster: no Ready server pod behind "+fqdn(svc))
+		return 1
+	}
+	return float64(bad) / float64(ready)
+}
+
+// plaintextTo sends plaintext (from via) to every Ready server pod of a
+// Service port and counts those that answer and those that refuse.
+func (a *analysis) plaintextTo(servers []*corev1.Pod, sp corev1.ServicePort, p *Path, via string) (ready, bad int) {
 	for _, srv := range servers {
 		tp := targetPort(sp, srv)
 		if !Ready(srv) || tp == 0 {
 			continue
 		}
 		ready++
-		if cause, why := a.accepts(srv.Status.PodIP, uint32(tp), sendPlaintext, httpPort(sp), "kube-proxy"); cause != "" {
+		if cause, why := a.accepts(srv.Status.PodIP, uint32(tp), sendPlaintext, httpPort(sp), via); cause != "" {
 			p.cause(cause, why)
 			bad++
 		}
 	}
+	return ready, bad
+}
+
+// direct judges plaintext sent by kube-proxy (or a node port) to any Ready
+// server pod of a Service port.
+func (a *analysis) direct(servers []*corev1.Pod, sp corev1.ServicePort, p *Path) {
+	ready, bad := a.plaintextTo(servers, sp, p, "kube-proxy")
 	switch {
 	case ready == 0:
 		// Nothing answers: kube-proxy has no endpoint to send them to.

@@ -20,6 +20,8 @@ import (
 	metav1alpha1 "istio.io/api/meta/v1alpha1"
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pkg/config"
+	kubelib "istio.io/istio/pkg/kube"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // excludedNamespaces hold no callers meshguard reviews (its defaults).
@@ -37,6 +39,15 @@ type World struct {
 	// Knative's, mirrored Endpoints); istiod reads them as given.
 	Slices  []*discoveryv1.EndpointSlice
 	Configs []config.Config
+	// GatewayAPI are the Gateway API objects (Gateways, HTTPRoutes,
+	// ReferenceGrants, ...), handed to istiod as Kubernetes objects: its
+	// gateway controller (pilot/pkg/config/kube/gateway) reads them from
+	// the cluster and converts them into Gateways and VirtualServices.
+	GatewayAPI []runtime.Object
+	// gatewayServices are the Services istiod's deployment controller makes
+	// for managed Gateway API Gateways the state has none for; they feed
+	// the registry only (no path is traced to a gateway's own Service).
+	gatewayServices []*corev1.Service
 	// Unjudged says what the oracle cannot model in this world (ambient pods,
 	// Gateway API Gateways), so a caller can skip it.
 	Unjudged []string
@@ -72,8 +83,8 @@ func Reviewed(o Object) bool {
 	switch o.GroupVersionKind().Group + "/" + o.GetKind() {
 	case "security.istio.io/PeerAuthentication", "networking.istio.io/DestinationRule", "networking.istio.io/VirtualService",
 		"networking.istio.io/ServiceEntry", "networking.istio.io/Gateway", "networking.istio.io/Sidecar",
-		// Reviewed by meshguard, hence steps here; their worlds are not
-		// judged (see BuildWorld).
+		// Reviewed by meshguard, hence steps here (worlds holding an
+		// AuthorizationPolicy are not judged, see BuildWorld).
 		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant", "security.istio.io/AuthorizationPolicy":
 		return true
 	}
@@ -125,13 +136,22 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			// caller: a state holding a policy is not judged (either side of
 			// the write, see Judge), so the judge never disagrees by silence.
 			w.Unjudged = append(w.Unjudged, "AuthorizationPolicy "+ns+"/"+o.GetName()+": istiod's RBAC filters are not evaluated for callers here")
-		case gk == "gateway.networking.k8s.io/Gateway":
-			w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName())
-		case gk == "gateway.networking.k8s.io/HTTPRoute", gk == "gateway.networking.k8s.io/ReferenceGrant":
-			// istiod translates these through its krt collections
-			// (pilot/pkg/config/kube/gateway), which this harness does not
-			// run: a world holding one is reported, never judged falsely.
-			w.Unjudged = append(w.Unjudged, "Gateway API "+o.GetKind()+" "+ns+"/"+o.GetName())
+		case o.GroupVersionKind().Group == "gateway.networking.k8s.io":
+			// As istio's own tests feed them (pilot/test/xds fake.go
+			// kubernetesObjectsFromString: kube.IstioCodec), into the fake
+			// cluster the gateway controller watches.
+			ro, err := gatewayAPIObject(o, created)
+			if err != nil {
+				return nil, err
+			}
+			w.GatewayAPI = append(w.GatewayAPI, ro)
+			if o.GetKind() == "Gateway" {
+				if class, _, _ := unstructured.NestedString(o.Object, "spec", "gatewayClassName"); class != "istio" {
+					// Waypoints (istio-waypoint), east-west and other
+					// controllers' classes: ambient or not istiod's gateways.
+					w.Unjudged = append(w.Unjudged, "Gateway API Gateway "+ns+"/"+o.GetName()+" of class "+class)
+				}
+			}
 		case apiServerCallerKinds[gk]:
 			apiServerCalls = append(apiServerCalls, apiServerCallsOf(o)...)
 		case istioKinds[gk]:
@@ -153,13 +173,13 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 					w.Unjudged = append(w.Unjudged, "WorkloadEntry "+ns+"/"+o.GetName()+" runs a proxy whose inbound policy is not generated here (pods only)")
 				}
 			}
-			if gk == "networking.istio.io/Sidecar" {
-				// istiod computes the SidecarScope from it, but the judge's
-				// paths do not yet follow a call that no listener or virtual
-				// host takes (BlackHoleCluster or PassthroughCluster by the
-				// outbound policy): not compared, rather than disagreeing.
-				w.Unjudged = append(w.Unjudged, "Sidecar "+ns+"/"+o.GetName()+" scopes its proxies (blackhole and passthrough calls are not traced here)")
-			}
+			// A Sidecar goes to istiod's config store like any Istio kind:
+			// SetupProxy computes each client's SidecarScope from it
+			// (pilot/pkg/model/push_context.go getSidecarScope) and the
+			// generated outbound listeners, routes and clusters follow it;
+			// calls to hosts it does not import take the catch-all (see
+			// paths.go: block_all and BlackHoleCluster fail,
+			// PassthroughCluster is traced to the server in plaintext).
 			if gk == "networking.istio.io/DestinationRule" && endpointLabelSubsets(o) {
 				w.Unjudged = append(w.Unjudged, "DestinationRule "+ns+"/"+o.GetName()+" has subsets on the cluster or network of endpoints (one cluster here)")
 			}
@@ -182,12 +202,74 @@ func BuildWorld(objs []Object, created map[string]time.Time) (*World, error) {
 			w.podByIP[p.Status.PodIP] = p
 		}
 	}
-	for _, s := range w.Services {
+	w.gatewayServices = managedGatewayServices(w)
+	for _, s := range append(append([]*corev1.Service(nil), w.Services...), w.gatewayServices...) {
 		if s.Spec.ClusterIP == "" {
 			s.Spec.ClusterIP = ips.service()
 		}
 	}
 	return w, nil
+}
+
+// gatewayAPIObject decodes a Gateway API object as istio's tests do, dated
+// like the rest of the configuration (route conflicts go by age).
+func gatewayAPIObject(o Object, created map[string]time.Time) (runtime.Object, error) {
+	m := o.DeepCopy()
+	unstructuredClean(m.Object)
+	if t, ok := created[o.Key()]; ok {
+		m.SetCreationTimestamp(metav1.NewTime(t))
+	}
+	data, err := m.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Source, err)
+	}
+	ro, _, err := kubelib.IstioCodec.UniversalDeserializer().Decode(data, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: istiod cannot read it: %w", o.Source, err)
+	}
+	return ro, nil
+}
+
+// managedGatewayServices are the Services istiod's deployment controller
+// creates for managed Gateways of class istio (no spec.addresses) that the
+// state does not hold: "<name>-istio" (gatewaycommon.GetDefaultName),
+// selecting the pods labelled gateway.networking.k8s.io/gateway-name=<name>
+// with the status port and one port per listener port, targetPort unset
+// (gatewaycommon/deploymentcontroller.go extractServicePorts, the
+// kube-gateway.yaml template). istiod applies the converted Gateway to the
+// proxies this Service selects (pilot/pkg/model/push_context.go
+// mergeGateways, InternalGatewayServiceAnnotation). The harness runs no
+// controllers, so it makes them as it makes EndpointSlices.
+func managedGatewayServices(w *World) []*corev1.Service {
+	have := map[string]bool{}
+	for _, s := range w.Services {
+		have[s.Namespace+"/"+s.Name] = true
+	}
+	var out []*corev1.Service
+	for _, ro := range w.GatewayAPI {
+		gw, ok := ro.(*gatewayv1.Gateway)
+		if !ok || gw.Spec.GatewayClassName != "istio" || len(gw.Spec.Addresses) > 0 {
+			continue
+		}
+		name := gw.Name + "-istio"
+		if have[gw.Namespace+"/"+name] {
+			continue
+		}
+		// targetPort as the API server defaults it (the port itself).
+		ports := []corev1.ServicePort{{Name: "status-port", Port: 15021, TargetPort: intstr.FromInt32(15021), Protocol: corev1.ProtocolTCP, AppProtocol: ptr("tcp")}}
+		seen := map[int32]bool{}
+		for _, l := range gw.Spec.Listeners {
+			if seen[int32(l.Port)] {
+				continue
+			}
+			seen[int32(l.Port)] = true
+			ports = append(ports, corev1.ServicePort{Name: fmt.Sprintf("%s-%d", strings.ToLower(string(l.Protocol)), l.Port), Port: int32(l.Port),
+				TargetPort: intstr.FromInt32(int32(l.Port)), Protocol: corev1.ProtocolTCP, AppProtocol: ptr(strings.ToLower(string(l.Protocol)))})
+		}
+		out = append(out, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: gw.Namespace},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"gateway.networking.k8s.io/gateway-name": gw.Name}, Ports: ports}})
+	}
+	return out
 }
 
 func namespacesOf(w *World) []string {
@@ -382,7 +464,7 @@ func targetPort(sp corev1.ServicePort, p *corev1.Pod) int32 {
 // each selected pod's readiness. The harness runs no controllers.
 func (w *World) EndpointSlices() []*discoveryv1.EndpointSlice {
 	var out []*discoveryv1.EndpointSlice
-	for _, s := range w.Services {
+	for _, s := range append(append([]*corev1.Service(nil), w.Services...), w.gatewayServices...) {
 		groups := map[string]*discoveryv1.EndpointSlice{}
 		var keys []string
 		for _, p := range w.Selected(s) {
@@ -477,10 +559,13 @@ func (w *World) KubeObjects() []runtime.Object {
 	for _, s := range w.Services {
 		out = append(out, s)
 	}
+	for _, s := range w.gatewayServices {
+		out = append(out, s)
+	}
 	for _, e := range w.EndpointSlices() {
 		out = append(out, e)
 	}
-	return out
+	return append(out, w.GatewayAPI...)
 }
 
 // apiServerCallerKinds name Services the kube-apiserver calls: webhooks,
