@@ -13,6 +13,8 @@
 package authz
 
 import (
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -327,4 +329,78 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Enforcing reports whether some policy can deny a request: an ALLOW or
+// DENY policy that is not dry-run. Without one, Evaluate allows everything.
+func Enforcing(policies []*state.AuthorizationPolicy) bool {
+	for _, ap := range policies {
+		if !ap.DryRun && (ap.Action == state.AuthzAllow || ap.Action == state.AuthzDeny) {
+			return true
+		}
+	}
+	return false
+}
+
+// NamespacePatterns lists the values policies compare a caller's namespace
+// with: from.source.namespaces and notNamespaces, and the source.namespace
+// conditions. For callers with mTLS that stand for every service account of
+// their namespace (Caller.ServiceAccount empty), Evaluate depends on the
+// namespace only through which of these patterns it matches (principals
+// are unknown for such a class, whatever its namespace); for plaintext
+// callers not at all (identityMatches: no peer identity). So namespaces
+// matching the same patterns form one class of callers.
+func NamespacePatterns(policies []*state.AuthorizationPolicy) []string {
+	var out []string
+	for _, ap := range policies {
+		for _, r := range ap.Rules {
+			for _, f := range r.From {
+				out = append(append(out, f.Namespaces...), f.NotNamespaces...)
+			}
+			for _, w := range r.When {
+				if w.Key == "source.namespace" {
+					out = append(append(out, w.Values...), w.NotValues...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// NamespaceClasses cuts sorted, a sorted list of namespaces, into runs
+// [bounds[i], bounds[i+1]) whose namespaces match the same patterns (in
+// anyMatch's forms), so that one namespace of a run decides for all of it
+// (see NamespacePatterns). An exact pattern or one of extra cuts out its
+// namespace alone; "prefix*" its contiguous run; "*suffix" each namespace
+// it matches; "*" matches every namespace and cuts nothing.
+func NamespaceClasses(sorted, patterns, extra []string) []int {
+	bounds := []int{0, len(sorted)}
+	exact := func(v string) {
+		if i, ok := slices.BinarySearch(sorted, v); ok {
+			bounds = append(bounds, i, i+1)
+		}
+	}
+	for _, p := range patterns {
+		switch {
+		case p == "*":
+		case strings.HasSuffix(p, "*"):
+			pre := strings.TrimSuffix(p, "*")
+			lo, _ := slices.BinarySearch(sorted, pre)
+			hi := lo + sort.Search(len(sorted)-lo, func(j int) bool { return !strings.HasPrefix(sorted[lo+j], pre) })
+			bounds = append(bounds, lo, hi)
+		case strings.HasPrefix(p, "*"):
+			for i, ns := range sorted {
+				if strings.HasSuffix(ns, p[1:]) {
+					bounds = append(bounds, i, i+1)
+				}
+			}
+		default:
+			exact(p)
+		}
+	}
+	for _, v := range extra {
+		exact(v)
+	}
+	slices.Sort(bounds)
+	return slices.Compact(bounds)
 }

@@ -1,6 +1,7 @@
 package authz_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/authz"
@@ -72,6 +73,52 @@ func TestApplies(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := authz.Applies(&c.ap, "istio-system", "apps", labels); got != c.want {
 				t.Errorf("Applies = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// Namespaces of one run of NamespaceClasses get the same verdict for an
+// mTLS class without service account, whatever patterns the policies use;
+// the cut namespaces alone stand apart.
+func TestNamespaceClassesDecideAlike(t *testing.T) {
+	sorted := []string{"alpha", "alpha-dev", "alpha-prod", "beta", "beta-prod", "gamma", "shop", "zeta-dev"}
+	cases := []struct {
+		name  string
+		rules []state.AuthzRule
+		extra []string
+	}{
+		{"an exact namespace", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"beta"}}}}}, nil},
+		{"a prefix", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"alpha*"}}}}}, nil},
+		{"a suffix and a negation", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"*-prod"}, NotNamespaces: []string{"beta-prod"}}}}}, nil},
+		{"a condition, a wildcard and principals", []state.AuthzRule{
+			{When: []state.AuthzCondition{{Key: "source.namespace", NotValues: []string{"gamma", "zeta*"}}}},
+			{From: []state.AuthzSource{{Namespaces: []string{"*"}, Principals: []string{"cluster.local/ns/shop/sa/*"}}}}}, []string{"shop"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, action := range []state.AuthzAction{state.AuthzAllow, state.AuthzDeny} {
+				policies := []*state.AuthorizationPolicy{{Namespace: "shop", Name: "p", Action: action, Rules: tc.rules}}
+				bounds := authz.NamespaceClasses(sorted, authz.NamespacePatterns(policies), tc.extra)
+				if bounds[0] != 0 || bounds[len(bounds)-1] != len(sorted) {
+					t.Fatalf("bounds %v do not cover the list", bounds)
+				}
+				for i := 0; i+1 < len(bounds); i++ {
+					verdict := func(ns string) bool {
+						return authz.Evaluate(policies, authz.Request{Caller: authz.Caller{Namespace: ns, MTLS: true}, Port: 80}, "cluster.local").Denied
+					}
+					for _, ns := range sorted[bounds[i]+1 : bounds[i+1]] {
+						if verdict(ns) != verdict(sorted[bounds[i]]) {
+							t.Errorf("%s: %s and %s share a run (bounds %v) but not a verdict", action, sorted[bounds[i]], ns, bounds)
+						}
+					}
+				}
+				for _, x := range tc.extra {
+					i := slices.Index(sorted, x)
+					if !slices.Contains(bounds, i) || !slices.Contains(bounds, i+1) {
+						t.Errorf("%s is not cut out alone: %v", x, bounds)
+					}
+				}
 			}
 		})
 	}
