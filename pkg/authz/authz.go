@@ -23,7 +23,8 @@ import (
 
 // Caller is one class of callers of a workload port.
 type Caller struct {
-	// Namespace is where the callers run.
+	// Namespace is where the callers run; empty when the class stands for
+	// several namespaces (then it is not known).
 	Namespace string
 	// ServiceAccount is the callers' service account; empty when the class
 	// stands for every service account of its namespace.
@@ -232,7 +233,7 @@ func sourceMatches(s state.AuthzSource, req Request, td string, allow bool) bool
 	} else if !ok {
 		return false
 	}
-	ok, known := identityMatches(s.Namespaces, s.NotNamespaces, c.MTLS, c.Namespace, true)
+	ok, known := identityMatches(s.Namespaces, s.NotNamespaces, c.MTLS, c.Namespace, c.Namespace != "")
 	if !known {
 		return unknown(allow)
 	}
@@ -304,7 +305,7 @@ func conditionMatches(w state.AuthzCondition, req Request, td string, allow bool
 		port := strconv.FormatUint(uint64(req.Port), 10)
 		return (len(w.Values) == 0 || contains(w.Values, port)) && !contains(w.NotValues, port)
 	case "source.namespace":
-		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Namespace, true)
+		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Namespace, c.Namespace != "")
 		if !known {
 			return unknown(allow)
 		}
@@ -403,4 +404,37 @@ func NamespaceClasses(sorted, patterns, extra []string) []int {
 	}
 	slices.Sort(bounds)
 	return slices.Compact(bounds)
+}
+
+// ApplyingTo lists the policies of s that apply to a sidecar pod: those of
+// the root namespace and of the pod's namespace that Applies selects.
+func ApplyingTo(s state.Snapshot, root string, pod *state.Pod) []*state.AuthorizationPolicy {
+	var out []*state.AuthorizationPolicy
+	for _, ns := range []string{root, pod.Namespace} {
+		for _, ap := range s.AuthorizationPolicies(ns) {
+			if Applies(ap, root, pod.Namespace, pod.Labels) {
+				out = append(out, ap)
+			}
+		}
+		if ns == pod.Namespace {
+			break
+		}
+	}
+	return out
+}
+
+// TCPPort reports whether a Service port declares a protocol that is not
+// HTTP (appProtocol, else the name's prefix), so that istiod builds only a
+// TCP filter chain, and the TCP RBAC filter, for it. A port without a
+// declared protocol is sniffed: HTTP requests go through the HTTP filter.
+func TCPPort(name, appProtocol string) bool {
+	proto := strings.ToLower(appProtocol)
+	if proto == "" {
+		proto, _, _ = strings.Cut(strings.ToLower(name), "-")
+	}
+	switch proto {
+	case "tcp", "tls", "https", "mongo", "mysql", "redis":
+		return true
+	}
+	return false
 }

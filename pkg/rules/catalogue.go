@@ -228,6 +228,12 @@ var Catalogue = []Entry{
 		Fix:         "Allow the caller's principal or namespace in an ALLOW rule, narrow the DENY rule, or keep the policy until callers are allowed elsewhere.",
 	},
 	{
+		ID: "MG702", Kind: KindAuthorizationPolicy, Default: Deny,
+		Title:       "Write strips callers' identity under a policy",
+		Description: "A PeerAuthentication or DestinationRule write after which callers that reached a sidecar workload with mTLS arrive without it (a DISABLE port turns auto mTLS off; a rule's tls DISABLE or SIMPLE sends no Istio certificate), so the RBAC filter finds no principal or namespace and an ALLOW policy requiring one (or a DENY policy with notPrincipals/notNamespaces) refuses every request: 403, or the connection closed on a TCP port.",
+		Fix:         "Keep mTLS towards those workloads (PERMISSIVE or STRICT, ISTIO_MUTUAL), or allow the callers without a source.",
+	},
+	{
 		ID: "MG401", Kind: KindDestinationRule, Default: Deny,
 		Title:       "credentialName Secret missing",
 		Description: "credentialName names a Secret that does not exist where the proxy reads it: the rule's namespace for sidecars (with a workloadSelector), otherwise the namespaces of the gateways that route to the host. With no such gateway yet nothing reads it: a warning.",

@@ -14,7 +14,7 @@ import (
 )
 
 // All returns the AuthorizationPolicy rules.
-func All() []rules.Rule { return []rules.Rule{callersCut{}} }
+func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}} }
 
 // trustDomain is the mesh's trust domain. meshguard does not read the mesh
 // config yet, so Istio's default is assumed.
@@ -79,7 +79,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		if pod == nil || !pod.Sidecar && !pod.AmbientRedirected {
 			continue // no proxy: no RBAC filter enforces anything
 		}
-		policies := applying(in.State, root, pod)
+		policies := authz.ApplyingTo(in.State, root, pod)
 		if !authz.Enforcing(policies) {
 			continue // nothing can deny a request
 		}
@@ -96,7 +96,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		// potential callers as the mesh has namespaces, judged by class.
 		var cut cutTally
 		for _, sp := range svc.Ports {
-			port, tcp := workloadPort(sp, pod), tcpPort(sp)
+			port, tcp := workloadPort(sp, pod), authz.TCPPort(sp.Name, sp.AppProtocol)
 			eval := func(c authz.Caller) authz.Verdict {
 				return authz.Evaluate(policies, authz.Request{Caller: c, Port: port, TCP: tcp}, trustDomain)
 			}
@@ -294,22 +294,6 @@ func appliedPod(s state.Snapshot, root string, svc *state.Service, aps ...*state
 		return true
 	})
 	return found
-}
-
-// applying lists the policies that apply to pod in s.
-func applying(s state.Snapshot, root string, pod *state.Pod) []*state.AuthorizationPolicy {
-	var out []*state.AuthorizationPolicy
-	for _, ns := range []string{root, pod.Namespace} {
-		for _, ap := range s.AuthorizationPolicies(ns) {
-			if authz.Applies(ap, root, pod.Namespace, pod.Labels) {
-				out = append(out, ap)
-			}
-		}
-		if ns == pod.Namespace {
-			break
-		}
-	}
-	return out
 }
 
 // namesIdentities reports whether a policy names principals or service
@@ -561,22 +545,6 @@ func workloadPort(sp state.ServicePort, pod *state.Pod) uint32 {
 		return uint32(sp.TargetPort)
 	}
 	return uint32(sp.Port)
-}
-
-// tcpPort reports whether the port declares a protocol that is not HTTP
-// (appProtocol, else the name's prefix), so that istiod builds only a TCP
-// filter chain, and the TCP RBAC filter, for it. A port without a declared
-// protocol is sniffed: HTTP requests go through the HTTP filter.
-func tcpPort(sp state.ServicePort) bool {
-	proto := strings.ToLower(sp.AppProtocol)
-	if proto == "" {
-		proto, _, _ = strings.Cut(strings.ToLower(sp.Name), "-")
-	}
-	switch proto {
-	case "tcp", "tls", "https", "mongo", "mysql", "redis":
-		return true
-	}
-	return false
 }
 
 // field is where in the written policy a denial comes from.

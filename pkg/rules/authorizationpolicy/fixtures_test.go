@@ -45,6 +45,17 @@ var fixtures = map[string]map[string][]string{
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
 	},
+	"MG702": {
+		"pa shop/productpage": {
+			`deny spec.mtls.mode "^the DISABLE mode, which turns auto mTLS off, makes sidecars in frontend and in every other namespace without a route or rule of its own for the host reach shop/productpage without mTLS, so they carry no principal or namespace and AuthorizationPolicy shop/frontend-only refuses them (no rule of the ALLOW policies applying matches it)"`},
+		"pa shop/productpage (permissive)": {},
+		"preexisting shop/productpage": {
+			`warn pre-existing spec.mtls.mode "makes sidecars in frontend reach shop/productpage without mTLS"`,
+			`warn spec.mtls.mode "^the DISABLE mode, which turns auto mTLS off, makes sidecars in every namespace without a route or rule of its own for the host reach"`},
+		"dr frontend/productpage": {
+			`deny spec.trafficPolicy.tls.mode "(tls mode DISABLE) makes sidecars in frontend reach shop/productpage without mTLS"`},
+		"dr frontend/productpage (mutual)": {},
+	},
 }
 
 func TestFixtures(t *testing.T) { rulestest.Package(t, authorizationpolicy.All(), fixtures) }
