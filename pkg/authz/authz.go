@@ -46,6 +46,69 @@ func (c Caller) Principal(trustDomain string) string {
 	return trustDomain + "/ns/" + c.Namespace + "/sa/" + c.ServiceAccount
 }
 
+// TrustDomain is the mesh's trust domain and its aliases (mesh config
+// trustDomain, trustDomainAliases), as istiod's trustdomain.Bundle holds them.
+type TrustDomain struct {
+	Name    string
+	Aliases []string
+}
+
+// DefaultTrustDomain is Istio's default trust domain.
+const DefaultTrustDomain = "cluster.local"
+
+// Local reports whether a principal's trust domain (its first of five
+// "/"-separated parts) stands for this mesh's: "*" (not enforced), the
+// trust domain or an alias (pilot/pkg/security/trustdomain/util.go
+// stringMatch: exact, prefix* and *suffix either way), or "cluster.local",
+// which always points at the local trust domain (bundle.go
+// ReplaceTrustDomainAliases). A principal of another trust domain is kept
+// as written and matches no caller of this mesh. Principals not of that
+// form are not judged (true).
+func (td TrustDomain) Local(principal string) bool {
+	parts := strings.Split(principal, "/")
+	if len(parts) != 5 || parts[0] == "*" || parts[0] == DefaultTrustDomain {
+		return true
+	}
+	for _, d := range append([]string{td.Name}, td.Aliases...) {
+		if tdMatch(parts[0], d) {
+			return true
+		}
+	}
+	return false
+}
+
+func tdMatch(a, b string) bool {
+	pre := func(a, p string) bool {
+		return strings.HasSuffix(p, "*") && strings.HasPrefix(a, strings.TrimSuffix(p, "*"))
+	}
+	suf := func(a, p string) bool {
+		return strings.HasPrefix(p, "*") && strings.HasSuffix(a, strings.TrimPrefix(p, "*"))
+	}
+	return a == b || b == "*" || pre(a, b) || pre(b, a) || suf(a, b) || suf(b, a)
+}
+
+// principals returns policy principals as they match this mesh's callers:
+// a local one (Local, trust domain not "*") gets the trust domain in place
+// of its own, as ReplaceTrustDomainAliases expands it to the trust domain
+// and its aliases (pilot/pkg/security/authz/model/model.go
+// MigrateTrustDomain, for source.principals and the source.principal
+// condition); the callers meshguard judges carry the trust domain itself.
+func (td TrustDomain) principals(values []string) []string {
+	if len(values) == 0 {
+		return values
+	}
+	out := make([]string, 0, len(values))
+	for _, p := range values {
+		t, rest, _ := strings.Cut(p, "/")
+		if strings.Count(p, "/") != 4 || t == "*" || !td.Local(p) {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, td.Name+"/"+rest)
+	}
+	return out
+}
+
 // Request is a caller class on one workload port.
 type Request struct {
 	Caller Caller
@@ -96,7 +159,7 @@ func Applies(ap *state.AuthorizationPolicy, root, ns string, labels map[string]s
 // nothing (builder.go isDryRun). With any enforced ALLOW policy, a request
 // no ALLOW rule matches is denied; an ALLOW policy without rules matches
 // nothing (builder.go rbacPolicyMatchNever).
-func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain string) Verdict {
+func Evaluate(policies []*state.AuthorizationPolicy, req Request, td TrustDomain) Verdict {
 	var allows []*state.AuthorizationPolicy
 	for _, ap := range policies {
 		if ap.DryRun {
@@ -105,7 +168,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 		switch ap.Action {
 		case state.AuthzDeny:
 			for i, r := range ap.Rules {
-				if matches(r, req, trustDomain, false) {
+				if matches(r, req, td, false) {
 					return Verdict{Denied: true, Policy: ap, Rule: i, Why: "DENY policy " + ap.Namespace + "/" + ap.Name + " spec.rules[" + strconv.Itoa(i) + "] matches it"}
 				}
 			}
@@ -118,7 +181,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 	}
 	for _, ap := range allows {
 		for _, r := range ap.Rules {
-			if matches(r, req, trustDomain, true) {
+			if matches(r, req, td, true) {
 				return Verdict{}
 			}
 		}
@@ -132,7 +195,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 // filter chain"): the rule never matches. In a DENY rule the same field is
 // dropped (model.go checkError ignores the error for DENY and AUDIT), so the
 // rule matches more broadly.
-func matches(r state.AuthzRule, req Request, td string, allow bool) bool {
+func matches(r state.AuthzRule, req Request, td TrustDomain, allow bool) bool {
 	if req.TCP && allow && httpOnly(r) {
 		return false
 	}
@@ -220,7 +283,7 @@ func HTTPOnlyFields(r state.AuthzRule) []string {
 // matching in ALLOW, not matching in DENY.
 func unknown(allow bool) bool { return allow }
 
-func sourceMatches(s state.AuthzSource, req Request, td string, allow bool) bool {
+func sourceMatches(s state.AuthzSource, req Request, td TrustDomain, allow bool) bool {
 	if len(s.Other) > 0 || len(s.ServiceAccounts)+len(s.NotServiceAccounts) > 0 {
 		return unknown(allow)
 	}
@@ -228,7 +291,7 @@ func sourceMatches(s state.AuthzSource, req Request, td string, allow bool) bool
 		return unknown(allow) // request principals: a JWT some requests carry
 	}
 	c := req.Caller
-	if ok, known := identityMatches(s.Principals, s.NotPrincipals, c.MTLS, c.Principal(td), c.ServiceAccount != ""); !known {
+	if ok, known := identityMatches(td.principals(s.Principals), td.principals(s.NotPrincipals), c.MTLS, c.Principal(td.Name), c.ServiceAccount != ""); !known {
 		return unknown(allow)
 	} else if !ok {
 		return false
@@ -298,7 +361,7 @@ func operationMatches(o state.AuthzOperation, req Request, allow bool) bool {
 	return true
 }
 
-func conditionMatches(w state.AuthzCondition, req Request, td string, allow bool) bool {
+func conditionMatches(w state.AuthzCondition, req Request, td TrustDomain, allow bool) bool {
 	c := req.Caller
 	switch w.Key {
 	case "destination.port":
@@ -311,7 +374,7 @@ func conditionMatches(w state.AuthzCondition, req Request, td string, allow bool
 		}
 		return ok
 	case "source.principal":
-		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Principal(td), c.ServiceAccount != "")
+		ok, known := identityMatches(td.principals(w.Values), td.principals(w.NotValues), c.MTLS, c.Principal(td.Name), c.ServiceAccount != "")
 		if !known {
 			return unknown(allow)
 		}

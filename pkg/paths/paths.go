@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -338,9 +339,9 @@ type Model struct {
 	// call a Sidecar without a mode of its own does not import is not
 	// judged (the mesh config decides between blackhole and passthrough).
 	MeshOutbound string
-	// TrustDomain is the mesh's trust domain, the first part of the
-	// principals AuthorizationPolicies name.
-	TrustDomain string
+	// TrustDomain is the mesh's trust domain and its aliases, the first
+	// part of the principals AuthorizationPolicies name.
+	TrustDomain authz.TrustDomain
 	// Explain records, besides the verdict, every destination of a path
 	// (Path.Hops) and what its endpoints accept (Failure.Accepts): what
 	// `meshguard paths` and the pictures of a check draw. Reviews leave it

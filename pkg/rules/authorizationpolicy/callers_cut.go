@@ -16,9 +16,14 @@ import (
 // All returns the AuthorizationPolicy rules.
 func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}} }
 
-// trustDomain is the mesh's trust domain. meshguard does not read the mesh
-// config yet, so Istio's default is assumed.
-const trustDomain = "cluster.local"
+// trustDomain is the mesh's trust domain from meshguard's configuration
+// (Istio's default without one).
+func trustDomain(in *rules.Input) authz.TrustDomain {
+	if in.Config == nil || in.Config.TrustDomain == "" {
+		return authz.TrustDomain{Name: authz.DefaultTrustDomain}
+	}
+	return authz.TrustDomain{Name: in.Config.TrustDomain, Aliases: in.Config.TrustDomainAliases}
+}
 
 // callersCut (MG701) judges who can still call the workloads a policy
 // write concerns: for each Service whose pods the policy (before or after)
@@ -45,6 +50,8 @@ type caller struct {
 	authz.Caller
 	evidence string // empty: a potential caller
 	gateway  bool   // gateway pods, not sidecars
+	// foreign is the principal naming the class in another trust domain.
+	foreign string
 }
 
 func (c caller) String() string {
@@ -72,6 +79,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 	// root-namespace one is judged by the callers routing proves only.
 	namespaced := (old == nil || old.Namespace != root) && (new == nil || new.Namespace != root)
 	named := namedNamespaces(new)
+	td := trustDomain(in)
 	var out []rules.Finding
 	memo := &lookups{s: in.State, sidecars: map[string][]caller{}, gateways: map[string][]*state.Pod{}}
 	for _, svc := range targets(in.State, in.Routing.Hosts, root, named, old, new) {
@@ -91,6 +99,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 			pot = memo.potentialCallers(proven, policies, named)
 		}
 		proven = append(proven, namedPlaintext(in.State, new, named, pot)...)
+		proven = append(proven, foreignNamed(in.State, new, td, proven)...)
 		// Potential callers cut off make one warning per Service, naming
 		// the first and counting the others: a namespace policy has as many
 		// potential callers as the mesh has namespaces, judged by class.
@@ -98,14 +107,14 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		for _, sp := range svc.Ports {
 			port, tcp := workloadPort(sp, pod), authz.TCPPort(sp.Name, sp.AppProtocol)
 			eval := func(c authz.Caller) authz.Verdict {
-				return authz.Evaluate(policies, authz.Request{Caller: c, Port: port, TCP: tcp}, trustDomain)
+				return authz.Evaluate(policies, authz.Request{Caller: c, Port: port, TCP: tcp}, td)
 			}
 			for _, c := range proven {
 				if v := eval(c.Caller); v.Denied {
 					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
 						Subjects: []string{c.String()},
-						Message:  message(svc, port, tcp, c, v, written, nil, 0)})
+						Message:  message(svc, port, tcp, c, v, written, nil, 0, td)})
 				}
 			}
 			if pot == nil {
@@ -133,7 +142,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		if f := cut.first; f != nil {
 			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v),
 				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{f.c.String()}, cut.names...),
-				Message: message(svc, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others)})
+				Message: message(svc, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
 		}
 	}
 	return out
@@ -488,6 +497,51 @@ func namedPlaintext(s state.Snapshot, ap *state.AuthorizationPolicy, named map[s
 	return append(first, rest...)
 }
 
+// foreignNamed marks the proven callers, and adds as proven the sidecars,
+// that an ALLOW policy names by a principal of
+// another trust domain (not the mesh's, not an alias): the policy means
+// them to call, and their certificates carry the mesh's trust domain, so
+// the principal never matches them (authz.TrustDomain.Local). Only exact
+// principals whose namespace runs sidecars with that service account.
+// The message's fix then names the trust domain.
+func foreignNamed(s state.Snapshot, ap *state.AuthorizationPolicy, td authz.TrustDomain, proven []caller) []caller {
+	if ap == nil || ap.Action != state.AuthzAllow || ap.DryRun {
+		return nil
+	}
+	var out []caller
+	for _, r := range ap.Rules {
+		for _, f := range r.From {
+			for _, p := range f.Principals {
+				parts := strings.Split(p, "/")
+				if len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" || strings.Contains(p, "*") || td.Local(p) {
+					continue
+				}
+				c := caller{Caller: authz.Caller{Namespace: parts[2], ServiceAccount: parts[4], MTLS: true},
+					evidence: "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name + " as " + p, foreign: p}
+				if i := slices.IndexFunc(proven, func(o caller) bool { return o.Caller == c.Caller }); i >= 0 {
+					proven[i].foreign = p // proven by routing already: say why it fails
+					continue
+				}
+				if slices.ContainsFunc(out, func(o caller) bool { return o.Caller == c.Caller }) || !runsSidecar(s, c.Namespace, c.ServiceAccount) {
+					continue
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// runsSidecar reports whether ns runs a live sidecar pod with service account sa.
+func runsSidecar(s state.Snapshot, ns, sa string) bool {
+	found := false
+	s.ForEachPod(ns, func(p *state.Pod) bool {
+		found = p.Sidecar && !p.Router && !p.Finished() && p.ServiceAccount == sa
+		return !found
+	})
+	return found
+}
+
 // namedNamespaces are the namespaces an ALLOW policy names exactly in its
 // sources.
 func namedNamespaces(ap *state.AuthorizationPolicy) map[string]bool {
@@ -560,7 +614,7 @@ func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 
 // message says who can no longer call; names are the first few of the
 // others more potential callers cut off with c.
-func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int) string {
+func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
 	who := c.String() + ", which may call it,"
 	if others > 0 {
 		named := names[:min(len(names), 3)]
@@ -586,8 +640,10 @@ func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdic
 		fix = "they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first, or allow them without a source"
 	case tcp && anyHTTPOnly(v.Policy):
 		fix = "on a TCP port istiod drops ALLOW rules with HTTP-only fields (builder.go): allow the port in a rule without paths, methods, hosts or request headers"
+	case c.foreign != "":
+		fix = fmt.Sprintf("its trust domain is not the mesh's (%s) nor an alias, so no caller here matches it: write %s, or add the alias to trustDomainAliases", td.Name, c.Principal(td.Name))
 	case c.ServiceAccount != "":
-		fix = "add " + c.Principal(trustDomain) + " to from.source.principals of an ALLOW rule"
+		fix = "add " + c.Principal(td.Name) + " to from.source.principals of an ALLOW rule"
 	default:
 		fix = "add namespace " + c.Namespace + " to from.source.namespaces of an ALLOW rule"
 	}
