@@ -793,14 +793,15 @@ func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLS
 // mTLS to an endpoint whose port is not DISABLE, or ISTIO_MUTUAL), else
 // with none (tls DISABLE, SIMPLE or MUTUAL with certificates of its own,
 // or auto mTLS turned off by a DISABLE port: istiod drops the endpoint's
-// tlsMode label, pilot/pkg/serviceregistry/kube/controller/endpoints/
-// mtls_checker.go). The RBAC filter reads the principal and namespace from
-// the peer certificate only (pilot/pkg/security/authz/model/
-// generator.go srcPrincipalGenerator, srcNamespaceGenerator: the
-// connection's authenticated URI SAN), so a caller without mTLS matches
-// no principals or namespaces. Only sidecars that intercept the port run
-// the filter (pilot/pkg/networking/core/listener_builder.go builds it into
-// each inbound filter chain); ambient pods are left to ztunnel, not judged.
+// tlsMode label, pilot/pkg/xds/endpoints/mtls_checker.go checkMtlsEnabled).
+// The RBAC filter matches principals and namespaces against the
+// connection's authenticated peer principal only (pilot/pkg/security/authz/
+// model/generator.go srcPrincipalGenerator and srcNamespaceGenerator, the
+// latter as ".*/ns/<ns>/.*", both through principalAuthenticated), so a
+// caller without mTLS matches no principals or namespaces. Only sidecars
+// that intercept the port run the filter (the listener builder's
+// authzBuilder, pilot/pkg/networking/core/listener_builder.go); ambient
+// pods are left to ztunnel, not judged.
 func (m Model) authorizes(s state.Snapshot, pod *state.Pod, target uint32, tls *TLSChoice, c authz.Caller, tcp bool) authz.Verdict {
 	if !pod.Sidecar || pod.Router || !pod.InboundIntercepted(target) {
 		return authz.Verdict{}
