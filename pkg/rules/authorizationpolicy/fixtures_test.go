@@ -44,6 +44,10 @@ var fixtures = map[string]map[string][]string{
 		"trustdomain shop/echo-callers": {
 			`deny spec.rules "^sidecars in frontend (service account sleep), callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/echo-callers applies and no rule of the ALLOW policies applying matches it — its trust domain is not the mesh's (cluster.local) nor an alias, so no caller here matches it: write cluster.local/ns/frontend/sa/sleep"`,
 			`warn spec.rules ` + legacyPlain + `"`},
+		"foreign shop/echo-named": {
+			`deny spec.rules "^sidecars in frontend (service account sleep), named by AuthorizationPolicy shop/echo-named as example.org/ns/frontend/sa/sleep, can no longer call shop/tcp-echo port 9000:"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+		"foreign shop/echo-named (no-such-sa)": {`warn spec.rules ` + legacyPlain + `"`},
 		"trustdomain shop/echo-callers (local)": {`warn spec.rules ` + legacyPlain + `"`},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
