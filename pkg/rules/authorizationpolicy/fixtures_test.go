@@ -47,7 +47,7 @@ var fixtures = map[string]map[string][]string{
 		"foreign shop/echo-named": {
 			`deny spec.rules "^sidecars in frontend (service account sleep), named by AuthorizationPolicy shop/echo-named as example.org/ns/frontend/sa/sleep, can no longer call shop/tcp-echo port 9000:"`,
 			`warn spec.rules ` + legacyPlain + `"`},
-		"foreign shop/echo-named (no-such-sa)": {`warn spec.rules ` + legacyPlain + `"`},
+		"foreign shop/echo-named (no-such-sa)":  {`warn spec.rules ` + legacyPlain + `"`},
 		"trustdomain shop/echo-callers (local)": {`warn spec.rules ` + legacyPlain + `"`},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
