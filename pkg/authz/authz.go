@@ -13,6 +13,8 @@
 package authz
 
 import (
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,7 +23,8 @@ import (
 
 // Caller is one class of callers of a workload port.
 type Caller struct {
-	// Namespace is where the callers run.
+	// Namespace is where the callers run; empty when the class stands for
+	// several namespaces (then it is not known).
 	Namespace string
 	// ServiceAccount is the callers' service account; empty when the class
 	// stands for every service account of its namespace.
@@ -41,6 +44,69 @@ func (c Caller) Principal(trustDomain string) string {
 		return ""
 	}
 	return trustDomain + "/ns/" + c.Namespace + "/sa/" + c.ServiceAccount
+}
+
+// TrustDomain is the mesh's trust domain and its aliases (mesh config
+// trustDomain, trustDomainAliases), as istiod's trustdomain.Bundle holds them.
+type TrustDomain struct {
+	Name    string
+	Aliases []string
+}
+
+// DefaultTrustDomain is Istio's default trust domain.
+const DefaultTrustDomain = "cluster.local"
+
+// Local reports whether a principal's trust domain (its first of five
+// "/"-separated parts) stands for this mesh's: "*" (not enforced), the
+// trust domain or an alias (pilot/pkg/security/trustdomain/util.go
+// stringMatch: exact, prefix* and *suffix either way), or "cluster.local",
+// which always points at the local trust domain (bundle.go
+// ReplaceTrustDomainAliases). A principal of another trust domain is kept
+// as written and matches no caller of this mesh. Principals not of that
+// form are not judged (true).
+func (td TrustDomain) Local(principal string) bool {
+	parts := strings.Split(principal, "/")
+	if len(parts) != 5 || parts[0] == "*" || parts[0] == DefaultTrustDomain {
+		return true
+	}
+	for _, d := range append([]string{td.Name}, td.Aliases...) {
+		if tdMatch(parts[0], d) {
+			return true
+		}
+	}
+	return false
+}
+
+func tdMatch(a, b string) bool {
+	pre := func(a, p string) bool {
+		return strings.HasSuffix(p, "*") && strings.HasPrefix(a, strings.TrimSuffix(p, "*"))
+	}
+	suf := func(a, p string) bool {
+		return strings.HasPrefix(p, "*") && strings.HasSuffix(a, strings.TrimPrefix(p, "*"))
+	}
+	return a == b || b == "*" || pre(a, b) || pre(b, a) || suf(a, b) || suf(b, a)
+}
+
+// principals returns policy principals as they match this mesh's callers:
+// a local one (Local, trust domain not "*") gets the trust domain in place
+// of its own, as ReplaceTrustDomainAliases expands it to the trust domain
+// and its aliases (pilot/pkg/security/authz/model/model.go
+// MigrateTrustDomain, for source.principals and the source.principal
+// condition); the callers meshguard judges carry the trust domain itself.
+func (td TrustDomain) principals(values []string) []string {
+	if len(values) == 0 {
+		return values
+	}
+	out := make([]string, 0, len(values))
+	for _, p := range values {
+		t, rest, _ := strings.Cut(p, "/")
+		if strings.Count(p, "/") != 4 || t == "*" || !td.Local(p) {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, td.Name+"/"+rest)
+	}
+	return out
 }
 
 // Request is a caller class on one workload port.
@@ -93,7 +159,7 @@ func Applies(ap *state.AuthorizationPolicy, root, ns string, labels map[string]s
 // nothing (builder.go isDryRun). With any enforced ALLOW policy, a request
 // no ALLOW rule matches is denied; an ALLOW policy without rules matches
 // nothing (builder.go rbacPolicyMatchNever).
-func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain string) Verdict {
+func Evaluate(policies []*state.AuthorizationPolicy, req Request, td TrustDomain) Verdict {
 	var allows []*state.AuthorizationPolicy
 	for _, ap := range policies {
 		if ap.DryRun {
@@ -102,7 +168,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 		switch ap.Action {
 		case state.AuthzDeny:
 			for i, r := range ap.Rules {
-				if matches(r, req, trustDomain, false) {
+				if matches(r, req, td, false) {
 					return Verdict{Denied: true, Policy: ap, Rule: i, Why: "DENY policy " + ap.Namespace + "/" + ap.Name + " spec.rules[" + strconv.Itoa(i) + "] matches it"}
 				}
 			}
@@ -115,7 +181,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 	}
 	for _, ap := range allows {
 		for _, r := range ap.Rules {
-			if matches(r, req, trustDomain, true) {
+			if matches(r, req, td, true) {
 				return Verdict{}
 			}
 		}
@@ -129,7 +195,7 @@ func Evaluate(policies []*state.AuthorizationPolicy, req Request, trustDomain st
 // filter chain"): the rule never matches. In a DENY rule the same field is
 // dropped (model.go checkError ignores the error for DENY and AUDIT), so the
 // rule matches more broadly.
-func matches(r state.AuthzRule, req Request, td string, allow bool) bool {
+func matches(r state.AuthzRule, req Request, td TrustDomain, allow bool) bool {
 	if req.TCP && allow && httpOnly(r) {
 		return false
 	}
@@ -217,7 +283,7 @@ func HTTPOnlyFields(r state.AuthzRule) []string {
 // matching in ALLOW, not matching in DENY.
 func unknown(allow bool) bool { return allow }
 
-func sourceMatches(s state.AuthzSource, req Request, td string, allow bool) bool {
+func sourceMatches(s state.AuthzSource, req Request, td TrustDomain, allow bool) bool {
 	if len(s.Other) > 0 || len(s.ServiceAccounts)+len(s.NotServiceAccounts) > 0 {
 		return unknown(allow)
 	}
@@ -225,12 +291,12 @@ func sourceMatches(s state.AuthzSource, req Request, td string, allow bool) bool
 		return unknown(allow) // request principals: a JWT some requests carry
 	}
 	c := req.Caller
-	if ok, known := identityMatches(s.Principals, s.NotPrincipals, c.MTLS, c.Principal(td), c.ServiceAccount != ""); !known {
+	if ok, known := identityMatches(td.principals(s.Principals), td.principals(s.NotPrincipals), c.MTLS, c.Principal(td.Name), c.ServiceAccount != ""); !known {
 		return unknown(allow)
 	} else if !ok {
 		return false
 	}
-	ok, known := identityMatches(s.Namespaces, s.NotNamespaces, c.MTLS, c.Namespace, true)
+	ok, known := identityMatches(s.Namespaces, s.NotNamespaces, c.MTLS, c.Namespace, c.Namespace != "")
 	if !known {
 		return unknown(allow)
 	}
@@ -295,20 +361,20 @@ func operationMatches(o state.AuthzOperation, req Request, allow bool) bool {
 	return true
 }
 
-func conditionMatches(w state.AuthzCondition, req Request, td string, allow bool) bool {
+func conditionMatches(w state.AuthzCondition, req Request, td TrustDomain, allow bool) bool {
 	c := req.Caller
 	switch w.Key {
 	case "destination.port":
 		port := strconv.FormatUint(uint64(req.Port), 10)
 		return (len(w.Values) == 0 || contains(w.Values, port)) && !contains(w.NotValues, port)
 	case "source.namespace":
-		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Namespace, true)
+		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Namespace, c.Namespace != "")
 		if !known {
 			return unknown(allow)
 		}
 		return ok
 	case "source.principal":
-		ok, known := identityMatches(w.Values, w.NotValues, c.MTLS, c.Principal(td), c.ServiceAccount != "")
+		ok, known := identityMatches(td.principals(w.Values), td.principals(w.NotValues), c.MTLS, c.Principal(td.Name), c.ServiceAccount != "")
 		if !known {
 			return unknown(allow)
 		}
@@ -325,6 +391,113 @@ func contains(list []string, v string) bool {
 		if x == v {
 			return true
 		}
+	}
+	return false
+}
+
+// Enforcing reports whether some policy can deny a request: an ALLOW or
+// DENY policy that is not dry-run. Without one, Evaluate allows everything.
+func Enforcing(policies []*state.AuthorizationPolicy) bool {
+	for _, ap := range policies {
+		if !ap.DryRun && (ap.Action == state.AuthzAllow || ap.Action == state.AuthzDeny) {
+			return true
+		}
+	}
+	return false
+}
+
+// NamespacePatterns lists the values policies compare a caller's namespace
+// with: from.source.namespaces and notNamespaces, and the source.namespace
+// conditions. For callers with mTLS that stand for every service account of
+// their namespace (Caller.ServiceAccount empty), Evaluate depends on the
+// namespace only through which of these patterns it matches (principals
+// are unknown for such a class, whatever its namespace); for plaintext
+// callers not at all (identityMatches: no peer identity). So namespaces
+// matching the same patterns form one class of callers.
+func NamespacePatterns(policies []*state.AuthorizationPolicy) []string {
+	var out []string
+	for _, ap := range policies {
+		for _, r := range ap.Rules {
+			for _, f := range r.From {
+				out = append(append(out, f.Namespaces...), f.NotNamespaces...)
+			}
+			for _, w := range r.When {
+				if w.Key == "source.namespace" {
+					out = append(append(out, w.Values...), w.NotValues...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// NamespaceClasses cuts sorted, a sorted list of namespaces, into runs
+// [bounds[i], bounds[i+1]) whose namespaces match the same patterns (in
+// anyMatch's forms), so that one namespace of a run decides for all of it
+// (see NamespacePatterns). An exact pattern or one of extra cuts out its
+// namespace alone; "prefix*" its contiguous run; "*suffix" each namespace
+// it matches; "*" matches every namespace and cuts nothing.
+func NamespaceClasses(sorted, patterns, extra []string) []int {
+	bounds := []int{0, len(sorted)}
+	exact := func(v string) {
+		if i, ok := slices.BinarySearch(sorted, v); ok {
+			bounds = append(bounds, i, i+1)
+		}
+	}
+	for _, p := range patterns {
+		switch {
+		case p == "*":
+		case strings.HasSuffix(p, "*"):
+			pre := strings.TrimSuffix(p, "*")
+			lo, _ := slices.BinarySearch(sorted, pre)
+			hi := lo + sort.Search(len(sorted)-lo, func(j int) bool { return !strings.HasPrefix(sorted[lo+j], pre) })
+			bounds = append(bounds, lo, hi)
+		case strings.HasPrefix(p, "*"):
+			for i, ns := range sorted {
+				if strings.HasSuffix(ns, p[1:]) {
+					bounds = append(bounds, i, i+1)
+				}
+			}
+		default:
+			exact(p)
+		}
+	}
+	for _, v := range extra {
+		exact(v)
+	}
+	slices.Sort(bounds)
+	return slices.Compact(bounds)
+}
+
+// ApplyingTo lists the policies of s that apply to a sidecar pod: those of
+// the root namespace and of the pod's namespace that Applies selects.
+func ApplyingTo(s state.Snapshot, root string, pod *state.Pod) []*state.AuthorizationPolicy {
+	var out []*state.AuthorizationPolicy
+	for _, ns := range []string{root, pod.Namespace} {
+		for _, ap := range s.AuthorizationPolicies(ns) {
+			if Applies(ap, root, pod.Namespace, pod.Labels) {
+				out = append(out, ap)
+			}
+		}
+		if ns == pod.Namespace {
+			break
+		}
+	}
+	return out
+}
+
+// TCPPort reports whether a Service port declares a protocol that is not
+// HTTP (appProtocol, else the name's prefix), so that istiod builds only a
+// TCP filter chain, and the TCP RBAC filter, for it. A port without a
+// declared protocol is sniffed: HTTP requests go through the HTTP filter.
+func TCPPort(name, appProtocol string) bool {
+	proto := strings.ToLower(appProtocol)
+	if proto == "" {
+		proto, _, _ = strings.Cut(strings.ToLower(name), "-")
+	}
+	switch proto {
+	case "tcp", "tls", "https", "mongo", "mysql", "redis":
+		return true
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package authz_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/authz"
@@ -44,7 +45,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := authz.Evaluate(c.policies, c.req, "cluster.local")
+			v := authz.Evaluate(c.policies, c.req, authz.TrustDomain{Name: "cluster.local"})
 			if v.Denied != c.denied {
 				t.Fatalf("denied = %v, want %v (%s)", v.Denied, c.denied, v.Why)
 			}
@@ -72,6 +73,84 @@ func TestApplies(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := authz.Applies(&c.ap, "istio-system", "apps", labels); got != c.want {
 				t.Errorf("Applies = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// Namespaces of one run of NamespaceClasses get the same verdict for an
+// mTLS class without service account, whatever patterns the policies use;
+// the cut namespaces alone stand apart.
+func TestNamespaceClassesDecideAlike(t *testing.T) {
+	sorted := []string{"alpha", "alpha-dev", "alpha-prod", "beta", "beta-prod", "gamma", "shop", "zeta-dev"}
+	cases := []struct {
+		name  string
+		rules []state.AuthzRule
+		extra []string
+	}{
+		{"an exact namespace", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"beta"}}}}}, nil},
+		{"a prefix", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"alpha*"}}}}}, nil},
+		{"a suffix and a negation", []state.AuthzRule{{From: []state.AuthzSource{{Namespaces: []string{"*-prod"}, NotNamespaces: []string{"beta-prod"}}}}}, nil},
+		{"a condition, a wildcard and principals", []state.AuthzRule{
+			{When: []state.AuthzCondition{{Key: "source.namespace", NotValues: []string{"gamma", "zeta*"}}}},
+			{From: []state.AuthzSource{{Namespaces: []string{"*"}, Principals: []string{"cluster.local/ns/shop/sa/*"}}}}}, []string{"shop"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, action := range []state.AuthzAction{state.AuthzAllow, state.AuthzDeny} {
+				policies := []*state.AuthorizationPolicy{{Namespace: "shop", Name: "p", Action: action, Rules: tc.rules}}
+				bounds := authz.NamespaceClasses(sorted, authz.NamespacePatterns(policies), tc.extra)
+				if bounds[0] != 0 || bounds[len(bounds)-1] != len(sorted) {
+					t.Fatalf("bounds %v do not cover the list", bounds)
+				}
+				for i := 0; i+1 < len(bounds); i++ {
+					verdict := func(ns string) bool {
+						return authz.Evaluate(policies, authz.Request{Caller: authz.Caller{Namespace: ns, MTLS: true}, Port: 80}, authz.TrustDomain{Name: "cluster.local"}).Denied
+					}
+					for _, ns := range sorted[bounds[i]+1 : bounds[i+1]] {
+						if verdict(ns) != verdict(sorted[bounds[i]]) {
+							t.Errorf("%s: %s and %s share a run (bounds %v) but not a verdict", action, sorted[bounds[i]], ns, bounds)
+						}
+					}
+				}
+				for _, x := range tc.extra {
+					i := slices.Index(sorted, x)
+					if !slices.Contains(bounds, i) || !slices.Contains(bounds, i+1) {
+						t.Errorf("%s is not cut out alone: %v", x, bounds)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The trust-domain migration task (istio.io tasks/security/authorization/
+// authz-td-migration): a policy naming old-td principals keeps matching
+// once the mesh moves to new-td with old-td as an alias, and stops without
+// the alias; cluster.local always means the local trust domain.
+func TestTrustDomainAliases(t *testing.T) {
+	sleep := authz.Caller{Namespace: "foo", ServiceAccount: "sleep", MTLS: true}
+	allow := func(principal string) []*state.AuthorizationPolicy {
+		return []*state.AuthorizationPolicy{{Namespace: "foo", Name: "service-httpbin.default.svc.cluster.local", Action: state.AuthzAllow,
+			Rules: []state.AuthzRule{{From: []state.AuthzSource{{Principals: []string{principal}}}}}}}
+	}
+	cases := []struct {
+		name      string
+		principal string
+		td        authz.TrustDomain
+		denied    bool
+	}{
+		{"old-td principal, mesh on new-td with the alias", "old-td/ns/foo/sa/sleep", authz.TrustDomain{Name: "new-td", Aliases: []string{"old-td"}}, false},
+		{"old-td principal, mesh on new-td without the alias", "old-td/ns/foo/sa/sleep", authz.TrustDomain{Name: "new-td"}, true},
+		{"cluster.local principal, mesh on new-td", "cluster.local/ns/foo/sa/sleep", authz.TrustDomain{Name: "new-td"}, false},
+		{"any trust domain", "*/ns/foo/sa/sleep", authz.TrustDomain{Name: "new-td"}, false},
+		{"a trust-domain pattern matching the alias", "old-*/ns/foo/sa/sleep", authz.TrustDomain{Name: "new-td", Aliases: []string{"old-td"}}, false},
+		{"another service account in the trust domain", "new-td/ns/foo/sa/curl", authz.TrustDomain{Name: "new-td"}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if v := authz.Evaluate(allow(c.principal), authz.Request{Caller: sleep, Port: 80}, c.td); v.Denied != c.denied {
+				t.Errorf("denied = %v, want %v", v.Denied, c.denied)
 			}
 		})
 	}

@@ -64,6 +64,12 @@ type Config struct {
 	// own inherit; empty: not told, and calls such a Sidecar does not
 	// import are not judged (MG603).
 	OutboundTrafficPolicy string `json:"outboundTrafficPolicy,omitempty"`
+	// TrustDomain is the mesh config's trustDomain, the first part of every
+	// workload's principal (<trust domain>/ns/<ns>/sa/<sa>), and
+	// TrustDomainAliases its trustDomainAliases: AuthorizationPolicy
+	// principals in another trust domain match no caller of this mesh.
+	TrustDomain        string   `json:"trustDomain,omitempty"`
+	TrustDomainAliases []string `json:"trustDomainAliases,omitempty"`
 
 	// Limits bound what one review may cost.
 	Limits Limits `json:"limits,omitempty"`
@@ -155,6 +161,7 @@ func Default() *Config {
 		RootNamespace:      "istio-system",
 		ExcludedNamespaces: slices.Clone(DefaultExcludedNamespaces),
 		ClusterDomain:      "cluster.local",
+		TrustDomain:        "cluster.local",
 		RetryLimit:         DefaultRetryLimit,
 		Limits:             DefaultLimits,
 	}

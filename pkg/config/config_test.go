@@ -26,8 +26,11 @@ func TestLoad(t *testing.T) {
 	if c.RootNamespace != "mesh-root" || c.Rules["MG101"] != config.EnforceWarn || c.RetryLimit != 2 || len(c.Anchors) != 1 {
 		t.Errorf("config = %+v", c)
 	}
-	if !c.Excluded("kube-system") {
+	if !c.Excluded("kube-system") || c.TrustDomain != "cluster.local" {
 		t.Error("defaults are kept for keys the file does not set")
+	}
+	if c, err := config.Load(write("trustDomain: new-td\ntrustDomainAliases: [old-td]\n")); err != nil || c.TrustDomain != "new-td" || len(c.TrustDomainAliases) != 1 {
+		t.Errorf("trust domain: %+v, %v", c, err)
 	}
 	if c, err := config.Load(write("limits: {cost: 500}\n")); err != nil || c.Limits.Cost != 500 || c.Limits.Routes != config.DefaultLimits.Routes {
 		t.Errorf("limits.cost read over the defaults: %+v, %v", c, err)

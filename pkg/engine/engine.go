@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/config"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -77,7 +78,8 @@ type Engine struct {
 func New(rs []rules.Rule, cfg *config.Config) *Engine {
 	e := &Engine{rules: map[string][]rules.Rule{}, pathKind: map[string]bool{}, config: cfg,
 		policies: mesh.Policies{RootNamespace: cfg.RootNamespace}, routing: RoutingFor(cfg)}
-	e.model = paths.Model{Routing: e.routing, Policies: e.policies, Excluded: cfg.ExcludedNamespaces, MeshOutbound: cfg.OutboundTrafficPolicy}
+	e.model = paths.Model{Routing: e.routing, Policies: e.policies, Excluded: cfg.ExcludedNamespaces, MeshOutbound: cfg.OutboundTrafficPolicy,
+		TrustDomain: authz.TrustDomain{Name: cfg.TrustDomain, Aliases: cfg.TrustDomainAliases}}
 	for _, r := range rs {
 		if cfg.Rules[r.ID()] == config.EnforceOff {
 			continue

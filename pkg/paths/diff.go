@@ -215,6 +215,9 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 				}
 			}
 			for _, ns := range s.NamespaceNames() {
+				if m.stripsIdentity(s, pa, ns) {
+					m.addNamespace(sc, s, ns)
+				}
 				// Clients infer plaintext from a namespace's mode, mesh-wide
 				// DISABLE included: workloads that enforce STRICT anyway
 				// are where that meets a refusal.
@@ -229,7 +232,8 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 			// namespace whose own mode is DISABLE (see Model.clientTLS): a
 			// namespace-wide DISABLE, or a workload policy under one.
 			inferred := (level == mesh.LevelNamespace && pa.Mode == state.ModeDisable) ||
-				(level == mesh.LevelWorkload && m.Policies.NamespaceMode(s, pa.Namespace).Mode == state.ModeDisable)
+				(level == mesh.LevelWorkload && m.Policies.NamespaceMode(s, pa.Namespace).Mode == state.ModeDisable) ||
+				m.stripsIdentity(s, pa, pa.Namespace)
 			for _, svc := range s.Services(pa.Namespace) {
 				if pa.HasSelector() && !selectsAny(s, svc, pa.Selector) {
 					continue
@@ -248,6 +252,22 @@ func (m Model) AddPeerAuthentication(sc *Scope, s state.Snapshot, pas ...*state.
 				}
 			}
 		}
+	}
+}
+
+// stripsIdentity reports whether pa sets DISABLE somewhere while
+// AuthorizationPolicies of ns apply: auto mTLS then sends plaintext to the
+// DISABLE ports, whose callers lose the principal and namespace those
+// policies may require (Model.authorizes). Root-namespace policies are
+// not looked for (every Service of the mesh would be in scope).
+func (m Model) stripsIdentity(s state.Snapshot, pa *state.PeerAuthentication, ns string) bool {
+	return disablesAny(pa) && len(s.AuthorizationPolicies(ns)) > 0
+}
+
+// addNamespace puts in scope every Service of ns.
+func (m Model) addNamespace(sc *Scope, s state.Snapshot, ns string) {
+	for _, svc := range s.Services(ns) {
+		m.AddDestination(sc, s, m.Routing.Hosts.FQDN(svc.Name, svc.Namespace))
 	}
 }
 

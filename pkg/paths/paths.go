@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -59,10 +60,15 @@ const (
 	// host on the port and its outbound policy is REGISTRY_ONLY: the call
 	// goes to the BlackHoleCluster (502).
 	NotImported
+	// DeniedByPolicy: the server's AuthorizationPolicies refuse every
+	// request of the client class as it now arrives (403, or the
+	// connection closed on a TCP port): typically mTLS turned off under a
+	// policy that requires a principal or namespace (see pkg/authz).
+	DeniedByPolicy
 )
 
 func (c Cause) String() string {
-	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server", "backend-not-resolved", "not-imported"}[c]
+	return [...]string{"", "no-host", "no-port", "no-subset", "no-ready-endpoint", "mtls-to-no-proxy", "plaintext-to-strict", "no-gateway-server", "backend-not-resolved", "not-imported", "denied-by-policy"}[c]
 }
 
 // Client is one class of proxies that see the same configuration for the
@@ -165,8 +171,10 @@ type Failure struct {
 	// one that does not import the host).
 	Sidecar *state.Sidecar
 	// Detail is the evidence of a cause no object field names (NoGateway:
-	// what the gateway lacks).
+	// what the gateway lacks; DeniedByPolicy: why the policies refuse).
 	Detail string
+	// Denier is the AuthorizationPolicy that decides a DeniedByPolicy.
+	Denier *state.AuthorizationPolicy
 	// Accepts counts the Ready endpoints by what their server accepts on
 	// the port (see Accepts*); set only when Model.Explain is.
 	Accepts map[string]int
@@ -331,6 +339,9 @@ type Model struct {
 	// call a Sidecar without a mode of its own does not import is not
 	// judged (the mesh config decides between blackhole and passthrough).
 	MeshOutbound string
+	// TrustDomain is the mesh's trust domain and its aliases, the first
+	// part of the principals AuthorizationPolicies name.
+	TrustDomain authz.TrustDomain
 	// Explain records, besides the verdict, every destination of a path
 	// (Path.Hops) and what its endpoints accept (Failure.Accepts): what
 	// `meshguard paths` and the pictures of a check draw. Reviews leave it
@@ -725,7 +736,7 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
 	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
-	state.EndpointSliceKind, state.WorkloadEntryKind, state.SidecarKind}
+	state.EndpointSliceKind, state.WorkloadEntryKind, state.SidecarKind, state.AuthorizationPolicyKind}
 
 // AddSidecar puts in scope the hosts whose import a Sidecar write can
 // change for the proxies it governs: every Service and ServiceEntry host

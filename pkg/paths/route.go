@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -529,7 +530,7 @@ func (m Model) hasEndpoints(s state.Snapshot, svc *state.Service) bool {
 // the mesh.
 func (m Model) endpoints(s state.Snapshot, p *Path, f Failure, fqdn string, svc *state.Service, sp state.ServicePort,
 	labels map[string]string, tls *TLSChoice) (Failure, float64) {
-	t := tally{m: m, s: s, f: f, tls: tls}
+	t := tally{m: m, s: s, f: f, tls: tls, caller: &authz.Caller{Namespace: p.Client.Namespace}, tcp: authz.TCPPort(sp.Name, sp.AppProtocol)}
 	if len(svc.Selector) > 0 {
 		s.ForEachServicePod(svc.Namespace, svc.Name, func(pod *state.Pod) bool {
 			if !pod.Finished() && state.SelectorMatches(labels, pod.Labels) {
@@ -581,6 +582,11 @@ type tally struct {
 	cause Cause
 	// accepts counts the Ready endpoints by what they accept (Explain only).
 	accepts map[string]int
+	// caller is the client class as a server's AuthorizationPolicies see it
+	// (its namespace; Other: unknown), tcp whether the port is TCP only;
+	// nil: policies not judged.
+	caller *authz.Caller
+	tcp    bool
 }
 
 // add judges one endpoint: pod is the pod behind it (nil: an address no pod
@@ -600,6 +606,14 @@ func (t *tally) add(name string, pod *state.Pod, ready bool, target uint32) {
 		c, pa = t.m.accepts(t.s, pod, target, t.tls)
 	} else if t.tls != nil && t.tls.Setting.TLS.Mode == "ISTIO_MUTUAL" {
 		c = MTLSToPlain
+	}
+	if c == 0 && pod != nil && t.caller != nil {
+		if v := t.m.authorizes(t.s, pod, target, t.tls, *t.caller, t.tcp); v.Denied {
+			c = DeniedByPolicy
+			if t.f.Denier == nil {
+				t.f.Denier, t.f.Detail = v.Policy, v.Why
+			}
+		}
 	}
 	if c == 0 {
 		return
@@ -806,6 +820,37 @@ func (m Model) accepts(s state.Snapshot, pod *state.Pod, target uint32, tls *TLS
 		}
 	}
 	return 0, nil
+}
+
+// authorizes decides whether the server pod's AuthorizationPolicies let
+// the client class through on its target port, as the caller arrives: with
+// its peer identity when it sends Istio mTLS the sidecar terminates (auto
+// mTLS to an endpoint whose port is not DISABLE, or ISTIO_MUTUAL), else
+// with none (tls DISABLE, SIMPLE or MUTUAL with certificates of its own,
+// or auto mTLS turned off by a DISABLE port: istiod drops the endpoint's
+// tlsMode label, pilot/pkg/xds/endpoints/mtls_checker.go checkMtlsEnabled).
+// The RBAC filter matches principals and namespaces against the
+// connection's authenticated peer principal only (pilot/pkg/security/authz/
+// model/generator.go srcPrincipalGenerator and srcNamespaceGenerator, the
+// latter as ".*/ns/<ns>/.*", both through principalAuthenticated), so a
+// caller without mTLS matches no principals or namespaces. Only sidecars
+// that intercept the port run the filter (the listener builder's
+// authzBuilder, pilot/pkg/networking/core/listener_builder.go); ambient
+// pods are left to ztunnel, not judged.
+func (m Model) authorizes(s state.Snapshot, pod *state.Pod, target uint32, tls *TLSChoice, c authz.Caller, tcp bool) authz.Verdict {
+	if !pod.Sidecar || pod.Router || !pod.InboundIntercepted(target) {
+		return authz.Verdict{}
+	}
+	policies := authz.ApplyingTo(s, m.Routing.RootNamespace(), pod)
+	if !authz.Enforcing(policies) {
+		return authz.Verdict{}
+	}
+	if tls == nil {
+		c.MTLS = m.Policies.WorkloadMode(s, pod.Namespace, pod.Labels, target).Mode != state.ModeDisable
+	} else {
+		c.MTLS = tls.Setting.TLS.Mode == "ISTIO_MUTUAL"
+	}
+	return authz.Evaluate(policies, authz.Request{Caller: c, Port: target, TCP: tcp}, m.TrustDomain)
 }
 
 // gatewayRefuses says why the gateway of a gateway path no longer takes the

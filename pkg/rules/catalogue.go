@@ -234,6 +234,12 @@ var Catalogue = []Entry{
 		Fix:         "Allow the caller's principal or namespace in an ALLOW rule, narrow the DENY rule, or keep the policy until callers are allowed elsewhere.",
 	},
 	{
+		ID: "MG702", Kind: KindAuthorizationPolicy, Default: Deny,
+		Title:       "Write strips callers' identity under a policy",
+		Description: "A PeerAuthentication or DestinationRule write after which callers that reached a sidecar workload with mTLS arrive without it (a DISABLE port turns auto mTLS off; a rule's tls DISABLE or SIMPLE sends no Istio certificate), so the RBAC filter finds no principal or namespace and an ALLOW policy requiring one (or a DENY policy with notPrincipals/notNamespaces) refuses every request: 403, or the connection closed on a TCP port.",
+		Fix:         "Keep mTLS towards those workloads (PERMISSIVE or STRICT, ISTIO_MUTUAL), or allow the callers without a source.",
+	},
+	{
 		ID: "MG801", Kind: KindNamespace, Default: Warn,
 		Title:       "Namespace stops sidecar injection under STRICT",
 		Description: "A Namespace update that ends sidecar injection (istio-injection=enabled or a served istio.io/rev removed, or istio-injection=disabled set) while a STRICT PeerAuthentication depends on its pods' sidecars: mesh-wide STRICT rejects the plaintext their next pods send, or STRICT on their own ports governs servers outside the mesh. A warning, not a denial: sidecars are injected when a pod is created, so running pods keep theirs and no path breaks with this write; the pods come back without one at their next restart (MG108's cause, from the namespace's side; MG101 in the drift audit once they do). Services and Namespaces have no other MG8xx rule: a Service write's broken paths are explained by the rules of their cause (MG303 host gone, MG304 port gone, MG302/MG502 no Ready endpoint, MG201/MG202 endpoints refusing what clients send, MG501 HTTPRoute backend gone). Namespace deletes are not reviewed.",

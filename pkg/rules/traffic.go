@@ -236,3 +236,17 @@ func RemoteEndpoints(in *Input, action Action) (Action, string) {
 	}
 	return Warn, " (not denied: this mesh spans other clusters, by " + why + ", whose Ready endpoints for the host meshguard cannot see)"
 }
+
+// PolicyModeField is the field of a written PeerAuthentication its mode
+// findings point at: the top-level mode, or portLevelMtls when only ports
+// set one.
+func (in *Input) PolicyModeField() string {
+	pa := in.PA
+	if pa == nil {
+		pa = in.Change.OldPA
+	}
+	if pa != nil && pa.Mode == "UNSET" && len(pa.PortModes) > 0 {
+		return "spec.portLevelMtls"
+	}
+	return "spec.mtls.mode"
+}

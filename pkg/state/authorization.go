@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -200,3 +201,49 @@ func (o apOverlay) AuthorizationPolicies(ns string) []*AuthorizationPolicy {
 }
 
 func (o apOverlay) NamespaceNames() []string { return withName(o.Snapshot.NamespaceNames(), o.ns) }
+
+// countCalledAcross counts (add) or uncounts one route or DestinationRule
+// of namespace ns naming host h when it proves callers outside the host's
+// namespace: it is written in another namespace, or (sameNS false) the
+// route binds a gateway. A wildcard host may cover any namespace's hosts.
+func (s *Store) countCalledAcross(h, ns string, sameNS, add bool) {
+	if sameNS && !strings.HasPrefix(h, "*") && hostNamespace(h) == ns {
+		return
+	}
+	if add {
+		s.calledAcross[h]++
+		return
+	}
+	if s.calledAcross[h]--; s.calledAcross[h] <= 0 {
+		delete(s.calledAcross, h)
+	}
+}
+
+// hostNamespace is the namespace of a resolved Service host
+// ("name.ns.svc.<domain>"), or "" for any other host.
+func hostNamespace(h string) string {
+	_, rest, _ := strings.Cut(h, ".")
+	ns, rest, _ := strings.Cut(rest, ".")
+	if !strings.HasPrefix(rest, "svc.") {
+		return ""
+	}
+	return ns
+}
+
+func (v storeView) HostsCalledAcross() []string {
+	return slices.Sorted(maps.Keys(v.s.calledAcross))
+}
+
+// HostsCalledAcross adds the hosts the written route sends to (a superset).
+func (o vsOverlay) HostsCalledAcross() []string {
+	return o.withRoutedHosts(o.Snapshot.HostsCalledAcross())
+}
+
+// HostsCalledAcross adds the hosts of the written namespace's rules (a superset).
+func (o drOverlay) HostsCalledAcross() []string {
+	hosts := o.Snapshot.HostsCalledAcross()
+	for _, dr := range o.list {
+		hosts = withName(hosts, o.Snapshot.ResolveHost(dr.Host, dr.Namespace))
+	}
+	return hosts
+}

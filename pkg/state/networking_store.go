@@ -65,6 +65,7 @@ func (s *Store) indexVS(vs *VirtualService, add bool) {
 	ref := vsRef{vs.Namespace, vs.Name, vs.Kind}
 	for _, h := range RoutedHosts(vs, s.resolve) {
 		s.vsByHost[h] = updateRefs(s.vsByHost[h], ref, add)
+		s.countCalledAcross(h, vs.Namespace, !slices.ContainsFunc(vs.Gateways, func(g string) bool { return g != "mesh" }), add)
 	}
 	for _, g := range vs.Gateways {
 		k := GatewayKey(g, vs.Namespace)
@@ -139,6 +140,7 @@ func (s *Store) indexDR(dr *DestinationRule, delta int) {
 		s.tlsRules[key] = dr
 	}
 	h := s.resolve(dr.Host, dr.Namespace)
+	s.countCalledAcross(h, dr.Namespace, true, delta > 0)
 	byNS := s.drHosts[h]
 	if byNS == nil {
 		byNS = map[string]int{}

@@ -189,8 +189,11 @@ func (o vsOverlay) VirtualServicesOnMesh(host string) []*VirtualService {
 
 // RoutedHosts adds the hosts the written VirtualService routes to; a host it
 // stopped routing to may stay listed, with no VirtualService behind it.
-func (o vsOverlay) RoutedHosts() []string {
-	hosts := o.Snapshot.RoutedHosts()
+func (o vsOverlay) RoutedHosts() []string { return o.withRoutedHosts(o.Snapshot.RoutedHosts()) }
+
+// withRoutedHosts returns the sorted hosts with those the written route
+// sends to in them.
+func (o vsOverlay) withRoutedHosts(hosts []string) []string {
 	if o.vs == nil {
 		return hosts
 	}

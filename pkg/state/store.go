@@ -154,6 +154,12 @@ type Snapshot interface {
 	// NamespacesCalledByAPIServer lists, sorted, the namespaces holding a
 	// Service the kube-apiserver calls.
 	NamespacesCalledByAPIServer() []string
+	// HostsCalledAcross lists, sorted, the resolved hosts a route of another
+	// namespace or a route bound to a gateway sends or mirrors to, and those
+	// a DestinationRule of another namespace names (wildcards as written):
+	// the hosts whose callers configuration proves outside their namespace.
+	// Overlays may list more.
+	HostsCalledAcross() []string
 }
 
 // Coverage aggregates mesh enrolment for one namespace, kept up to date by
@@ -277,12 +283,16 @@ type Store struct {
 	callers   map[string]*APIServerCaller
 	apiCalls  map[string]map[string][]APIServerCall
 	apiCalled []string
+
+	// calledAcross counts, per resolved host, what proves callers outside
+	// its namespace (see HostsCalledAcross).
+	calledAcross map[string]int
 }
 
 // NewStore returns an empty store that classifies pods with classify.
 func NewStore(classify ClassifyFunc, opts ...Option) *Store {
 	s := &Store{classify: classify, nss: map[string]*nsIndex{}, vsByHost: map[string][]vsRef{}, vsByGateway: map[string][]vsRef{}, vsOnMesh: map[string][]vsRef{},
-		drHosts: map[string]map[string]int{},
+		drHosts: map[string]map[string]int{}, calledAcross: map[string]int{},
 		resolve: func(host, _ string) string { return host }}
 	for _, o := range opts {
 		o(s)

@@ -72,7 +72,15 @@ func runCase(t *testing.T, dir string) int {
 	stateDocs := read(t, filepath.Join(dir, "state.yaml"), material)
 	stepDocs := read(t, filepath.Join(dir, "steps.yaml"), material)
 	clock := time.Now() // generated certificates are valid from now on
-	sess := check.NewSession(config.Default(), func() time.Time { clock = clock.Add(time.Second); return clock })
+	// A case may carry the configuration meshguard runs with (config.yaml:
+	// a trust domain, say); the others run with the defaults.
+	cfg := config.Default()
+	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
+		if cfg, err = config.Load(filepath.Join(dir, "config.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess := check.NewSession(cfg, func() time.Time { clock = clock.Add(time.Second); return clock })
 	for _, d := range stateDocs {
 		sess.AddState(d.Object)
 	}

@@ -14,11 +14,16 @@ import (
 )
 
 // All returns the AuthorizationPolicy rules.
-func All() []rules.Rule { return []rules.Rule{callersCut{}} }
+func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}} }
 
-// trustDomain is the mesh's trust domain. meshguard does not read the mesh
-// config yet, so Istio's default is assumed.
-const trustDomain = "cluster.local"
+// trustDomain is the mesh's trust domain from meshguard's configuration
+// (Istio's default without one).
+func trustDomain(in *rules.Input) authz.TrustDomain {
+	if in.Config == nil || in.Config.TrustDomain == "" {
+		return authz.TrustDomain{Name: authz.DefaultTrustDomain}
+	}
+	return authz.TrustDomain{Name: in.Config.TrustDomain, Aliases: in.Config.TrustDomainAliases}
+}
 
 // callersCut (MG701) judges who can still call the workloads a policy
 // write concerns: for each Service whose pods the policy (before or after)
@@ -45,6 +50,8 @@ type caller struct {
 	authz.Caller
 	evidence string // empty: a potential caller
 	gateway  bool   // gateway pods, not sidecars
+	// foreign is the principal naming the class in another trust domain.
+	foreign string
 }
 
 func (c caller) String() string {
@@ -68,54 +75,74 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		written = old
 	}
 	root := in.Routing.RootNamespace()
+	// A namespace policy's Services may be called by any namespace; a
+	// root-namespace one is judged by the callers routing proves only.
+	namespaced := (old == nil || old.Namespace != root) && (new == nil || new.Namespace != root)
+	named := namedNamespaces(new)
+	td := trustDomain(in)
 	var out []rules.Finding
 	memo := &lookups{s: in.State, sidecars: map[string][]caller{}, gateways: map[string][]*state.Pod{}}
-	for _, svc := range targets(in.State, root, old, new) {
+	for _, svc := range targets(in.State, in.Routing.Hosts, root, named, old, new) {
 		pod := appliedPod(in.State, root, svc, old, new)
 		if pod == nil || !pod.Sidecar && !pod.AmbientRedirected {
 			continue // no proxy: no RBAC filter enforces anything
 		}
-		policies := applying(in.State, root, pod)
+		policies := authz.ApplyingTo(in.State, root, pod)
+		if !authz.Enforcing(policies) {
+			continue // nothing can deny a request
+		}
 		split := namesIdentities(policies) || namesIdentities([]*state.AuthorizationPolicy{old, new})
 		fqdn := svc.Name + "." + svc.Namespace + ".svc." + domain(in)
-		callers := memo.provenCallers(svc, fqdn, split)
-		if old == nil || old.Namespace != root {
-			if new == nil || new.Namespace != root {
-				callers = append(callers, memo.potentialCallers(callers)...)
-			}
+		proven := memo.provenCallers(svc, fqdn, split)
+		var pot *potential
+		if namespaced {
+			pot = memo.potentialCallers(proven, policies, named)
 		}
-		callers = namedPlaintext(in.State, callers, new)
+		proven = append(proven, namedPlaintext(in.State, new, named, pot)...)
+		proven = append(proven, foreignNamed(in.State, new, td, proven)...)
 		// Potential callers cut off make one warning per Service, naming
 		// the first and counting the others: a namespace policy has as many
-		// potential callers as the mesh has namespaces.
-		var first *potentialCut
-		var others []string
-		seen := make([]bool, len(callers))
+		// potential callers as the mesh has namespaces, judged by class.
+		var cut cutTally
 		for _, sp := range svc.Ports {
-			port, tcp := workloadPort(sp, pod), tcpPort(sp)
-			for i, c := range callers {
-				c.MTLS = c.MTLS && (pod.Sidecar || pod.AmbientRedirected)
-				v := authz.Evaluate(policies, authz.Request{Caller: c.Caller, Port: port, TCP: tcp}, trustDomain)
-				switch {
-				case !v.Denied:
-				case c.evidence != "":
+			port, tcp := workloadPort(sp, pod), authz.TCPPort(sp.Name, sp.AppProtocol)
+			eval := func(c authz.Caller) authz.Verdict {
+				return authz.Evaluate(policies, authz.Request{Caller: c, Port: port, TCP: tcp}, td)
+			}
+			for _, c := range proven {
+				if v := eval(c.Caller); v.Denied {
 					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
 						Subjects: []string{c.String()},
-						Message:  message(svc, port, tcp, c, v, written, nil)})
-				case first == nil:
-					first = &potentialCut{c: c, v: v, port: port, tcp: tcp}
-					seen[i] = true
-				case !seen[i]:
-					seen[i] = true
-					others = append(others, c.String())
+						Message:  message(svc, port, tcp, c, v, written, nil, 0, td)})
+				}
+			}
+			if pot == nil {
+				continue
+			}
+			for i := 0; i+1 < len(pot.bounds); i++ {
+				lo, hi := pot.bounds[i], pot.bounds[i+1]
+				if hi == lo+1 && pot.proven[pot.sidecars[lo]] {
+					continue // a proven caller, judged above
+				}
+				if v := eval(authz.Caller{Namespace: pot.sidecars[lo], MTLS: true}); v.Denied {
+					cut.add(i, v, port, tcp, hi-lo, func(j int) caller {
+						return caller{Caller: authz.Caller{Namespace: pot.sidecars[lo+j], MTLS: true}}
+					})
+				}
+			}
+			if len(pot.plaintext) > 0 {
+				if v := eval(authz.Caller{Namespace: pot.plaintext[0]}); v.Denied {
+					cut.add(-1, v, port, tcp, len(pot.plaintext), func(j int) caller {
+						return caller{Caller: authz.Caller{Namespace: pot.plaintext[j]}}
+					})
 				}
 			}
 		}
-		if first != nil {
-			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, first.v),
-				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{first.c.String()}, others[:min(len(others), 9)]...),
-				Message: message(svc, first.port, first.tcp, first.c, first.v, written, others)})
+		if f := cut.first; f != nil {
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v),
+				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{f.c.String()}, cut.names...),
+				Message: message(svc, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
 		}
 	}
 	return out
@@ -128,6 +155,42 @@ type potentialCut struct {
 	port uint32
 	tcp  bool
 }
+
+// cutTally gathers the potential callers a Service's ports refuse, class by
+// class, in the order of ports and then of callers: the first, the names of
+// the next few and how many others there are.
+type cutTally struct {
+	first  *potentialCut
+	names  []string
+	others int
+	seen   map[int]bool
+}
+
+// add counts a refused class (key -1: the plaintext one) of size members,
+// member(j) being its j-th, unless a port before refused it already.
+func (t *cutTally) add(key int, v authz.Verdict, port uint32, tcp bool, size int, member func(j int) caller) {
+	if t.seen[key] {
+		return
+	}
+	if t.seen == nil {
+		t.seen = map[int]bool{}
+	}
+	t.seen[key] = true
+	j := 0
+	if t.first == nil {
+		t.first = &potentialCut{c: member(0), v: v, port: port, tcp: tcp}
+		j = 1
+	}
+	for ; j < size && len(t.names) < maxNamed; j++ {
+		t.names = append(t.names, member(j).String())
+		t.others++
+	}
+	t.others += size - j
+}
+
+// maxNamed is how many potential callers besides the first a warning's
+// subjects name.
+const maxNamed = 9
 
 func policyOf(o *state.Object) *state.AuthorizationPolicy {
 	if o == nil {
@@ -146,10 +209,12 @@ func domain(in *rules.Input) string {
 // targets lists the Services whose pods either side of the policy may
 // apply to: the Services of its namespace, or, for a policy of the root
 // namespace (mesh-wide, or by selector in every namespace), the Services
-// some VirtualService routes to — the hosts whose callers the
-// configuration proves — so that a mesh-wide write costs the routed hosts,
-// not every Service.
-func targets(s state.Snapshot, root string, aps ...*state.AuthorizationPolicy) []*state.Service {
+// some VirtualService routes to and whose callers the configuration proves
+// outside their namespace (HostsCalledAcross), so that a mesh-wide write
+// costs those hosts, not every Service. When the policy names namespaces
+// with pods outside the mesh, those pods are proven callers of every
+// routed host (namedPlaintext): then every routed host is a target.
+func targets(s state.Snapshot, hosts mesh.Hosts, root string, named map[string]bool, aps ...*state.AuthorizationPolicy) []*state.Service {
 	var out []*state.Service
 	seen := map[string]bool{}
 	add := func(svc *state.Service) {
@@ -158,12 +223,17 @@ func targets(s state.Snapshot, root string, aps ...*state.AuthorizationPolicy) [
 			out = append(out, svc)
 		}
 	}
+	rootDone := false
 	for _, ap := range aps {
 		switch {
 		case ap == nil || ap.TargetRefs:
 		case ap.Namespace == root:
-			for _, h := range s.RoutedHosts() {
-				if ns, name, ok := (mesh.Hosts{}).ServiceName(h); ok {
+			if rootDone {
+				continue
+			}
+			rootDone = true
+			for _, h := range routedTargets(s, named) {
+				if ns, name, ok := hosts.ServiceName(h); ok {
 					if svc := s.Service(ns, name); svc != nil {
 						add(svc)
 					}
@@ -176,6 +246,45 @@ func targets(s state.Snapshot, root string, aps ...*state.AuthorizationPolicy) [
 		}
 	}
 	return out
+}
+
+// routedTargets are the routed hosts, sorted, a root-namespace policy is
+// judged on: those with callers proven outside their namespace, or all of
+// them when named namespaces hold pods outside the mesh.
+func routedTargets(s state.Snapshot, named map[string]bool) []string {
+	for ns := range named {
+		if cov := s.Coverage(ns); cov.AccidentalOutsiders+cov.DeliberateOutsiders > 0 {
+			return s.RoutedHosts()
+		}
+	}
+	var out []string
+	var routed []string
+	for _, h := range s.HostsCalledAcross() {
+		if !strings.HasPrefix(h, "*") {
+			if len(s.VirtualServicesRouting(h)) > 0 {
+				out = append(out, h)
+			}
+			continue
+		}
+		// A wildcard DestinationRule proves callers only where its
+		// namespaces run sidecars; then each routed host it covers.
+		if !slices.ContainsFunc(s.DestinationRuleNamespaces(h), func(ns string) bool {
+			_, ok := slices.BinarySearch(s.NamespacesWithSidecarClients(), ns)
+			return ok
+		}) {
+			continue
+		}
+		if routed == nil {
+			routed = s.RoutedHosts()
+		}
+		for _, r := range routed {
+			if strings.HasSuffix(r, h[1:]) {
+				out = append(out, r)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // appliedPod is a live pod of svc that one side of the policy applies to.
@@ -194,22 +303,6 @@ func appliedPod(s state.Snapshot, root string, svc *state.Service, aps ...*state
 		return true
 	})
 	return found
-}
-
-// applying lists the policies that apply to pod in s.
-func applying(s state.Snapshot, root string, pod *state.Pod) []*state.AuthorizationPolicy {
-	var out []*state.AuthorizationPolicy
-	for _, ns := range []string{root, pod.Namespace} {
-		for _, ap := range s.AuthorizationPolicies(ns) {
-			if authz.Applies(ap, root, pod.Namespace, pod.Labels) {
-				out = append(out, ap)
-			}
-		}
-		if ns == pod.Namespace {
-			break
-		}
-	}
-	return out
 }
 
 // namesIdentities reports whether a policy names principals or service
@@ -242,8 +335,6 @@ type lookups struct {
 	s        state.Snapshot
 	sidecars map[string][]caller
 	gateways map[string][]*state.Pod
-	// potential is every potential caller class, built on first use.
-	potential []caller
 }
 
 func (l *lookups) sidecarsOf(ns string, split bool) []caller {
@@ -354,61 +445,101 @@ func sidecars(s state.Snapshot, ns string, split bool) []caller {
 	return out
 }
 
-// potentialCallers are the namespaces that may call: those running sidecars
-// (one class per namespace) and those running pods outside the mesh
-// (plaintext), other than the proven ones. The list is built once per
-// review; only a Service with proven callers gets a filtered copy.
-func (l *lookups) potentialCallers(proven []caller) []caller {
-	if l.potential == nil {
-		for _, ns := range l.s.NamespacesWithSidecarClients() {
-			l.potential = append(l.potential, caller{Caller: authz.Caller{Namespace: ns, MTLS: true}})
-		}
-		for _, ns := range l.s.NamespacesWithAccidentalOutsiders() {
-			l.potential = append(l.potential, caller{Caller: authz.Caller{Namespace: ns}})
-		}
-	}
-	if len(proven) == 0 {
-		return l.potential
-	}
-	have := map[string]bool{}
+// potential are the namespaces that may call a Service, other than the
+// proven ones, as classes: those running sidecars (one class per
+// namespace, cut into runs that the policies' namespace patterns cannot
+// tell apart, see authz.NamespaceClasses) and those running pods outside
+// the mesh (plaintext: no identity, so one class for them all), less the
+// ones the written policy names (proven, see namedPlaintext).
+type potential struct {
+	sidecars []string
+	bounds   []int
+	// proven are the namespaces whose sidecars are proven callers.
+	proven    map[string]bool
+	plaintext []string
+}
+
+func (l *lookups) potentialCallers(proven []caller, policies []*state.AuthorizationPolicy, named map[string]bool) *potential {
+	p := &potential{sidecars: l.s.NamespacesWithSidecarClients(), proven: map[string]bool{}}
 	for _, c := range proven {
 		if c.MTLS && !c.gateway {
-			have[c.Namespace] = true
+			p.proven[c.Namespace] = true
 		}
 	}
-	out := make([]caller, 0, len(l.potential))
-	for _, c := range l.potential {
-		if !c.MTLS || !have[c.Namespace] {
-			out = append(out, c)
+	p.bounds = authz.NamespaceClasses(p.sidecars, authz.NamespacePatterns(policies), sortedKeys(p.proven))
+	p.plaintext = l.s.NamespacesWithAccidentalOutsiders()
+	if slices.ContainsFunc(p.plaintext, func(ns string) bool { return named[ns] }) {
+		p.plaintext = slices.DeleteFunc(slices.Clone(p.plaintext), func(ns string) bool { return named[ns] })
+	}
+	return p
+}
+
+// namedPlaintext are the plaintext callers of the namespaces the written
+// ALLOW policy names (from.source.namespaces, or a principal's /ns/<ns>/),
+// as proven callers: the policy's own intent is that they call, and
+// without a peer identity they never match (a contradiction, not a
+// restriction). A named namespace whose only pods outside the mesh were
+// kept out on purpose counts too. Those among the potential plaintext
+// callers come first, as they stand in that list.
+func namedPlaintext(s state.Snapshot, ap *state.AuthorizationPolicy, named map[string]bool, pot *potential) []caller {
+	var first, rest []caller
+	for _, ns := range sortedKeys(named) {
+		if cov := s.Coverage(ns); cov.AccidentalOutsiders+cov.DeliberateOutsiders == 0 {
+			continue
+		}
+		c := caller{Caller: authz.Caller{Namespace: ns}, evidence: "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name}
+		if _, ok := slices.BinarySearch(s.NamespacesWithAccidentalOutsiders(), ns); ok && pot != nil {
+			first = append(first, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return append(first, rest...)
+}
+
+// foreignNamed marks the proven callers, and adds as proven the sidecars,
+// that an ALLOW policy names by a principal of
+// another trust domain (not the mesh's, not an alias): the policy means
+// them to call, and their certificates carry the mesh's trust domain, so
+// the principal never matches them (authz.TrustDomain.Local). Only exact
+// principals whose namespace runs sidecars with that service account.
+// The message's fix then names the trust domain.
+func foreignNamed(s state.Snapshot, ap *state.AuthorizationPolicy, td authz.TrustDomain, proven []caller) []caller {
+	if ap == nil || ap.Action != state.AuthzAllow || ap.DryRun {
+		return nil
+	}
+	var out []caller
+	for _, r := range ap.Rules {
+		for _, f := range r.From {
+			for _, p := range f.Principals {
+				parts := strings.Split(p, "/")
+				if len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" || strings.Contains(p, "*") || td.Local(p) {
+					continue
+				}
+				c := caller{Caller: authz.Caller{Namespace: parts[2], ServiceAccount: parts[4], MTLS: true},
+					evidence: "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name + " as " + p, foreign: p}
+				if i := slices.IndexFunc(proven, func(o caller) bool { return o.Caller == c.Caller }); i >= 0 {
+					proven[i].foreign = p // proven by routing already: say why it fails
+					continue
+				}
+				if slices.ContainsFunc(out, func(o caller) bool { return o.Caller == c.Caller }) || !runsSidecar(s, c.Namespace, c.ServiceAccount) {
+					continue
+				}
+				out = append(out, c)
+			}
 		}
 	}
 	return out
 }
 
-// namedPlaintext turns the plaintext callers of the namespaces the written
-// ALLOW policy names (from.source.namespaces, or a principal's /ns/<ns>/)
-// into proven ones: the policy's own intent is that they call, and without
-// a peer identity they never match (a contradiction, not a restriction).
-// A named namespace whose only pods outside the mesh were kept out on
-// purpose gets its plaintext class here too.
-func namedPlaintext(s state.Snapshot, callers []caller, ap *state.AuthorizationPolicy) []caller {
-	named := namedNamespaces(ap)
-	if len(named) == 0 {
-		return callers
-	}
-	have := map[string]bool{}
-	for i, c := range callers {
-		if !c.MTLS && named[c.Namespace] {
-			callers[i].evidence = "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name
-			have[c.Namespace] = true
-		}
-	}
-	for _, ns := range sortedKeys(named) {
-		if cov := s.Coverage(ns); !have[ns] && cov.AccidentalOutsiders+cov.DeliberateOutsiders > 0 {
-			callers = append(callers, caller{Caller: authz.Caller{Namespace: ns}, evidence: "named by AuthorizationPolicy " + ap.Namespace + "/" + ap.Name})
-		}
-	}
-	return callers
+// runsSidecar reports whether ns runs a live sidecar pod with service account sa.
+func runsSidecar(s state.Snapshot, ns, sa string) bool {
+	found := false
+	s.ForEachPod(ns, func(p *state.Pod) bool {
+		found = p.Sidecar && !p.Router && !p.Finished() && p.ServiceAccount == sa
+		return !found
+	})
+	return found
 }
 
 // namedNamespaces are the namespaces an ALLOW policy names exactly in its
@@ -470,22 +601,6 @@ func workloadPort(sp state.ServicePort, pod *state.Pod) uint32 {
 	return uint32(sp.Port)
 }
 
-// tcpPort reports whether the port declares a protocol that is not HTTP
-// (appProtocol, else the name's prefix), so that istiod builds only a TCP
-// filter chain, and the TCP RBAC filter, for it. A port without a declared
-// protocol is sniffed: HTTP requests go through the HTTP filter.
-func tcpPort(sp state.ServicePort) bool {
-	proto := strings.ToLower(sp.AppProtocol)
-	if proto == "" {
-		proto, _, _ = strings.Cut(strings.ToLower(sp.Name), "-")
-	}
-	switch proto {
-	case "tcp", "tls", "https", "mongo", "mysql", "redis":
-		return true
-	}
-	return false
-}
-
 // field is where in the written policy a denial comes from.
 func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 	switch {
@@ -497,13 +612,15 @@ func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 	return "spec.rules"
 }
 
-func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, others []string) string {
+// message says who can no longer call; names are the first few of the
+// others more potential callers cut off with c.
+func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
 	who := c.String() + ", which may call it,"
-	if len(others) > 0 {
-		named := others[:min(len(others), 3)]
+	if others > 0 {
+		named := names[:min(len(names), 3)]
 		more := ""
-		if len(others) > 3 {
-			more = fmt.Sprintf(" and %d more", len(others)-3)
+		if others > 3 {
+			more = fmt.Sprintf(" and %d more", others-3)
 		}
 		who = fmt.Sprintf("%s (and %s%s), which may call it,", c.String(), strings.Join(named, ", "), more)
 	}
@@ -523,8 +640,10 @@ func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdic
 		fix = "they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first, or allow them without a source"
 	case tcp && anyHTTPOnly(v.Policy):
 		fix = "on a TCP port istiod drops ALLOW rules with HTTP-only fields (builder.go): allow the port in a rule without paths, methods, hosts or request headers"
+	case c.foreign != "":
+		fix = fmt.Sprintf("its trust domain is not the mesh's (%s) nor an alias, so no caller here matches it: write %s, or add the alias to trustDomainAliases", td.Name, c.Principal(td.Name))
 	case c.ServiceAccount != "":
-		fix = "add " + c.Principal(trustDomain) + " to from.source.principals of an ALLOW rule"
+		fix = "add " + c.Principal(td.Name) + " to from.source.principals of an ALLOW rule"
 	default:
 		fix = "add namespace " + c.Namespace + " to from.source.namespaces of an ALLOW rule"
 	}

@@ -41,9 +41,28 @@ var fixtures = map[string]map[string][]string{
 		"named shop/productpage-callers": {
 			`deny spec.rules "^plaintext callers in legacy, named by AuthorizationPolicy shop/productpage-callers, can no longer call shop/productpage port 9080: ALLOW policy shop/productpage-callers applies and no rule of the ALLOW policies applying matches it — they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first"`},
 		"named shop/productpage-callers (shop-only)": {`warn spec.rules ` + legacyPlain + `"`},
+		"trustdomain shop/echo-callers": {
+			`deny spec.rules "^sidecars in frontend (service account sleep), callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/echo-callers applies and no rule of the ALLOW policies applying matches it — its trust domain is not the mesh's (cluster.local) nor an alias, so no caller here matches it: write cluster.local/ns/frontend/sa/sleep"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+		"foreign shop/echo-named": {
+			`deny spec.rules "^sidecars in frontend (service account sleep), named by AuthorizationPolicy shop/echo-named as example.org/ns/frontend/sa/sleep, can no longer call shop/tcp-echo port 9000:"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+		"foreign shop/echo-named (no-such-sa)":  {`warn spec.rules ` + legacyPlain + `"`},
+		"trustdomain shop/echo-callers (local)": {`warn spec.rules ` + legacyPlain + `"`},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
+	},
+	"MG702": {
+		"pa shop/productpage": {
+			`deny spec.mtls.mode "^the DISABLE mode, which turns auto mTLS off, makes sidecars in frontend and in every other namespace without a route or rule of its own for the host reach shop/productpage without mTLS, so they carry no principal or namespace and AuthorizationPolicy shop/frontend-only refuses them (no rule of the ALLOW policies applying matches it)"`},
+		"pa shop/productpage (permissive)": {},
+		"preexisting shop/productpage": {
+			`warn pre-existing spec.mtls.mode "makes sidecars in frontend reach shop/productpage without mTLS"`,
+			`warn spec.mtls.mode "^the DISABLE mode, which turns auto mTLS off, makes sidecars in every namespace without a route or rule of its own for the host reach"`},
+		"dr frontend/productpage": {
+			`deny spec.trafficPolicy.tls.mode "(tls mode DISABLE) makes sidecars in frontend reach shop/productpage without mTLS"`},
+		"dr frontend/productpage (mutual)": {},
 	},
 }
 

@@ -93,18 +93,8 @@ func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {
 }
 
 // policyField is the field of a written PeerAuthentication its mode
-// findings point at (the top-level mode, or portLevelMtls when only ports
-// set one).
-func policyField(in *rules.Input) string {
-	pa := in.PA
-	if pa == nil {
-		pa = in.Change.OldPA
-	}
-	if pa != nil && pa.Mode == "UNSET" && len(pa.PortModes) > 0 {
-		return "spec.portLevelMtls"
-	}
-	return "spec.mtls.mode"
-}
+// findings point at (see rules.Input.PolicyModeField).
+func policyField(in *rules.Input) string { return in.PolicyModeField() }
 
 // verbS is the "s" of a verb whose subject is one thing.
 func verbS(one bool) string {

@@ -143,6 +143,11 @@ func (r recorder) RoutedHosts() []string {
 	return r.s.RoutedHosts()
 }
 
+func (r recorder) HostsCalledAcross() []string {
+	r.read(state.VirtualServiceKind, state.DestinationRuleKind)
+	return r.s.HostsCalledAcross()
+}
+
 func (r recorder) VirtualServices(ns string) []*state.VirtualService {
 	r.read(state.VirtualServiceKind)
 	return r.s.VirtualServices(ns)
