@@ -42,7 +42,7 @@ func (callersCut) Kind() string { return rules.KindAuthorizationPolicy }
 
 func (callersCut) Reads() []state.Kind {
 	return []state.Kind{state.AuthorizationPolicyKind, state.ServiceKind, state.PodKind, state.VirtualServiceKind,
-		state.GatewayKind, state.DestinationRuleKind}
+		state.GatewayKind, state.DestinationRuleKind, state.PeerAuthenticationKind}
 }
 
 // caller is a class with the evidence that it calls.
@@ -109,7 +109,16 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 			eval := func(c authz.Caller) authz.Verdict {
 				return authz.Evaluate(policies, authz.Request{Caller: c, Port: port, TCP: tcp}, td)
 			}
+			// A STRICT port refuses plaintext before any RBAC filter sees it
+			// (under STRICT istiod builds only the TLS inbound filter chain:
+			// pilot/pkg/security/authn policy_applier.go
+			// InboundMTLSSettings), so plaintext callers lose nothing a
+			// policy takes.
+			strict := in.Policies.WorkloadMode(in.State, pod.Namespace, pod.Labels, port).Mode == state.ModeStrict
 			for _, c := range proven {
+				if strict && !c.MTLS {
+					continue
+				}
 				if v := eval(c.Caller); v.Denied {
 					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
@@ -131,7 +140,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 					})
 				}
 			}
-			if len(pot.plaintext) > 0 {
+			if len(pot.plaintext) > 0 && !strict {
 				if v := eval(authz.Caller{Namespace: pot.plaintext[0]}); v.Denied {
 					cut.add(-1, v, port, tcp, len(pot.plaintext), func(j int) caller {
 						return caller{Caller: authz.Caller{Namespace: pot.plaintext[j]}}

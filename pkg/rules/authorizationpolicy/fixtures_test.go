@@ -40,7 +40,9 @@ var fixtures = map[string]map[string][]string{
 		"root istio-system/allow-nothing (target-refs)": {},
 		"named shop/productpage-callers": {
 			`deny spec.rules "^plaintext callers in legacy, named by AuthorizationPolicy shop/productpage-callers, can no longer call shop/productpage port 9080: ALLOW policy shop/productpage-callers applies and no rule of the ALLOW policies applying matches it — they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first"`},
-		"named shop/productpage-callers (shop-only)": {`warn spec.rules ` + legacyPlain + `"`},
+		"named shop/productpage-callers (shop-only)":  {`warn spec.rules ` + legacyPlain + `"`},
+		"strict shop/productpage-callers":             {},
+		"strict shop/productpage-callers (shop-only)": {},
 		"trustdomain shop/echo-callers": {
 			`deny spec.rules "^sidecars in frontend (service account sleep), callers by VirtualService frontend/tcp-echo, can no longer call shop/tcp-echo port 9000: ALLOW policy shop/echo-callers applies and no rule of the ALLOW policies applying matches it — its trust domain is not the mesh's (cluster.local) nor an alias, so no caller here matches it: write cluster.local/ns/frontend/sa/sleep"`,
 			`warn spec.rules ` + legacyPlain + `"`},
