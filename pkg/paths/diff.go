@@ -31,11 +31,11 @@ type Verdict struct {
 // a write. elsewhere reports whether clients the paths do not cover (pods
 // outside the mesh) reached a host before; nil: none did.
 func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
-	prior := make(map[string]*Path, len(before))
+	prior := make(map[pathID]*Path, len(before))
 	reached := map[string]bool{}
 	for i := range before {
 		p := &before[i]
-		prior[p.Key()] = p
+		prior[p.id()] = p
 		if !p.Works() {
 			continue // a host is in service when a path to it works whole
 		}
@@ -51,7 +51,7 @@ func Diff(before, after []Path, elsewhere func(host string) bool) Verdict {
 		if a.Works() {
 			continue
 		}
-		b := prior[a.Key()]
+		b := prior[a.id()]
 		if b != nil && !b.Routed {
 			b = nil // no route before: the path is new
 		}
@@ -90,7 +90,7 @@ func newFailures(b, a *Path) []Failure {
 	if b == nil {
 		return a.Failures
 	}
-	old := map[string]int{}
+	old := map[failureKey]int{}
 	for _, f := range b.Failures {
 		old[f.key()] = max(old[f.key()], f.Share)
 	}

@@ -1,6 +1,8 @@
 package paths
 
 import (
+	"fmt"
+
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -66,4 +68,11 @@ func (m Model) accepted(s state.Snapshot, pod *state.Pod, target uint32) string 
 
 // Key identifies the failing destination across before and after, as Diff
 // matches them: a face marks the hops of a Change.New by it.
-func (f Failure) Key() string { return f.key() }
+func (f Failure) Key() string {
+	k := f.key()
+	origin := ""
+	if k.routed {
+		origin = k.originNS + "/" + k.origin
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%d", origin, k.field, k.host, k.subset, k.port)
+}

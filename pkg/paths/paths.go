@@ -286,12 +286,19 @@ type TLSChoice struct {
 // fails another way after (its pods not Ready) is not newly broken.
 // Two VirtualServices on one gateway have the same field paths, so the
 // origin object is part of the key.
-func (f Failure) key() string {
-	origin := ""
+func (f Failure) key() failureKey {
+	k := failureKey{field: f.Field, host: f.Host, subset: f.Dest.Subset, port: f.Port}
 	if f.VS != nil {
-		origin = f.VS.Namespace + "/" + f.VS.Name
+		k.routed, k.originNS, k.origin = true, f.VS.Namespace, f.VS.Name
 	}
-	return fmt.Sprintf("%s|%s|%s|%s|%d", origin, f.Field, f.Host, f.Dest.Subset, f.Port)
+	return k
+}
+
+// failureKey identifies a failing destination (Failure.key).
+type failureKey struct {
+	routed                                bool // by a VirtualService (origin)
+	originNS, origin, field, host, subset string
+	port                                  uint32
 }
 
 // Path is what one client class gets calling one host on one port.
@@ -322,6 +329,31 @@ type Path struct {
 // Key identifies the path across states.
 func (p *Path) Key() string {
 	return fmt.Sprintf("%s|%s|%s|%s|%d", p.Client.Gateway, p.Client.Namespace, p.Client.Workload, p.Host, p.Port)
+}
+
+// reach records that traffic reaches the destination host.
+func (p *Path) reach(host string) {
+	if p.Reached == nil {
+		p.Reached = map[string]bool{}
+	}
+	p.Reached[host] = true
+}
+
+// route records the failing share of one of the path's routes.
+func (p *Path) route(key string, pct int) {
+	if p.Routes == nil {
+		p.Routes = map[string]int{}
+	}
+	p.Routes[key] = pct
+}
+
+// id is Key as a map key: a write can judge thousands of paths.
+func (p *Path) id() pathID { return pathID{client: p.Client, host: p.Host, port: p.Port} }
+
+type pathID struct {
+	client Client
+	host   string
+	port   uint32
 }
 
 // Works reports whether every route of the path succeeds.
@@ -358,6 +390,8 @@ type Target struct {
 // Scope is what a write touches: the requested hosts whose paths can change.
 type Scope struct {
 	targets map[Target]bool
+	// sorted is Targets' answer until the next Add.
+	sorted []Target
 	// sidecarsOf, when set, limits the clients judged to the sidecars of
 	// that namespace (a Sidecar write changes no other proxy's view).
 	sidecarsOf *string
@@ -372,13 +406,21 @@ func (sc *Scope) OnlySidecarsOf(ns string) { sc.sidecarsOf = &ns }
 func NewScope() *Scope { return &Scope{targets: map[Target]bool{}} }
 
 // Add puts a target in the scope.
-func (sc *Scope) Add(t Target) { sc.targets[t] = true }
+func (sc *Scope) Add(t Target) {
+	if !sc.targets[t] {
+		sc.targets[t] = true
+		sc.sorted = nil
+	}
+}
 
 // Empty reports whether nothing is in scope.
 func (sc *Scope) Empty() bool { return len(sc.targets) == 0 }
 
-// Targets lists the targets, sorted.
+// Targets lists the targets, sorted (callers must not modify the list).
 func (sc *Scope) Targets() []Target {
+	if sc.sorted != nil {
+		return sc.sorted
+	}
 	out := make([]Target, 0, len(sc.targets))
 	for t := range sc.targets {
 		out = append(out, t)
@@ -389,6 +431,7 @@ func (sc *Scope) Targets() []Target {
 		}
 		return out[i].Host < out[j].Host
 	})
+	sc.sorted = out
 	return out
 }
 
@@ -450,7 +493,11 @@ func (m Model) AddDestination(sc *Scope, s state.Snapshot, fqdn string) {
 // clients on the ports of ports (both computed once for both sides of a
 // write, so that keys match).
 func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, ports map[Target][]uint32, sc *Scope) []Path {
-	var out []Path
+	n := 0
+	for _, t := range sc.Targets() {
+		n += len(clients[t]) * len(ports[t])
+	}
+	out := make([]Path, 0, n) // sized once: a write can judge thousands
 	for _, t := range sc.Targets() {
 		for _, c := range clients[t] {
 			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t) {
@@ -532,11 +579,12 @@ func httpProtocol(p string) bool {
 // from both states of a write (a class present on one side only still gets
 // a path on both, so that nothing is compared with nothing).
 func (m Model) Clients(sc *Scope, states ...state.Snapshot) map[Target][]Client {
+	classesIn := m.classFinders(sc, states)
 	out := map[Target][]Client{}
 	for _, t := range sc.Targets() {
 		var cs []Client
-		for _, s := range states {
-			for _, c := range m.clientsOf(s, t) {
+		for _, classes := range classesIn {
+			for _, c := range classes(t) {
 				if sc.sidecarsOf != nil && (c.Gateway != "" || c.Namespace != *sc.sidecarsOf) {
 					continue
 				}
@@ -549,6 +597,54 @@ func (m Model) Clients(sc *Scope, states ...state.Snapshot) map[Target][]Client 
 		out[t] = cs
 	}
 	return out
+}
+
+// classFinders gives, for each state that can add a class, how to find a
+// target's classes there. A scope kept to one namespace's sidecars (a
+// Sidecar write) needs not collect every namespace's view of each host: a
+// state where the namespace holds a Sidecar gives it a view of its own of
+// every host (views), so its classes are found directly (ownClasses). A
+// state where it holds none adds no class when another state holds only
+// Sidecars without workloadSelector there: both split the namespace by the
+// same selector DestinationRules (the write changes no rule, route or pod),
+// so its classes, if any, are already the other state's.
+func (m Model) classFinders(sc *Scope, states []state.Snapshot) []func(Target) []Client {
+	var out []func(Target) []Client
+	if sc.sidecarsOf == nil {
+		for _, s := range states {
+			out = append(out, func(t Target) []Client { return m.clientsOf(s, t) })
+		}
+		return out
+	}
+	ns := *sc.sidecarsOf
+	holds, selects := make([]bool, len(states)), false
+	for i, s := range states {
+		own := state.SidecarsOf(s.Sidecars(), ns)
+		holds[i] = len(own) > 0
+		selects = selects || slices.ContainsFunc(own, func(c *state.Sidecar) bool { return c.HasSelector })
+	}
+	covered := !selects && slices.Contains(holds, true)
+	for i, s := range states {
+		switch {
+		case holds[i]:
+			out = append(out, func(t Target) []Client { return m.ownClasses(s, t, ns) })
+		case !covered:
+			out = append(out, func(t Target) []Client { return m.clientsOf(s, t) })
+		}
+	}
+	return out
+}
+
+// ownClasses are the classes of ns's sidecars among t's clients in s, a
+// state where ns holds a Sidecar: what clientsOf gives there, kept to ns.
+func (m Model) ownClasses(s state.Snapshot, t Target, ns string) []Client {
+	if t.Gateway != "" {
+		return nil
+	}
+	if _, found := slices.BinarySearch(s.NamespacesWithSidecarClients(), ns); !found || m.excluded(ns) {
+		return nil
+	}
+	return m.workloadClasses(s, ns, func() []string { return m.dests(s, t.Host, s.VirtualServicesOnMesh(t.Host)) })
 }
 
 func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
@@ -564,13 +660,27 @@ func (m Model) clientsOf(s state.Snapshot, t Target) []Client {
 	var out []Client
 	for ns := range views {
 		if _, found := slices.BinarySearch(sidecars, ns); found && !m.excluded(ns) {
-			out = append(out, m.workloadClasses(s, ns, dests)...)
+			out = append(out, m.workloadClasses(s, ns, func() []string { return dests })...)
 		}
 	}
 	if m.others(sidecars, views) > 0 {
 		out = append(out, Client{Namespace: Other})
 	}
 	return out
+}
+
+// dests are a host and the hosts its VirtualServices on the mesh (onMesh)
+// send to.
+func (m Model) dests(s state.Snapshot, host string, onMesh []*state.VirtualService) []string {
+	dests := []string{host}
+	for _, vs := range onMesh {
+		for _, h := range state.RoutedHosts(vs, s.ResolveHost) {
+			if !slices.Contains(dests, h) {
+				dests = append(dests, h)
+			}
+		}
+	}
+	return dests
 }
 
 // others counts the reviewed namespaces with sidecars that resolve a host
@@ -606,15 +716,11 @@ func (m Model) views(s state.Snapshot, t Target) (views map[string]bool, dests [
 			}
 		}
 	}
-	dests = []string{t.Host}
-	for _, vs := range s.VirtualServicesOnMesh(t.Host) {
+	onMesh := s.VirtualServicesOnMesh(t.Host)
+	dests = m.dests(s, t.Host, onMesh)
+	for _, vs := range onMesh {
 		views[vs.Namespace] = true
 		addExports(vs.ExportTo)
-		for _, h := range state.RoutedHosts(vs, s.ResolveHost) {
-			if !slices.Contains(dests, h) {
-				dests = append(dests, h)
-			}
-		}
 	}
 	// Sidecars: a namespace holding one imports on its own terms; under a
 	// root namespace Sidecar, the host's own namespace imports it by ".".
@@ -652,12 +758,14 @@ func (m Model) othersExist(s state.Snapshot, t Target) bool {
 // that select some live sidecar, and one for the sidecars none selects. Without such rules ns is one class. The
 // pods of ns are walked only when it holds such rules, so the classes are
 // bounded by those rules.
-func (m Model) workloadClasses(s state.Snapshot, ns string, hosts []string) []Client {
+func (m Model) workloadClasses(s state.Snapshot, ns string, hosts func() []string) []Client {
 	var sels []*state.DestinationRule
-	for _, h := range hosts {
-		for _, dr := range m.Routing.SelectorRules(s, ns, h) {
-			if !slices.Contains(sels, dr) {
-				sels = append(sels, dr)
+	if slices.ContainsFunc(s.DestinationRules(ns), func(dr *state.DestinationRule) bool { return len(dr.WorkloadSelector) > 0 }) {
+		for _, h := range hosts() {
+			for _, dr := range m.Routing.SelectorRules(s, ns, h) {
+				if !slices.Contains(sels, dr) {
+					sels = append(sels, dr)
+				}
 			}
 		}
 	}

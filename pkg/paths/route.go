@@ -16,15 +16,13 @@ const examples = 3
 // judge fills p: the route its client gets for the target, and what each
 // destination of each route does with the traffic.
 func (m Model) judge(s state.Snapshot, p *Path, t Target) {
-	p.Reached = map[string]bool{}
-	p.Routes = map[string]int{}
 	if t.Gateway == "" && !m.imported(s, p, t) {
 		return
 	}
 	for _, rt := range m.routes(s, p, t, m.virtualServices(s, p.Client, t)) {
 		p.Routed = true
 		if why := m.gatewayRefuses(s, p, t, rt.vs); why != "" {
-			p.Routes[rt.key] = 100
+			p.route(rt.key, 100)
 			p.FailShare = 100
 			p.Failures = append(p.Failures, Failure{Cause: NoGateway, Share: 100, VS: rt.vs, Host: t.Host, Port: p.Port, Detail: why})
 			continue
@@ -57,7 +55,7 @@ func (m Model) judge(s state.Snapshot, p *Path, t Target) {
 		if failed > 0 {
 			pct = max(int(100*failed+0.5), 1)
 		}
-		p.Routes[rt.key] = pct
+		p.route(rt.key, pct)
 		p.FailShare = max(p.FailShare, pct)
 		p.Failures = append(p.Failures, fs...)
 	}
@@ -406,11 +404,11 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 			f.Cause = MTLSToPlain
 			return f, 1
 		}
-		p.Reached[res.FQDN] = true
+		p.reach(res.FQDN)
 		return f, 0
 	}
 	if !mesh.JudgedByPods(labels) {
-		p.Reached[res.FQDN] = true
+		p.reach(res.FQDN)
 		return f, 0 // endpoint labels Istio adds (cluster, zone): not judged from pods
 	}
 	return m.endpoints(s, p, f, res.FQDN, svc, sp, labels, tls)
@@ -448,7 +446,7 @@ func (m Model) entryDestination(s state.Snapshot, p *Path, f Failure, se *state.
 		labels = sub.Labels
 	}
 	if se.Resolution != state.ResolutionStatic || (len(se.Endpoints) == 0 && se.WorkloadSelector == nil) {
-		p.Reached[f.Host] = true
+		p.reach(f.Host)
 		return f, 0
 	}
 	tls := m.ruleTLS(f.Rules, d.Subset, port)
@@ -653,11 +651,11 @@ func (t *tally) result(p *Path, fqdn string) (Failure, float64) {
 		return f, 1
 	}
 	if len(t.bad) == 0 {
-		p.Reached[fqdn] = true
+		p.reach(fqdn)
 		return f, 0
 	}
 	if len(t.bad) < f.Ready {
-		p.Reached[fqdn] = true
+		p.reach(fqdn)
 	}
 	slices.Sort(t.bad)
 	f.Cause, f.Bad, f.Pods = t.cause, len(t.bad), t.bad[:min(len(t.bad), examples)]
@@ -972,7 +970,7 @@ func (m Model) imported(s state.Snapshot, p *Path, t Target) bool {
 	}
 	p.Routed = true
 	p.FailShare = 100
-	p.Routes["sidecar"] = 100
+	p.route("sidecar", 100)
 	res := m.Routing.Hosts.Resolve(s, t.Host, c.Namespace)
 	f := Failure{Cause: NotImported, Share: 100, Host: t.Host, Dest: state.Destination{Host: t.Host, Port: p.Port}, Port: p.Port,
 		Sidecar: sc, Service: res.Service, Entry: res.Entry}

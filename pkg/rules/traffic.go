@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
@@ -27,7 +26,27 @@ func (in *Input) Failures(c paths.Cause) []PathFailure {
 	if in.Traffic == nil {
 		return nil
 	}
-	var out []PathFailure
+	// Counted first: a write can fail thousands of paths, and a failure is
+	// large.
+	n := 0
+	for _, ch := range in.Traffic.Broken {
+		for _, f := range ch.New {
+			if f.Cause == c {
+				n++
+			}
+		}
+	}
+	for _, ch := range in.Traffic.Failing {
+		for _, f := range ch.After.Failures {
+			if f.Cause == c {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]PathFailure, 0, n)
 	for _, ch := range in.Traffic.Broken {
 		for _, f := range ch.New {
 			if f.Cause == c {
@@ -59,9 +78,13 @@ type Group struct {
 func GroupFailures(fs []PathFailure, key func(PathFailure) string) []Group {
 	var out []Group
 	idx := map[string]int{}
-	for _, f := range fs {
+	// Two passes, each group's list sized once: a group can hold thousands.
+	of := make([]int, len(fs))
+	var sizes []int
+	for j, f := range fs {
 		k := key(f)
 		if k == "" {
+			of[j] = -1
 			continue
 		}
 		i, ok := idx[k]
@@ -69,8 +92,18 @@ func GroupFailures(fs []PathFailure, key func(PathFailure) string) []Group {
 			i = len(out)
 			idx[k] = i
 			out = append(out, Group{Key: k})
+			sizes = append(sizes, 0)
 		}
-		out[i].Failures = append(out[i].Failures, f)
+		of[j] = i
+		sizes[i]++
+	}
+	for i := range out {
+		out[i].Failures = make([]PathFailure, 0, sizes[i])
+	}
+	for j, f := range fs {
+		if i := of[j]; i >= 0 {
+			out[i].Failures = append(out[i].Failures, f)
+		}
 	}
 	return out
 }
@@ -97,16 +130,17 @@ func (g Group) Held() bool {
 
 // Clients names the client classes of the group, sorted, once each.
 func (g Group) Clients() []string {
-	seen := map[string]bool{}
+	// By class first: a group can hold thousands of failures of one class.
+	seen := map[paths.Client]bool{}
 	var out []string
 	for _, f := range g.Failures {
-		if n := f.Path.Client.String(); !seen[n] {
-			seen[n] = true
-			out = append(out, n)
+		if c := f.Path.Client; !seen[c] {
+			seen[c] = true
+			out = append(out, c.String())
 		}
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out) // two classes may read alike
 }
 
 // RouteText names, for a message, the routes of the group's failures: each

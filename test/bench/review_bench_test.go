@@ -225,6 +225,13 @@ func setup(b *testing.B) http.Handler {
 	store.SetVirtualService(&state.VirtualService{Namespace: "team-0777", Name: "frontend", Hosts: []string{"svc-5"},
 		HTTP: []state.HTTPRoute{{Matches: []state.HTTPMatch{{Conditions: 1}}, Identity: "reviews", Route: []state.Destination{{Host: "svc-3"}}},
 			{Route: []state.Destination{{Host: "svc-5", Subset: "v1"}}, Identity: "default"}}})
+	// One namespace of 1k pods (900 more meshed replicas of its ten
+	// Services), for the Sidecar narrowing: what a Sidecar costs to review
+	// must not grow with the pods it governs (no other benchmark judges
+	// sidecarNS).
+	for i := podsPerNS; i < bigNSPods; i++ {
+		store.SetPod(state.FromPod(pod(sidecarNS, i, true)))
+	}
 	cfg := config.Default()
 	wh := &webhook.Admission{Handler: &admission.Handler{Engine: engine.New(registry.Rules(), cfg), Store: store, Config: cfg, Log: logr.Discard()}}
 	handler = wh
@@ -346,12 +353,18 @@ func BenchmarkEvaluateNamespaceStrict(b *testing.B) {
 	}
 }
 
+// sidecarNS holds bigNSPods pods in the review state (setup).
+const (
+	sidecarNS = "team-0555"
+	bigNSPods = 1000
+)
+
 // A namespace's first Sidecar narrowing its egress to its own namespace
 // under REGISTRY_ONLY (MG603): every Service of the other 999 namespaces
-// changes import for team-0421's 100 pods, so each is judged.
+// changes import for the 1k pods of sidecarNS, so each is judged.
 func BenchmarkReviewSidecarNarrowing(b *testing.B) {
-	sc := `{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"default","namespace":"team-0421","creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"egress":[{"hosts":["./*","istio-system/*"]}],"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}`
-	benchReview(b, admissionReview(admissionv1.Create, "networking.istio.io", "Sidecar", "sidecars", "team-0421", "default", sc, ""), false)
+	sc := fmt.Sprintf(`{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"default","namespace":%q,"creationTimestamp":"2026-11-21T00:00:00Z"},"spec":{"egress":[{"hosts":["./*","istio-system/*"]}],"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}`, sidecarNS)
+	benchReview(b, admissionReview(admissionv1.Create, "networking.istio.io", "Sidecar", "sidecars", sidecarNS, "default", sc, ""), false)
 }
 
 // authorizationPolicy is an AdmissionReview creating an AuthorizationPolicy.

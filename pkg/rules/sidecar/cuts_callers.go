@@ -29,6 +29,8 @@ type hostPort struct {
 	port uint32
 }
 
+func (k hostPort) String() string { return fmt.Sprintf("%s on port %d", k.host, k.port) }
+
 func (cutsCallers) ID() string { return "MG603" }
 
 func (cutsCallers) Kind() string { return rules.KindSidecar }
@@ -42,12 +44,18 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	// One finding per Sidecar that cuts, naming the hosts (a narrowing can
 	// cut thousands: the count and the first few) and the clients.
+	keys := map[*state.Sidecar]string{} // a key per Sidecar, not per failure
 	for _, g := range rules.GroupFailures(in.Failures(paths.NotImported), func(f rules.PathFailure) string {
 		sc := f.Failure.Sidecar
 		if sc == nil {
 			return ""
 		}
-		return fieldOf(in, sc) + "|" + sc.Namespace + "/" + sc.Name
+		k, ok := keys[sc]
+		if !ok {
+			k = fieldOf(in, sc) + "|" + sc.Namespace + "/" + sc.Name
+			keys[sc] = k
+		}
+		return k
 	}) {
 		action, held := g.Verdict()
 		if g.Broken() {
@@ -56,18 +64,22 @@ func (r cutsCallers) Check(in *rules.Input) []rules.Finding {
 		}
 		f := g.Failures[0].Failure
 		fld, applied, _ := strings.Cut(g.Key, "|")
-		// A set beside the list: a narrowing can cut thousands of hosts.
-		var hosts []string
+		// A set beside the list: a narrowing can cut thousands of hosts,
+		// of which the message names the first three.
+		var hosts []hostPort
 		seen := make(map[hostPort]bool, len(g.Failures))
 		for _, pf := range g.Failures {
 			if k := (hostPort{pf.Failure.Host, pf.Failure.Port}); !seen[k] {
 				seen[k] = true
-				hosts = append(hosts, fmt.Sprintf("%s on port %d", k.host, k.port))
+				hosts = append(hosts, k)
 			}
 		}
-		hostText := "no " + hosts[0]
+		hostText := "no " + hosts[0].String()
 		if len(hosts) > 1 {
-			shown := hosts[:min(3, len(hosts))]
+			shown := make([]string, 0, 3)
+			for _, k := range hosts[:min(3, len(hosts))] {
+				shown = append(shown, k.String())
+			}
 			hostText = fmt.Sprintf("none of %d hosts: %s", len(hosts), strings.Join(shown, ", "))
 			if len(hosts) > 3 {
 				hostText += fmt.Sprintf(" and %d more", len(hosts)-3)
