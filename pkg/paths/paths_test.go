@@ -80,3 +80,64 @@ func TestClientsLeaveOutAnExcludedNamespaceWithAView(t *testing.T) {
 		t.Errorf("clients %v, want %v", got, want)
 	}
 }
+
+// A Sidecar write judges only its namespace's sidecars: the classes found
+// for it are those of that namespace among every client of the host, on
+// both sides of the write, however the Sidecar and the namespace's
+// DestinationRules split its pods.
+func TestClientsOfASidecarWriteAreItsNamespaceClasses(t *testing.T) {
+	narrow := func(sel map[string]string) *state.Sidecar {
+		return &state.Sidecar{Namespace: "a", Name: "narrow", Selector: sel, HasSelector: sel != nil,
+			Egress: []state.SidecarEgress{{Hosts: []string{"./*"}}}, Outbound: state.RegistryOnly}
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after *state.Sidecar // the written Sidecar on each side (nil: none)
+		selectorRule  bool           // a holds a DestinationRule selecting its batch pods
+		excluded      []string
+	}{
+		{"the namespace's first Sidecar", nil, narrow(nil), false, nil},
+		{"the first Sidecar, over a selector DestinationRule", nil, narrow(nil), true, nil},
+		{"a first Sidecar with a workloadSelector", nil, narrow(map[string]string{"app": "batch"}), false, nil},
+		{"a workloadSelector Sidecar over a selector DestinationRule", nil, narrow(map[string]string{"app": "client"}), true, nil},
+		{"deleting the namespace's Sidecar", narrow(nil), nil, true, nil},
+		{"deleting a workloadSelector Sidecar", narrow(map[string]string{"app": "batch"}), nil, false, nil},
+		{"the namespace excluded", nil, narrow(nil), false, []string{"a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sidecarMesh("a", "b")
+			s.SetPod(&state.Pod{Namespace: "a", Name: "batch", Labels: map[string]string{"app": "batch"}, Phase: "Running", Ready: true, Sidecar: true})
+			if tc.selectorRule {
+				s.SetDestinationRule(&state.DestinationRule{Namespace: "a", Name: "batch", Host: "reviews.shop.svc.cluster.local",
+					WorkloadSelector: map[string]string{"app": "batch"}})
+			}
+			if tc.before != nil {
+				s.SetSidecar(tc.before)
+			}
+			m := paths.Model{Routing: mesh.Routing{Hosts: mesh.Hosts{Domain: mesh.DefaultClusterDomain}, Root: "istio-system"},
+				Policies: mesh.Policies{RootNamespace: "istio-system"}, Excluded: tc.excluded}
+			target := paths.Target{Host: "reviews.shop.svc.cluster.local"}
+			all, own := paths.NewScope(), paths.NewScope()
+			all.Add(target)
+			own.Add(target)
+			own.OnlySidecarsOf("a")
+			var got, want []paths.Client
+			_ = s.View(func(before state.Snapshot) error {
+				after := state.WithSidecar(before, "a", "narrow", tc.after)
+				got = m.Clients(own, before, after)[target]
+				for _, c := range m.Clients(all, before, after)[target] {
+					if c.Gateway == "" && c.Namespace == "a" {
+						want = append(want, c)
+					}
+				}
+				return nil
+			})
+			if !slices.Equal(got, want) {
+				t.Errorf("classes %v, want those of a among every client: %v", got, want)
+			}
+			if len(tc.excluded) == 0 && len(got) == 0 {
+				t.Errorf("no class of a judged")
+			}
+		})
+	}
+}
