@@ -204,9 +204,9 @@ var Catalogue = []Entry{
 		Fix:         "Shift weight once the backend's pods are Ready.",
 	},
 	{
-		ID: "MG503", Kind: KindHTTPRoute, Default: Warn,
+		ID: "MG503", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute not attached to its Gateway",
-		Description: "An HTTPRoute whose Gateway parentRef names no Gateway, a Gateway without pods, or listeners that do not accept it (hostnames that do not intersect, allowedRoutes namespaces): istiod does not attach it and requests for its hostnames that no other route takes get 404. A warning: a route that attaches nowhere leaves the routes that served the host as they were, so no path that worked breaks (a route's write that stops serving a host is judged like a VirtualService's hosts change: not judged). Deleting or narrowing the Gateway that live routes use is the Gateway write's to judge.",
+		Description: "An HTTPRoute whose Gateway parentRef names no Gateway, a Gateway without pods, or listeners that do not accept it (hostnames that do not intersect, allowedRoutes namespaces): istiod does not attach it and requests for its hostnames that no other route takes get 404. A warning when the route attaches nowhere new: the routes that served the host stay as they were, and a route's write that moves a host to another Gateway that accepts it is not judged (like a VirtualService's hosts change). Denied when the write takes the route off a Gateway that served it and leaves it attached there for none of its hostnames, or moves it to a Gateway that does not exist (a misspelt parentRef, as a controller such as Flagger writes from its Canary's gatewayRefs): the hosts it served get 404, as for a VirtualService bound to a missing Gateway (MG305). Deleting or narrowing the Gateway that live routes use is the Gateway write's to judge.",
 		Fix:         "Name an existing Gateway and a hostname its listener accepts (or allowedRoutes namespaces: All).",
 	},
 	{

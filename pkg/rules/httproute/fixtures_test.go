@@ -41,6 +41,11 @@ var fixtures = map[string]map[string][]string{
 		"attach shop/reviews-port":            {},
 		"attach shop/reviews-internal":        {`warn spec.parentRefs "^nothing reached that host before, so nothing breaks yet: no listener of Gateway istio-ingress/gateway on port 80 (default) admits HTTPRoute shop/reviews-internal: its parentRef's sectionName or port"`},
 		"attach shop/reviews-8443":            {`warn spec.parentRefs "no listener of Gateway istio-ingress/gateway on port 80 (default) admits HTTPRoute shop/reviews-8443"`},
+		"detach shop/storefront (typo)":       {`deny spec.parentRefs "^no Gateway istio-ingress/gatway exists: HTTPRoute shop/storefront is not attached there and it is no longer attached to istio-ingress/gateway, which served it, so requests for store.example.com get 404"`},
+		"detach shop/storefront (rehost)":     {`deny spec.parentRefs "^HTTPRoute shop/storefront was attached to Gateway istio-ingress/gateway and now is for none of its hostnames, so the hosts it served there (store.example.com) get 404: no listener of Gateway istio-ingress/gateway accepts store.example.org"`},
+		"detach shop/storefront (moved)":      {},
+		"detach shop/outlet":                  {`warn pre-existing spec.parentRefs "^no Gateway istio-ingress/gatway exists: HTTPRoute shop/outlet is not attached there, so requests for outlet.example.com get 404"`},
+		"detach shop/storefront (extra-host)": {`warn spec.parentRefs "^nothing reached that host before, so nothing breaks yet: no listener of Gateway istio-ingress/gateway accepts store.example.org"`},
 	},
 }
 

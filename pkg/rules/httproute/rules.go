@@ -80,6 +80,10 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 			}
 		}
 	}
+	var detached []string
+	if r.warnOnly && !deleted {
+		detached = detachedFrom(in, in.Change.New.HTTPRoute)
+	}
 	var out []rules.Finding
 	for _, g := range rules.GroupFailures(fs, func(f rules.PathFailure) string {
 		return field(f.Failure, deleted) + "|" + f.Path.Host
@@ -88,10 +92,22 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		f := g.Failures[0].Failure
 		fld, _, _ := strings.Cut(g.Key, "|")
 		msg := r.text(g, f)
-		if action == rules.Warn && !held {
+		// A route refused by a listener leaves the routes serving the host
+		// as they were (a warning), unless the write takes this route off
+		// a Gateway that served it and attaches it there for no hostname:
+		// the hosts it served there get 404, as for a VirtualService whose
+		// hosts no bound server accepts (MG305).
+		gw := g.Failures[0].Path.Client.Gateway
+		detach := r.warnOnly && !held && slices.Contains(detached, gw)
+		if action == rules.Warn && !held && !detach {
 			msg = "nothing reached that host before, so nothing breaks yet: " + msg
 		}
-		if r.warnOnly {
+		switch {
+		case detach:
+			action = rules.Deny
+			msg = fmt.Sprintf("HTTPRoute %s/%s was attached to Gateway %s and now is for none of its hostnames, so the hosts it served there (%s) get 404: %s",
+				in.Change.Ref.Namespace, in.Change.Ref.Name, gw, strings.Join(in.Change.Old.HTTPRoute.Hosts, ", "), msg)
+		case r.warnOnly:
 			action = rules.Warn
 		}
 		out = append(out, rules.Finding{Rule: r.id, Action: action, Preexisting: held, Field: fld, Key: g.Key,
@@ -132,11 +148,51 @@ func missingParents(in *rules.Input) []rules.Finding {
 		}
 		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.HTTPRoute != nil &&
 			slices.Contains(in.Change.Old.HTTPRoute.Gateways, key)
-		out = append(out, rules.Finding{Rule: "MG503", Action: rules.Warn, Preexisting: held, Field: "spec.parentRefs", Key: "parent|" + key,
-			Message: fmt.Sprintf("no Gateway %s exists: HTTPRoute %s/%s is not attached there and requests for %s get 404 — create the Gateway, or fix the parentRef",
-				key, vs.Namespace, vs.Name, strings.Join(vs.Hosts, ", "))})
+		action, moved := rules.Warn, ""
+		if held {
+			action = rules.Deny // reported as pre-existing: the route was not attached there before either
+		} else if left := detachedFrom(in, vs); len(left) > 0 {
+			// The write moves the route off Gateways that served it onto
+			// one that does not exist: the hosts it served there lose
+			// their route (404) and it attaches nowhere new, as a
+			// VirtualService bound to a missing Gateway (MG305).
+			action = rules.Deny
+			moved = fmt.Sprintf(" and it is no longer attached to %s, which served it", strings.Join(left, ", "))
+		}
+		out = append(out, rules.Finding{Rule: "MG503", Action: action, Preexisting: held, Field: "spec.parentRefs", Key: "parent|" + key,
+			Message: fmt.Sprintf("no Gateway %s exists: HTTPRoute %s/%s is not attached there%s, so requests for %s get 404 — create the Gateway, or fix the parentRef",
+				key, vs.Namespace, vs.Name, moved, strings.Join(vs.Hosts, ", ")),
+			Missing: []state.ObjectRef{{Group: state.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}}})
 	}
 	return out
+}
+
+// detachedFrom are the Gateways the route before the write was attached to
+// for one of its hostnames and the route after is attached to for none:
+// it no longer names them, or their listeners no longer accept it.
+func detachedFrom(in *rules.Input, vs *state.VirtualService) []string {
+	if in.Prior == nil || in.Change.Old == nil || in.Change.Old.HTTPRoute == nil || vs == nil {
+		return nil
+	}
+	var left []string
+	for _, key := range in.Change.Old.HTTPRoute.Gateways {
+		if attached(in.Prior, key, in.Change.Old.HTTPRoute) && !attached(in.State, key, vs) {
+			left = append(left, key)
+		}
+	}
+	return left
+}
+
+// attached reports whether the Gateway named key accepts the route for one
+// of its hostnames.
+func attached(s state.Snapshot, key string, vs *state.VirtualService) bool {
+	ns, name, _ := strings.Cut(key, "/")
+	gw := s.KubeGateway(ns, name)
+	if gw == nil || !slices.Contains(vs.Gateways, key) {
+		return false
+	}
+	servers := mesh.RouteServers(s, gw, key, vs, 0)
+	return slices.ContainsFunc(vs.Hosts, func(h string) bool { return mesh.GatewayServesHost(servers, h, vs.Namespace) })
 }
 
 // field is the part of the route a failure comes from: the backendRef
