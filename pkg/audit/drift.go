@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -211,7 +212,7 @@ func (d *Drift) publish(ctx context.Context, current map[violationKey]string) {
 // finds the event); nil when it is gone or cannot be read.
 func (d *Drift) fetch(ctx context.Context, ref state.ObjectRef) runtime.Object {
 	u := &unstructured.Unstructured{}
-	u.SetAPIVersion(ref.Group + "/v1")
+	u.SetAPIVersion(schema.GroupVersion{Group: ref.Group, Version: "v1"}.String()) // "v1" for the core group
 	u.SetKind(ref.Kind)
 	if err := d.Reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
 		d.Log.V(1).Info("Cannot read the object to record an event on", "kind", ref.Kind, "namespace", ref.Namespace, "name", ref.Name, "error", err.Error())

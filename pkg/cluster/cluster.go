@@ -301,6 +301,18 @@ func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (foun
 			default:
 				return nil, nil, fmt.Errorf("reading VirtualService %s: %w", key, err)
 			}
+		case "ServiceEntry":
+			// An entry a created Service takes its host from may be gone a
+			// moment ago (rules.ServiceWrite).
+			var se networkingv1.ServiceEntry
+			switch err := c.Get(ctx, key, &se); {
+			case err == nil:
+				found = append(found, &state.Object{ServiceEntry: state.FromServiceEntrySpec(refOf(&se.ObjectMeta), &se.Spec)})
+			case apierrors.IsNotFound(err):
+				gone = append(gone, r)
+			default:
+				return nil, nil, fmt.Errorf("reading ServiceEntry %s: %w", key, err)
+			}
 		case state.KindHTTPRoute:
 			// A route the cache still shows attached may be gone a moment ago.
 			l := liveKinds[schema.GroupKind{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}]

@@ -298,13 +298,15 @@ func (m Model) hasHTTPPort(s state.Snapshot, host string) bool {
 }
 
 // hostPorts are the ports of the Service a host names, or those of the
-// ServiceEntries registering it (nil: neither).
+// ServiceEntries registering it (nil: neither). A Kubernetes Service wins
+// its host over any ServiceEntry of the same name (pilot/pkg/model/
+// sidecar.go appendSidecarServices), but without one an entry may register
+// a Service-form name (name.ns.svc.cluster.local) like any other host.
 func (m Model) hostPorts(s state.Snapshot, host string) []state.ServicePort {
 	if ns, name, ok := m.Routing.Hosts.ServiceName(host); ok {
 		if svc := s.Service(ns, name); svc != nil {
 			return svc.Ports
 		}
-		return nil
 	}
 	var out []state.ServicePort
 	for _, se := range s.ServiceEntriesForHost(host) {

@@ -128,7 +128,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG302", Kind: KindVirtualService, Default: Deny,
 		Title:       "Traffic to a backend with no ready pod",
-		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready endpoint (pod, or a VM's healthy WorkloadEntry), where that traffic worked before; a fresh install (nothing reached the host yet) warns. Service writes too: a selector change that leaves a routed host or subset with no Ready pod.",
+		Description: "Weight > 0 (or the sole destination) to a subset or host with no Ready endpoint (pod, or a VM's healthy WorkloadEntry), where that traffic worked before; a fresh install (nothing reached the host yet) warns. Service writes too: a selector change, or a named targetPort no selected pod declares (Kubernetes gives that port no endpoint on them), that leaves a routed host or subset with no Ready endpoint; a Service created over a ServiceEntry's host (istiod prefers the Kubernetes Service) without Ready pods.",
 		Fix:         "Wait until the pods are Ready, or give the destination weight 0.",
 	},
 	{
@@ -140,7 +140,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG304", Kind: KindVirtualService, Default: Deny,
 		Title:       "Wrong or missing destination port",
-		Description: "A destination port the Service does not expose, or no port towards a multi-port Service from a gateway route or towards another host than the one served. Service writes too: removing or renumbering a port that routes name.",
+		Description: "A destination port the Service does not expose, or no port towards a multi-port Service from a gateway route or towards another host than the one served. Service writes too: removing or renumbering a port that routes name, or creating a Service that takes a ServiceEntry's host (istiod prefers the Kubernetes Service) without the port routes name there.",
 		Fix:         "Set destination.port.number to one of the Service's ports.",
 	},
 	{

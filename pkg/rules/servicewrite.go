@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/paths"
 	"github.com/meshguard/meshguard/pkg/state"
 )
@@ -57,6 +58,10 @@ func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.Virtu
 		}
 	}
 	old, nu := serviceOf(in.Change.Old), serviceOf(in.Change.New)
+	var taken *state.ServiceEntry
+	if len(fs) > 0 {
+		taken = takenEntry(in, host)
+	}
 	var out []Finding
 	for _, g := range GroupFailures(fs, func(f PathFailure) string { return serviceField(f.Failure, old, nu) }) {
 		action, held := g.Verdict()
@@ -70,8 +75,19 @@ func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.Virtu
 		if f.VS != nil && f.VS.Kind == state.KindHTTPRoute && (c == paths.NoHost || c == paths.NoPort) {
 			code = "500" // istiod drops a backendRef that resolves to nothing (the Gateway API's 500)
 		}
+		cause, fix := serviceCause(in.Change, f, nu), serviceFix(c)
+		if name, ready := unresolvedTarget(in, f, nu); ready > 0 {
+			cause = fmt.Sprintf("after this change port %d of %s has no endpoint: its targetPort %q names no container port of the %d Ready %s it selects, so that port's endpoints list none",
+				f.Port, f.Host, name, ready, nouns(ready, "pod", "pods"))
+			fix = "name a container port the pods declare (or give the number), or move those routes first"
+		}
+		if taken != nil {
+			cause = fmt.Sprintf("Service %s/%s takes host %s from ServiceEntry %s/%s (istiod prefers a Kubernetes Service for its host), and %s",
+				in.Change.Ref.Namespace, in.Change.Ref.Name, host, taken.Namespace, taken.Name, strings.TrimPrefix(cause, "after this change "))
+			fix = "give the Service what the entry served (its ports, Ready endpoints) before creating it, or move those routes first"
+		}
 		msg := fmt.Sprintf("%s: %s %s %s there, so %d%% of that route's traffic fails with %s — %s",
-			serviceCause(in.Change, f, nu), routes, verb, g.ClientText(), g.MaxShare(), code, serviceFix(c))
+			cause, routes, verb, g.ClientText(), g.MaxShare(), code, fix)
 		if action == Warn && !held {
 			msg = "nothing reached that host before, so nothing breaks yet: " + msg
 		}
@@ -80,16 +96,86 @@ func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.Virtu
 				action, held, msg = a, false, msg+remote
 			}
 		}
+		missing := routesOf(g)
+		if taken != nil {
+			missing = append(missing, state.ObjectRef{Group: state.GroupNetworking, Kind: KindServiceEntry, Namespace: taken.Namespace, Name: taken.Name})
+		}
 		out = append(out, Finding{Rule: id, Action: action, Preexisting: held, Field: g.Key, Key: g.Key + "|" + host,
-			Subjects: g.Clients(), Message: msg, Missing: routesOf(g)})
+			Subjects: g.Clients(), Message: msg, Missing: missing})
 	}
 	return out
+}
+
+// takenEntry is the ServiceEntry a created Service takes its host from
+// (nil: none, or not a CREATE). Istio keeps one service per host in a
+// proxy's scope, and a Kubernetes Service wins over any other registry's
+// whatever their ages (pilot/pkg/model/sidecar.go appendSidecarServices;
+// push_context.go initServiceRegistry: "prevents domain squatting"), so an
+// entry that registered the Service's name (a VM's, before the workload
+// moved into the cluster) stops serving it the moment the Service exists:
+// routes get the Service's ports and endpoints. That is the only path a
+// Service's CREATE can break; a short name resolves by the route's
+// namespace whether the Service exists or not (istiod expands it without
+// looking: pilot/pkg/model/config.go ResolveShortnameToFQDN).
+func takenEntry(in *Input, host string) *state.ServiceEntry {
+	if in.Change.Old != nil || in.Change.New == nil {
+		return nil
+	}
+	for _, se := range in.Prior.ServiceEntriesForHost(host) {
+		if slices.Contains(se.Hosts, host) {
+			return se
+		}
+	}
+	return nil
+}
+
+// unresolvedTarget explains a routed port left with no endpoint by a named
+// targetPort its pods do not declare: the name, and how many Ready pods of
+// the destination (its subset's labels included) lack it (0: not that
+// cause). Kubernetes' endpoint-slice controller resolves a named targetPort
+// in each pod's container ports and leaves a pod without it out of that
+// port's endpoints (k8s.io/endpointslice utils.go getEndpointPorts,
+// FindPort), and istiod builds the port's cluster from those endpoints
+// (pilot/pkg/serviceregistry/kube/controller/endpointslice.go). A numeric
+// targetPort goes into the slice as it is: container ports are
+// informational, so a number no pod lists is not judged.
+func unresolvedTarget(in *Input, f paths.Failure, nu *state.Service) (string, int) {
+	if f.Cause != paths.NoReady || nu == nil || len(nu.Selector) == 0 || f.Service == nil {
+		return "", 0
+	}
+	i := slices.IndexFunc(nu.Ports, func(sp state.ServicePort) bool { return uint32(sp.Port) == f.Port })
+	if i < 0 || nu.Ports[i].TargetPortName == "" {
+		return "", 0
+	}
+	sp := nu.Ports[i]
+	var labels map[string]string
+	if f.Dest.Subset != "" {
+		if sub, _ := f.Rules.Subset(f.Dest.Subset); sub != nil {
+			labels = sub.Labels
+		}
+	}
+	ready := 0
+	in.State.ForEachServicePod(nu.Namespace, nu.Name, func(p *state.Pod) bool {
+		if p.Ready && !p.Finished() && state.SelectorMatches(labels, p.Labels) && mesh.TargetPort(sp, p) == 0 {
+			ready++
+		}
+		return true
+	})
+	return sp.TargetPortName, ready
+}
+
+func nouns(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // routesOf lists the VirtualServices a denial rests on, for the webhook to
 // confirm with a direct read before it denies: `kubectl delete -f` of a
 // route and then its Service reaches meshguard faster than the cache
-// forgets the route.
+// forgets the route (and, for a CREATE, the ServiceEntry it takes the host
+// from: deleted just before the Service is created).
 func routesOf(g Group) []state.ObjectRef {
 	var out []state.ObjectRef
 	for _, f := range g.Failures {
@@ -158,6 +244,9 @@ func serviceCause(c *Change, f paths.Failure, nu *state.Service) string {
 			for _, p := range nu.Ports {
 				ports = append(ports, fmt.Sprint(p.Port))
 			}
+		}
+		if c.Old == nil {
+			return fmt.Sprintf("after this change it has no port %d (it exposes %s: no cluster for the routed port)", f.Port, orNone(ports))
 		}
 		return fmt.Sprintf("port %d is no longer a port of %s (it exposes %s: no cluster for the routed port)", f.Port, svc, orNone(ports))
 	case paths.NoReady:

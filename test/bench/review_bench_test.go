@@ -211,6 +211,14 @@ func BenchmarkReviewServiceDeleteUnrouted(b *testing.B) {
 	benchReview(b, serviceDelete("team-0421", "svc-7"), true)
 }
 
+// Creating a Service whose host nothing registered (the chart sends every
+// Service CREATE since issue 25): the review finds no ServiceEntry to take
+// the host from and no path that worked; admitted.
+func BenchmarkReviewServiceCreate(b *testing.B) {
+	svc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"svc-new","namespace":"team-0777"},"spec":{"selector":{"app":"svc-new"},"ports":[{"name":"http","port":80,"targetPort":8080}]}}`
+	benchReview(b, admissionReview(admissionv1.Create, "", "Service", "services", "team-0777", "svc-new", svc, ""), true)
+}
+
 var handler http.Handler
 
 func setup(b *testing.B) http.Handler {

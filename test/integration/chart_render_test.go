@@ -198,8 +198,8 @@ func TestChartDefaultsHaveTheProductionShape(t *testing.T) {
 
 // Services and Namespaces have a registration of their own that fails open
 // (a meshguard outage never blocks kube-system, a controller or helm
-// uninstall), never reviews a Service's CREATE nor a Namespace's CREATE or
-// DELETE, and never sees the namespace controller's or the garbage
+// uninstall), reviews every Service write (a CREATE can take a
+// ServiceEntry's host) but never a Namespace's CREATE or DELETE, and never sees the namespace controller's or the garbage
 // collector's deletes; break-glass groups skip it too.
 func TestChartKubernetesWritesFailOpenAndExemptControllers(t *testing.T) {
 	vwc, err := chartWebhook("--set", "breakGlass.groups[0]=platform:oncall")
@@ -219,8 +219,8 @@ func TestChartKubernetesWritesFailOpenAndExemptControllers(t *testing.T) {
 			ops[res] = r.Operations
 		}
 	}
-	if !slices.Equal(ops["services"], []admissionregistrationv1.OperationType{"UPDATE", "DELETE"}) || !slices.Equal(ops["namespaces"], []admissionregistrationv1.OperationType{"UPDATE"}) || len(ops) != 2 {
-		t.Errorf("operations = %v, want services UPDATE, DELETE and namespaces UPDATE", ops)
+	if !slices.Equal(ops["services"], []admissionregistrationv1.OperationType{"CREATE", "UPDATE", "DELETE"}) || !slices.Equal(ops["namespaces"], []admissionregistrationv1.OperationType{"UPDATE"}) || len(ops) != 2 {
+		t.Errorf("operations = %v, want services CREATE, UPDATE, DELETE and namespaces UPDATE", ops)
 	}
 	var exprs []string
 	for _, mc := range wh.MatchConditions {

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -119,5 +120,72 @@ func TestNamespaceUnlabelledUnderStrictWarns(t *testing.T) {
 			return fmt.Errorf("warnings = %q", w)
 		}
 		return nil
+	})
+}
+
+// A Service created under the name a ServiceEntry registered takes the host
+// (istiod prefers a Kubernetes Service): created without the port a route
+// sends there, it is denied (MG304), in a dry run too; a Service whose host
+// nothing registered, and one that keeps the entry's port on Ready pods, are
+// admitted. A named targetPort the pods do not declare leaves the routed
+// port no endpoint (MG302); a declared name is admitted.
+func TestServiceCreateOverAServiceEntryAndTargetPorts(t *testing.T) {
+	deniedWith := func(err error, want ...string) error {
+		return deniedBy(`admission webhook "validate-kubernetes.meshguard.io" denied the request: `, err, want...)
+	}
+	createNamespace(t, "svc-vm", map[string]string{"istio-injection": "enabled"})
+	createService(t, "svc-vm", "front", map[string]string{"app": "front"}, port("http", 8080))
+	createPod(t, podSpec{ns: "svc-vm", name: "front-1", labels: map[string]string{"app": "front"}, sidecar: true, port: 8080})
+	createPod(t, podSpec{ns: "svc-vm", name: "reports-1", labels: map[string]string{"app": "reports"}, sidecar: true, port: 8080})
+	se := obj(t, `{apiVersion: networking.istio.io/v1, kind: ServiceEntry, metadata: {name: reports-vm, namespace: svc-vm},
+  spec: {hosts: [reports.svc-vm.svc.cluster.local], location: MESH_INTERNAL, resolution: STATIC,
+    ports: [{number: 8080, name: http, protocol: HTTP}], endpoints: [{address: 10.0.7.12}]}}`)
+	eventually(t, "creating the entry", func() error { return k8s.Create(ctx(), se.DeepCopy()) })
+	cleanupObject(t, se)
+	vs := obj(t, `{apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: {name: front, namespace: svc-vm},
+  spec: {hosts: [front], http: [{match: [{uri: {prefix: /reports}}], route: [{destination: {host: reports.svc-vm.svc.cluster.local, port: {number: 8080}}}]},
+    {route: [{destination: {host: front}}]}]}}`)
+	eventually(t, "creating the route", func() error { return k8s.Create(ctx(), vs.DeepCopy()) })
+	cleanupObject(t, vs)
+
+	reports := func(target intstr.IntOrString, n int32) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "svc-vm", Name: "reports"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "reports"}, Ports: []corev1.ServicePort{{Name: "http", Port: n, TargetPort: target}}}}
+	}
+	t.Run("a Service taking the entry's host without its port is denied", func(t *testing.T) {
+		const want = "[MG304] spec.ports: Service svc-vm/reports takes host reports.svc-vm.svc.cluster.local from ServiceEntry svc-vm/reports-vm"
+		eventually(t, "dry-run create denied", func() error {
+			return deniedWith(k8s.Create(ctx(), reports(intstr.FromInt32(8080), 80), client.DryRunAll), want)
+		})
+		if e := deniedWith(k8s.Create(ctx(), reports(intstr.FromInt32(8080), 80)), want); e != nil {
+			t.Fatal(e)
+		}
+	})
+	t.Run("a Service no entry registered is admitted", func(t *testing.T) {
+		createService(t, "svc-vm", "journal", map[string]string{"app": "journal"}, port("http", 8080))
+	})
+	t.Cleanup(func() { _ = k8s.Delete(ctx(), reports(intstr.FromInt32(8080), 8080)) })
+	t.Run("a Service keeping the entry's port on Ready pods is admitted", func(t *testing.T) {
+		if err := k8s.Create(ctx(), reports(intstr.FromInt32(8080), 8080)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a named targetPort the pods do not declare is denied", func(t *testing.T) {
+		update := func(target intstr.IntOrString, opts ...client.UpdateOption) error {
+			cur := &corev1.Service{}
+			if err := k8s.Get(ctx(), client.ObjectKey{Namespace: "svc-vm", Name: "reports"}, cur); err != nil {
+				return err
+			}
+			cur.Spec.Ports[0].TargetPort = target
+			return k8s.Update(ctx(), cur, opts...)
+		}
+		eventually(t, "update denied", func() error {
+			return deniedWith(update(intstr.FromString("web"), client.DryRunAll),
+				`[MG302] spec.ports: after this change port 8080 of reports.svc-vm.svc.cluster.local has no endpoint: its targetPort "web" names no container port`)
+		})
+		// The pods declare an unnamed 8080: a number is admitted.
+		if err := update(intstr.FromInt32(8081), client.DryRunAll); err != nil {
+			t.Fatalf("a numeric targetPort: %v", err)
+		}
 	})
 }

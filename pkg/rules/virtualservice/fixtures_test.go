@@ -23,6 +23,8 @@ var fixtures = map[string]map[string][]string{
 		"subsets shop/reviews (mirror)":             {`warn spec.http[0].mirrors[0].destination.subset "mirrors to subset shadow of reviews.shop.svc.cluster.local, which the DestinationRule used in shop does not define: Envoy skips mirroring"`},
 	},
 	"MG302": {
+		"service-targetport shop/details (named-missing)":    {`deny spec.ports "^after this change port 9080 of details.shop.svc.cluster.local has no endpoint: its targetPort \"web\" names no container port of the 1 Ready pod it selects, so that port's endpoints list none: the host's default route, VirtualService shop/details-public send sidecars in every namespace without a route or rule of its own for the host and gateway istio-system/public-gw (istio-system) there, so 100% of that route's traffic fails with 503 — name a container port the pods declare"`},
+		"service-create legacy/reports (unready)":            {`deny spec.selector "^Service legacy/reports takes host reports.legacy.svc.cluster.local from ServiceEntry legacy/reports-vm (istiod prefers a Kubernetes Service for its host), and reports.legacy.svc.cluster.local has no Ready pod (1 running, none Ready): the host's default route, VirtualService legacy/reports send sidecars in every namespace without a route or rule of its own for the host and gateway istio-system/public-gw (istio-system) there, so 100% of that route's traffic fails with 503 — give the Service what the entry served (its ports, Ready endpoints) before creating it"`},
 		"preexisting shop/reviews":                           {`warn pre-existing spec.http[0].route[1].destination "sends 10% of the route's traffic to subset v2 of reviews, which has no Ready pod"`},
 		"ready shop/reviews":                                 {`deny spec.http[0].route[1].destination "^sends 10% of the route's traffic to subset v2 of reviews,"`},
 		"fresh shop/details":                                 {`warn pre-existing spec.http[0].route[0].destination "sends 100% of the route's traffic to subset v1 of details, which has no Ready pod (1 running, none Ready)"`},
@@ -51,11 +53,12 @@ var fixtures = map[string]map[string][]string{
 		"service-delete legacy/billing":   {},
 	},
 	"MG304": {
-		"serviceentries legacy-apps/details":        {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of ServiceEntry legacy-apps/details-svc (it exposes 80): those requests fail with 503"`},
-		"preexisting shop/reviews":                  {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
-		"ports shop/reviews":                        {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of Service shop/reviews (it exposes"`},
-		"service-ports shop/productpage (renumber)": {`deny spec.ports "^port 9080 is no longer a port of Service shop/productpage (it exposes 8080: no cluster for the routed port): VirtualService shop/storefront sends gateway istio-system/public-gw (istio-system) there, so 100% of that route's traffic fails with 503"`},
-		"ports shop/ratings-public":                 {`deny spec.http[0].route[0].destination.port "no destination port, so Istio uses the port called (80) for gateway istio-system/public-gw (istio-system), but Service shop/ratings exposes 2 ports (9080, 9090) and not that one"`},
+		"serviceentries legacy-apps/details":         {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of ServiceEntry legacy-apps/details-svc (it exposes 80): those requests fail with 503"`},
+		"preexisting shop/reviews":                   {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
+		"ports shop/reviews":                         {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of Service shop/reviews (it exposes"`},
+		"service-ports shop/productpage (renumber)":  {`deny spec.ports "^port 9080 is no longer a port of Service shop/productpage (it exposes 8080: no cluster for the routed port): VirtualService shop/storefront sends gateway istio-system/public-gw (istio-system) there, so 100% of that route's traffic fails with 503"`},
+		"service-create legacy/reports (other-port)": {`deny spec.ports "^Service legacy/reports takes host reports.legacy.svc.cluster.local from ServiceEntry legacy/reports-vm (istiod prefers a Kubernetes Service for its host), and it has no port 8080 (it exposes 80: no cluster for the routed port): VirtualService legacy/reports sends gateway istio-system/public-gw (istio-system) there, so 100% of that route's traffic fails with 503 — give the Service what the entry served"`},
+		"ports shop/ratings-public":                  {`deny spec.http[0].route[0].destination.port "no destination port, so Istio uses the port called (80) for gateway istio-system/public-gw (istio-system), but Service shop/ratings exposes 2 ports (9080, 9090) and not that one"`},
 	},
 	"MG305": {
 		"preexisting shop/typo":                     {`warn pre-existing spec.gateways[0] "Gateway shop/public-gw does not exist"`},

@@ -19,9 +19,11 @@ type noReadyPods struct{ vsRule }
 
 func (noReadyPods) ID() string { return "MG302" }
 
-// Namespaces, pods and Gateways tell a multi-cluster mesh (rules.RemoteEndpoints).
+// Namespaces, pods and Gateways tell a multi-cluster mesh (rules.RemoteEndpoints);
+// a created Service may take its host from a ServiceEntry, and a Service's
+// pods tell a targetPort they do not declare (rules.ServiceWrite).
 func (noReadyPods) Reads() []state.Kind {
-	return []state.Kind{state.NamespaceKind, state.PodKind, state.GatewayKind}
+	return []state.Kind{state.NamespaceKind, state.PodKind, state.GatewayKind, state.ServiceEntryKind, state.ServiceKind}
 }
 
 // A Service write brings the same cause to the routes that use it.

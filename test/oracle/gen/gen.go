@@ -85,7 +85,12 @@ func Generate(r *rand.Rand) Case {
 	b := &builder{r: r, injected: map[string]string{}, features: map[string]bool{}}
 	b.mesh()
 	reviewed := b.config()
-	c := b.write(reviewed)
+	var c Case
+	if b.chance(0.15) {
+		c = b.serviceWrite()
+	} else {
+		c = b.write(reviewed)
+	}
 	for f := range b.features {
 		c.Features = append(c.Features, f)
 	}
@@ -584,7 +589,6 @@ func (b *builder) virtualService(s svcInfo, name string) map[string]any {
 }
 
 func (b *builder) write(reviewed []map[string]any) Case {
-	c := Case{}
 	op := "CREATE"
 	switch x := b.r.Float64(); {
 	case x < 0.35 && len(reviewed) > 0:
@@ -612,8 +616,13 @@ func (b *builder) write(reviewed []map[string]any) Case {
 			change["metadata"].(map[string]any)["namespace"] = md["namespace"]
 		}
 	}
-	c.Op = op
-	c.Delete = op == "DELETE"
+	return b.caseOf(op, change, old)
+}
+
+// caseOf is the case of a write: the state the builder made, and change
+// (op of old, nil on CREATE).
+func (b *builder) caseOf(op string, change, old map[string]any) Case {
+	c := Case{Op: op, Delete: op == "DELETE"}
 	b.feature("op:" + op)
 	b.feature("write:" + change["kind"].(string))
 	for _, o := range b.objs {

@@ -96,6 +96,9 @@ func Judge(in Input) ([]Step, error) {
 		}
 		step.Broken, step.Failing = diff(before.paths, after.paths, istioGateway(o))
 		step.Paths, step.Unjudged = len(after.paths), after.unjudged
+		if why := kubeUnjudged(o); why != "" {
+			step.Unjudged = append(slices.Clip(step.Unjudged), why)
+		}
 		for _, u := range before.unjudged {
 			if !slices.Contains(step.Unjudged, u) {
 				step.Unjudged = append(step.Unjudged, u) // a policy a DELETE removes
@@ -200,6 +203,10 @@ func diff(before, after map[string]Path, gatewayWrite bool) (broken []Breakage, 
 			continue
 		}
 		if !ok {
+			if b, moved := portMoved(before, a); moved && !b.Works() && a.FailShare <= b.FailShare && !routeFailsMore(b, a) {
+				failing++ // the same call, failing as much on the host's old port
+				continue
+			}
 			if slices.ContainsFunc(a.Destinations, func(h string) bool { return working[h] }) {
 				broken = append(broken, Breakage{Before: Path{Host: a.Host, Port: a.Port}, After: a})
 			}

@@ -88,7 +88,7 @@ func Reviewed(o Object) bool {
 		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant", "security.istio.io/AuthorizationPolicy":
 		return true
 	}
-	return false
+	return kubeReviewed(o.GroupVersionKind().Group + "/" + o.GetKind())
 }
 
 // BuildWorld turns objects into istiod's inputs. created holds the
