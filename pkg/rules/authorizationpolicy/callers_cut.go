@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"istio.io/api/label"
+
 	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
@@ -42,7 +44,7 @@ func (callersCut) Kind() string { return rules.KindAuthorizationPolicy }
 
 func (callersCut) Reads() []state.Kind {
 	return []state.Kind{state.AuthorizationPolicyKind, state.ServiceKind, state.PodKind, state.VirtualServiceKind,
-		state.GatewayKind, state.DestinationRuleKind, state.PeerAuthenticationKind}
+		state.GatewayKind, state.KubeGatewayKind, state.DestinationRuleKind, state.PeerAuthenticationKind}
 }
 
 // caller is a class with the evidence that it calls.
@@ -50,6 +52,7 @@ type caller struct {
 	authz.Caller
 	evidence string // empty: a potential caller
 	gateway  bool   // gateway pods, not sidecars
+	outside  bool   // clients outside the mesh, calling a gateway's listener
 	// foreign is the principal naming the class in another trust domain.
 	foreign string
 }
@@ -57,6 +60,8 @@ type caller struct {
 func (c caller) String() string {
 	who := "sidecars in " + c.Namespace
 	switch {
+	case c.outside:
+		return "clients outside the mesh"
 	case c.gateway:
 		who = "gateway pods in " + c.Namespace
 	case !c.MTLS:
@@ -123,7 +128,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
 						Subjects: []string{c.String()},
-						Message:  message(svc, port, tcp, c, v, written, nil, 0, td)})
+						Message:  message(svc.Namespace+"/"+svc.Name, port, tcp, c, v, written, nil, 0, td)})
 				}
 			}
 			if pot == nil {
@@ -151,10 +156,11 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		if f := cut.first; f != nil {
 			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v),
 				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{f.c.String()}, cut.names...),
-				Message: message(svc, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
+				Message: message(svc.Namespace+"/"+svc.Name, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
 		}
 	}
-	return out
+	out = append(out, r.judgeGateways(in, root, written, td, old, new)...)
+	return append(out, r.notJudged(in.State, written)...)
 }
 
 // potentialCut is the first potential caller a Service's ports refuse.
@@ -235,7 +241,7 @@ func targets(s state.Snapshot, hosts mesh.Hosts, root string, named map[string]b
 	rootDone := false
 	for _, ap := range aps {
 		switch {
-		case ap == nil || ap.TargetRefs:
+		case ap == nil || len(ap.TargetRefs) > 0:
 		case ap.Namespace == root:
 			if rootDone {
 				continue
@@ -303,6 +309,9 @@ func appliedPod(s state.Snapshot, root string, svc *state.Service, aps ...*state
 		if p.Phase == "Succeeded" || p.Phase == "Failed" {
 			return true
 		}
+		if _, gw := p.Labels[label.IoK8sNetworkingGatewayGatewayName.Name]; gw {
+			return true // a Gateway API gateway's pods: judged by their listeners (judgeGateways)
+		}
 		for _, ap := range aps {
 			if ap != nil && authz.Applies(ap, root, svc.Namespace, p.Labels) {
 				found = p
@@ -362,6 +371,9 @@ func (l *lookups) gatewayPods(key string, gw *state.Gateway) []*state.Pod {
 	}
 	var ps []*state.Pod
 	for _, ns := range l.s.NamespacesWithGateways() {
+		if gw.Kubernetes && ns != gw.Namespace {
+			continue // deployed in the Gateway's own namespace
+		}
 		l.s.ForEachPod(ns, func(p *state.Pod) bool {
 			if p.Router && selects(gw.Selector, p.Labels) {
 				ps = append(ps, p)
@@ -401,11 +413,16 @@ func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []c
 			gns, gname, _ := strings.Cut(key, "/")
 			gw := s.Gateway(gns, gname)
 			if gw == nil || len(gw.Selector) == 0 {
-				continue
+				// A Gateway API Gateway's pods carry its name
+				// (policyattachment.go workloadGatewayName).
+				if gw = s.KubeGateway(gns, gname); gw == nil {
+					continue
+				}
+				gw = &state.Gateway{Namespace: gns, Name: gname, Kubernetes: true, Selector: map[string]string{label.IoK8sNetworkingGatewayGatewayName.Name: gname}}
 			}
 			for _, p := range l.gatewayPods(key, gw) {
 				add(caller{Caller: authz.Caller{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, MTLS: true},
-					gateway: true, evidence: "callers by Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
+					gateway: true, evidence: "callers by Gateway " + key + " and " + routeKind(vs) + " " + vs.Namespace + "/" + vs.Name})
 			}
 		}
 		if len(vs.Gateways) == 0 && vs.Namespace != svc.Namespace {
@@ -623,7 +640,7 @@ func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
 
 // message says who can no longer call; names are the first few of the
 // others more potential callers cut off with c.
-func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
+func message(target string, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
 	who := c.String() + ", which may call it,"
 	if others > 0 {
 		named := names[:min(len(names), 3)]
@@ -640,11 +657,13 @@ func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdic
 	if v.Rule < 0 {
 		why = fmt.Sprintf("ALLOW policy %s/%s applies and %s", v.Policy.Namespace, v.Policy.Name, v.Why)
 	}
-	msg := fmt.Sprintf("%s can no longer call %s/%s port %d: %s", who, svc.Namespace, svc.Name, port, why)
+	msg := fmt.Sprintf("%s can no longer call %s port %d: %s", who, target, port, why)
 	var fix string
 	switch {
 	case v.Rule >= 0:
 		fix = "narrow that rule so it does not match them"
+	case c.outside:
+		fix = "they reach a gateway without an Istio certificate, so no principal or namespace can match them: allow them without a source (or by remoteIpBlocks)"
 	case !c.MTLS:
 		fix = "they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first, or allow them without a source"
 	case tcp && anyHTTPOnly(v.Policy):
@@ -669,4 +688,12 @@ func anyHTTPOnly(ap *state.AuthorizationPolicy) bool {
 		}
 	}
 	return false
+}
+
+// routeKind is the kind of a route of the one route form.
+func routeKind(vs *state.VirtualService) string {
+	if vs.Kind != "" {
+		return vs.Kind
+	}
+	return rules.KindVirtualService
 }

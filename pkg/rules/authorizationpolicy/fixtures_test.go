@@ -51,6 +51,26 @@ var fixtures = map[string]map[string][]string{
 			`warn spec.rules ` + legacyPlain + `"`},
 		"foreign shop/echo-named (no-such-sa)":  {`warn spec.rules ` + legacyPlain + `"`},
 		"trustdomain shop/echo-callers (local)": {`warn spec.rules ` + legacyPlain + `"`},
+		"gateway istio-ingress/ingress-shop-only": {
+			`deny spec.rules "^clients outside the mesh, through listener default by HTTPRoute shop/storefront, can no longer call Gateway istio-ingress/gateway port 80: ALLOW policy istio-ingress/ingress-shop-only applies and no rule of the ALLOW policies applying matches it — they reach a gateway without an Istio certificate, so no principal or namespace can match them"`,
+			`warn spec.rules "^clients outside the mesh, which may call it, can no longer call Gateway istio-ingress/gateway port 8080:"`},
+		"gateway istio-ingress/ingress-shop-only (ip-blocks)":     {},
+		"gateway istio-ingress/ingress-shop-only (other-gateway)": {},
+		"gateway istio-ingress/allow-nothing": {
+			`deny spec.rules "^clients outside the mesh, through listener default by HTTPRoute shop/storefront, can no longer call Gateway istio-ingress/gateway port 80: ALLOW policy istio-ingress/allow-nothing applies"`,
+			`warn spec.rules "^clients outside the mesh, which may call it, can no longer call Gateway istio-ingress/gateway port 8080:"`},
+		"gateway istio-ingress/ingress-admin": {},
+		"gateway istio-ingress/ingress-admin (not-namespaces)": {
+			`deny spec.rules[0] "^clients outside the mesh, through listener default by HTTPRoute shop/storefront, can no longer call Gateway istio-ingress/gateway port 80: DENY policy istio-ingress/ingress-admin spec.rules[0] matches it — narrow that rule"`,
+			`warn spec.rules[0] "^clients outside the mesh, which may call it, can no longer call Gateway istio-ingress/gateway port 8080:"`},
+		"gateway shop/productpage-viewer": {
+			`deny spec.rules "^gateway pods in istio-ingress (service account gateway-istio), callers by Gateway istio-ingress/gateway and HTTPRoute shop/storefront, can no longer call shop/productpage port 9080:"`,
+			`warn spec.rules ` + legacyPlain + `"`},
+		"gateway mesh/waypoint-callers": {
+			`warn spec.targetRefs[0] "^not judged: the policy attaches to the waypoint serving Service mesh/echo, and meshguard does not model who calls through waypoints (ambient)"`},
+		"gateway mesh/waypoint-callers (gateway-target)": {
+			`warn spec.targetRefs[0] "^not judged: the policy attaches to waypoint Gateway mesh/waypoint"`},
+		"gateway mesh/waypoint-callers (dry-run)": {},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
