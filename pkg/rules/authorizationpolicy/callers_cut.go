@@ -16,7 +16,7 @@ import (
 )
 
 // All returns the AuthorizationPolicy rules.
-func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}} }
+func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}, appliesToNothing{}} }
 
 // trustDomain is the mesh's trust domain from meshguard's configuration
 // (Istio's default without one).
@@ -96,6 +96,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		if !authz.Enforcing(policies) {
 			continue // nothing can deny a request
 		}
+		moved := movedOff(root, pod, old, new)
 		split := namesIdentities(policies) || namesIdentities([]*state.AuthorizationPolicy{old, new})
 		fqdn := svc.Name + "." + svc.Namespace + ".svc." + domain(in)
 		proven := memo.provenCallers(svc, fqdn, split)
@@ -125,10 +126,10 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 					continue
 				}
 				if v := eval(c.Caller); v.Denied {
-					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
+					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v, moved),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
 						Subjects: []string{c.String()},
-						Message:  message(svc.Namespace+"/"+svc.Name, port, tcp, c, v, written, nil, 0, td)})
+						Message:  message(target{svc.Namespace + "/" + svc.Name, port, tcp, moved}, c, v, written, nil, 0, td)})
 				}
 			}
 			if pot == nil {
@@ -154,9 +155,9 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 			}
 		}
 		if f := cut.first; f != nil {
-			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v),
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v, moved),
 				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{f.c.String()}, cut.names...),
-				Message: message(svc.Namespace+"/"+svc.Name, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
+				Message: message(target{svc.Namespace + "/" + svc.Name, f.port, f.tcp, moved}, f.c, f.v, written, cut.names, cut.others, td)})
 		}
 	}
 	out = append(out, r.judgeGateways(in, root, written, td, old, new)...)
@@ -628,19 +629,34 @@ func workloadPort(sp state.ServicePort, pod *state.Pod) uint32 {
 }
 
 // field is where in the written policy a denial comes from.
-func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
+// A write that moves the policy off the pods points at the field that
+// moved it.
+func field(written *state.AuthorizationPolicy, v authz.Verdict, moved string) string {
 	switch {
 	case written == nil:
 		return "spec"
+	case moved != "":
+		return moved
 	case v.Policy == written && v.Rule >= 0:
 		return fmt.Sprintf("spec.rules[%d]", v.Rule)
 	}
 	return "spec.rules"
 }
 
+// target is what a caller can no longer call: a Service (namespace/name)
+// or a Gateway, on a port whose filter chain is TCP or HTTP; movedOff names
+// the field of the written policy (its selector or targetRefs) when the
+// write moved the policy off the target's pods.
+type target struct {
+	name     string
+	port     uint32
+	tcp      bool
+	movedOff string
+}
+
 // message says who can no longer call; names are the first few of the
 // others more potential callers cut off with c.
-func message(target string, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
+func message(t target, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
 	who := c.String() + ", which may call it,"
 	if others > 0 {
 		named := names[:min(len(names), 3)]
@@ -657,7 +673,7 @@ func message(target string, port uint32, tcp bool, c caller, v authz.Verdict, wr
 	if v.Rule < 0 {
 		why = fmt.Sprintf("ALLOW policy %s/%s applies and %s", v.Policy.Namespace, v.Policy.Name, v.Why)
 	}
-	msg := fmt.Sprintf("%s can no longer call %s port %d: %s", who, target, port, why)
+	msg := fmt.Sprintf("%s can no longer call %s port %d: %s", who, t.name, t.port, why)
 	var fix string
 	switch {
 	case v.Rule >= 0:
@@ -666,7 +682,7 @@ func message(target string, port uint32, tcp bool, c caller, v authz.Verdict, wr
 		fix = "they reach a gateway without an Istio certificate, so no principal or namespace can match them: allow them without a source (or by remoteIpBlocks)"
 	case !c.MTLS:
 		fix = "they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first, or allow them without a source"
-	case tcp && anyHTTPOnly(v.Policy):
+	case t.tcp && anyHTTPOnly(v.Policy):
 		fix = "on a TCP port istiod drops ALLOW rules with HTTP-only fields (builder.go): allow the port in a rule without paths, methods, hosts or request headers"
 	case c.foreign != "":
 		fix = fmt.Sprintf("its trust domain is not the mesh's (%s) nor an alias, so no caller here matches it: write %s, or add the alias to trustDomainAliases", td.Name, c.Principal(td.Name))
@@ -675,8 +691,11 @@ func message(target string, port uint32, tcp bool, c caller, v authz.Verdict, wr
 	default:
 		fix = "add namespace " + c.Namespace + " to from.source.namespaces of an ALLOW rule"
 	}
-	if written == nil {
+	switch {
+	case written == nil:
 		fix = "keep the policy until the callers are allowed elsewhere, or " + fix
+	case t.movedOff != "":
+		fix = fmt.Sprintf("the write moves %s/%s off these pods (%s no longer matches them): restore it, or %s", written.Namespace, written.Name, t.movedOff, fix)
 	}
 	return msg + " — " + fix
 }
@@ -696,4 +715,17 @@ func routeKind(vs *state.VirtualService) string {
 		return vs.Kind
 	}
 	return rules.KindVirtualService
+}
+
+// movedOff names the field by which an update moves a policy off pod (its
+// selector, or its targetRefs), "" when both sides apply to it or the
+// write is no update.
+func movedOff(root string, pod *state.Pod, old, new *state.AuthorizationPolicy) string {
+	if old == nil || new == nil || !authz.Applies(old, root, pod.Namespace, pod.Labels) || authz.Applies(new, root, pod.Namespace, pod.Labels) {
+		return ""
+	}
+	if len(new.TargetRefs) > 0 {
+		return "spec.targetRefs"
+	}
+	return "spec.selector"
 }

@@ -71,9 +71,25 @@ var fixtures = map[string]map[string][]string{
 		"gateway mesh/waypoint-callers (gateway-target)": {
 			`warn spec.targetRefs[0] "^not judged: the policy attaches to waypoint Gateway mesh/waypoint"`},
 		"gateway mesh/waypoint-callers (dry-run)": {},
+		"typo shop/productpage-callers": {
+			`deny spec.selector "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy shop/allow-nothing applies and no rule of the ALLOW policies applying matches it — the write moves shop/productpage-callers off these pods (spec.selector no longer matches them): restore it"`,
+			`warn spec.selector "^sidecars in shop (and plaintext callers in legacy), which may call it, can no longer call shop/productpage port 9080: ALLOW policy shop/allow-nothing applies"`},
+		"typo shop/productpage-callers (selector-kept)": {`warn spec.rules "^plaintext callers in legacy, which may call it, can no longer call shop/productpage port 9080: ALLOW policy shop/allow-nothing applies"`},
+		"typo shop/productpage-callers (deleted)": {
+			`deny spec "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy shop/allow-nothing applies and no rule of the ALLOW policies applying matches it — keep the policy until the callers are allowed elsewhere"`,
+			`warn spec "^sidecars in shop (and plaintext callers in legacy), which may call it,"`},
+		"moved shop/viewer": {
+			`deny spec.rules "^gateway pods in istio-system (service account istio-ingressgateway-service-account), callers by Gateway istio-system/public-gw and VirtualService shop/storefront, can no longer call shop/productpage port 9080: ALLOW policy shop/viewer applies"`,
+			`warn spec.rules ` + legacyPlain + `"`},
 		"preexisting shop/productpage-viewer": {
 			`warn pre-existing spec.rules "^gateway pods in istio-system"`,
 			`warn spec.rules ` + legacyPlain + `"`},
+	},
+	"MG703": {
+		"typo shop/productpage-callers":   {`warn spec.selector "^moves the policy off shop/productpage-1 onto nothing (it matches no pod with a proxy in shop), so Istio applies it nowhere and its ALLOW rules stop deciding who may call them — check spec.selector for a typo"`},
+		"typo shop/reviews-deny":          {`warn spec.selector "^moves the policy off shop/reviews-v1-7f9-a1, shop/reviews-v2-5c4-b2 onto nothing (it matches no pod with a proxy in shop), so Istio applies it nowhere and its DENY rules stop refusing anyone there"`},
+		"typo istio-system/ratings-audit": {`warn spec.selector "^moves the policy off shop/ratings-1 onto nothing (it matches no pod with a proxy), so Istio applies it nowhere and their requests are no longer audited"`},
+		"typo shop/edge-callers":          {`warn spec.targetRefs "^moves the policy off shop/edge-istio-1 onto nothing (no gateway pod belongs to a Gateway it names in shop)"`},
 	},
 	"MG702": {
 		"pa shop/productpage": {

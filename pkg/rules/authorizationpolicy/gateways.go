@@ -95,9 +95,10 @@ func (r callersCut) judgeGateways(in *rules.Input, root string, written *state.A
 				action = rules.Deny
 				c.evidence = fmt.Sprintf("through listener %s by %s %s/%s", srv.Listener.Name, routeKind(routes[i]), routes[i].Namespace, routes[i].Name)
 			}
-			out = append(out, rules.Finding{Rule: r.ID(), Action: action, Field: field(written, v),
+			moved := movedOff(root, t.pod, old, new)
+			out = append(out, rules.Finding{Rule: r.ID(), Action: action, Field: field(written, v, moved),
 				Key: fmt.Sprintf("%s:%d|outside", key, srv.Port), Subjects: []string{c.String()},
-				Message: message("Gateway "+key, srv.Port, tcp, c, v, written, nil, 0, td)})
+				Message: message(target{"Gateway " + key, srv.Port, tcp, moved}, c, v, written, nil, 0, td)})
 		}
 	}
 	return out
