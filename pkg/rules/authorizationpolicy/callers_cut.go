@@ -179,19 +179,16 @@ type cutTally struct {
 	first  *potentialCut
 	names  []string
 	others int
-	seen   map[int]bool
+	seen   []int // a few classes: a slice beats a map
 }
 
 // add counts a refused class (key -1: the plaintext one) of size members,
 // member(j) being its j-th, unless a port before refused it already.
 func (t *cutTally) add(key int, v authz.Verdict, port uint32, tcp bool, size int, member func(j int) caller) {
-	if t.seen[key] {
+	if slices.Contains(t.seen, key) {
 		return
 	}
-	if t.seen == nil {
-		t.seen = map[int]bool{}
-	}
-	t.seen[key] = true
+	t.seen = append(t.seen, key)
 	j := 0
 	if t.first == nil {
 		t.first = &potentialCut{c: member(0), v: v, port: port, tcp: tcp}
