@@ -246,6 +246,12 @@ var Catalogue = []Entry{
 		Fix:         "Correct the selector's labels or the targetRef's Gateway name.",
 	},
 	{
+		ID: "MG704", Kind: KindAuthorizationPolicy, Default: Deny,
+		Title:       "Route sends callers to pods whose policy refuses them",
+		Description: "A VirtualService or HTTPRoute write after which a client class that reached the host is sent to a destination (a subset, another backend, or the host's default route once the route is gone) whose sidecar pods' AuthorizationPolicies refuse every request it can send: an ALLOW policy with no rule for the caller, or a DENY rule matching it (the message names the policy, and the rule index for a DENY). Judged by the path model for each client class as it arrives (principal and namespace under mTLS, none in plaintext), as istiod builds the RBAC filter. Sidecars of namespaces without a route or rule of their own for the host only warn. A DestinationRule write whose subset newly selects refusing pods breaks the same paths; it is reported by MG702, whose message speaks of the mTLS a write strips.",
+		Fix:         "Allow the callers in the policy (principal or namespace), narrow the DENY rule, or route them to workloads that admit them.",
+	},
+	{
 		ID: "MG801", Kind: KindNamespace, Default: Warn,
 		Title:       "Namespace stops sidecar injection under STRICT",
 		Description: "A Namespace update that ends sidecar injection (istio-injection=enabled or a served istio.io/rev removed, or istio-injection=disabled set) while a STRICT PeerAuthentication depends on its pods' sidecars: mesh-wide STRICT rejects the plaintext their next pods send, or STRICT on their own ports governs servers outside the mesh. A warning, not a denial: sidecars are injected when a pod is created, so running pods keep theirs and no path breaks with this write; the pods come back without one at their next restart (MG108's cause, from the namespace's side; MG101 in the drift audit once they do). Services and Namespaces have no other MG8xx rule: a Service write's broken paths are explained by the rules of their cause (MG303 host gone, MG304 port gone, MG302/MG502 no Ready endpoint, MG201/MG202 endpoints refusing what clients send, MG501 HTTPRoute backend gone). Namespace deletes are not reviewed.",

@@ -16,7 +16,9 @@ import (
 )
 
 // All returns the AuthorizationPolicy rules.
-func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}, appliesToNothing{}} }
+func All() []rules.Rule {
+	return []rules.Rule{callersCut{}, identityChanged{}, appliesToNothing{}, routeDenied{}}
+}
 
 // trustDomain is the mesh's trust domain from meshguard's configuration
 // (Istio's default without one).

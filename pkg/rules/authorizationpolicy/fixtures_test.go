@@ -91,6 +91,14 @@ var fixtures = map[string]map[string][]string{
 		"typo istio-system/ratings-audit": {`warn spec.selector "^moves the policy off shop/ratings-1 onto nothing (it matches no pod with a proxy), so Istio applies it nowhere and their requests are no longer audited"`},
 		"typo shop/edge-callers":          {`warn spec.targetRefs "^moves the policy off shop/edge-istio-1 onto nothing (no gateway pod belongs to a Gateway it names in shop)"`},
 	},
+	"MG704": {
+		"subset frontend/reviews": {
+			`deny spec.http[0].route[1].destination "^sends 50% of the route's traffic from sidecars in frontend to subset v2 of Service shop/reviews, whose pods refuse them: AuthorizationPolicy shop/v2-internal applies there and no rule of the ALLOW policies applying matches it (403, or the connection closed on a TCP port) — allow them in shop/v2-internal"`},
+		"deny frontend/reviews": {
+			`deny spec.http[0].route[0].destination "^sends 100% of the route's traffic from sidecars in frontend to subset v2 of Service shop/reviews, whose pods refuse them: AuthorizationPolicy shop/v2-not-frontend applies there and its spec.rules[1] matches it (403, or the connection closed on a TCP port) — narrow that rule of shop/v2-not-frontend"`},
+		"preexisting frontend/reviews": {
+			`warn pre-existing spec.http[0].route[0].destination "^sends 100% of the route's traffic from sidecars in frontend to subset v2 of Service shop/reviews, whose pods refuse them"`},
+	},
 	"MG702": {
 		"pa shop/productpage": {
 			`deny spec.mtls.mode "^the DISABLE mode, which turns auto mTLS off, makes sidecars in frontend and in every other namespace without a route or rule of its own for the host reach shop/productpage without mTLS, so they carry no principal or namespace and AuthorizationPolicy shop/frontend-only refuses them (no rule of the ALLOW policies applying matches it)"`},
