@@ -24,20 +24,29 @@ func DenyLine(f rules.Finding) string {
 // WarningLine renders a finding as a one-line warning of at most 120
 // characters, "[MGxxx]" first.
 func WarningLine(r engine.Result) string {
-	s := "[" + r.Rule + "] "
+	pre := ""
 	if r.Preexisting {
-		s += "pre-existing: "
+		pre = "pre-existing: "
 	}
 	msg := r.Message
 	if strings.ContainsAny(msg, "\n\r\t") {
 		msg = strings.Join(strings.Fields(msg), " ") // warnings are one line
 	}
-	s += msg
-	if utf8.RuneCountInString(s) > maxWarningLen {
-		runes := []rune(s)
-		s = string(runes[:maxWarningLen-1]) + "…"
+	// Cut the message at the rune that would pass the limit, without
+	// converting it to runes: one allocation for the line (the namespace
+	// ALLOW review renders ten of these; see README, Performance).
+	room := maxWarningLen - 1 - utf8.RuneCountInString(r.Rule) - 3 - utf8.RuneCountInString(pre)
+	n := 0
+	for i := range msg {
+		if n == room {
+			if utf8.RuneCountInString(msg[i:]) > 1 {
+				return "[" + r.Rule + "] " + pre + msg[:i] + "…"
+			}
+			break
+		}
+		n++
 	}
-	return s
+	return "[" + r.Rule + "] " + pre + msg
 }
 
 // Render turns a verdict into the denial message (empty when allowed) and warnings.

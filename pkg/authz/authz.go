@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 
+	"istio.io/api/label"
+
 	"github.com/meshguard/meshguard/pkg/state"
 )
 
@@ -133,23 +135,49 @@ type Verdict struct {
 	Why string
 }
 
-// Applies reports whether ap applies to a sidecar workload of namespace ns
-// with labels, as ListAuthorizationPolicies selects for it: policies of the
-// root namespace and of the workload's namespace, whose selector (none:
-// every workload) matches. A policy with targetRefs attaches to gateways or
-// waypoints only, never to a sidecar by selector (pilot/pkg/model/
-// policyattachment.go ShouldAttachPolicy: "if targetRef is specified, ignore
-// the policy altogether").
+// Applies reports whether ap applies to a workload of namespace ns with
+// labels (a sidecar, or the pods of a Gateway API gateway), as istiod's
+// ListAuthorizationPolicies selects for it (pilot/pkg/model/
+// authorization.go): policies of the root namespace and of the workload's
+// namespace that ShouldAttachPolicy attaches (pilot/pkg/model/
+// policyattachment.go). A workload that is no Gateway API gateway (no
+// gateway.networking.k8s.io/gateway-name label) takes the policies whose
+// selector (none: every workload) matches, never one with targetRefs ("if
+// targetRef is specified, ignore the policy altogether"). A gateway's pods
+// take those without targetRefs by selector too (the feature
+// ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default), and those in
+// their own namespace whose targetRef names their Gateway (group
+// gateway.networking.k8s.io, kind Gateway, no other namespace). Waypoints
+// are not modelled: Service, ServiceEntry and GatewayClass targets attach
+// to nothing here.
 func Applies(ap *state.AuthorizationPolicy, root, ns string, labels map[string]string) bool {
-	if ap.Namespace != root && ap.Namespace != ns || ap.TargetRefs {
+	if ap.Namespace != root && ap.Namespace != ns {
 		return false
 	}
-	for k, v := range ap.Selector {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
+	gateway, isGateway := labels[label.IoK8sNetworkingGatewayGatewayName.Name]
+	if len(ap.TargetRefs) == 0 {
+		for k, v := range ap.Selector {
+			if got, ok := labels[k]; !ok || got != v {
+				return false
+			}
+		}
+		return true
+	}
+	if !isGateway || ap.Namespace != ns {
+		return false
+	}
+	for _, t := range ap.TargetRefs {
+		if TargetsGateway(t) && (t.Namespace == "" || t.Namespace == ns) && t.Name == gateway {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// TargetsGateway reports whether a targetRef names a Gateway API Gateway
+// (matchesGroupKind with gvk.KubernetesGateway).
+func TargetsGateway(t state.PolicyTarget) bool {
+	return t.Group == state.GroupGatewayAPI && t.Kind == "Gateway"
 }
 
 // Evaluate decides req against the policies applying to the workload, in

@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/meshguard/meshguard/pkg/authz"
@@ -58,6 +59,11 @@ func TestEvaluate(t *testing.T) {
 
 func TestApplies(t *testing.T) {
 	labels := map[string]string{"app": "shop"}
+	gwLabels := map[string]string{"app": "shop", "gateway.networking.k8s.io/gateway-name": "public"}
+	gw := func(name string) state.PolicyTarget {
+		return state.PolicyTarget{Group: state.GroupGatewayAPI, Kind: "Gateway", Name: name}
+	}
+	svc := state.PolicyTarget{Kind: "Service", Name: "public"}
 	for _, c := range []struct {
 		name string
 		ap   state.AuthorizationPolicy
@@ -68,10 +74,20 @@ func TestApplies(t *testing.T) {
 		{"a namespace policy applies in its namespace", state.AuthorizationPolicy{Namespace: "apps"}, true},
 		{"another namespace's policy does not", state.AuthorizationPolicy{Namespace: "other"}, false},
 		{"a selector that does not match does not", state.AuthorizationPolicy{Namespace: "apps", Selector: map[string]string{"app": "web"}}, false},
-		{"targetRefs attach to gateways and waypoints, not sidecars", state.AuthorizationPolicy{Namespace: "apps", TargetRefs: true}, false},
+		{"targetRefs attach to gateways and waypoints, not sidecars", state.AuthorizationPolicy{Namespace: "apps", TargetRefs: []state.PolicyTarget{gw("shop")}}, false},
+		{"a gateway's pods take a policy whose targetRef names their Gateway", state.AuthorizationPolicy{Namespace: "apps", TargetRefs: []state.PolicyTarget{svc, gw("public")}}, true},
+		{"a gateway's pods take a selector policy too (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY)", state.AuthorizationPolicy{Namespace: "apps", Selector: map[string]string{"app": "shop"}}, true},
+		{"not one naming another Gateway", state.AuthorizationPolicy{Namespace: "apps", TargetRefs: []state.PolicyTarget{gw("private")}}, false},
+		{"nor an Istio Gateway of that name", state.AuthorizationPolicy{Namespace: "apps", TargetRefs: []state.PolicyTarget{{Group: "networking.istio.io", Kind: "Gateway", Name: "public"}}}, false},
+		{"nor the Gateway from another namespace's policy", state.AuthorizationPolicy{Namespace: "edge", TargetRefs: []state.PolicyTarget{{Group: state.GroupGatewayAPI, Kind: "Gateway", Name: "public", Namespace: "apps"}}}, false},
+		{"nor a root-namespace targetRef", state.AuthorizationPolicy{Namespace: "istio-system", TargetRefs: []state.PolicyTarget{gw("public")}}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := authz.Applies(&c.ap, "istio-system", "apps", labels); got != c.want {
+			l := labels
+			if len(c.ap.TargetRefs) > 0 || strings.Contains(c.name, "gateway") {
+				l = gwLabels
+			}
+			if got := authz.Applies(&c.ap, "istio-system", "apps", l); got != c.want {
 				t.Errorf("Applies = %v, want %v", got, c.want)
 			}
 		})

@@ -230,7 +230,7 @@ var Catalogue = []Entry{
 	{
 		ID: "MG701", Kind: KindAuthorizationPolicy, Default: Deny,
 		Title:       "AuthorizationPolicy cuts callers off",
-		Description: "An AuthorizationPolicy write after which a caller of a workload port can send no request that is allowed (CUSTOM not judged, then DENY, then ALLOW: with an ALLOW policy applying, what no rule allows is denied), evaluated as istiod builds the RBAC filters: plaintext callers have no principal or namespace, HTTP-only fields skip an ALLOW rule on a TCP port and widen a DENY rule, dry-run and AUDIT policies change nothing. Denies for callers the configuration proves (a Gateway and VirtualService routing to the workload, a client namespace's VirtualService or DestinationRule for the host) and for plaintext pods of a namespace the ALLOW policy itself names (they can never match it); warns, naming them, for namespaces that merely may call.",
+		Description: "An AuthorizationPolicy write after which a caller of a workload port can send no request that is allowed (CUSTOM not judged, then DENY, then ALLOW: with an ALLOW policy applying, what no rule allows is denied), evaluated as istiod builds the RBAC filters: plaintext callers have no principal or namespace, HTTP-only fields skip an ALLOW rule on a TCP port and widen a DENY rule, dry-run and AUDIT policies change nothing. Denies for callers the configuration proves (a Gateway and VirtualService or HTTPRoute routing to the workload, a client namespace's VirtualService or DestinationRule for the host) and for plaintext pods of a namespace the ALLOW policy itself names (they can never match it); warns, naming them, for namespaces that merely may call. Policies attach as istiod's ShouldAttachPolicy does: a targetRef of kind Gateway (gateway.networking.k8s.io), and selector policies, apply to that Gateway API Gateway's pods, whose callers are the clients outside the mesh on each listener (no principal, no namespace): denied where a route attached to the listener proves them, warned otherwise. An update that moves an ALLOW off its pods while another ALLOW (allow-nothing) stays is judged like any other write. Not judged, and said so: policies attached to waypoints (targetRefs of kind Service, ServiceEntry or GatewayClass, or a waypoint's Gateway: a warning), CUSTOM (an external authorizer may allow), the clients of Istio Gateway deployments (their listeners' ports are container ports meshguard does not map), and fields meshguard cannot see (paths, methods, headers, JWT claims, IP blocks: they count as matching in ALLOW and not in DENY).",
 		Fix:         "Allow the caller's principal or namespace in an ALLOW rule, narrow the DENY rule, or keep the policy until callers are allowed elsewhere.",
 	},
 	{
@@ -238,6 +238,18 @@ var Catalogue = []Entry{
 		Title:       "Write strips callers' identity under a policy",
 		Description: "A PeerAuthentication or DestinationRule write after which callers that reached a sidecar workload with mTLS arrive without it (a DISABLE port turns auto mTLS off; a rule's tls DISABLE or SIMPLE sends no Istio certificate), so the RBAC filter finds no principal or namespace and an ALLOW policy requiring one (or a DENY policy with notPrincipals/notNamespaces) refuses every request: 403, or the connection closed on a TCP port.",
 		Fix:         "Keep mTLS towards those workloads (PERMISSIVE or STRICT, ISTIO_MUTUAL), or allow the callers without a source.",
+	},
+	{
+		ID: "MG703", Kind: KindAuthorizationPolicy, Default: Warn,
+		Title:       "Policy moved off its workloads onto none",
+		Description: "An AuthorizationPolicy update whose selector or targetRefs no longer match any pod with a proxy (a Gateway API gateway's pods by their Gateway's name), while the policy before applied to some: a typo. Istio attaches it to nothing (policyattachment.go ShouldAttachPolicy), so a DENY stops refusing and an ALLOW stops deciding for the pods it left; callers that leaves with nothing allowing them are MG701's. Policies created, or kept, on no workload are not warned about: their pods may not run yet.",
+		Fix:         "Correct the selector's labels or the targetRef's Gateway name.",
+	},
+	{
+		ID: "MG704", Kind: KindAuthorizationPolicy, Default: Deny,
+		Title:       "Route sends callers to pods whose policy refuses them",
+		Description: "A VirtualService or HTTPRoute write after which a client class that reached the host is sent to a destination (a subset, another backend, or the host's default route once the route is gone) whose sidecar pods' AuthorizationPolicies refuse every request it can send: an ALLOW policy with no rule for the caller, or a DENY rule matching it (the message names the policy, and the rule index for a DENY). Judged by the path model for each client class as it arrives (principal and namespace under mTLS, none in plaintext), as istiod builds the RBAC filter. Sidecars of namespaces without a route or rule of their own for the host only warn. A DestinationRule write whose subset newly selects refusing pods breaks the same paths; it is reported by MG702, whose message speaks of the mTLS a write strips.",
+		Fix:         "Allow the callers in the policy (principal or namespace), narrow the DENY rule, or route them to workloads that admit them.",
 	},
 	{
 		ID: "MG801", Kind: KindNamespace, Default: Warn,

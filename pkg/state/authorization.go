@@ -1,12 +1,14 @@
 package state
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"istio.io/api/annotation"
 	securityv1beta1 "istio.io/api/security/v1beta1"
+	typev1beta1 "istio.io/api/type/v1beta1"
 )
 
 // AuthzAction is an AuthorizationPolicy action as the API spells it.
@@ -29,15 +31,27 @@ type AuthorizationPolicy struct {
 	// Selector is nil without workloadSelector (a selector with no labels
 	// is treated like none, as for PeerAuthentication).
 	Selector map[string]string
-	// TargetRefs: the policy names gateways or waypoints (targetRef or
-	// targetRefs); it does not attach to sidecars by selector.
-	TargetRefs bool
+	// TargetRefs are the gateways, waypoints or Services the policy names
+	// (spec.targetRefs, else the deprecated spec.targetRef, as
+	// pilot/pkg/model/policyattachment.go GetTargetRefs reads them); with
+	// any, it never attaches to a sidecar by selector.
+	TargetRefs []PolicyTarget
 	// DryRun: istio.io/dry-run is "true"; the rules go to the RBAC filter's
 	// shadow rules and change no traffic (builder.go isDryRun).
 	DryRun bool
 	// Rules are spec.rules in order; nil rules (a YAML "- {}" is not nil)
 	// are kept as empty ones.
 	Rules []AuthzRule
+}
+
+// PolicyTarget is one targetRef of a policy.
+type PolicyTarget struct {
+	// Group is the canonical group: "" for the core group (Service).
+	Group, Kind, Name string
+	// Namespace is the targetRef's namespace as written ("": the policy's).
+	Namespace string
+	// Field is its field path: spec.targetRefs[i] or spec.targetRef.
+	Field string
 }
 
 // AuthzRule is one spec.rules entry.
@@ -86,7 +100,12 @@ func FromAuthorizationPolicySpec(meta ObjectRef, annotations map[string]string, 
 	if sel := spec.GetSelector().GetMatchLabels(); len(sel) > 0 {
 		ap.Selector = sel
 	}
-	ap.TargetRefs = spec.GetTargetRef() != nil || len(spec.GetTargetRefs()) > 0
+	for i, t := range spec.GetTargetRefs() {
+		ap.TargetRefs = append(ap.TargetRefs, policyTarget(t, fmt.Sprintf("spec.targetRefs[%d]", i)))
+	}
+	if t := spec.GetTargetRef(); len(ap.TargetRefs) == 0 && t != nil {
+		ap.TargetRefs = []PolicyTarget{policyTarget(t, "spec.targetRef")}
+	}
 	for _, r := range spec.GetRules() {
 		var lr AuthzRule
 		for _, f := range r.GetFrom() {
@@ -133,6 +152,17 @@ func FromAuthorizationPolicySpec(meta ObjectRef, annotations map[string]string, 
 		ap.Rules = append(ap.Rules, lr)
 	}
 	return ap
+}
+
+// policyTarget reads a targetRef, its group made canonical as
+// istio pkg/config/model.go CanonicalGroup does ("core" and "" are the
+// core group).
+func policyTarget(t *typev1beta1.PolicyTargetReference, field string) PolicyTarget {
+	g := t.GetGroup()
+	if g == "core" {
+		g = ""
+	}
+	return PolicyTarget{Group: g, Kind: t.GetKind(), Name: t.GetName(), Namespace: t.GetNamespace(), Field: field}
 }
 
 // HasSelector reports whether the policy is workload-specific.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"istio.io/api/label"
+
 	"github.com/meshguard/meshguard/pkg/authz"
 	"github.com/meshguard/meshguard/pkg/mesh"
 	"github.com/meshguard/meshguard/pkg/rules"
@@ -14,7 +16,9 @@ import (
 )
 
 // All returns the AuthorizationPolicy rules.
-func All() []rules.Rule { return []rules.Rule{callersCut{}, identityChanged{}} }
+func All() []rules.Rule {
+	return []rules.Rule{callersCut{}, identityChanged{}, appliesToNothing{}, routeDenied{}}
+}
 
 // trustDomain is the mesh's trust domain from meshguard's configuration
 // (Istio's default without one).
@@ -42,7 +46,7 @@ func (callersCut) Kind() string { return rules.KindAuthorizationPolicy }
 
 func (callersCut) Reads() []state.Kind {
 	return []state.Kind{state.AuthorizationPolicyKind, state.ServiceKind, state.PodKind, state.VirtualServiceKind,
-		state.GatewayKind, state.DestinationRuleKind, state.PeerAuthenticationKind}
+		state.GatewayKind, state.KubeGatewayKind, state.DestinationRuleKind, state.PeerAuthenticationKind}
 }
 
 // caller is a class with the evidence that it calls.
@@ -50,6 +54,7 @@ type caller struct {
 	authz.Caller
 	evidence string // empty: a potential caller
 	gateway  bool   // gateway pods, not sidecars
+	outside  bool   // clients outside the mesh, calling a gateway's listener
 	// foreign is the principal naming the class in another trust domain.
 	foreign string
 }
@@ -57,6 +62,8 @@ type caller struct {
 func (c caller) String() string {
 	who := "sidecars in " + c.Namespace
 	switch {
+	case c.outside:
+		return "clients outside the mesh"
 	case c.gateway:
 		who = "gateway pods in " + c.Namespace
 	case !c.MTLS:
@@ -91,6 +98,7 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 		if !authz.Enforcing(policies) {
 			continue // nothing can deny a request
 		}
+		moved := movedOff(root, pod, old, new)
 		split := namesIdentities(policies) || namesIdentities([]*state.AuthorizationPolicy{old, new})
 		fqdn := svc.Name + "." + svc.Namespace + ".svc." + domain(in)
 		proven := memo.provenCallers(svc, fqdn, split)
@@ -120,10 +128,10 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 					continue
 				}
 				if v := eval(c.Caller); v.Denied {
-					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v),
+					out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Deny, Field: field(written, v, moved),
 						Key:      fmt.Sprintf("%s/%s:%d|%s", svc.Namespace, svc.Name, port, c),
 						Subjects: []string{c.String()},
-						Message:  message(svc, port, tcp, c, v, written, nil, 0, td)})
+						Message:  message(target{svc.Namespace + "/" + svc.Name, port, tcp, moved}, c, v, written, nil, 0, td)})
 				}
 			}
 			if pot == nil {
@@ -149,12 +157,13 @@ func (r callersCut) Check(in *rules.Input) []rules.Finding {
 			}
 		}
 		if f := cut.first; f != nil {
-			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v),
+			out = append(out, rules.Finding{Rule: r.ID(), Action: rules.Warn, Field: field(written, f.v, moved),
 				Key: svc.Namespace + "/" + svc.Name + "|potential", Subjects: append([]string{f.c.String()}, cut.names...),
-				Message: message(svc, f.port, f.tcp, f.c, f.v, written, cut.names, cut.others, td)})
+				Message: message(target{svc.Namespace + "/" + svc.Name, f.port, f.tcp, moved}, f.c, f.v, written, cut.names, cut.others, td)})
 		}
 	}
-	return out
+	out = append(out, r.judgeGateways(in, root, written, td, old, new)...)
+	return append(out, r.notJudged(in.State, written)...)
 }
 
 // potentialCut is the first potential caller a Service's ports refuse.
@@ -172,19 +181,16 @@ type cutTally struct {
 	first  *potentialCut
 	names  []string
 	others int
-	seen   map[int]bool
+	seen   []int // a few classes: a slice beats a map
 }
 
 // add counts a refused class (key -1: the plaintext one) of size members,
 // member(j) being its j-th, unless a port before refused it already.
 func (t *cutTally) add(key int, v authz.Verdict, port uint32, tcp bool, size int, member func(j int) caller) {
-	if t.seen[key] {
+	if slices.Contains(t.seen, key) {
 		return
 	}
-	if t.seen == nil {
-		t.seen = map[int]bool{}
-	}
-	t.seen[key] = true
+	t.seen = append(t.seen, key)
 	j := 0
 	if t.first == nil {
 		t.first = &potentialCut{c: member(0), v: v, port: port, tcp: tcp}
@@ -235,7 +241,7 @@ func targets(s state.Snapshot, hosts mesh.Hosts, root string, named map[string]b
 	rootDone := false
 	for _, ap := range aps {
 		switch {
-		case ap == nil || ap.TargetRefs:
+		case ap == nil || len(ap.TargetRefs) > 0:
 		case ap.Namespace == root:
 			if rootDone {
 				continue
@@ -303,6 +309,9 @@ func appliedPod(s state.Snapshot, root string, svc *state.Service, aps ...*state
 		if p.Phase == "Succeeded" || p.Phase == "Failed" {
 			return true
 		}
+		if _, gw := p.Labels[label.IoK8sNetworkingGatewayGatewayName.Name]; gw {
+			return true // a Gateway API gateway's pods: judged by their listeners (judgeGateways)
+		}
 		for _, ap := range aps {
 			if ap != nil && authz.Applies(ap, root, svc.Namespace, p.Labels) {
 				found = p
@@ -362,6 +371,9 @@ func (l *lookups) gatewayPods(key string, gw *state.Gateway) []*state.Pod {
 	}
 	var ps []*state.Pod
 	for _, ns := range l.s.NamespacesWithGateways() {
+		if gw.Kubernetes && ns != gw.Namespace {
+			continue // deployed in the Gateway's own namespace
+		}
 		l.s.ForEachPod(ns, func(p *state.Pod) bool {
 			if p.Router && selects(gw.Selector, p.Labels) {
 				ps = append(ps, p)
@@ -401,11 +413,16 @@ func (l *lookups) provenCallers(svc *state.Service, fqdn string, split bool) []c
 			gns, gname, _ := strings.Cut(key, "/")
 			gw := s.Gateway(gns, gname)
 			if gw == nil || len(gw.Selector) == 0 {
-				continue
+				// A Gateway API Gateway's pods carry its name
+				// (policyattachment.go workloadGatewayName).
+				if gw = s.KubeGateway(gns, gname); gw == nil {
+					continue
+				}
+				gw = &state.Gateway{Namespace: gns, Name: gname, Kubernetes: true, Selector: map[string]string{label.IoK8sNetworkingGatewayGatewayName.Name: gname}}
 			}
 			for _, p := range l.gatewayPods(key, gw) {
 				add(caller{Caller: authz.Caller{Namespace: p.Namespace, ServiceAccount: p.ServiceAccount, MTLS: true},
-					gateway: true, evidence: "callers by Gateway " + key + " and VirtualService " + vs.Namespace + "/" + vs.Name})
+					gateway: true, evidence: "callers by Gateway " + key + " and " + routeKind(vs) + " " + vs.Namespace + "/" + vs.Name})
 			}
 		}
 		if len(vs.Gateways) == 0 && vs.Namespace != svc.Namespace {
@@ -611,19 +628,34 @@ func workloadPort(sp state.ServicePort, pod *state.Pod) uint32 {
 }
 
 // field is where in the written policy a denial comes from.
-func field(written *state.AuthorizationPolicy, v authz.Verdict) string {
+// A write that moves the policy off the pods points at the field that
+// moved it.
+func field(written *state.AuthorizationPolicy, v authz.Verdict, moved string) string {
 	switch {
 	case written == nil:
 		return "spec"
+	case moved != "":
+		return moved
 	case v.Policy == written && v.Rule >= 0:
 		return fmt.Sprintf("spec.rules[%d]", v.Rule)
 	}
 	return "spec.rules"
 }
 
+// target is what a caller can no longer call: a Service (namespace/name)
+// or a Gateway, on a port whose filter chain is TCP or HTTP; movedOff names
+// the field of the written policy (its selector or targetRefs) when the
+// write moved the policy off the target's pods.
+type target struct {
+	name     string
+	port     uint32
+	tcp      bool
+	movedOff string
+}
+
 // message says who can no longer call; names are the first few of the
 // others more potential callers cut off with c.
-func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
+func message(t target, c caller, v authz.Verdict, written *state.AuthorizationPolicy, names []string, others int, td authz.TrustDomain) string {
 	who := c.String() + ", which may call it,"
 	if others > 0 {
 		named := names[:min(len(names), 3)]
@@ -640,14 +672,16 @@ func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdic
 	if v.Rule < 0 {
 		why = fmt.Sprintf("ALLOW policy %s/%s applies and %s", v.Policy.Namespace, v.Policy.Name, v.Why)
 	}
-	msg := fmt.Sprintf("%s can no longer call %s/%s port %d: %s", who, svc.Namespace, svc.Name, port, why)
+	msg := fmt.Sprintf("%s can no longer call %s port %d: %s", who, t.name, t.port, why)
 	var fix string
 	switch {
 	case v.Rule >= 0:
 		fix = "narrow that rule so it does not match them"
+	case c.outside:
+		fix = "they reach a gateway without an Istio certificate, so no principal or namespace can match them: allow them without a source (or by remoteIpBlocks)"
 	case !c.MTLS:
 		fix = "they arrive in plaintext, so no principal or namespace can match them: enroll them in the mesh first, or allow them without a source"
-	case tcp && anyHTTPOnly(v.Policy):
+	case t.tcp && anyHTTPOnly(v.Policy):
 		fix = "on a TCP port istiod drops ALLOW rules with HTTP-only fields (builder.go): allow the port in a rule without paths, methods, hosts or request headers"
 	case c.foreign != "":
 		fix = fmt.Sprintf("its trust domain is not the mesh's (%s) nor an alias, so no caller here matches it: write %s, or add the alias to trustDomainAliases", td.Name, c.Principal(td.Name))
@@ -656,8 +690,11 @@ func message(svc *state.Service, port uint32, tcp bool, c caller, v authz.Verdic
 	default:
 		fix = "add namespace " + c.Namespace + " to from.source.namespaces of an ALLOW rule"
 	}
-	if written == nil {
+	switch {
+	case written == nil:
 		fix = "keep the policy until the callers are allowed elsewhere, or " + fix
+	case t.movedOff != "":
+		fix = fmt.Sprintf("the write moves %s/%s off these pods (%s no longer matches them): restore it, or %s", written.Namespace, written.Name, t.movedOff, fix)
 	}
 	return msg + " — " + fix
 }
@@ -669,4 +706,25 @@ func anyHTTPOnly(ap *state.AuthorizationPolicy) bool {
 		}
 	}
 	return false
+}
+
+// routeKind is the kind of a route of the one route form.
+func routeKind(vs *state.VirtualService) string {
+	if vs.Kind != "" {
+		return vs.Kind
+	}
+	return rules.KindVirtualService
+}
+
+// movedOff names the field by which an update moves a policy off pod (its
+// selector, or its targetRefs), "" when both sides apply to it or the
+// write is no update.
+func movedOff(root string, pod *state.Pod, old, new *state.AuthorizationPolicy) string {
+	if old == nil || new == nil || !authz.Applies(old, root, pod.Namespace, pod.Labels) || authz.Applies(new, root, pod.Namespace, pod.Labels) {
+		return ""
+	}
+	if len(new.TargetRefs) > 0 {
+		return "spec.targetRefs"
+	}
+	return "spec.selector"
 }

@@ -61,14 +61,7 @@ func (r identityChanged) Check(in *rules.Input) []rules.Finding {
 	var out []rules.Finding
 	for _, g := range rules.GroupFailures(fs, key) {
 		first := g.Failures[0].Failure
-		action, held := g.Verdict()
-		// Sidecars of namespaces without a route or rule of their own for
-		// the host are callers nothing proves: they warn.
-		if action == rules.Deny && !held && !slices.ContainsFunc(g.Failures, func(pf rules.PathFailure) bool {
-			return pf.Broken && (pf.Path.Client.Gateway != "" || pf.Path.Client.Namespace != paths.Other)
-		}) {
-			action = rules.Warn
-		}
+		action, held := provenVerdict(g)
 		field, _, _ := strings.Cut(g.Key, "|")
 		var services []string
 		for _, pf := range g.Failures {
