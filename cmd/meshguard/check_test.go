@@ -71,6 +71,8 @@ func TestCheckExitCodes(t *testing.T) {
 		{name: "deleting the ReferenceGrant alone under its route is denied",
 			args: []string{"-f", fixtures + "gamma-grant.yaml", "--state", fixtures + "gamma-state.yaml", "--state", fixtures + "gamma-route.yaml", "--delete"}, code: 1,
 			stdout: "[MG504] spec: without this ReferenceGrant HTTPRoute shop/ratings no longer resolves its backendRef to Service billing/billing"},
+		{name: "deleting a VirtualService leaves its namespace's sidecars their own class, not new callers",
+			args: []string{"-f", fixtures + "own-class-route.yaml", "--state", fixtures + "own-class-state.yaml", "--delete"}, code: 0, stdout: "allowed"},
 		{name: "the HTTPRoute without its grant is denied",
 			args: []string{"-f", fixtures + "gamma-route-alone.yaml", "--state", fixtures + "gamma-state.yaml"}, code: 1,
 			stdout: "[MG501] spec.rules[0].backendRefs[1]: no ReferenceGrant in billing lets HTTPRoutes of shop refer to Service billing, so 10% of the requests"},

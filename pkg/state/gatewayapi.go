@@ -15,6 +15,11 @@ const KindHTTPRoute = "HTTPRoute"
 // beside HTTPRoutes.
 const KindGRPCRoute = "GRPCRoute"
 
+// GatewayRouteKind reports whether kind (VirtualService.Kind) is a Gateway
+// API route translated into the one route form: istiod's gateway
+// semantics (model.UseGatewaySemantics) apply to it.
+func GatewayRouteKind(kind string) bool { return kind == KindHTTPRoute || kind == KindGRPCRoute }
+
 // KindKubeGateway names the Gateway API's Gateway among the reviewed kinds
 // (ObjectRef.ReviewKind): Istio's Gateway is "Gateway" too.
 const KindKubeGateway = "Gateway." + GroupGatewayAPI

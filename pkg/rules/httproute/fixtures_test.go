@@ -12,7 +12,8 @@ var fixtures = map[string]map[string][]string{
 	"MG501": {
 		"backends shop/ratings (missing-service)":       {`deny spec.rules[0].backendRefs[1] "^no Service ratings-v9.shop.svc.cluster.local exists, so 10% of the requests HTTPRoute shop/ratings takes for ratings.shop.svc.cluster.local:9080 from sidecars in shop get 500 — create the Service"`},
 		"backends shop/ratings (port)":                  {`deny spec.rules[0].backendRefs[0] "^Service shop/ratings has no port 7777, so 100% of the requests"`},
-		"backends shop/ratings (cross-namespace)":       {`deny spec.rules[0].backendRefs[0] "^no ReferenceGrant in legacy lets HTTPRoutes of shop refer to Service billing, so 100% of the requests HTTPRoute shop/ratings takes for ratings.shop.svc.cluster.local:9080 from sidecars in shop get 500 — create the ReferenceGrant in the backend's namespace first"`},
+		"backends shop/store (cross-namespace)":         {`deny spec.rules[0].backendRefs[0] "^no ReferenceGrant in legacy lets HTTPRoutes of shop refer to Service billing, so 100% of the requests HTTPRoute shop/store takes for store.example.com:80 from gateway istio-ingress/gateway (istio-ingress) get 500 — create the ReferenceGrant in the backend's namespace first"`},
+		"backends shop/ratings (cross-namespace-mesh)":  {},
 		"backends shop/ratings (canary)":                {},
 		"service shop/ratings-v2":                       {`deny spec "^without Service shop/ratings-v2 the backendRef to ratings-v2.shop.svc.cluster.local resolves to nothing (istiod drops it): HTTPRoute shop/productpage sends sidecars in shop there, so 20% of that route's traffic fails with 500 — move those routes off the host first"`},
 		"service shop/ratings-v2 (renumber)":            {`deny spec.ports "^port 9080 is no longer a port of Service shop/ratings-v2 (it exposes 8080: no cluster for the routed port): HTTPRoute shop/productpage sends sidecars in shop there, so 20% of that route's traffic fails with 500"`},
@@ -22,6 +23,10 @@ var fixtures = map[string]map[string][]string{
 		"grants shop/ratings (granted)":                 {},
 		"port-scoped shop/ratings-admin":                {`deny spec.rules[0].backendRefs[0] "^no Service ratings-admin-v2.shop.svc.cluster.local exists, so 100% of the requests HTTPRoute shop/ratings-admin takes for ratings.shop.svc.cluster.local:9090 from sidecars in shop get 500"`},
 		"port-scoped shop/ratings-admin (same-service)": {},
+		"consumer web/productpage":                      {`deny spec.rules[0].backendRefs[1] "^no Service productpage-v9.shop.svc.cluster.local exists, so 10% of the requests HTTPRoute web/productpage takes for productpage.shop.svc.cluster.local:9080 from sidecars in web get 500"`},
+		"consumer legacy/productpage":                   {},
+		"handover shop/productpage":                     {`deny spec "^no Service productpage-v9.shop.svc.cluster.local exists, so 10% of the requests HTTPRoute shop/productpage-split takes for productpage.shop.svc.cluster.local:9080 from sidecars in shop get 500 — keep this VirtualService's host until HTTPRoute shop/productpage-split sends to backends that resolve"`},
+		"handover shop/productpage (timeout)":           {},
 		"grants shop/ratings (still-ungranted)":         {`warn pre-existing spec.rules[0].backendRefs[0] "^no ReferenceGrant in legacy lets HTTPRoutes of shop refer to Service ledger-db"`},
 	},
 	"MG502": {

@@ -29,7 +29,7 @@ func All() []rules.Rule {
 type pathRule struct {
 	id     string
 	causes []paths.Cause
-	text   func(g rules.Group, f paths.Failure) string
+	text   func(g rules.Group, f paths.Failure, handed bool) string
 	// warnOnly: the cause never breaks a path that worked (MG503: a route
 	// not attached leaves the routes serving the host as they were; the
 	// path model, like for a VirtualService whose Gateway refuses its host,
@@ -55,12 +55,13 @@ func (r pathRule) Reads() []state.Kind {
 }
 
 // A Service write takes backends away (MG501) or their Ready endpoints
-// (MG502) from the routes that use it.
+// (MG502) from the routes that use it; a VirtualService write that stops
+// taking a host hands its clients to the Gateway API routes for it.
 func (r pathRule) WriteKinds() []string {
 	if r.warnOnly {
-		return []string{rules.KindHTTPRoute}
+		return []string{rules.KindHTTPRoute, rules.KindGRPCRoute}
 	}
-	return []string{rules.KindHTTPRoute, rules.KindService}
+	return []string{rules.KindHTTPRoute, rules.KindGRPCRoute, rules.KindService, rules.KindVirtualService}
 }
 
 func (r pathRule) Check(in *rules.Input) []rules.Finding {
@@ -72,22 +73,26 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		return out
 	}
 	deleted := in.Change.New == nil
+	handed := in.Change.Ref.Kind == rules.KindVirtualService
 	var fs []rules.PathFailure
 	for _, c := range r.causes {
 		for _, f := range in.Failures(c) {
-			if ours(in.Change, f) && !(r.warnOnly && attachedElsewhere(in.State, f)) {
+			if handed && handedOver(f) || !handed && ours(in.Change, f) && !(r.warnOnly && attachedElsewhere(in.State, f)) {
 				fs = append(fs, f)
 			}
 		}
 	}
 	var out []rules.Finding
 	for _, g := range rules.GroupFailures(fs, func(f rules.PathFailure) string {
+		if handed && !deleted {
+			return "spec.hosts|" + f.Path.Host
+		}
 		return field(f.Failure, deleted) + "|" + f.Path.Host
 	}) {
 		action, held := g.Verdict()
 		f := g.Failures[0].Failure
 		fld, _, _ := strings.Cut(g.Key, "|")
-		msg := r.text(g, f)
+		msg := r.text(g, f, handed)
 		if action == rules.Warn && !held {
 			msg = "nothing reached that host before, so nothing breaks yet: " + msg
 		}
@@ -101,6 +106,16 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		out = append(out, missingParents(in)...)
 	}
 	return out
+}
+
+// handedOver reports whether a failure a VirtualService write broke is on a
+// Gateway API route: the write stopped taking the host (deleted, a host
+// dropped, exportTo narrowed), and its clients now take that route (the
+// oracle's judge found such a write admitted). A failure on the written
+// VirtualService itself, or on a default route, is the VirtualService
+// rules' to explain.
+func handedOver(f rules.PathFailure) bool {
+	return f.Broken && f.Failure.VS != nil && state.GatewayRouteKind(f.Failure.VS.Kind)
 }
 
 // attachedElsewhere reports whether the route a gateway path refuses on one
@@ -156,7 +171,7 @@ func field(f paths.Failure, deleted bool) string {
 
 func share(g rules.Group) string { return fmt.Sprintf("%d%%", g.MaxShare()) }
 
-func unresolvedText(g rules.Group, f paths.Failure) string {
+func unresolvedText(g rules.Group, f paths.Failure, handed bool) string {
 	routes, _ := g.RouteText()
 	why := f.Detail
 	switch f.Cause {
@@ -170,22 +185,29 @@ func unresolvedText(g rules.Group, f paths.Failure) string {
 	if f.Cause == paths.Unresolved && f.Dest.GrantFrom != "" {
 		fix = "create the ReferenceGrant in the backend's namespace first, then the route"
 	}
-	if f.VS != nil && f.VS.Kind != state.KindHTTPRoute {
+	switch {
+	case handed:
+		fix = "keep this VirtualService's host until " + routes + " sends to backends that resolve"
+	case f.VS != nil && !state.GatewayRouteKind(f.VS.Kind):
 		fix = "keep this route until " + routes + " sends to backends that resolve"
 	}
 	return fmt.Sprintf("%s, so %s of the requests %s takes for %s:%d from %s get 500 — %s",
 		why, share(g), routes, p.Host, p.Port, g.ClientText(), fix)
 }
 
-func noReadyText(g rules.Group, f paths.Failure) string {
+func noReadyText(g rules.Group, f paths.Failure, handed bool) string {
 	routes, _ := g.RouteText()
 	text, _ := f.NoReady()
 	p := g.Failures[0].Path
-	return fmt.Sprintf("%s sends %s of the requests for %s:%d from %s to %s, which has %s: 503 — shift weight once its pods are Ready",
-		routes, share(g), p.Host, p.Port, g.ClientText(), f.Backend(), text)
+	fix := "shift weight once its pods are Ready"
+	if handed {
+		fix = "keep this VirtualService's host until " + routes + " sends to Ready backends"
+	}
+	return fmt.Sprintf("%s sends %s of the requests for %s:%d from %s to %s, which has %s: 503 — %s",
+		routes, share(g), p.Host, p.Port, g.ClientText(), f.Backend(), text, fix)
 }
 
-func detachedText(g rules.Group, f paths.Failure) string {
+func detachedText(g rules.Group, f paths.Failure, _ bool) string {
 	routes, _ := g.RouteText()
 	hint := "name an existing Gateway and a hostname one of its listeners accepts"
 	if slices.ContainsFunc(g.Failures, func(pf rules.PathFailure) bool { return strings.Contains(pf.Failure.Detail, "accepts") }) {
