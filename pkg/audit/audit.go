@@ -59,8 +59,10 @@ func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn
 		for _, vs := range s.VirtualServices(ns) {
 			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
 		}
-		for _, hr := range s.HTTPRoutes(ns) {
-			fn(&state.Object{Ref: ref(state.GroupGatewayAPI, rules.KindHTTPRoute, ns, hr.Name), HTTPRoute: hr})
+		for _, kind := range []string{rules.KindHTTPRoute, rules.KindGRPCRoute} {
+			for _, hr := range s.GatewayRoutes(kind, ns) {
+				fn(&state.Object{Ref: ref(state.GroupGatewayAPI, kind, ns, hr.Name), Route: hr})
+			}
 		}
 		for _, ap := range s.AuthorizationPolicies(ns) {
 			fn(&state.Object{Ref: ref(state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name), AuthorizationPolicy: ap})

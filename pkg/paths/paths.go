@@ -744,7 +744,7 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Reads are the kinds of cluster state the path model reads (a rule reading
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
-	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
+	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.GRPCRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
 	state.EndpointSliceKind, state.WorkloadEntryKind, state.SidecarKind, state.AuthorizationPolicyKind}
 
 // AddSidecar puts in scope the hosts whose import a Sidecar write can

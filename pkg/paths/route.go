@@ -143,7 +143,7 @@ func (m Model) gatewayRouteApplies(s state.Snapshot, vs *state.VirtualService, n
 // ownGatewayRoute: a Gateway API route (istiod's gateway semantics) of the
 // client's namespace.
 func ownGatewayRoute(vs *state.VirtualService, ns string) bool {
-	return vs.Kind == state.KindHTTPRoute && vs.Namespace == ns
+	return state.GatewayRouteKind(vs.Kind) && vs.Namespace == ns
 }
 
 func older(a, b *state.VirtualService) bool {

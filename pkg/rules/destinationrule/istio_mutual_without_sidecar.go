@@ -151,7 +151,7 @@ func tlsField(in *rules.Input, pf rules.PathFailure) string {
 		}
 	case in.Change.OldVS != nil && pf.Broken:
 		return "spec" // deleted: its clients take another route
-	case in.Change.Ref.Kind == rules.KindHTTPRoute || in.Change.Ref.Kind == rules.KindGRPCRoute:
+	case state.GatewayRouteKind(in.Change.Ref.Kind):
 		// A Gateway API route write sends its clients' traffic under the
 		// TLS the backend's rule decides (the oracle's judge found such
 		// writes admitted): its backendRef, or the whole route for a

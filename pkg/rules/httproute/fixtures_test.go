@@ -27,6 +27,10 @@ var fixtures = map[string]map[string][]string{
 		"consumer legacy/productpage":                   {},
 		"handover shop/productpage":                     {`deny spec "^no Service productpage-v9.shop.svc.cluster.local exists, so 10% of the requests HTTPRoute shop/productpage-split takes for productpage.shop.svc.cluster.local:9080 from sidecars in shop get 500 — keep this VirtualService's host until HTTPRoute shop/productpage-split sends to backends that resolve"`},
 		"handover shop/productpage (timeout)":           {},
+		"grpc shop/ratings-admin":                       {`deny spec.rules[0].backendRefs[1] "^no Service ratings-v9.shop.svc.cluster.local exists, so 10% of the requests GRPCRoute shop/ratings-admin takes for ratings.shop.svc.cluster.local:9090 from sidecars in shop get 500"`},
+		"grpc shop/ratings-admin (same-service)":        {},
+		"grpc shop/reviews-grpc":                        {},
+		"grpc shop/productpage":                         {`deny spec "^without Service shop/productpage the backendRef to productpage.shop.svc.cluster.local resolves to nothing (istiod drops it): GRPCRoute shop/reviews-grpc sends sidecars in shop there, so 20% of that route's traffic fails with 500"`},
 		"grants shop/ratings (still-ungranted)":         {`warn pre-existing spec.rules[0].backendRefs[0] "^no ReferenceGrant in legacy lets HTTPRoutes of shop refer to Service ledger-db"`},
 	},
 	"MG502": {

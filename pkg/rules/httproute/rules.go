@@ -134,7 +134,7 @@ func attachedElsewhere(s state.Snapshot, f rules.PathFailure) bool {
 func missingParents(in *rules.Input) []rules.Finding {
 	vs := in.Change.NewVS
 	if in.Change.New != nil {
-		vs = in.Change.New.HTTPRoute
+		vs = in.Change.New.Route
 	}
 	if vs == nil {
 		return nil
@@ -145,11 +145,11 @@ func missingParents(in *rules.Input) []rules.Finding {
 		if !ok || in.State.KubeGateway(ns, name) != nil {
 			continue
 		}
-		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.HTTPRoute != nil &&
-			slices.Contains(in.Change.Old.HTTPRoute.Gateways, key)
+		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.Route != nil &&
+			slices.Contains(in.Change.Old.Route.Gateways, key)
 		out = append(out, rules.Finding{Rule: "MG503", Action: rules.Warn, Preexisting: held, Field: "spec.parentRefs", Key: "parent|" + key,
-			Message: fmt.Sprintf("no Gateway %s exists: HTTPRoute %s/%s is not attached there and requests for %s get 404 — create the Gateway, or fix the parentRef",
-				key, vs.Namespace, vs.Name, strings.Join(vs.Hosts, ", "))})
+			Message: fmt.Sprintf("no Gateway %s exists: %s %s/%s is not attached there and requests for %s get 404 — create the Gateway, or fix the parentRef",
+				key, vs.Kind, vs.Namespace, vs.Name, strings.Join(vs.Hosts, ", "))})
 	}
 	return out
 }
@@ -163,7 +163,7 @@ func field(f paths.Failure, deleted bool) string {
 		return "spec"
 	case f.Cause == paths.NoGateway:
 		return "spec.parentRefs"
-	case f.VS != nil && f.VS.Kind == state.KindHTTPRoute:
+	case f.VS != nil && state.GatewayRouteKind(f.VS.Kind):
 		return f.Field
 	}
 	return "spec"
@@ -224,7 +224,7 @@ func detachedText(g rules.Group, f paths.Failure, _ bool) string {
 // the hosts it sends to are their own business.
 func ours(c *rules.Change, f rules.PathFailure) bool {
 	if vs := f.Failure.VS; vs != nil {
-		if vs.Kind == state.KindHTTPRoute && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name {
+		if vs.Kind == c.Ref.Kind && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name {
 			return true
 		}
 		// A deleted route hands its host to the route its clients fall
@@ -236,13 +236,13 @@ func ours(c *rules.Change, f rules.PathFailure) bool {
 		}
 	}
 	for _, o := range []*state.Object{c.Old, c.New} {
-		if o == nil || o.HTTPRoute == nil {
+		if o == nil || o.Route == nil {
 			continue
 		}
-		for _, h := range o.HTTPRoute.Hosts {
+		for _, h := range o.Route.Hosts {
 			// A short name is the route's namespace's Service, whatever
 			// the cluster domain.
-			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.HTTPRoute.Namespace+".svc.") {
+			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.Route.Namespace+".svc.") {
 				return true
 			}
 		}
