@@ -355,7 +355,7 @@ func (b *builder) namespaceSidecar(ns, name string, selector bool) map[string]an
 	return o
 }
 
-// httpRoute is a GAMMA HTTPRoute or GRPCRoute (parentRef the Service s) splitting by
+// httpRoute is a GAMMA HTTPRoute (parentRef the Service s) splitting by
 // weight between backendRefs: Services of the namespace, sometimes on a
 // port they lack or naming a Service that does not exist. One in five is a
 // consumer route, in another namespace (it applies to that namespace's
@@ -402,16 +402,9 @@ func (b *builder) httpRoute(s svcInfo, name string) map[string]any {
 		b.feature("httproute:weights")
 		w := []int{90, 50, 100, 0}[b.r.IntN(4)]
 		refs = []any{backend(w), backend(100 - w)}
-		if w == 50 {
-			// An even split is a GRPCRoute (istiod converts it in the same
-			// conversion.go and merges its routes with HTTPRoutes'):
-			// chosen from the draws already made, so a seed's other cases
-			// stay as they were.
-			o["kind"] = "GRPCRoute"
-		}
 	}
 	o["spec"] = map[string]any{"parentRefs": []any{parent}, "rules": []any{map[string]any{"backendRefs": refs}}}
-	b.feature("kind:" + o["kind"].(string))
+	b.feature("kind:HTTPRoute")
 	return o
 }
 
