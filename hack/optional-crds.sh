@@ -3,7 +3,7 @@
 # the chart renders, taken from the modules that publish them (downloaded from
 # the module proxy if needed): OpenReports' Report (the version go.mod pins),
 # Prometheus Operator's PrometheusRule and ServiceMonitor, and the Gateway
-# API's standard Gateway, HTTPRoute and ReferenceGrant (meshguard reads them
+# API's standard Gateway, HTTPRoute, GRPCRoute and ReferenceGrant (meshguard reads them
 # unstructured, so no go.mod entry: the version is pinned here).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,6 +33,7 @@ for f in "$reports/config/crd/openreports.io_reports.yaml" \
          "$prom/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
          "$gwapi/config/crd/standard/gateway.networking.k8s.io_gateways.yaml" \
          "$gwapi/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" \
+         "$gwapi/config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml" \
          "$gwapi/config/crd/standard/gateway.networking.k8s.io_referencegrants.yaml"; do
   [ -f "$f" ] || { echo "optional-crds: $f not found" >&2; exit 1; }
   echo "$f"

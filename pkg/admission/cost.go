@@ -115,9 +115,9 @@ func Cost(c *rules.Change) int {
 	case c.New != nil && c.New.KubeGateway != nil:
 		// A listener is a server.
 		return gatewayCost(c.New.KubeGateway)
-	case c.New != nil && c.New.HTTPRoute != nil:
+	case c.New != nil && c.New.Route != nil:
 		// An HTTPRoute in the one route form costs what a VirtualService does.
-		return virtualServiceCost(c.New.HTTPRoute)
+		return virtualServiceCost(c.New.Route)
 	case c.New != nil && c.New.Sidecar != nil:
 		return sidecarCost(c.New.Sidecar)
 	case c.New != nil && c.New.AuthorizationPolicy != nil:

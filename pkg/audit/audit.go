@@ -1,5 +1,5 @@
 // Package audit judges the mesh as it stands: every PeerAuthentication,
-// DestinationRule, VirtualService, HTTPRoute, AuthorizationPolicy and
+// DestinationRule, VirtualService, HTTPRoute, GRPCRoute, AuthorizationPolicy and
 // ServiceEntry of a state, each as if it were created now on the state
 // holding everything else (`meshguard audit`). The other reviewed kinds are
 // judged through them (see notJudged).
@@ -25,7 +25,7 @@ var transitionRules = map[string]bool{"MG106": true, "MG204": true}
 // judged are the reviewed kinds (state.ReviewedKinds) audit judges as they
 // stand: forEachObject lists their objects.
 var judged = []string{rules.KindPeerAuthentication, rules.KindDestinationRule, rules.KindVirtualService,
-	rules.KindHTTPRoute, rules.KindAuthorizationPolicy, rules.KindServiceEntry}
+	rules.KindHTTPRoute, rules.KindGRPCRoute, rules.KindAuthorizationPolicy, rules.KindServiceEntry}
 
 // notJudged says, for every other reviewed kind, why audit does not judge its
 // objects as they stand. Their rules judge what a write changes; judged "as
@@ -105,8 +105,10 @@ func forEachObject(s state.Snapshot, cfg *config.Config, namespaces []string, fn
 		for _, vs := range s.VirtualServices(ns) {
 			fn(&state.Object{Ref: ref(state.GroupNetworking, rules.KindVirtualService, ns, vs.Name), VS: vs})
 		}
-		for _, hr := range s.HTTPRoutes(ns) {
-			fn(&state.Object{Ref: ref(state.GroupGatewayAPI, rules.KindHTTPRoute, ns, hr.Name), HTTPRoute: hr})
+		for _, kind := range []string{rules.KindHTTPRoute, rules.KindGRPCRoute} {
+			for _, hr := range s.GatewayRoutes(kind, ns) {
+				fn(&state.Object{Ref: ref(state.GroupGatewayAPI, kind, ns, hr.Name), Route: hr})
+			}
 		}
 		for _, ap := range s.AuthorizationPolicies(ns) {
 			fn(&state.Object{Ref: ref(state.GroupSecurity, rules.KindAuthorizationPolicy, ns, ap.Name), AuthorizationPolicy: ap})

@@ -207,10 +207,10 @@ func setOrder(o *state.Object, created time.Time, seq int64) {
 		o.DR.Seq = seq
 	case o.VS != nil && o.VS.Created.IsZero():
 		o.VS.Created = created
-	case o.HTTPRoute != nil && o.HTTPRoute.Created.IsZero():
+	case o.Route != nil && o.Route.Created.IsZero():
 		// Routes conflict by age too (the oldest takes equal matches);
 		// the oracle's judge found a new HTTPRoute in -f taken as oldest.
-		o.HTTPRoute.Created = created
+		o.Route.Created = created
 	}
 }
 
@@ -222,8 +222,8 @@ func createdOf(o *state.Object) time.Time {
 		return o.DR.Created
 	case o.VS != nil:
 		return o.VS.Created
-	case o.HTTPRoute != nil:
-		return o.HTTPRoute.Created
+	case o.Route != nil:
+		return o.Route.Created
 	}
 	return time.Time{}
 }

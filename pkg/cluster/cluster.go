@@ -313,9 +313,9 @@ func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (foun
 			default:
 				return nil, nil, fmt.Errorf("reading ServiceEntry %s: %w", key, err)
 			}
-		case state.KindHTTPRoute:
+		case state.KindHTTPRoute, state.KindGRPCRoute:
 			// A route the cache still shows attached may be gone a moment ago.
-			l := liveKinds[schema.GroupKind{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}]
+			l := liveKinds[schema.GroupKind{Group: state.GroupGatewayAPI, Kind: r.Kind}]
 			u := l.obj()
 			switch err := c.Get(ctx, key, u); {
 			case err == nil:
@@ -327,7 +327,7 @@ func Confirm(ctx context.Context, c client.Reader, refs []state.ObjectRef) (foun
 			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 				gone = append(gone, r)
 			default:
-				return nil, nil, fmt.Errorf("reading HTTPRoute %s: %w", key, err)
+				return nil, nil, fmt.Errorf("reading %s %s: %w", r.Kind, key, err)
 			}
 		case "DestinationRule":
 			var list networkingv1.DestinationRuleList

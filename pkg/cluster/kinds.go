@@ -112,7 +112,10 @@ var liveKinds = map[schema.GroupKind]live{
 			return &state.Object{KubeGateway: gw}, nil
 		}},
 	{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}: unstructuredKind(HTTPRouteGVK, func(u *unstructured.Unstructured, spec *state.HTTPRouteSpec) *state.Object {
-		return &state.Object{HTTPRoute: state.FromHTTPRouteSpec(unstructuredRef(u), spec)}
+		return &state.Object{Route: state.FromHTTPRouteSpec(unstructuredRef(u), spec)}
+	}),
+	{Group: state.GroupGatewayAPI, Kind: state.KindGRPCRoute}: unstructuredKind(GRPCRouteGVK, func(u *unstructured.Unstructured, spec *state.GRPCRouteSpec) *state.Object {
+		return &state.Object{Route: state.FromGRPCRouteSpec(unstructuredRef(u), spec)}
 	}),
 	{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}: unstructuredKind(ReferenceGrantGVK, func(u *unstructured.Unstructured, spec *state.ReferenceGrantSpec) *state.Object {
 		return &state.Object{ReferenceGrant: state.FromReferenceGrantSpec(unstructuredRef(u), spec)}
@@ -173,10 +176,11 @@ func liveKind(k state.Kind) (live, error) {
 	return l, nil
 }
 
-// The Gateway API versions meshguard reads HTTPRoutes and ReferenceGrants
+// The Gateway API versions meshguard reads HTTPRoutes, GRPCRoutes and ReferenceGrants
 // in (v1beta1 HTTPRoutes carry the same spec; the API server converts).
 var (
 	HTTPRouteGVK      = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1", Kind: state.KindHTTPRoute}
+	GRPCRouteGVK      = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1", Kind: state.KindGRPCRoute}
 	ReferenceGrantGVK = schema.GroupVersionKind{Group: state.GroupGatewayAPI, Version: "v1beta1", Kind: "ReferenceGrant"}
 )
 

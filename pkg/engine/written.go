@@ -120,20 +120,8 @@ var writtenKinds = map[string]writtenKind{
 		},
 		sameBothSides: true,
 	},
-	// An HTTPRoute in the one route form is judged as a VirtualService is:
-	// the hosts it binds on its parents, and the hosts it sends to.
-	rules.KindHTTPRoute: {
-		after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
-			return state.WithHTTPRoute(s, c.Ref.Namespace, c.Ref.Name, httpRoute(c.New))
-		},
-		scope: func(m paths.Model, sc *paths.Scope, _ state.Snapshot, c *rules.Change) {
-			for _, vs := range []*state.VirtualService{httpRoute(c.Old), httpRoute(c.New)} {
-				m.AddVirtualService(sc, vs)
-				m.AddRoutedHosts(sc, vs)
-			}
-		},
-		sameBothSides: true,
-	},
+	rules.KindHTTPRoute: gatewayRouteWrite,
+	rules.KindGRPCRoute: gatewayRouteWrite,
 	// A ReferenceGrant decides whether routes of other namespaces resolve
 	// the Services it names (all of its namespace's without a name): the
 	// hosts those Services' routes serve, found by destination.
@@ -173,13 +161,29 @@ func referenceGrant(o *state.Object) *state.ReferenceGrant {
 	return o.ReferenceGrant
 }
 
-// httpRoute is the HTTPRoute of one side of a write, in the one route form
-// (nil: none).
+// gatewayRouteWrite: a Gateway API route (HTTPRoute, GRPCRoute) in the one
+// route form is judged as a VirtualService is: the hosts it binds on its
+// parents, and the hosts it sends to.
+var gatewayRouteWrite = writtenKind{
+	after: func(s state.Snapshot, c *rules.Change) state.Snapshot {
+		return state.WithGatewayRoute(s, c.Ref.Kind, c.Ref.Namespace, c.Ref.Name, httpRoute(c.New))
+	},
+	scope: func(m paths.Model, sc *paths.Scope, _ state.Snapshot, c *rules.Change) {
+		for _, vs := range []*state.VirtualService{httpRoute(c.Old), httpRoute(c.New)} {
+			m.AddVirtualService(sc, vs)
+			m.AddRoutedHosts(sc, vs)
+		}
+	},
+	sameBothSides: true,
+}
+
+// httpRoute is the Gateway API route of one side of a write, in the one
+// route form (nil: none).
 func httpRoute(o *state.Object) *state.VirtualService {
 	if o == nil {
 		return nil
 	}
-	return o.HTTPRoute
+	return o.Route
 }
 
 // sidecar is the Sidecar of one side of a write (nil: none).

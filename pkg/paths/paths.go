@@ -500,7 +500,7 @@ func (m Model) Paths(s state.Snapshot, clients map[Target][]Client, ports map[Ta
 	out := make([]Path, 0, n) // sized once: a write can judge thousands
 	for _, t := range sc.Targets() {
 		for _, c := range clients[t] {
-			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t) {
+			if c.Gateway == "" && c.Namespace == Other && !m.othersExist(s, t, clients[t]) {
 				continue
 			}
 			for _, port := range ports[t] {
@@ -747,9 +747,18 @@ func (m Model) views(s state.Snapshot, t Target) (views map[string]bool, dests [
 // holds no view of its own of t's host: whether the class Other stands for
 // any proxy there. A class present in one state only still gets paths in
 // both, but Other empty in a state (its last namespace gained a route or
-// rule of its own) has no proxy to judge.
-func (m Model) othersExist(s state.Snapshot, t Target) bool {
+// rule of its own) has no proxy to judge. A namespace with a class of its
+// own among clients (drawn for both sides) is not in Other either: a
+// VirtualService deleted from it leaves its sidecars judged by their own
+// class, not counted again as new callers (the oracle's judge found such a
+// delete denied for a path that failed as much before).
+func (m Model) othersExist(s state.Snapshot, t Target, clients []Client) bool {
 	views, _ := m.views(s, t)
+	for _, c := range clients {
+		if c.Gateway == "" && c.Namespace != Other && !views[c.Namespace] {
+			views[c.Namespace] = true
+		}
+	}
 	return m.others(s.NamespacesWithSidecarClients(), views) > 0
 }
 
@@ -843,7 +852,7 @@ func (m Model) gatewayNamespaces(s state.Snapshot, key string) []string {
 // Reads are the kinds of cluster state the path model reads (a rule reading
 // Input.Traffic reads these).
 var Reads = []state.Kind{state.NamespaceKind, state.PodKind, state.ServiceKind, state.PeerAuthenticationKind,
-	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
+	state.DestinationRuleKind, state.VirtualServiceKind, state.GatewayKind, state.KubeGatewayKind, state.HTTPRouteKind, state.GRPCRouteKind, state.ReferenceGrantKind, state.ServiceEntryKind,
 	state.EndpointSliceKind, state.WorkloadEntryKind, state.SidecarKind, state.AuthorizationPolicyKind}
 
 // AddSidecar puts in scope the hosts whose import a Sidecar write can

@@ -89,7 +89,8 @@ func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.Vi
 	}
 	var out []*state.VirtualService
 	for _, vs := range cands {
-		if vsRank(vs, c.Namespace) >= 0 && (sc == nil || mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs))) {
+		if vsRank(vs, c.Namespace) >= 0 && (sc == nil || mesh.VirtualServiceImported(sc, c.Namespace, vs.Namespace, m.vsHosts(vs))) &&
+			(t.Gateway != "" || m.gatewayRouteApplies(s, vs, c.Namespace, t.Host)) {
 			out = append(out, vs)
 		}
 	}
@@ -122,10 +123,25 @@ func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.Vi
 	return out
 }
 
+// gatewayRouteApplies reports whether a route on the mesh applies to the
+// sidecars of ns calling host: a VirtualService always; a Gateway API route
+// (istiod's gateway semantics) only when it is in the client's namespace (a
+// consumer route) or in the host's (a producer route). istiod builds no
+// virtual host from it for other proxies, which then take the next route
+// for the host or its default route (pilot/pkg/networking/core/route/
+// route.go, buildSidecarVirtualHostsForVirtualService: "Gateway allows only
+// routes from the namespace of the proxy, or namespace of the destination").
+func (m Model) gatewayRouteApplies(s state.Snapshot, vs *state.VirtualService, ns, host string) bool {
+	if vs.Kind == "" || vs.Namespace == ns {
+		return true
+	}
+	return m.hostNamespace(s, host, ns) == vs.Namespace
+}
+
 // ownGatewayRoute: a Gateway API route (istiod's gateway semantics) of the
 // client's namespace.
 func ownGatewayRoute(vs *state.VirtualService, ns string) bool {
-	return vs.Kind == state.KindHTTPRoute && vs.Namespace == ns
+	return state.GatewayRouteKind(vs.Kind) && vs.Namespace == ns
 }
 
 func older(a, b *state.VirtualService) bool {
@@ -364,7 +380,13 @@ func (m Model) destination(s state.Snapshot, p *Path, vs *state.VirtualService, 
 		f.Cause, f.Detail = Unresolved, d.Invalid
 		return f, 1
 	}
-	if d.GrantFrom != "" {
+	// Only gateways enforce ReferenceGrants: istiod converts a route's
+	// rules for its mesh (Service) parents with enforceRefGrant false
+	// (pilot/pkg/config/kube/gateway/route_collections.go,
+	// HTTPRouteCollection: convertHTTPRoute(ctx, r, obj, n, !mesh); the
+	// same for GRPCRoute), so sidecars send to another namespace's backend
+	// without one.
+	if d.GrantFrom != "" && p.Client.Gateway != "" {
 		if bns, name, ok := state.ServiceOfHost(d.Host); ok && !state.BackendPermitted(s, vs.Kind, d.GrantFrom, bns, name) {
 			f.Cause = Unresolved
 			f.Detail = fmt.Sprintf("no ReferenceGrant in %s lets %ss of %s refer to Service %s", bns, vs.Kind, d.GrantFrom, name)

@@ -80,13 +80,13 @@ var Catalogue = []Entry{
 	{
 		ID: "MG201", Kind: KindDestinationRule, Default: Deny,
 		Title:       "ISTIO_MUTUAL towards pods without a proxy",
-		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService and PeerAuthentication writes; wildcard hosts (*.local) for every Service they govern. Service writes too: a selector moved onto pods without a proxy under routed traffic.",
+		Description: "Working traffic broken because clients send Istio mTLS (ISTIO_MUTUAL, or auto mTLS to a port the sidecar does not intercept) to servers that cannot terminate it: pods without a sidecar or ambient enrolment, a Service without selector (kubernetes.default, hand-managed endpoints), or a port a PeerAuthentication sets DISABLE. Judged for DestinationRule, VirtualService, PeerAuthentication, HTTPRoute and GRPCRoute writes; wildcard hosts (*.local) for every Service they govern. Service writes too: a selector moved onto pods without a proxy under routed traffic.",
 		Fix:         "Inject the server pods first, or use DISABLE for the host until they are.",
 	},
 	{
 		ID: "MG202", Kind: KindDestinationRule, Default: Deny,
 		Title:       "DISABLE towards a STRICT server",
-		Description: "TLS mode DISABLE towards servers that enforce STRICT mTLS, wildcard hosts included: every plaintext connection is reset. Service writes too: a selector moved onto STRICT pods that clients reach in plaintext.",
+		Description: "TLS mode DISABLE towards servers that enforce STRICT mTLS, wildcard hosts included: every plaintext connection is reset. Judged for the writes MG201 judges (HTTPRoute and GRPCRoute writes included). Service writes too: a selector moved onto STRICT pods that clients reach in plaintext.",
 		Fix:         "Use ISTIO_MUTUAL, or remove the tls block to let auto mTLS decide.",
 	},
 	{
@@ -194,31 +194,31 @@ var Catalogue = []Entry{
 	{
 		ID: "MG501", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute backendRef resolves to nothing",
-		Description: "An HTTPRoute write that sends traffic reaching it to a backendRef that resolves to nothing: no such Service, no such port on it, no port, a kind other than Service, or another namespace's Service no ReferenceGrant there permits. istiod drops the backend and its share of requests gets 500 (the Gateway API spec). Denied when it breaks requests that worked; a route whose host nothing reached before warns. Service writes too: deleting a backend Service, or removing its port.",
+		Description: "An HTTPRoute or GRPCRoute write (istiod converts both into the same routes; GRPCRoute's broken paths are explained by MG501 to MG503 like HTTPRoute's) that sends traffic reaching it to a backendRef that resolves to nothing: no such Service, no such port on it, no port, a kind other than Service, or, on a Gateway parent, another namespace's Service no ReferenceGrant there permits (sidecars do not enforce grants: istiod converts a route's mesh parents with enforceRefGrant false). istiod drops the backend and its share of requests gets 500 (the Gateway API spec). A route on the mesh applies to the sidecars of its own namespace (a consumer route) or, in the Service's namespace, to every namespace without a consumer route of its own. Denied when it breaks requests that worked; a route whose host nothing reached before warns. Service writes too: deleting a backend Service, or removing its port; and a VirtualService write that stops taking a host hands its clients to such a route (spec.hosts, or spec for a delete). TLS failures a route write brings (mTLS to servers without a sidecar, plaintext into STRICT) are MG201's and MG202's.",
 		Fix:         "Create the Service (and port) first, or a ReferenceGrant in the backend's namespace from HTTPRoutes of the route's namespace; then the route.",
 	},
 	{
 		ID: "MG502", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute weight to backends without Ready endpoints",
-		Description: "An HTTPRoute write that sends weight to a Service with no Ready endpoint (503), where requests worked before. Service writes too: a selector change that leaves a backend with no Ready pod.",
+		Description: "An HTTPRoute or GRPCRoute write that sends weight to a Service with no Ready endpoint (503), where requests worked before. Service writes too: a selector change that leaves a backend with no Ready pod; and a VirtualService write that hands its host to such a route.",
 		Fix:         "Shift weight once the backend's pods are Ready.",
 	},
 	{
 		ID: "MG503", Kind: KindHTTPRoute, Default: Deny,
 		Title:       "HTTPRoute not attached to its Gateway",
-		Description: "An HTTPRoute whose Gateway parentRef names no Gateway, a Gateway without pods, or listeners that do not accept it (hostnames that do not intersect, allowedRoutes namespaces): istiod does not attach it and requests for its hostnames that no other route takes get 404. A warning when the route attaches nowhere new: the routes that served the host stay as they were, and a route's write that moves a host to another Gateway that accepts it is not judged (like a VirtualService's hosts change). Denied when the write takes the route off a Gateway that served it and leaves it attached there for none of its hostnames, or moves it to a Gateway that does not exist (a misspelt parentRef, as a controller such as Flagger writes from its Canary's gatewayRefs): the hosts it served get 404, as for a VirtualService bound to a missing Gateway (MG305). Deleting or narrowing the Gateway that live routes use is the Gateway write's to judge.",
+		Description: "An HTTPRoute or GRPCRoute whose Gateway parentRef names no Gateway, a Gateway without pods, or listeners that do not accept it (hostnames that do not intersect, allowedRoutes namespaces): istiod does not attach it and requests for its hostnames that no other route takes get 404. A warning when the route attaches nowhere new: the routes that served the host stay as they were, and a route's write that moves a host to another Gateway that accepts it is not judged (like a VirtualService's hosts change). Denied when the write takes the route off a Gateway that served it and leaves it attached there for none of its hostnames, or moves it to a Gateway that does not exist (a misspelt parentRef, as a controller such as Flagger writes from its Canary's gatewayRefs): the hosts it served get 404, as for a VirtualService bound to a missing Gateway (MG305). Deleting or narrowing the Gateway that live routes use is the Gateway write's to judge.",
 		Fix:         "Name an existing Gateway and a hostname its listener accepts (or allowedRoutes namespaces: All).",
 	},
 	{
 		ID: "MG504", Kind: KindReferenceGrant, Default: Deny,
 		Title:       "ReferenceGrant write unresolves live routes",
-		Description: "Deleting or narrowing a ReferenceGrant (its from or to entries) that HTTPRoutes of other namespaces rely on for a backendRef into its namespace: the backend no longer resolves and its share of requests gets 500. The reverse of MG501's missing grant.",
+		Description: "Deleting or narrowing a ReferenceGrant (its from or to entries) that HTTPRoutes or GRPCRoutes of other namespaces, attached to a Gateway, rely on for a backendRef into its namespace (sidecars do not enforce grants): the backend no longer resolves and its share of requests gets 500. The reverse of MG501's missing grant.",
 		Fix:         "Move those routes to other backends first, or keep the grant.",
 	},
 	{
 		ID: "MG505", Kind: KindKubeGateway, Default: Deny,
 		Title:       "Gateway API Gateway write detaches routes",
-		Description: "A Gateway API Gateway write that detaches routes attached to it (HTTPRoutes, and VirtualServices binding it by name): deleting it, removing a listener, moving a listener to another port or protocol, a listener hostname the routes' hostnames no longer intersect, or allowedRoutes (namespaces narrowed from All to Same or a selector, kinds) that no longer admit them; a parentRef's sectionName or port keeps a route on the listener it names (istiod's referenceAllowed). Requests for their hostnames get 404, or the connection is refused. MG503's cause judged from the Gateway's side, where it breaks requests that worked. Audit does not judge Gateways as they stand.",
+		Description: "A Gateway API Gateway write that detaches routes attached to it (HTTPRoutes, GRPCRoutes, and VirtualServices binding it by name): deleting it, removing a listener, moving a listener to another port or protocol, a listener hostname the routes' hostnames no longer intersect, or allowedRoutes (namespaces narrowed from All to Same or a selector, kinds) that no longer admit them; a parentRef's sectionName or port keeps a route on the listener it names (istiod's referenceAllowed). Requests for their hostnames get 404, or the connection is refused. MG503's cause judged from the Gateway's side, where it breaks requests that worked. Audit does not judge Gateways as they stand.",
 		Fix:         "Move those routes to another listener or Gateway first (or widen allowedRoutes), then change the listener.",
 	},
 	{

@@ -41,6 +41,7 @@ const (
 	KindVirtualService     = "VirtualService"
 	KindServiceEntry       = "ServiceEntry"
 	KindHTTPRoute          = state.KindHTTPRoute
+	KindGRPCRoute          = state.KindGRPCRoute
 	KindReferenceGrant     = "ReferenceGrant"
 	// KindAuthorizationPolicy is security.istio.io AuthorizationPolicy.
 	KindAuthorizationPolicy = "AuthorizationPolicy"

@@ -13,8 +13,8 @@ import (
 // Routes a rule explains on a Service write: the VirtualServices' (and the
 // hosts' default routes) or the HTTPRoutes'.
 var (
-	ByVirtualServices = func(vs *state.VirtualService) bool { return vs == nil || vs.Kind != state.KindHTTPRoute }
-	ByHTTPRoutes      = func(vs *state.VirtualService) bool { return vs != nil && vs.Kind == state.KindHTTPRoute }
+	ByVirtualServices = func(vs *state.VirtualService) bool { return vs == nil || !state.GatewayRouteKind(vs.Kind) }
+	ByHTTPRoutes      = func(vs *state.VirtualService) bool { return vs != nil && state.GatewayRouteKind(vs.Kind) }
 )
 
 // Istio's behaviour, for the deleted host: a route keeps naming
@@ -72,7 +72,7 @@ func (in *Input) ServiceWrite(id string, c paths.Cause, routed func(*state.Virtu
 			verb = "send"
 		}
 		code := "503"
-		if f.VS != nil && f.VS.Kind == state.KindHTTPRoute && (c == paths.NoHost || c == paths.NoPort) {
+		if f.VS != nil && state.GatewayRouteKind(f.VS.Kind) && (c == paths.NoHost || c == paths.NoPort) {
 			code = "500" // istiod drops a backendRef that resolves to nothing (the Gateway API's 500)
 		}
 		cause, fix := serviceCause(in.Change, f, nu), serviceFix(c)
@@ -234,7 +234,7 @@ func serviceCause(c *Change, f paths.Failure, nu *state.Service) string {
 	}
 	switch f.Cause {
 	case paths.NoHost:
-		if f.VS != nil && f.VS.Kind == state.KindHTTPRoute {
+		if f.VS != nil && state.GatewayRouteKind(f.VS.Kind) {
 			return "without " + svc + " the backendRef to " + f.Host + " resolves to nothing (istiod drops it)"
 		}
 		return "without " + svc + " its host " + f.Host + " resolves to nothing (no Service or ServiceEntry: istiod keeps the routes, but builds no cluster for them)"

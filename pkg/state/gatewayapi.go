@@ -15,6 +15,11 @@ const KindHTTPRoute = "HTTPRoute"
 // beside HTTPRoutes.
 const KindGRPCRoute = "GRPCRoute"
 
+// GatewayRouteKind reports whether kind (VirtualService.Kind) is a Gateway
+// API route translated into the one route form: istiod's gateway
+// semantics (model.UseGatewaySemantics) apply to it.
+func GatewayRouteKind(kind string) bool { return kind == KindHTTPRoute || kind == KindGRPCRoute }
+
 // KindKubeGateway names the Gateway API's Gateway among the reviewed kinds
 // (ObjectRef.ReviewKind): Istio's Gateway is "Gateway" too.
 const KindKubeGateway = "Gateway." + GroupGatewayAPI
@@ -24,14 +29,23 @@ const KindKubeGateway = "Gateway." + GroupGatewayAPI
 type HTTPRouteSpec struct {
 	ParentRefs []ParentRefSpec `json:"parentRefs"`
 	Hostnames  []string        `json:"hostnames"`
-	Rules      []struct {
-		Name    string            `json:"name"`
-		Matches []json.RawMessage `json:"matches"`
-		Filters []struct {
-			Type string `json:"type"`
-		} `json:"filters"`
-		BackendRefs []BackendRefSpec `json:"backendRefs"`
-	} `json:"rules"`
+	Rules      []RouteRuleSpec `json:"rules"`
+}
+
+// GRPCRouteSpec is the part of a Gateway API GRPCRoute's spec meshguard
+// reads (v1): the same parents, hostnames and backendRefs as an HTTPRoute;
+// its matches name a gRPC service and method instead of a path, and its
+// filters include no redirect.
+type GRPCRouteSpec HTTPRouteSpec
+
+// RouteRuleSpec is a rule of an HTTPRoute or a GRPCRoute.
+type RouteRuleSpec struct {
+	Name    string            `json:"name"`
+	Matches []json.RawMessage `json:"matches"`
+	Filters []struct {
+		Type string `json:"type"`
+	} `json:"filters"`
+	BackendRefs []BackendRefSpec `json:"backendRefs"`
 }
 
 // ParentRefSpec is a route's parentRef.
@@ -88,7 +102,26 @@ func or(p *string, def string) string {
 // Service and Gateway parents (one VirtualService each in istiod), are not
 // modelled apart: such a route is judged with its hosts on all of its parents.
 func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
-	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created, Kind: KindHTTPRoute}
+	return fromRouteSpec(meta, KindHTTPRoute, spec, routeMatchConditions)
+}
+
+// FromGRPCRouteSpec translates a GRPCRoute into the one route form, a
+// VirtualService marked Kind GRPCRoute, as istiod does in the same
+// conversion.go (convertGRPCRoute, buildGRPCDestination; GRPCRouteCollection
+// builds the VirtualServices exactly as HTTPRouteCollection does, and the
+// controller merges both kinds' routes per parent and host): parents,
+// hostnames, backendRefs, weights, ports and ReferenceGrants as for an
+// HTTPRoute (FromHTTPRouteSpec); a method match becomes a path match on
+// /service/method (createGRPCURIMatch) and counts as a condition. A rule
+// without a backend of weight is answered 500 (no redirect exists).
+func FromGRPCRouteSpec(meta ObjectRef, spec *GRPCRouteSpec) *VirtualService {
+	return fromRouteSpec(meta, KindGRPCRoute, (*HTTPRouteSpec)(spec), grpcMatchConditions)
+}
+
+// fromRouteSpec translates an HTTPRoute or a GRPCRoute (routeKind), counting
+// each match's conditions with conditions.
+func fromRouteSpec(meta ObjectRef, routeKind string, spec *HTTPRouteSpec, conditions func(json.RawMessage) int) *VirtualService {
+	vs := &VirtualService{Namespace: meta.Namespace, Name: meta.Name, Created: meta.Created, Kind: routeKind}
 	anywhere := map[string]bool{} // parents some parentRef names without a section or port
 	for _, p := range spec.ParentRefs {
 		group, kind := or(p.Group, GroupGatewayAPI), or(p.Kind, "Gateway")
@@ -135,7 +168,7 @@ func FromHTTPRouteSpec(meta ObjectRef, spec *HTTPRouteSpec) *VirtualService {
 			hr.Identity = "name:" + r.Name
 		}
 		for _, m := range r.Matches {
-			hr.Matches = append(hr.Matches, HTTPMatch{Conditions: routeMatchConditions(m)})
+			hr.Matches = append(hr.Matches, HTTPMatch{Conditions: conditions(m)})
 		}
 		for _, f := range r.Filters {
 			if f.Type == "RequestRedirect" {
@@ -212,6 +245,23 @@ func routeMatchConditions(raw json.RawMessage) int {
 				continue
 			}
 		}
+		n++
+	}
+	return n
+}
+
+// grpcMatchConditions counts the conditions of a GRPCRoute match: its
+// method (a service, a method or both: one path match) and each header.
+func grpcMatchConditions(raw json.RawMessage) int {
+	var m struct {
+		Method  *json.RawMessage  `json:"method"`
+		Headers []json.RawMessage `json:"headers"`
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return 1
+	}
+	n := len(m.Headers)
+	if m.Method != nil {
 		n++
 	}
 	return n

@@ -56,6 +56,11 @@ var (
 	// HTTPRouteKind is the Gateway API's HTTPRoute, read in the one route
 	// form (FromHTTPRouteSpec).
 	HTTPRouteKind = Kind{Group: GroupGatewayAPI, Kind: KindHTTPRoute, Resource: "httproutes", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
+	// GRPCRouteKind is the Gateway API's GRPCRoute (served in v1 only since
+	// Gateway API v1.1), read in the same route form (FromGRPCRouteSpec).
+	GRPCRouteKind = Kind{Group: GroupGatewayAPI, Kind: KindGRPCRoute, Resource: "grpcroutes", Versions: []string{"v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
+	// GatewayRouteKinds are the Gateway API routes in the one route form.
+	GatewayRouteKinds = []Kind{HTTPRouteKind, GRPCRouteKind}
 	// ReferenceGrantKind: which cross-namespace backendRefs resolve;
 	// reviewed, since deleting or narrowing one unresolves live routes.
 	ReferenceGrantKind = Kind{Group: GroupGatewayAPI, Kind: "ReferenceGrant", Resource: "referencegrants", Versions: []string{"v1beta1", "v1"}, Namespaced: true, Access: WatchedIfServed, Reviewed: true}
@@ -79,7 +84,7 @@ var (
 // Kinds are the kinds meshguard reads, in the order a listing of the live
 // cluster loads them (namespaces before what lives in them).
 var Kinds = []Kind{NamespaceKind, ServiceKind, PodKind, PeerAuthenticationKind, DestinationRuleKind, VirtualServiceKind,
-	GatewayKind, ServiceEntryKind, SidecarKind, KubeGatewayKind, HTTPRouteKind, ReferenceGrantKind, AuthorizationPolicyKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
+	GatewayKind, ServiceEntryKind, SidecarKind, KubeGatewayKind, HTTPRouteKind, GRPCRouteKind, ReferenceGrantKind, AuthorizationPolicyKind, InjectorKind, ValidatingWebhookKind, APIServiceKind, CRDKind, SecretKind, ConfigMapKind, EndpointSliceKind, WorkloadEntryKind}
 
 // APIServerCallerKinds are the kinds whose objects make the kube-apiserver
 // call Services.

@@ -56,7 +56,15 @@ var kindCases = map[string]kindCase{
 	"gateway.networking.k8s.io/HTTPRoute": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"x","namespace":"shop"},` +
 		`"spec":{"parentRefs":[{"group":"","kind":"Service","name":"reviews"}],"rules":[{"backendRefs":[{"name":"reviews","port":9080}]}]}}`,
 		func(s state.Snapshot) bool {
-			return s.HTTPRoute("shop", "x") != nil && len(s.VirtualServicesOnMesh("reviews.shop.svc.cluster.local")) == 1 && s.VirtualService("shop", "x") == nil
+			return s.GatewayRoute(state.KindHTTPRoute, "shop", "x") != nil && len(s.VirtualServicesOnMesh("reviews.shop.svc.cluster.local")) == 1 && s.VirtualService("shop", "x") == nil
+		}},
+	"gateway.networking.k8s.io/GRPCRoute": {`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GRPCRoute","metadata":{"name":"x","namespace":"shop"},` +
+		`"spec":{"parentRefs":[{"group":"","kind":"Service","name":"reviews"}],"rules":[{"matches":[{"method":{"service":"reviews.Reviews"}}],"backendRefs":[{"name":"reviews","port":9080}]}]}}`,
+		func(s state.Snapshot) bool {
+			r := s.GatewayRoute(state.KindGRPCRoute, "shop", "x")
+			on := s.VirtualServicesOnMesh("reviews.shop.svc.cluster.local")
+			return r != nil && r.HTTP[0].Matches[0].Conditions == 1 && len(on) == 1 && on[0].Kind == state.KindGRPCRoute &&
+				s.GatewayRoute(state.KindHTTPRoute, "shop", "x") == nil && s.VirtualService("shop", "x") == nil
 		}},
 	"gateway.networking.k8s.io/ReferenceGrant": {`{"apiVersion":"gateway.networking.k8s.io/v1beta1","kind":"ReferenceGrant","metadata":{"name":"x","namespace":"legacy"},` +
 		`"spec":{"from":[{"group":"gateway.networking.k8s.io","kind":"HTTPRoute","namespace":"shop"}],"to":[{"group":"","kind":"Service"}]}}`,

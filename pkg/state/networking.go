@@ -155,8 +155,9 @@ func (r *HTTPRoute) CatchAll() bool {
 type VirtualService struct {
 	Namespace string
 	Name      string
-	// Kind is "" for a VirtualService, KindHTTPRoute for an HTTPRoute in
-	// the one route form (FromHTTPRouteSpec).
+	// Kind is "" for a VirtualService, KindHTTPRoute or KindGRPCRoute for a
+	// Gateway API route in the one route form (FromHTTPRouteSpec,
+	// FromGRPCRouteSpec).
 	Kind     string
 	Created  time.Time
 	Hosts    []string
@@ -223,7 +224,7 @@ func (vs *VirtualService) Destinations(fn func(field string, d Destination, weig
 // DestinationField is the field path of the j-th destination of the i-th
 // http route: an HTTPRoute's backendRef, or a VirtualService's destination.
 func (vs *VirtualService) DestinationField(i, j int) string {
-	if vs.Kind == KindHTTPRoute {
+	if GatewayRouteKind(vs.Kind) {
 		return fieldf("spec.rules[%d].backendRefs[%d]", i, vs.HTTP[i].Route[j].Index)
 	}
 	return fieldf("spec.http[%d].route[%d].destination", i, j)

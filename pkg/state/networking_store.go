@@ -164,14 +164,18 @@ func (s *Store) indexDR(dr *DestinationRule, delta int) {
 
 // routesOf is the map of a namespace holding routes of kind (see vsRef).
 func (n *nsIndex) routesOf(kind string) map[string]*VirtualService {
-	if kind == KindHTTPRoute {
+	switch kind {
+	case KindHTTPRoute:
 		return n.httpRoutes
+	case KindGRPCRoute:
+		return n.grpcRoutes
 	}
 	return n.vss
 }
 
 // SetVirtualService adds or replaces a route of the one route form: a
-// VirtualService, or an HTTPRoute translated by FromHTTPRouteSpec.
+// VirtualService, or a Gateway API route translated by FromHTTPRouteSpec
+// or FromGRPCRouteSpec.
 func (s *Store) SetVirtualService(vs *VirtualService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -413,7 +417,7 @@ func (v storeView) RoutedHosts() []string {
 
 func (v storeView) VirtualServices(ns string) []*VirtualService { return v.routes(ns, "") }
 
-func (v storeView) HTTPRoutes(ns string) []*VirtualService { return v.routes(ns, KindHTTPRoute) }
+func (v storeView) GatewayRoutes(kind, ns string) []*VirtualService { return v.routes(ns, kind) }
 
 // routes lists the routes of one kind of the one route form in ns, by name.
 func (v storeView) routes(ns, kind string) []*VirtualService {
@@ -458,9 +462,9 @@ func (v storeView) lookup(refs []vsRef) []*VirtualService {
 	return out
 }
 
-func (v storeView) HTTPRoute(ns, name string) *VirtualService {
-	if n := v.s.nss[ns]; n != nil {
-		return n.httpRoutes[name]
+func (v storeView) GatewayRoute(kind, ns, name string) *VirtualService {
+	if n := v.s.nss[ns]; n != nil && kind != "" {
+		return n.routesOf(kind)[name]
 	}
 	return nil
 }

@@ -35,8 +35,9 @@ type Object struct {
 	AuthorizationPolicy *AuthorizationPolicy
 	// ServiceEntry is the lean ServiceEntry.
 	ServiceEntry *ServiceEntry
-	// HTTPRoute is a Gateway API HTTPRoute in the one route form.
-	HTTPRoute *VirtualService
+	// Route is a Gateway API HTTPRoute or GRPCRoute in the one route form
+	// (its Kind says which).
+	Route *VirtualService
 	// ReferenceGrant is a Gateway API ReferenceGrant.
 	ReferenceGrant *ReferenceGrant
 	// Sidecar is the lean Sidecar.
@@ -64,7 +65,7 @@ type Object struct {
 // (a kind of Kinds), not left a bare reference.
 func (o *Object) Kept() bool {
 	return o.NS != nil || o.Pod != nil || o.Service != nil || o.PA != nil || o.DR != nil || o.VS != nil ||
-		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.HTTPRoute != nil || o.ReferenceGrant != nil || o.Sidecar != nil || o.AuthorizationPolicy != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
+		o.Gateway != nil || o.KubeGateway != nil || o.ServiceEntry != nil || o.Route != nil || o.ReferenceGrant != nil || o.Sidecar != nil || o.AuthorizationPolicy != nil || o.Injector != nil || o.Caller != nil || o.Material != nil || o.Root != nil ||
 		o.EndpointSlice != nil || o.WorkloadEntry != nil
 }
 

@@ -112,10 +112,11 @@ func WithVirtualService(base Snapshot, ns, name string, vs *VirtualService) Snap
 	return vsOverlay{Snapshot: base, ns: ns, name: name, vs: vs}
 }
 
-// WithHTTPRoute returns base after one HTTPRoute write (vs, its one route
-// form, nil: deleted): the same overlay as a VirtualService's.
-func WithHTTPRoute(base Snapshot, ns, name string, vs *VirtualService) Snapshot {
-	return vsOverlay{Snapshot: base, ns: ns, name: name, kind: KindHTTPRoute, vs: vs}
+// WithGatewayRoute returns base after one write of a Gateway API route of
+// kind (KindHTTPRoute, KindGRPCRoute; vs its one route form, nil: deleted):
+// the same overlay as a VirtualService's.
+func WithGatewayRoute(base Snapshot, kind, ns, name string, vs *VirtualService) Snapshot {
+	return vsOverlay{Snapshot: base, ns: ns, name: name, kind: kind, vs: vs}
 }
 
 type vsOverlay struct {
@@ -124,11 +125,11 @@ type vsOverlay struct {
 	vs             *VirtualService
 }
 
-func (o vsOverlay) HTTPRoute(ns, name string) *VirtualService {
-	if o.kind == KindHTTPRoute && ns == o.ns && name == o.name {
+func (o vsOverlay) GatewayRoute(kind, ns, name string) *VirtualService {
+	if kind != "" && o.kind == kind && ns == o.ns && name == o.name {
 		return o.vs
 	}
-	return o.Snapshot.HTTPRoute(ns, name)
+	return o.Snapshot.GatewayRoute(kind, ns, name)
 }
 
 func (o vsOverlay) VirtualService(ns, name string) *VirtualService {
@@ -167,8 +168,8 @@ func (o vsOverlay) VirtualServices(ns string) []*VirtualService {
 	return o.routes(ns, "", o.Snapshot.VirtualServices(ns))
 }
 
-func (o vsOverlay) HTTPRoutes(ns string) []*VirtualService {
-	return o.routes(ns, KindHTTPRoute, o.Snapshot.HTTPRoutes(ns))
+func (o vsOverlay) GatewayRoutes(kind, ns string) []*VirtualService {
+	return o.routes(ns, kind, o.Snapshot.GatewayRoutes(kind, ns))
 }
 
 // routes is list, the routes of one kind in ns, after the write.

@@ -119,14 +119,15 @@ type Snapshot interface {
 	PassthroughGateways() []*Gateway
 	// KubeGateway returns the Gateway API Gateway ns/name, or nil.
 	KubeGateway(ns, name string) *Gateway
-	// HTTPRoute returns the Gateway API HTTPRoute ns/name in the one route
-	// form, or nil. HTTPRoutes are listed with the VirtualServices by the
-	// lookups by host and gateway (VirtualServicesRouting, OnGateway,
-	// OnMesh), never by VirtualServices and VirtualService.
-	HTTPRoute(ns, name string) *VirtualService
-	// HTTPRoutes lists the HTTPRoutes of ns in the one route form, sorted
-	// by name.
-	HTTPRoutes(ns string) []*VirtualService
+	// GatewayRoute returns the Gateway API route of kind (KindHTTPRoute,
+	// KindGRPCRoute) ns/name in the one route form, or nil. These routes
+	// are listed with the VirtualServices by the lookups by host and
+	// gateway (VirtualServicesRouting, OnGateway, OnMesh), never by
+	// VirtualServices and VirtualService.
+	GatewayRoute(kind, ns, name string) *VirtualService
+	// GatewayRoutes lists the Gateway API routes of kind in ns in the one
+	// route form, sorted by name.
+	GatewayRoutes(kind, ns string) []*VirtualService
 	// ReferenceGrants lists the ReferenceGrants of ns.
 	ReferenceGrants(ns string) []*ReferenceGrant
 	// AuthorizationPolicies lists the AuthorizationPolicies of ns, sorted by name.
@@ -197,10 +198,11 @@ type nsIndex struct {
 	drs      map[string]*DestinationRule
 	drList   []*DestinationRule
 	vss      map[string]*VirtualService
-	// httpRoutes are the namespace's HTTPRoutes in the one route form.
-	httpRoutes map[string]*VirtualService
-	grants     map[string]*ReferenceGrant
-	gateways   map[string]*Gateway
+	// httpRoutes and grpcRoutes are the namespace's HTTPRoutes and
+	// GRPCRoutes in the one route form.
+	httpRoutes, grpcRoutes map[string]*VirtualService
+	grants                 map[string]*ReferenceGrant
+	gateways               map[string]*Gateway
 	// kubeGateways are Gateway API Gateways, kept apart from Istio's: both
 	// kinds may use one name.
 	kubeGateways map[string]*Gateway
@@ -228,7 +230,7 @@ type nsIndex struct {
 
 func (n *nsIndex) empty() bool {
 	return n.ns == nil && len(n.pods) == 0 && len(n.services) == 0 && len(n.pas) == 0 && len(n.aps) == 0 &&
-		len(n.drs) == 0 && len(n.vss) == 0 && len(n.httpRoutes) == 0 && len(n.grants) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
+		len(n.drs) == 0 && len(n.vss) == 0 && len(n.httpRoutes) == 0 && len(n.grpcRoutes) == 0 && len(n.grants) == 0 && len(n.gateways) == 0 && len(n.kubeGateways) == 0 && len(n.entries) == 0 &&
 		len(n.endpointSlices) == 0 && len(n.workloadEntries) == 0
 }
 
@@ -313,7 +315,7 @@ func (s *Store) index(ns string) *nsIndex {
 		n = &nsIndex{
 			pods: map[string]podEntry{}, services: map[string]*Service{},
 			pas: map[string]*PeerAuthentication{}, aps: map[string]*AuthorizationPolicy{}, unmeshedServers: map[string]*Pod{}, accidental: map[string]*Pod{},
-			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, httpRoutes: map[string]*VirtualService{}, grants: map[string]*ReferenceGrant{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
+			drs: map[string]*DestinationRule{}, vss: map[string]*VirtualService{}, httpRoutes: map[string]*VirtualService{}, grpcRoutes: map[string]*VirtualService{}, grants: map[string]*ReferenceGrant{}, gateways: map[string]*Gateway{}, kubeGateways: map[string]*Gateway{},
 			entries: map[string]*ServiceEntry{}, podsBySvc: map[string]map[string]*Pod{},
 		}
 		s.nss[ns] = n
@@ -705,8 +707,8 @@ func (s *Store) Apply(o *Object) {
 		s.SetGateway(o.KubeGateway)
 	case o.ServiceEntry != nil:
 		s.SetServiceEntry(o.ServiceEntry)
-	case o.HTTPRoute != nil:
-		s.SetVirtualService(o.HTTPRoute)
+	case o.Route != nil:
+		s.SetVirtualService(o.Route)
 	case o.ReferenceGrant != nil:
 		s.SetReferenceGrant(o.ReferenceGrant)
 	case o.Sidecar != nil:
@@ -741,8 +743,8 @@ func (s *Store) Remove(ref ObjectRef) {
 		s.DeleteGateway(ref.Namespace, ref.Name)
 	case ref.Group == GroupGatewayAPI && ref.Kind == "Gateway":
 		s.DeleteKubeGateway(ref.Namespace, ref.Name)
-	case ref.Group == GroupGatewayAPI && ref.Kind == KindHTTPRoute:
-		s.deleteRoute(ref.Namespace, ref.Name, KindHTTPRoute)
+	case ref.Group == GroupGatewayAPI && GatewayRouteKind(ref.Kind):
+		s.deleteRoute(ref.Namespace, ref.Name, ref.Kind)
 	case ref.Group == GroupGatewayAPI && ref.Kind == "ReferenceGrant":
 		s.DeleteReferenceGrant(ref.Namespace, ref.Name)
 	case ref.Group == GroupNetworking && ref.Kind == "ServiceEntry":

@@ -11,10 +11,13 @@ import (
 )
 
 // HTTPRoute writes go through the webhook in both served versions, with the
-// Gateway API's own CRDs: a GAMMA route (parentRef: a Service) whose
-// backendRef names a Service that does not exist, or another namespace's
-// Service without a ReferenceGrant there, is denied (MG501, 500s for
-// clients that reached the Service before); the same route is admitted once
+// Gateway API's own CRDs: a route on the mesh (parentRef: a Service) and on
+// the edge Gateway whose backendRef names a Service that does not exist, or
+// another namespace's Service without a ReferenceGrant there, is denied
+// (MG501, 500s for clients that reached the Service before; only the
+// gateway enforces the grant: istiod converts mesh parents' rules with
+// enforceRefGrant false, so the same route on the mesh alone is admitted);
+// the same route is admitted once
 // the grant exists (read from the API server when the cache has not seen
 // it yet); deleting the grant under the route is denied (MG504), deleting
 // the route hands the callers back to the Service, and then the grant goes.
@@ -26,10 +29,16 @@ func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 	createPod(t, podSpec{ns: "gapi-apps", name: "ratings-1", labels: map[string]string{"app": "ratings"}, sidecar: true, port: 9080})
 	createService(t, "gapi-billing", "billing", map[string]string{"app": "billing"}, port("http", 9080))
 	createPod(t, podSpec{ns: "gapi-billing", name: "billing-1", labels: map[string]string{"app": "billing"}, sidecar: true, port: 9080})
+	createPod(t, podSpec{ns: "gapi-apps", name: "edge-istio-1", labels: map[string]string{"gateway.networking.k8s.io/gateway-name": "edge"}, sidecar: true, port: 80})
+	edge := obj(t, `{apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: {name: edge, namespace: gapi-apps},
+  spec: {gatewayClassName: istio, listeners: [{name: http, hostname: "*.example.com", port: 80, protocol: HTTP}]}}`)
+	eventually(t, "creating the edge Gateway", func() error { return k8s.Create(ctx(), edge.DeepCopy()) })
+	cleanupObject(t, edge)
 
 	route := func(version, backend string) *unstructured.Unstructured {
 		o := obj(t, `{kind: HTTPRoute, metadata: {name: ratings, namespace: gapi-apps},
-  spec: {parentRefs: [{group: "", kind: Service, name: ratings, port: 9080}], rules: [{backendRefs: [`+backend+`]}]}}`)
+  spec: {parentRefs: [{group: "", kind: Service, name: ratings, port: 9080}, {name: edge}], hostnames: [ratings.example.com],
+    rules: [{backendRefs: [`+backend+`]}]}}`)
 		o.SetAPIVersion("gateway.networking.k8s.io/" + version)
 		return o
 	}
@@ -51,6 +60,12 @@ func TestHTTPRouteWritesThroughTheAPIServer(t *testing.T) {
 		})
 	}
 	cross := route("v1", `{name: billing, namespace: gapi-billing, port: 9080}`)
+	t.Run("cross-namespace without a ReferenceGrant on the mesh alone", func(t *testing.T) {
+		mesh := cross.DeepCopy()
+		_ = unstructured.SetNestedSlice(mesh.Object, []any{map[string]any{"group": "", "kind": "Service", "name": "ratings", "port": int64(9080)}}, "spec", "parentRefs")
+		eventually(t, "update admitted", func() error { return update(mesh) })
+		eventually(t, "back on the edge", func() error { return update(good.DeepCopy()) })
+	})
 	t.Run("cross-namespace without a ReferenceGrant", func(t *testing.T) {
 		eventually(t, "update denied", func() error {
 			return deniedWith(update(cross.DeepCopy()),
@@ -170,4 +185,33 @@ func updateObject(cl client.Client, o *unstructured.Unstructured) error {
 	}
 	o.SetResourceVersion(cur.GetResourceVersion())
 	return cl.Update(ctx(), o)
+}
+
+// GRPCRoute writes (v1, the only served version) go through the webhook as
+// HTTPRoutes do, in the same route form: a route for ratings' gRPC port
+// that sends a tenth of a service's calls to a Service that does not exist
+// is denied (MG501), the same route to ratings alone is admitted, and so is
+// its delete, which hands the callers back to the Service.
+func TestGRPCRouteWritesThroughTheAPIServer(t *testing.T) {
+	createNamespace(t, "grpc-apps", map[string]string{"istio-injection": "enabled"})
+	createPod(t, podSpec{ns: "grpc-apps", name: "client-0", labels: map[string]string{"app": "client"}, sidecar: true, port: 8080})
+	createService(t, "grpc-apps", "ratings", map[string]string{"app": "ratings"}, port("grpc", 9090))
+	createPod(t, podSpec{ns: "grpc-apps", name: "ratings-1", labels: map[string]string{"app": "ratings"}, sidecar: true, port: 9090})
+	route := func(backends string) *unstructured.Unstructured {
+		return obj(t, `{apiVersion: gateway.networking.k8s.io/v1, kind: GRPCRoute, metadata: {name: ratings, namespace: grpc-apps},
+  spec: {parentRefs: [{group: "", kind: Service, name: ratings, port: 9090}],
+    rules: [{matches: [{method: {service: ratings.v1.Ratings}}], backendRefs: [`+backends+`]}]}}`)
+	}
+	good := route(`{name: ratings, port: 9090}`)
+	eventually(t, "creating the route", func() error { return k8s.Create(ctx(), good.DeepCopy()) })
+	cleanupObject(t, good)
+	t.Run("missing Service", func(t *testing.T) {
+		eventually(t, "update denied", func() error {
+			return deniedWith(updateObject(k8s, route(`{name: ratings, port: 9090, weight: 90}, {name: ratings-v9, port: 9090, weight: 10}`)),
+				"[MG501] spec.rules[0].backendRefs[1]: no Service ratings-v9.grpc-apps.svc.cluster.local exists, so 10% of the requests GRPCRoute grpc-apps/ratings takes for ratings.grpc-apps.svc.cluster.local:9090")
+		})
+	})
+	t.Run("deleted", func(t *testing.T) {
+		eventually(t, "delete admitted", func() error { return k8s.Delete(ctx(), good.DeepCopy()) })
+	})
 }

@@ -24,7 +24,8 @@ func (disableTowardsStrict) ID() string { return "MG202" }
 func (disableTowardsStrict) Reads() []state.Kind { return nil }
 
 func (disableTowardsStrict) WriteKinds() []string {
-	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService}
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService,
+		rules.KindHTTPRoute, rules.KindGRPCRoute}
 }
 
 func (r disableTowardsStrict) Check(in *rules.Input) []rules.Finding {

@@ -12,6 +12,8 @@ var fixtures = map[string]map[string][]string{
 	"MG201": {
 		"service-selector shop/productpage (legacy)": {`deny spec.selector "^after this change the endpoints of productpage.shop.svc.cluster.local cannot terminate the Istio mTLS clients send (productpage-legacy-1): the host's default route sends sidecars in shop there"`},
 		"service-selector shop/productpage (meshed)": {},
+		"httproute shop/productpage":                 {`deny spec.rules[0].backendRefs[1] "^ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar on that port, or one that does not intercept it (billing-0): requests from sidecars in shop fail the TLS handshake"`},
+		"httproute shop/productpage (meshed)":        {},
 		"preexisting legacy/billing":                 {`warn pre-existing spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards billing.legacy.svc.cluster.local, but 1 of its 1 Ready pods have no sidecar"`},
 		"wildcard istio-system/default":              {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards *.local reaches 3 Service(s) whose servers have no proxy to terminate it: legacy/billing (1 of 1 Ready pods without a sidecar on that port: billing-0); default/kubernetes (no selector: its endpoints are outside the mesh); legacy/ledger-db (no selector: its endpoints are outside the mesh) — requests"`},
 		"wildcard default/api-server":                {`deny spec.trafficPolicy.tls.mode "ISTIO_MUTUAL towards kubernetes.default.svc.cluster.local, but it has no selector, so its endpoints are outside the mesh"`},

@@ -28,7 +28,8 @@ func (istioMutualWithoutSidecar) Reads() []state.Kind { return nil }
 // mTLS filter chain there, so clients whose rule says ISTIO_MUTUAL fail the
 // same way: the policy write is judged too.
 func (istioMutualWithoutSidecar) WriteKinds() []string {
-	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService}
+	return []string{rules.KindDestinationRule, rules.KindVirtualService, rules.KindPeerAuthentication, rules.KindService,
+		rules.KindHTTPRoute, rules.KindGRPCRoute}
 }
 
 func (r istioMutualWithoutSidecar) Check(in *rules.Input) []rules.Finding {
@@ -150,6 +151,17 @@ func tlsField(in *rules.Input, pf rules.PathFailure) string {
 		}
 	case in.Change.OldVS != nil && pf.Broken:
 		return "spec" // deleted: its clients take another route
+	case state.GatewayRouteKind(in.Change.Ref.Kind):
+		// A Gateway API route write sends its clients' traffic under the
+		// TLS the backend's rule decides (the oracle's judge found such
+		// writes admitted): its backendRef, or the whole route for a
+		// delete or a route that handed its host to another.
+		if f.VS != nil && f.VS.Kind == in.Change.Ref.Kind && f.VS.Namespace == in.Change.Ref.Namespace && f.VS.Name == in.Change.Ref.Name && in.Change.New != nil {
+			return f.Field
+		}
+		if pf.Broken {
+			return "spec"
+		}
 	}
 	return ""
 }

@@ -29,7 +29,7 @@ func All() []rules.Rule {
 type pathRule struct {
 	id     string
 	causes []paths.Cause
-	text   func(g rules.Group, f paths.Failure) string
+	text   func(g rules.Group, f paths.Failure, handed bool) string
 	// warnOnly: the cause never breaks a path that worked (MG503: a route
 	// not attached leaves the routes serving the host as they were; the
 	// path model, like for a VirtualService whose Gateway refuses its host,
@@ -55,12 +55,13 @@ func (r pathRule) Reads() []state.Kind {
 }
 
 // A Service write takes backends away (MG501) or their Ready endpoints
-// (MG502) from the routes that use it.
+// (MG502) from the routes that use it; a VirtualService write that stops
+// taking a host hands its clients to the Gateway API routes for it.
 func (r pathRule) WriteKinds() []string {
 	if r.warnOnly {
-		return []string{rules.KindHTTPRoute}
+		return []string{rules.KindHTTPRoute, rules.KindGRPCRoute}
 	}
-	return []string{rules.KindHTTPRoute, rules.KindService}
+	return []string{rules.KindHTTPRoute, rules.KindGRPCRoute, rules.KindService, rules.KindVirtualService}
 }
 
 func (r pathRule) Check(in *rules.Input) []rules.Finding {
@@ -72,26 +73,30 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		return out
 	}
 	deleted := in.Change.New == nil
+	handed := in.Change.Ref.Kind == rules.KindVirtualService
 	var fs []rules.PathFailure
 	for _, c := range r.causes {
 		for _, f := range in.Failures(c) {
-			if ours(in.Change, f) && !(r.warnOnly && attachedElsewhere(in.State, f)) {
+			if handed && handedOver(f) || !handed && ours(in.Change, f) && !(r.warnOnly && attachedElsewhere(in.State, f)) {
 				fs = append(fs, f)
 			}
 		}
 	}
 	var detached []string
 	if r.warnOnly && !deleted {
-		detached = detachedFrom(in, in.Change.New.HTTPRoute)
+		detached = detachedFrom(in, in.Change.New.Route)
 	}
 	var out []rules.Finding
 	for _, g := range rules.GroupFailures(fs, func(f rules.PathFailure) string {
+		if handed && !deleted {
+			return "spec.hosts|" + f.Path.Host
+		}
 		return field(f.Failure, deleted) + "|" + f.Path.Host
 	}) {
 		action, held := g.Verdict()
 		f := g.Failures[0].Failure
 		fld, _, _ := strings.Cut(g.Key, "|")
-		msg := r.text(g, f)
+		msg := r.text(g, f, handed)
 		// A route refused by a listener leaves the routes serving the host
 		// as they were (a warning), unless the write takes this route off
 		// a Gateway that served it and attaches it there for no hostname:
@@ -105,8 +110,8 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		switch {
 		case detach:
 			action = rules.Deny
-			msg = fmt.Sprintf("HTTPRoute %s/%s was attached to Gateway %s and now is for none of its hostnames, so the hosts it served there (%s) get 404: %s",
-				in.Change.Ref.Namespace, in.Change.Ref.Name, gw, strings.Join(in.Change.Old.HTTPRoute.Hosts, ", "), msg)
+			msg = fmt.Sprintf("%s %s/%s was attached to Gateway %s and now is for none of its hostnames, so the hosts it served there (%s) get 404: %s",
+				in.Change.Ref.Kind, in.Change.Ref.Namespace, in.Change.Ref.Name, gw, strings.Join(in.Change.Old.Route.Hosts, ", "), msg)
 		case r.warnOnly:
 			action = rules.Warn
 		}
@@ -117,6 +122,16 @@ func (r pathRule) Check(in *rules.Input) []rules.Finding {
 		out = append(out, missingParents(in)...)
 	}
 	return out
+}
+
+// handedOver reports whether a failure a VirtualService write broke is on a
+// Gateway API route: the write stopped taking the host (deleted, a host
+// dropped, exportTo narrowed), and its clients now take that route (the
+// oracle's judge found such a write admitted). A failure on the written
+// VirtualService itself, or on a default route, is the VirtualService
+// rules' to explain.
+func handedOver(f rules.PathFailure) bool {
+	return f.Broken && f.Failure.VS != nil && state.GatewayRouteKind(f.Failure.VS.Kind)
 }
 
 // attachedElsewhere reports whether the route a gateway path refuses on one
@@ -135,7 +150,7 @@ func attachedElsewhere(s state.Snapshot, f rules.PathFailure) bool {
 func missingParents(in *rules.Input) []rules.Finding {
 	vs := in.Change.NewVS
 	if in.Change.New != nil {
-		vs = in.Change.New.HTTPRoute
+		vs = in.Change.New.Route
 	}
 	if vs == nil {
 		return nil
@@ -146,8 +161,8 @@ func missingParents(in *rules.Input) []rules.Finding {
 		if !ok || in.State.KubeGateway(ns, name) != nil {
 			continue
 		}
-		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.HTTPRoute != nil &&
-			slices.Contains(in.Change.Old.HTTPRoute.Gateways, key)
+		held := in.Prior != nil && in.Prior.KubeGateway(ns, name) == nil && in.Change.Old != nil && in.Change.Old.Route != nil &&
+			slices.Contains(in.Change.Old.Route.Gateways, key)
 		action, moved := rules.Warn, ""
 		if held {
 			action = rules.Deny // reported as pre-existing: the route was not attached there before either
@@ -160,8 +175,8 @@ func missingParents(in *rules.Input) []rules.Finding {
 			moved = fmt.Sprintf(" and it is no longer attached to %s, which served it", strings.Join(left, ", "))
 		}
 		out = append(out, rules.Finding{Rule: "MG503", Action: action, Preexisting: held, Field: "spec.parentRefs", Key: "parent|" + key,
-			Message: fmt.Sprintf("no Gateway %s exists: HTTPRoute %s/%s is not attached there%s, so requests for %s get 404 — create the Gateway, or fix the parentRef",
-				key, vs.Namespace, vs.Name, moved, strings.Join(vs.Hosts, ", ")),
+			Message: fmt.Sprintf("no Gateway %s exists: %s %s/%s is not attached there%s, so requests for %s get 404 — create the Gateway, or fix the parentRef",
+				key, vs.Kind, vs.Namespace, vs.Name, moved, strings.Join(vs.Hosts, ", ")),
 			Missing: []state.ObjectRef{{Group: state.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}}})
 	}
 	return out
@@ -171,12 +186,12 @@ func missingParents(in *rules.Input) []rules.Finding {
 // for one of its hostnames and the route after is attached to for none:
 // it no longer names them, or their listeners no longer accept it.
 func detachedFrom(in *rules.Input, vs *state.VirtualService) []string {
-	if in.Prior == nil || in.Change.Old == nil || in.Change.Old.HTTPRoute == nil || vs == nil {
+	if in.Prior == nil || in.Change.Old == nil || in.Change.Old.Route == nil || vs == nil {
 		return nil
 	}
 	var left []string
-	for _, key := range in.Change.Old.HTTPRoute.Gateways {
-		if attached(in.Prior, key, in.Change.Old.HTTPRoute) && !attached(in.State, key, vs) {
+	for _, key := range in.Change.Old.Route.Gateways {
+		if attached(in.Prior, key, in.Change.Old.Route) && !attached(in.State, key, vs) {
 			left = append(left, key)
 		}
 	}
@@ -204,7 +219,7 @@ func field(f paths.Failure, deleted bool) string {
 		return "spec"
 	case f.Cause == paths.NoGateway:
 		return "spec.parentRefs"
-	case f.VS != nil && f.VS.Kind == state.KindHTTPRoute:
+	case f.VS != nil && state.GatewayRouteKind(f.VS.Kind):
 		return f.Field
 	}
 	return "spec"
@@ -212,7 +227,7 @@ func field(f paths.Failure, deleted bool) string {
 
 func share(g rules.Group) string { return fmt.Sprintf("%d%%", g.MaxShare()) }
 
-func unresolvedText(g rules.Group, f paths.Failure) string {
+func unresolvedText(g rules.Group, f paths.Failure, handed bool) string {
 	routes, _ := g.RouteText()
 	why := f.Detail
 	switch f.Cause {
@@ -226,22 +241,29 @@ func unresolvedText(g rules.Group, f paths.Failure) string {
 	if f.Cause == paths.Unresolved && f.Dest.GrantFrom != "" {
 		fix = "create the ReferenceGrant in the backend's namespace first, then the route"
 	}
-	if f.VS != nil && f.VS.Kind != state.KindHTTPRoute {
+	switch {
+	case handed:
+		fix = "keep this VirtualService's host until " + routes + " sends to backends that resolve"
+	case f.VS != nil && !state.GatewayRouteKind(f.VS.Kind):
 		fix = "keep this route until " + routes + " sends to backends that resolve"
 	}
 	return fmt.Sprintf("%s, so %s of the requests %s takes for %s:%d from %s get 500 — %s",
 		why, share(g), routes, p.Host, p.Port, g.ClientText(), fix)
 }
 
-func noReadyText(g rules.Group, f paths.Failure) string {
+func noReadyText(g rules.Group, f paths.Failure, handed bool) string {
 	routes, _ := g.RouteText()
 	text, _ := f.NoReady()
 	p := g.Failures[0].Path
-	return fmt.Sprintf("%s sends %s of the requests for %s:%d from %s to %s, which has %s: 503 — shift weight once its pods are Ready",
-		routes, share(g), p.Host, p.Port, g.ClientText(), f.Backend(), text)
+	fix := "shift weight once its pods are Ready"
+	if handed {
+		fix = "keep this VirtualService's host until " + routes + " sends to Ready backends"
+	}
+	return fmt.Sprintf("%s sends %s of the requests for %s:%d from %s to %s, which has %s: 503 — %s",
+		routes, share(g), p.Host, p.Port, g.ClientText(), f.Backend(), text, fix)
 }
 
-func detachedText(g rules.Group, f paths.Failure) string {
+func detachedText(g rules.Group, f paths.Failure, _ bool) string {
 	routes, _ := g.RouteText()
 	hint := "name an existing Gateway and a hostname one of its listeners accepts"
 	if slices.ContainsFunc(g.Failures, func(pf rules.PathFailure) bool { return strings.Contains(pf.Failure.Detail, "accepts") }) {
@@ -258,7 +280,7 @@ func detachedText(g rules.Group, f paths.Failure) string {
 // the hosts it sends to are their own business.
 func ours(c *rules.Change, f rules.PathFailure) bool {
 	if vs := f.Failure.VS; vs != nil {
-		if vs.Kind == state.KindHTTPRoute && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name {
+		if vs.Kind == c.Ref.Kind && vs.Namespace == c.Ref.Namespace && vs.Name == c.Ref.Name {
 			return true
 		}
 		// A deleted route hands its host to the route its clients fall
@@ -270,13 +292,13 @@ func ours(c *rules.Change, f rules.PathFailure) bool {
 		}
 	}
 	for _, o := range []*state.Object{c.Old, c.New} {
-		if o == nil || o.HTTPRoute == nil {
+		if o == nil || o.Route == nil {
 			continue
 		}
-		for _, h := range o.HTTPRoute.Hosts {
+		for _, h := range o.Route.Hosts {
 			// A short name is the route's namespace's Service, whatever
 			// the cluster domain.
-			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.HTTPRoute.Namespace+".svc.") {
+			if h == f.Path.Host || !strings.Contains(h, ".") && strings.HasPrefix(f.Path.Host, h+"."+o.Route.Namespace+".svc.") {
 				return true
 			}
 		}

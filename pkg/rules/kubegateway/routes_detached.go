@@ -81,8 +81,8 @@ func routes(g rules.Group) []state.ObjectRef {
 			continue
 		}
 		ref := state.ObjectRef{Group: state.GroupNetworking, Kind: "VirtualService", Namespace: vs.Namespace, Name: vs.Name}
-		if vs.Kind == state.KindHTTPRoute {
-			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute, Namespace: vs.Namespace, Name: vs.Name}
+		if state.GatewayRouteKind(vs.Kind) {
+			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: vs.Kind, Namespace: vs.Namespace, Name: vs.Name}
 		}
 		if !slices.Contains(out, ref) {
 			out = append(out, ref)

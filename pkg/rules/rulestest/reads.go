@@ -240,9 +240,9 @@ func (r recorder) NamespacesCalledByAPIServer() []string {
 	return r.s.NamespacesCalledByAPIServer()
 }
 
-func (r recorder) HTTPRoute(ns, name string) *state.VirtualService {
-	r.read(state.HTTPRouteKind)
-	return r.s.HTTPRoute(ns, name)
+func (r recorder) GatewayRoute(kind, ns, name string) *state.VirtualService {
+	r.read(state.GatewayRouteKinds...)
+	return r.s.GatewayRoute(kind, ns, name)
 }
 
 func (r recorder) ReferenceGrants(ns string) []*state.ReferenceGrant {
@@ -250,9 +250,9 @@ func (r recorder) ReferenceGrants(ns string) []*state.ReferenceGrant {
 	return r.s.ReferenceGrants(ns)
 }
 
-func (r recorder) HTTPRoutes(ns string) []*state.VirtualService {
-	r.read(state.HTTPRouteKind)
-	return r.s.HTTPRoutes(ns)
+func (r recorder) GatewayRoutes(kind, ns string) []*state.VirtualService {
+	r.read(state.GatewayRouteKinds...)
+	return r.s.GatewayRoutes(kind, ns)
 }
 
 func (r recorder) AuthorizationPolicies(ns string) []*state.AuthorizationPolicy {

@@ -304,30 +304,31 @@ var decoders = map[schema.GroupKind]func(o *state.Object, gv schema.GroupVersion
 	{Group: state.GroupNetworking, Kind: "Sidecar"}: istioSpec(func(o *state.Object, spec *networkingv1alpha3.Sidecar) {
 		o.Sidecar = state.FromSidecarSpec(o.Ref, spec)
 	}),
-	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
-		var spec state.KubeGatewaySpec
-		if err := unmarshalPart(env.Spec, &spec); err != nil {
+	{Group: state.GroupGatewayAPI, Kind: "Gateway"}: gatewaySpec(func(o *state.Object, spec *state.KubeGatewaySpec) {
+		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, spec)
+	}),
+	{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}: gatewaySpec(func(o *state.Object, spec *state.HTTPRouteSpec) {
+		o.Route = state.FromHTTPRouteSpec(o.Ref, spec)
+	}),
+	{Group: state.GroupGatewayAPI, Kind: state.KindGRPCRoute}: gatewaySpec(func(o *state.Object, spec *state.GRPCRouteSpec) {
+		o.Route = state.FromGRPCRouteSpec(o.Ref, spec)
+	}),
+	{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}: gatewaySpec(func(o *state.Object, spec *state.ReferenceGrantSpec) {
+		o.ReferenceGrant = state.FromReferenceGrantSpec(o.Ref, spec)
+	}),
+}
+
+// gatewaySpec decodes a Gateway API kind's spec (the same JSON in every
+// served version) and keeps its lean form.
+func gatewaySpec[T any](keep func(o *state.Object, spec *T)) func(*state.Object, schema.GroupVersion, *envelope, []byte) error {
+	return func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
+		spec := new(T)
+		if err := unmarshalPart(env.Spec, spec); err != nil {
 			return fmt.Errorf("spec: %w", err)
 		}
-		o.KubeGateway = state.FromKubeGatewaySpec(o.Ref, &spec)
+		keep(o, spec)
 		return nil
-	},
-	{Group: state.GroupGatewayAPI, Kind: state.KindHTTPRoute}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
-		var spec state.HTTPRouteSpec
-		if err := unmarshalPart(env.Spec, &spec); err != nil {
-			return fmt.Errorf("spec: %w", err)
-		}
-		o.HTTPRoute = state.FromHTTPRouteSpec(o.Ref, &spec)
-		return nil
-	},
-	{Group: state.GroupGatewayAPI, Kind: "ReferenceGrant"}: func(o *state.Object, _ schema.GroupVersion, env *envelope, _ []byte) error {
-		var spec state.ReferenceGrantSpec
-		if err := unmarshalPart(env.Spec, &spec); err != nil {
-			return fmt.Errorf("spec: %w", err)
-		}
-		o.ReferenceGrant = state.FromReferenceGrantSpec(o.Ref, &spec)
-		return nil
-	},
+	}
 }
 
 // istioSpec is the decoder of an Istio kind: its spec read (into a fresh

@@ -85,7 +85,7 @@ func Reviewed(o Object) bool {
 		"networking.istio.io/ServiceEntry", "networking.istio.io/Gateway", "networking.istio.io/Sidecar",
 		// Reviewed by meshguard, hence steps here (worlds holding an
 		// AuthorizationPolicy are not judged, see BuildWorld).
-		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/ReferenceGrant", "security.istio.io/AuthorizationPolicy":
+		"gateway.networking.k8s.io/HTTPRoute", "gateway.networking.k8s.io/GRPCRoute", "gateway.networking.k8s.io/ReferenceGrant", "security.istio.io/AuthorizationPolicy":
 		return true
 	}
 	return kubeReviewed(o.GroupVersionKind().Group + "/" + o.GetKind())
