@@ -117,10 +117,27 @@ func (m Model) virtualServices(s state.Snapshot, c Client, t Target) []*state.Vi
 		}
 		return 0
 	})
-	if t.Gateway == "" && len(out) > 1 {
-		out = out[:1]
-	}
 	return out
+}
+
+// sidecarVirtualServices are the VirtualServices a sidecar applies for the
+// host on the port, from those it sees in order: its HTTP virtual host
+// comes from the first (a later one for the same host is dropped); its TCP
+// listener takes the tcp routes of the first that has any, skipping those
+// with http routes only (pilot/pkg/networking/core/listener.go
+// buildSidecarOutboundTCPListenerOpts passes every VirtualService for the
+// host, getConfigsForHost, to tls.go buildSidecarOutboundTCPFilterChainOpts,
+// which stops at the first tcp route that matches).
+func (m Model) sidecarVirtualServices(s state.Snapshot, host string, port uint32, vss []*state.VirtualService) []*state.VirtualService {
+	if len(vss) <= 1 || m.httpPort(s, host, port) {
+		return vss[:min(1, len(vss))]
+	}
+	for i, vs := range vss {
+		if len(vs.TCP) > 0 {
+			return vss[i : i+1]
+		}
+	}
+	return vss[:1]
 }
 
 // gatewayRouteApplies reports whether a route on the mesh applies to the
@@ -212,6 +229,9 @@ func (m Model) routes(s state.Snapshot, p *Path, t Target, vss []*state.VirtualS
 		// resolves: meshguard reads neither DNS nor the mesh config, so the
 		// path is not judged.
 		return nil
+	}
+	if t.Gateway == "" {
+		vss = m.sidecarVirtualServices(s, t.Host, p.Port, vss)
 	}
 	var out []route
 	routed := false

@@ -53,6 +53,8 @@ var fixtures = map[string]map[string][]string{
 		"service-delete legacy/billing":   {},
 	},
 	"MG304": {
+		"tcp-second shop/orders-tcp":                 {`deny spec.tcp[0].route[0].destination.port.number "^port 7777 is not a port of Service shop/orders (it exposes 5000): those requests fail with 503"`},
+		"tcp-second shop/orders-tcp (port)":          {},
 		"serviceentries legacy-apps/details":         {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of ServiceEntry legacy-apps/details-svc (it exposes 80): those requests fail with 503"`},
 		"preexisting shop/reviews":                   {`warn pre-existing spec.http[0].route[0].destination.port.number "port 8080 is not a port of Service shop/reviews"`},
 		"ports shop/reviews":                         {`deny spec.http[0].route[0].destination.port.number "^port 8080 is not a port of Service shop/reviews (it exposes"`},
