@@ -51,6 +51,10 @@ var knownGaps = map[string]string{
 	// traced, so a selector moved onto no pod is admitted.
 	"1/10": "Service selector onto no pod, only plaintext callers traced by istiod",
 	"1/66": "Service selector onto no pod, only plaintext callers traced by istiod",
+	// Denied before for a wrong reason: meshguard gave the sidecars the
+	// oldest VirtualService's (http-only) routes on a TCP port, so their
+	// default route failed; with the tcp route istiod uses they work.
+	"1/91": "Service selector onto no Ready pod, only plaintext callers break",
 }
 
 // Seeded random meshes and writes, each judged by meshguard check and by
