@@ -21,8 +21,11 @@ type destinationPort struct{ vsRule }
 
 func (destinationPort) ID() string { return "MG304" }
 
-// The ServiceEntries a port may belong to are read beside the path model.
-func (destinationPort) Reads() []state.Kind { return []state.Kind{state.ServiceKind, state.ServiceEntryKind} }
+// The Services and ServiceEntries a route's port may belong to are read
+// beside the path model (a destination no path uses yet is checked as written).
+func (destinationPort) Reads() []state.Kind {
+	return []state.Kind{state.ServiceKind, state.ServiceEntryKind}
+}
 
 // A Service write brings the same cause to the routes that use it.
 func (destinationPort) WriteKinds() []string {
