@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/paths"
+	"github.com/meshguard/meshguard/pkg/state"
 )
 
 // PathFailure is one failing destination of one path, as a path rule sees it.
@@ -185,7 +186,29 @@ func (g Group) GatewayFinding(id, why, fix string) Finding {
 	if action == Warn && !held {
 		msg = "nothing reached that host before, so nothing breaks yet: " + msg
 	}
-	return Finding{Rule: id, Action: action, Preexisting: held, Field: fld, Key: g.Key, Subjects: g.Clients(), Message: msg}
+	return Finding{Rule: id, Action: action, Preexisting: held, Field: fld, Key: g.Key, Subjects: g.Clients(), Message: msg,
+		Missing: g.routeRefs()}
+}
+
+// routeRefs lists the routes a gateway write's denial rests on, for the
+// webhook to re-read before it denies: the cache may still show a route
+// deleted or moved a moment before the Gateway's write.
+func (g Group) routeRefs() []state.ObjectRef {
+	var out []state.ObjectRef
+	for _, pf := range g.Failures {
+		vs := pf.Failure.VS
+		if vs == nil {
+			continue
+		}
+		ref := state.ObjectRef{Group: state.GroupNetworking, Kind: "VirtualService", Namespace: vs.Namespace, Name: vs.Name}
+		if state.GatewayRouteKind(vs.Kind) {
+			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: vs.Kind, Namespace: vs.Namespace, Name: vs.Name}
+		}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // MaxShare is the largest failing share among the group's failures.

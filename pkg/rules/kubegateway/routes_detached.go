@@ -4,7 +4,6 @@ package kubegateway
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/meshguard/meshguard/pkg/mesh"
@@ -63,30 +62,7 @@ func (r routesDetached) Check(in *rules.Input) []rules.Finding {
 		if deleted {
 			why = "without this Gateway"
 		}
-		f := g.GatewayFinding(r.ID(), why, "move those routes to another listener or Gateway first, or keep a listener that accepts them")
-		f.Missing = routes(g)
-		out = append(out, f)
-	}
-	return out
-}
-
-// routes lists the routes a denial rests on, for the webhook to re-read
-// before it denies: the cache may still show a route deleted or moved a
-// moment before the Gateway's write.
-func routes(g rules.Group) []state.ObjectRef {
-	var out []state.ObjectRef
-	for _, pf := range g.Failures {
-		vs := pf.Failure.VS
-		if vs == nil {
-			continue
-		}
-		ref := state.ObjectRef{Group: state.GroupNetworking, Kind: "VirtualService", Namespace: vs.Namespace, Name: vs.Name}
-		if state.GatewayRouteKind(vs.Kind) {
-			ref = state.ObjectRef{Group: state.GroupGatewayAPI, Kind: vs.Kind, Namespace: vs.Namespace, Name: vs.Name}
-		}
-		if !slices.Contains(out, ref) {
-			out = append(out, ref)
-		}
+		out = append(out, g.GatewayFinding(r.ID(), why, "move those routes to another listener or Gateway first, or keep a listener that accepts them"))
 	}
 	return out
 }
